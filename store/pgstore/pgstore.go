@@ -1,0 +1,133 @@
+// Package pgstore implements store.Store on PostgreSQL, using TimescaleDB's
+// hypertables, compression and continuous aggregates when the extension is
+// available and plain PostgreSQL tables otherwise.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/radtrack/radtrack/store"
+)
+
+// WriteMode chooses how samples reach the measurements table.
+type WriteMode int
+
+const (
+	// WriteCopy streams batches with binary COPY (the production path).
+	WriteCopy WriteMode = iota
+	// WriteInsert uses multi-row INSERT … ON CONFLICT DO NOTHING, for
+	// engines without COPY FROM STDIN (the PGlite TimescaleDB test engine).
+	WriteInsert
+)
+
+// Config configures a Store.
+type Config struct {
+	URL       string
+	MaxConns  int32     // pool size; 0 → pgx default
+	WriteMode WriteMode // default WriteCopy
+	// CompressAfter enables TimescaleDB compression of chunks older than this
+	// (0 disables the policy). Ignored on plain PostgreSQL.
+	CompressAfter time.Duration
+	// RetainFor drops measurements older than this (0 keeps everything).
+	// TimescaleDB only; on plain PostgreSQL it is reported as unsupported.
+	RetainFor time.Duration
+}
+
+// Store is a PostgreSQL/TimescaleDB store.
+type Store struct {
+	pool      *pgxpool.Pool
+	mode      WriteMode
+	timescale bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects, applies pending migrations and configures TimescaleDB
+// policies. It is safe for several servers to call Open at once.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if cfg.MaxConns > 0 {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	s := &Store{pool: pool, mode: cfg.WriteMode}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := s.configurePolicies(ctx, cfg); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Timescale reports whether the TimescaleDB engine is in use.
+func (s *Store) Timescale() bool { return s.timescale }
+
+// Pool exposes the connection pool to tests and benchmarks in this module.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Close releases every connection.
+func (s *Store) Close() { s.pool.Close() }
+
+func (s *Store) configurePolicies(ctx context.Context, cfg Config) error {
+	if !s.timescale {
+		return nil
+	}
+	// Policies are configuration, not schema: re-set them on every start so
+	// a changed setting takes effect.
+	stmts := []struct {
+		sql  string
+		args []any
+	}{
+		{"SELECT remove_compression_policy('measurements', if_exists => true)", nil},
+		{"SELECT remove_retention_policy('measurements', if_exists => true)", nil},
+	}
+	if cfg.CompressAfter > 0 {
+		stmts = append(stmts, struct {
+			sql  string
+			args []any
+		}{"SELECT add_compression_policy('measurements', compress_after => $1::interval)", []any{cfg.CompressAfter}})
+	}
+	if cfg.RetainFor > 0 {
+		stmts = append(stmts, struct {
+			sql  string
+			args []any
+		}{"SELECT add_retention_policy('measurements', drop_after => $1::interval)", []any{cfg.RetainFor}})
+	}
+	for _, st := range stmts {
+		if _, err := s.pool.Exec(ctx, st.sql, st.args...); err != nil {
+			return fmt.Errorf("configure timescaledb policy (%s): %w", st.sql, err)
+		}
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
