@@ -1,0 +1,123 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/server"
+	"github.com/radtrack/radtrack/store/pgstore"
+)
+
+// envFlags registers flags whose defaults come from environment variables of
+// the matching upper-case name (-database-url ↔ DATABASE_URL), so a
+// container sets env vars and a shell passes flags.
+type envFlags struct {
+	fs  *flag.FlagSet
+	err error
+}
+
+func newFlagSet(name string, stderr io.Writer) *envFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &envFlags{fs: fs}
+}
+
+func envName(flagName string) string { return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_")) }
+
+func (e *envFlags) String(p *string, name, env, def, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		def = v
+	}
+	e.fs.StringVar(p, name, def, usage+" (env "+env+")")
+}
+
+func (e *envFlags) Int(p *int, name, env string, def int, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: not an integer", env, v)
+		}
+		def = n
+	}
+	e.fs.IntVar(p, name, def, usage+" (env "+env+")")
+}
+
+func (e *envFlags) Duration(p *time.Duration, name, env string, def time.Duration, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: not a duration (e.g. 720h)", env, v)
+		}
+		def = d
+	}
+	e.fs.DurationVar(p, name, def, usage+" (env "+env+")")
+}
+
+func (e *envFlags) Parse(args []string) error {
+	if e.err != nil {
+		return e.err
+	}
+	return e.fs.Parse(args)
+}
+
+// dbConfig is the database part shared by every command.
+type dbConfig struct {
+	url           string
+	maxConns      int
+	compressAfter time.Duration
+	retainFor     time.Duration
+}
+
+func (c *dbConfig) register(f *envFlags) {
+	f.String(&c.url, "database-url", "DATABASE_URL", "", "PostgreSQL/TimescaleDB URL, e.g. postgres://user:pass@127.0.0.1:5432/radtrack")
+	f.Int(&c.maxConns, "db-max-conns", "RADTRACK_DB_MAX_CONNS", 8, "database connections in the pool")
+	f.Duration(&c.compressAfter, "compress-after", "RADTRACK_COMPRESS_AFTER", 7*24*time.Hour, "TimescaleDB: compress measurement chunks older than this (0 disables)")
+	f.Duration(&c.retainFor, "retain-for", "RADTRACK_RETAIN_FOR", 0, "TimescaleDB: drop measurements older than this (0 keeps everything)")
+}
+
+func (c *dbConfig) pgConfig() (pgstore.Config, error) {
+	if c.url == "" {
+		return pgstore.Config{}, fmt.Errorf("DATABASE_URL (or -database-url) is required: the embedded default store is not built yet")
+	}
+	return pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor}, nil
+}
+
+// serveConfig is everything "radtrack serve" reads.
+type serveConfig struct {
+	db       dbConfig
+	addr     string
+	redisURL string
+	logLevel string
+	server   server.Config
+	writer   ingest.WriterConfig
+	shutdown time.Duration
+}
+
+func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	f := newFlagSet("serve", stderr)
+	c.db.register(f)
+	def, wdef := server.DefaultConfig(), ingest.DefaultWriterConfig()
+	var maxBody int
+	f.String(&c.addr, "addr", "RADTRACK_ADDR", "127.0.0.1:8080", "HTTP listen address (API, WebSocket, map)")
+	f.String(&c.redisURL, "redis-url", "REDIS_URL", "", "Redis URL for multi-node fan-out (unused until live push lands)")
+	f.String(&c.logLevel, "log-level", "RADTRACK_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	f.Int(&maxBody, "max-body-bytes", "RADTRACK_MAX_BODY_BYTES", int(def.MaxBodyBytes), "largest accepted request body")
+	f.Int(&c.writer.BatchSize, "batch-size", "RADTRACK_BATCH_SIZE", wdef.BatchSize, "most samples per group commit")
+	f.Duration(&c.writer.FlushInterval, "flush-interval", "RADTRACK_FLUSH_INTERVAL", wdef.FlushInterval, "how long a commit waits to gather more samples")
+	f.Int(&c.writer.Flushers, "flushers", "RADTRACK_FLUSHERS", wdef.Flushers, "concurrent group commits")
+	f.Int(&c.writer.QueueLimit, "queue-limit", "RADTRACK_QUEUE_LIMIT", wdef.QueueLimit, "most uncommitted samples held; beyond it ingest answers 503")
+	f.Duration(&c.shutdown, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain queues on SIGTERM")
+	if err := f.Parse(args); err != nil {
+		return c, err
+	}
+	c.server = def
+	c.server.MaxBodyBytes = int64(maxBody)
+	return c, nil
+}

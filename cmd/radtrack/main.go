@@ -1,0 +1,78 @@
+// Command radtrack is the RadTrack server and its tools.
+//
+//	radtrack serve            run the server
+//	radtrack migrate          apply database migrations and exit
+//	radtrack device add NAME  register a device and print its token once
+//	radtrack device list      list devices
+//	radtrack bench ingest     measure HTTP ingest against raw COPY
+//
+// Every setting is an environment variable with a matching flag
+// (DATABASE_URL ↔ -database-url); run any command with -h to see them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "radtrack:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: radtrack <command> [flags]
+
+commands:
+  serve          run the server
+  migrate        apply database migrations and exit
+  device add     register a device and print its token (shown once)
+  device list    list registered devices
+  bench ingest   benchmark HTTP ingest against raw COPY on the same database
+
+Run "radtrack <command> -h" for the command's flags and environment variables.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
+	case "device":
+		return runDevice(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

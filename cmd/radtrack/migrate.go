@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/radtrack/radtrack/store/pgstore"
+)
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var db dbConfig
+	f := newFlagSet("migrate", stderr)
+	db.register(f)
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := db.pgConfig()
+	if err != nil {
+		return err
+	}
+	st, err := pgstore.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	engine := "PostgreSQL"
+	if st.Timescale() {
+		engine = "TimescaleDB"
+	}
+	fmt.Fprintf(stdout, "schema up to date (%s)\n", engine)
+	return nil
+}

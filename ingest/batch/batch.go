@@ -1,0 +1,266 @@
+// Package batch decodes RadTrack's own HTTP batch format: a JSON array of
+// samples, or NDJSON (one sample object per line).
+//
+// A syntax error anywhere refuses the whole request (*SyntaxError names the
+// byte offset and line); a well-formed sample with a bad or unknown field is
+// reported by index (*SampleError) and the others are kept.
+package batch
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/radtrack/radtrack/sample"
+)
+
+// Wire is one sample as sent over HTTP. Units: µSv/h, m/s, degrees, metres.
+type Wire struct {
+	Time          json.RawMessage `json:"time"` // RFC 3339 string or Unix seconds/milliseconds
+	Lat           *float64        `json:"lat"`
+	Lon           *float64        `json:"lon"`
+	GPSValid      *bool           `json:"gps_valid"` // default: true when lat and lon are given
+	Altitude      *float64        `json:"altitude"`
+	Speed         *float64        `json:"speed"`
+	Heading       *float64        `json:"heading"`
+	HDOP          *float64        `json:"hdop"`
+	Accuracy      *float64        `json:"accuracy"`
+	Satellites    *int            `json:"satellites"`
+	DoseRate      *float64        `json:"dose_rate"`
+	CPM           *float64        `json:"cpm"`
+	Counts        *float64        `json:"counts"`
+	CountInterval *float64        `json:"count_interval"`
+	RadValid      *bool           `json:"rad_valid"` // default true
+	Battery       *float64        `json:"battery"`
+	Attributes    map[string]any  `json:"attributes"`
+}
+
+// SyntaxError is malformed JSON; nothing of the request may be stored.
+type SyntaxError struct {
+	Offset int64 // byte offset in the body
+	Line   int   // 1-based line
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("malformed JSON at line %d, byte offset %d: %s", e.Line, e.Offset, e.Msg)
+}
+
+// SampleError is one sample that cannot be decoded; the others stand.
+type SampleError struct {
+	Index int
+	Field string
+	Msg   string
+}
+
+func (e *SampleError) Error() string {
+	return fmt.Sprintf("sample %d: %s: %s", e.Index, e.Field, e.Msg)
+}
+
+// Decoded is the outcome of decoding one body. Samples[i] belongs to the
+// request's sample Index[i]; Errors hold the samples that failed.
+type Decoded struct {
+	Samples []sample.Sample
+	Index   []int
+	Errors  []*SampleError
+}
+
+// Decode reads a JSON array (or a single object) or, when ndjson is true,
+// one object per line (blank lines ignored).
+func Decode(body []byte, ndjson bool) (Decoded, error) {
+	var raws []json.RawMessage
+	if ndjson {
+		var err error
+		if raws, err = splitNDJSON(body); err != nil {
+			return Decoded{}, err
+		}
+	} else {
+		trimmed := bytes.TrimSpace(body)
+		switch {
+		case len(trimmed) == 0:
+			return Decoded{}, &SyntaxError{Offset: 0, Line: 1, Msg: "empty body"}
+		case trimmed[0] == '{':
+			if !json.Valid(trimmed) {
+				return Decoded{}, syntaxError(body, json.Unmarshal(trimmed, new(any)))
+			}
+			raws = []json.RawMessage{trimmed}
+		default:
+			if err := json.Unmarshal(body, &raws); err != nil {
+				return Decoded{}, syntaxError(body, err)
+			}
+		}
+	}
+	out := Decoded{Samples: make([]sample.Sample, 0, len(raws)), Index: make([]int, 0, len(raws))}
+	for i, raw := range raws {
+		s, err := decodeOne(raw)
+		if err != nil {
+			err.Index = i
+			out.Errors = append(out.Errors, err)
+			continue
+		}
+		out.Samples = append(out.Samples, s)
+		out.Index = append(out.Index, i)
+	}
+	return out, nil
+}
+
+func splitNDJSON(body []byte) ([]json.RawMessage, error) {
+	var raws []json.RawMessage
+	offset := 0
+	for line := 1; offset < len(body); line++ {
+		end := bytes.IndexByte(body[offset:], '\n')
+		if end < 0 {
+			end = len(body) - offset
+		}
+		text := bytes.TrimSpace(body[offset : offset+end])
+		if len(text) > 0 {
+			var v any
+			if err := json.Unmarshal(text, &v); err != nil {
+				se := syntaxError(text, err)
+				se.Offset += int64(offset)
+				se.Line = line
+				return nil, se
+			}
+			if _, isObject := v.(map[string]any); !isObject {
+				return nil, &SyntaxError{Offset: int64(offset), Line: line, Msg: "each line must be one JSON object"}
+			}
+			raws = append(raws, json.RawMessage(text))
+		}
+		offset += end + 1
+	}
+	return raws, nil
+}
+
+func syntaxError(body []byte, err error) *SyntaxError {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var off int64
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+		err = fmt.Errorf("expected an array of sample objects, found %s", te.Value)
+	default:
+		off = int64(len(body))
+	}
+	off = max(0, min(off, int64(len(body))))
+	return &SyntaxError{Offset: off, Line: 1 + bytes.Count(body[:off], []byte{'\n'}), Msg: err.Error()}
+}
+
+func decodeOne(raw json.RawMessage) (sample.Sample, *SampleError) {
+	var w Wire
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return sample.Sample{}, fieldError(err)
+	}
+	return w.toSample()
+}
+
+func fieldError(err error) *SampleError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &SampleError{Field: te.Field, Msg: fmt.Sprintf("must be %s, got %s", jsonType(te.Type.Kind().String()), te.Value)}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return &SampleError{Field: strings.Trim(name, `"`), Msg: "unknown field"}
+	}
+	return &SampleError{Field: "sample", Msg: err.Error()}
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "float64", "int":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "map":
+		return "an object"
+	}
+	return kind
+}
+
+func (w *Wire) toSample() (sample.Sample, *SampleError) {
+	s := sample.New()
+	s.Source = sample.SourceHTTP
+	t, err := parseTime(w.Time)
+	if err != nil {
+		return s, &SampleError{Field: "time", Msg: err.Error()}
+	}
+	s.Time = t
+	if (w.Lat == nil) != (w.Lon == nil) {
+		return s, &SampleError{Field: "lat", Msg: "lat and lon must be given together"}
+	}
+	if w.Lat != nil {
+		s.Lat, s.Lon, s.GPSValid = *w.Lat, *w.Lon, true
+	}
+	if w.GPSValid != nil {
+		if *w.GPSValid && w.Lat == nil {
+			return s, &SampleError{Field: "gps_valid", Msg: "true without lat/lon"}
+		}
+		s.GPSValid = *w.GPSValid
+	}
+	s.RadValid = w.RadValid == nil || *w.RadValid
+	set := func(dst *float64, v *float64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&s.Altitude, w.Altitude)
+	set(&s.Speed, w.Speed)
+	set(&s.Heading, w.Heading)
+	set(&s.HDOP, w.HDOP)
+	set(&s.Accuracy, w.Accuracy)
+	set(&s.DoseRate, w.DoseRate)
+	set(&s.CPM, w.CPM)
+	set(&s.Counts, w.Counts)
+	set(&s.CountInterval, w.CountInterval)
+	set(&s.Battery, w.Battery)
+	if w.Satellites != nil {
+		if *w.Satellites < 0 {
+			return s, &SampleError{Field: "satellites", Msg: "must not be negative"}
+		}
+		s.Satellites = *w.Satellites
+	}
+	if w.Counts != nil && w.CountInterval == nil {
+		return s, &SampleError{Field: "count_interval", Msg: "required with counts"}
+	}
+	s.Attributes = w.Attributes
+	return s, nil
+}
+
+// parseTime accepts an RFC 3339 string or a Unix time in seconds (below
+// 1e10) or milliseconds. A missing time means "now" (stamped later).
+func parseTime(raw json.RawMessage) (time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, fmt.Errorf("invalid string: %w", err)
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("must be RFC 3339 (e.g. 2026-01-02T15:04:05Z), got %q", s)
+		}
+		return t.UTC(), nil
+	}
+	var n float64
+	if err := json.Unmarshal(raw, &n); err != nil || math.IsNaN(n) || n <= 0 {
+		return time.Time{}, fmt.Errorf("must be an RFC 3339 string or positive Unix seconds/milliseconds")
+	}
+	if n < 1e10 {
+		sec, frac := math.Modf(n)
+		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+	}
+	if n > 1e14 {
+		return time.Time{}, fmt.Errorf("Unix time %v is out of range", n)
+	}
+	return time.UnixMilli(int64(n)).UTC(), nil
+}

@@ -1,0 +1,142 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/store"
+)
+
+// Stage is a step every sample passes before it is stored: the rules engine,
+// the live push. Process sees one device's samples in arrival order; a
+// device's samples are never processed by two goroutines at once.
+type Stage interface {
+	Process(ctx context.Context, dev store.Device, samples []sample.Sample) error
+}
+
+// Rejection reports one sample refused as invalid.
+type Rejection struct {
+	Index int    `json:"index"`
+	Field string `json:"field,omitempty"`
+	Error string `json:"error"`
+}
+
+// Result is the outcome of one ingest call.
+type Result struct {
+	Accepted int         `json:"accepted"`
+	Rejected []Rejection `json:"rejected"`
+}
+
+// deviceLockStripes bounds the per-device locks to a fixed array; two
+// devices sharing a stripe only wait for each other's rule evaluation.
+const deviceLockStripes = 256
+
+// Pipeline validates, checks and stores samples of authenticated devices.
+type Pipeline struct {
+	writer  *Writer
+	stages  []Stage
+	metrics *metrics.Metrics
+	now     func() time.Time
+	seed    maphash.Seed
+	locks   [deviceLockStripes]sync.Mutex
+}
+
+// NewPipeline returns a pipeline that runs stages in order, then commits
+// through writer.
+func NewPipeline(writer *Writer, m *metrics.Metrics, stages ...Stage) *Pipeline {
+	return &Pipeline{writer: writer, stages: stages, metrics: m, now: time.Now, seed: maphash.MakeSeed()}
+}
+
+// Ingest normalises and validates samples sent by dev over protocol, runs
+// every stage, and returns after the valid samples are committed. Invalid
+// samples are reported by index and counted, never stored. The returned
+// error is a storage, queue or stage failure: nothing was acknowledged.
+func (p *Pipeline) Ingest(ctx context.Context, dev store.Device, protocol string, samples []sample.Sample) (Result, error) {
+	now := p.now().UTC()
+	res := Result{Rejected: []Rejection{}}
+	valid := samples[:0:0]
+	for i := range samples {
+		s := samples[i]
+		s.DeviceID = dev.ID
+		if s.DeviceUID == "" {
+			s.DeviceUID = dev.UID
+		}
+		s.ReceivedAt = now
+		if s.Time.IsZero() {
+			// Protocols without a device clock (or with GPS time lost) are
+			// stamped on arrival.
+			s.Time = now
+		}
+		s.Time = s.Time.UTC()
+		if s.Source == "" {
+			s.Source = protocol
+		}
+		s.FillDose(dev.CPMPerUSvH)
+		if err := s.Validate(now); err != nil {
+			res.Rejected = append(res.Rejected, rejection(i, err))
+			p.CountRejected(protocol, rejectionField(err))
+			continue
+		}
+		valid = append(valid, s)
+	}
+	if len(valid) == 0 {
+		return res, nil
+	}
+	if err := p.runStages(ctx, dev, valid); err != nil {
+		return res, err
+	}
+	if err := p.writer.Write(ctx, valid); err != nil {
+		return res, err
+	}
+	res.Accepted = len(valid)
+	p.metrics.SamplesAccepted.WithLabelValues(protocol).Add(float64(len(valid)))
+	return res, nil
+}
+
+func (p *Pipeline) runStages(ctx context.Context, dev store.Device, samples []sample.Sample) error {
+	if len(p.stages) == 0 {
+		return nil
+	}
+	lock := &p.locks[maphash.Comparable(p.seed, dev.ID)%deviceLockStripes]
+	lock.Lock()
+	defer lock.Unlock()
+	for _, st := range p.stages {
+		if err := st.Process(ctx, dev, samples); err != nil {
+			return fmt.Errorf("process samples of device %d: %w", dev.ID, err)
+		}
+	}
+	return nil
+}
+
+// CountRejected counts a sample refused before it reached the pipeline (a
+// decoder error), so every refusal shows in metrics.
+func (p *Pipeline) CountRejected(protocol, reason string) {
+	p.metrics.SamplesRejected.WithLabelValues(protocol, reason).Inc()
+}
+
+// CountRefused counts a whole request refused (auth, size, syntax, load).
+func (p *Pipeline) CountRefused(protocol, reason string) {
+	p.metrics.RequestsRefused.WithLabelValues(protocol, reason).Inc()
+}
+
+func rejection(i int, err error) Rejection {
+	var fe *sample.FieldError
+	if errors.As(err, &fe) {
+		return Rejection{Index: i, Field: fe.Field, Error: fe.Error()}
+	}
+	return Rejection{Index: i, Error: err.Error()}
+}
+
+func rejectionField(err error) string {
+	var fe *sample.FieldError
+	if errors.As(err, &fe) {
+		return fe.Field
+	}
+	return "invalid"
+}

@@ -1,0 +1,86 @@
+// Package server is RadTrack's HTTP surface: ingest and REST routes,
+// health, metrics. It wires the store, pipeline and metrics together and
+// holds no state of its own beyond configuration.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/store"
+)
+
+// Config holds the HTTP server's limits.
+type Config struct {
+	// MaxBodyBytes bounds every request body; larger bodies get 413.
+	MaxBodyBytes int64
+	// RetryAfter is the hint sent with 503 when the queue is full or the
+	// database is unreachable.
+	RetryAfter time.Duration
+}
+
+// DefaultConfig returns production defaults.
+func DefaultConfig() Config {
+	return Config{MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second}
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	cfg      Config
+	store    store.Store
+	pipeline *ingest.Pipeline
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	mux      *http.ServeMux
+}
+
+// New builds the server and its routes.
+func New(cfg Config, st store.Store, p *ingest.Pipeline, m *metrics.Metrics, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, store: st, pipeline: p, metrics: m, log: log, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /api/v1/measurements", s.handleMeasurements)
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": "ok"})
+}
+
+// NewHTTPServer wraps a handler with timeouts that make slow clients
+// (slowloris) harmless.
+func NewHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+}
