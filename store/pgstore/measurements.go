@@ -130,7 +130,7 @@ func (r *sampleRows) Next() bool {
 }
 
 func (r *sampleRows) Values() ([]any, error) { return r.row, r.err }
-func (r *sampleRows) Err() error              { return r.err }
+func (r *sampleRows) Err() error             { return r.err }
 
 func sampleRow(s *sample.Sample) ([]any, error) {
 	var attrs any
