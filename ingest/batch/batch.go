@@ -141,7 +141,12 @@ func syntaxError(body []byte, err error) *SyntaxError {
 	var off int64
 	switch {
 	case errors.As(err, &se):
+		// encoding/json counts the offending byte as read; point at it,
+		// except at end of input where there is no byte to point at.
 		off = se.Offset
+		if off > 0 && off <= int64(len(body)) && se.Error() != "unexpected end of JSON input" {
+			off--
+		}
 	case errors.As(err, &te):
 		off = te.Offset
 		err = fmt.Errorf("expected an array of sample objects, found %s", te.Value)
@@ -153,6 +158,9 @@ func syntaxError(body []byte, err error) *SyntaxError {
 }
 
 func decodeOne(raw json.RawMessage) (sample.Sample, *SampleError) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return sample.Sample{}, &SampleError{Field: "sample", Msg: "must be a JSON object"}
+	}
 	var w Wire
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
