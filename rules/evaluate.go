@@ -1,0 +1,179 @@
+package rules
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/radtrack/radtrack/sample"
+)
+
+// Evaluate runs the enabled rules against one sample and returns the
+// events it caused (nil when nothing changed, the usual case).
+//
+// Decisions:
+//   - Late samples (time not after the newest already seen for the device)
+//     still run level and zone checks: they can raise an episode or add to
+//     one (count, peak). They never end a condition, never restart one that
+//     ended, and neither feed nor face the background test, whose
+//     background describes "now", not then.
+//   - Samples without a GPS fix run level and background rules; zone and
+//     fence rules are skipped entirely (their conditions neither start nor
+//     end), since the position is unknown (design.md §4). Episode peaks
+//     then take the last known fix, flagged PeakGPSValid=false.
+//   - Imported samples run every rule in their own stream (Key.Imported),
+//     with their own clock and background; their events carry Imported so
+//     nobody is paged. They do not count as the device being alive.
+//   - A missing dose (NaN) is no evidence either way: the condition keeps
+//     its state. The detector's RadValid flag is not consulted, because
+//     decoders differ in setting it and a missed alarm is the worse error.
+func (e *Engine) Evaluate(in Input) []Event {
+	rs := e.rules.Load()
+	s := &in.Sample
+	d := e.state(streamKey{s.DeviceID, s.Imported})
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	late := !s.Time.After(d.latest)
+	if !late {
+		d.latest = s.Time
+	}
+	ev := evidence{time: s.Time, dose: s.DoseRate, lon: s.Lon, lat: s.Lat, gpsValid: s.GPSValid}
+	switch {
+	case !s.GPSValid:
+		ev.lon, ev.lat = d.lastLon, d.lastLat
+	case !late: // a late fix is not where the vehicle is now
+		d.lastLon, d.lastLat = s.Lon, s.Lat
+	}
+
+	c := evaluation{d: d}
+	if !s.Imported {
+		c.heard(rs, s)
+	}
+	for _, r := range rs.enabled {
+		key := Key{DeviceID: s.DeviceID, RuleID: r.ID, Imported: s.Imported}
+		switch r.Kind {
+		case KindLevel:
+			if sample.Has(s.DoseRate) {
+				c.observe(key, r, s.DoseRate >= r.Level.ThresholdUSvH, ev, late)
+			}
+		case KindZone:
+			if s.GPSValid && sample.Has(s.DoseRate) {
+				key.FenceID = r.Zone.FenceID
+				inside := slices.Contains(in.Inside, r.Zone.FenceID)
+				c.observe(key, r, inside && s.DoseRate >= r.Zone.ThresholdUSvH, ev, late)
+			}
+		case KindBackground:
+			if late {
+				continue
+			}
+			if v := d.background(r.ID).observe(s, r.Background); v.tested {
+				bgEv := ev
+				if v.anomalous {
+					bgEv.significance = v.significance
+				}
+				c.observe(key, r, v.anomalous, bgEv, false)
+			}
+		case KindFence:
+			if s.GPSValid {
+				c.fence(r, key, &in, ev, late)
+			}
+		}
+	}
+	return c.out
+}
+
+// evaluation collects the events of one call while the device is locked.
+type evaluation struct {
+	d   *deviceState
+	out []Event
+}
+
+// heard records that a live device reported, which ends any silence.
+// Liveness follows the server's receive time: a device uploading an old
+// backlog is alive now.
+func (c *evaluation) heard(rs *ruleSet, s *sample.Sample) {
+	at := s.ReceivedAt
+	if at.IsZero() {
+		at = s.Time
+	}
+	if at.After(c.d.lastHeard) {
+		c.d.lastHeard = at
+	}
+	c.d.watched = true
+	for _, r := range rs.enabled {
+		if r.Kind == KindSilence {
+			c.observe(Key{DeviceID: s.DeviceID, RuleID: r.ID}, r, false, evidence{time: at, dose: math.NaN()}, false)
+		}
+	}
+}
+
+// fence runs one fence rule. A transition matching the rule starts (or
+// restarts) its condition; the debounced fence state then keeps it going
+// (still inside after "enter"/"dwell", still outside after "exit") or ends it.
+func (c *evaluation) fence(r *Rule, key Key, in *Input, ev evidence, late bool) {
+	wantInside := r.Fence.Event != Exit
+	for _, ep := range c.d.open {
+		if ep.RuleID == r.ID && ep.Imported == key.Imported && ep.ConditionActive {
+			c.observe(ep.Key, r, slices.Contains(in.Inside, ep.FenceID) == wantInside, ev, late)
+		}
+	}
+	for _, t := range in.Transitions {
+		if !r.Fence.matches(t) {
+			continue
+		}
+		key.FenceID = t.FenceID
+		if ep := c.d.find(key); ep != nil && ep.ConditionActive {
+			continue // already continued by the fence state above
+		}
+		c.d.unlatch(key) // a transition is a fresh occurrence by itself
+		tev := ev
+		tev.lon, tev.lat = t.Lon, t.Lat
+		if !t.Time.IsZero() {
+			tev.time = t.Time
+		}
+		c.observe(key, r, true, tev, false)
+	}
+}
+
+func (f *FenceParams) matches(t Transition) bool {
+	return t.Type == f.Event &&
+		(f.FenceID == 0 || f.FenceID == t.FenceID) &&
+		(f.FenceKind == "" || f.FenceKind == t.FenceKind)
+}
+
+// observe applies one observation of a rule's condition for key: raise a
+// new episode, continue the open one, or record that its condition ended.
+func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late bool) {
+	d := c.d
+	ep := d.find(key)
+	if !holds {
+		if late {
+			return
+		}
+		d.unlatch(key)
+		if ep != nil && ep.ConditionActive {
+			ep.ConditionActive, ep.ConditionEndedAt = false, ev.time
+			c.out = append(c.out, ep.event(EventConditionEnded, ev.time))
+		}
+		return
+	}
+	if ep == nil {
+		if d.isLatched(key) {
+			return
+		}
+		ep = newEpisode(key, r, ev)
+		d.open = append(d.open, ep)
+		out := ep.event(EventRaised, ev.time)
+		out.NewPeak = sample.Has(ev.dose)
+		c.out = append(c.out, out)
+		return
+	}
+	if !late {
+		ep.ConditionActive, ep.ConditionEndedAt = true, time.Time{}
+	}
+	newPeak := ep.absorb(ev)
+	out := ep.event(EventUpdated, ev.time)
+	out.NewPeak = newPeak
+	c.out = append(c.out, out)
+}

@@ -1,0 +1,74 @@
+package rules
+
+import "math"
+
+// logPoissonTail returns ln P(X ≥ k) for X ~ Poisson(λ).
+//
+// P(X ≥ k) equals the regularised lower incomplete gamma function P(k, λ),
+// which is also defined for non-integer k. Working in log space keeps the
+// tiny probabilities of a real source (1e-50 and far below) finite and
+// comparable, where 1 − Σ pmf would round to 0 or lose every digit.
+func logPoissonTail(k, lambda float64) float64 {
+	switch {
+	case k <= 0:
+		return 0 // P(X ≥ 0) = 1
+	case lambda <= 0:
+		return math.Inf(-1)
+	case lambda < k+1:
+		return logGammaPSeries(k, lambda)
+	default:
+		// Here P(k, λ) is at least about one half, so 1 − Q loses nothing.
+		return math.Log1p(-gammaQContinuedFraction(k, lambda))
+	}
+}
+
+// maxGammaIterations bounds both expansions; both need O(√a) terms when x
+// is close to a, so the bound scales with √a.
+func maxGammaIterations(a float64) int { return 100 + int(20*math.Sqrt(a)) }
+
+// logGammaPSeries evaluates ln P(a, x) by its power series, which converges
+// quickly for x < a+1:
+//
+//	P(a, x) = x^a e^-x / Γ(a+1) · Σ_{n≥0} x^n / ((a+1)(a+2)…(a+n))
+func logGammaPSeries(a, x float64) float64 {
+	term, sum := 1.0, 1.0
+	for n, limit := 1, maxGammaIterations(a); n <= limit; n++ {
+		term *= x / (a + float64(n))
+		sum += term
+		if term < sum*1e-17 {
+			break
+		}
+	}
+	lgA1, _ := math.Lgamma(a + 1)
+	return a*math.Log(x) - x - lgA1 + math.Log(sum)
+}
+
+// gammaQContinuedFraction evaluates Q(a, x) = 1 − P(a, x) by its continued
+// fraction (modified Lentz), which converges quickly for x ≥ a+1.
+func gammaQContinuedFraction(a, x float64) float64 {
+	const tiny = 1e-300
+	b := x + 1 - a
+	c := 1 / tiny
+	d := 1 / b
+	h := d
+	for i, limit := 1, maxGammaIterations(a); i <= limit; i++ {
+		an := -float64(i) * (float64(i) - a)
+		b += 2
+		d = an*d + b
+		if math.Abs(d) < tiny {
+			d = tiny
+		}
+		c = b + an/c
+		if math.Abs(c) < tiny {
+			c = tiny
+		}
+		d = 1 / d
+		delta := d * c
+		h *= delta
+		if math.Abs(delta-1) < 1e-16 {
+			break
+		}
+	}
+	lgA, _ := math.Lgamma(a)
+	return math.Exp(a*math.Log(x)-x-lgA) * h
+}
