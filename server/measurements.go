@@ -112,7 +112,7 @@ func (s *Server) authenticateDevice(w http.ResponseWriter, r *http.Request, prot
 		writeError(w, http.StatusUnauthorized, "Authorization", "missing bearer device token")
 		return store.Device{}, false
 	}
-	dev, err := s.store.DeviceByTokenHash(r.Context(), auth.HashToken(strings.TrimSpace(token)))
+	dev, err := s.devices.get(r.Context(), auth.HashToken(strings.TrimSpace(token)))
 	if err != nil || !dev.Active() {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Error("authenticate device", "err", err)

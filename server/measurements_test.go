@@ -175,6 +175,7 @@ func TestInvalidSampleReportedByIndexOthersStored(t *testing.T) {
 func TestRefusedRequestsStoreNothing(t *testing.T) {
 	scfg := server.DefaultConfig()
 	scfg.MaxBodyBytes = 2048
+	scfg.DeviceCacheTTL = 300 * time.Millisecond
 	wcfg := ingest.DefaultWriterConfig()
 	wcfg.QueueLimit = 5
 	h := newHarness(t, wcfg, scfg)
@@ -224,11 +225,16 @@ func TestRefusedRequestsStoreNothing(t *testing.T) {
 	if n := h.count(t); n != 0 {
 		t.Fatalf("refused requests stored %d rows", n)
 	}
-	// A revoked device is refused at once.
+	// A device revoked directly in the database is refused once the token
+	// cache entry expires (DeviceCacheTTL).
+	if resp, b := h.post(t, h.token, "application/json", one); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before revocation: status %d %s", resp.StatusCode, b)
+	}
 	if err := h.store.RevokeDevice(context.Background(), h.dev.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if resp, b := h.post(t, h.token, "application/json", one); resp.StatusCode != http.StatusUnauthorized {
+	time.Sleep(scfg.DeviceCacheTTL + 100*time.Millisecond)
+	if resp, b := h.post(t, h.token, "application/json", []byte("["+sampleJSON(9, t0)+"]")); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("revoked device: status %d %s, want 401", resp.StatusCode, b)
 	}
 }

@@ -23,11 +23,14 @@ type Config struct {
 	// RetryAfter is the hint sent with 503 when the queue is full or the
 	// database is unreachable.
 	RetryAfter time.Duration
+	// DeviceCacheTTL is how long a device token is trusted without asking
+	// the database again (0 disables the cache).
+	DeviceCacheTTL time.Duration
 }
 
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second}
+	return Config{MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second, DeviceCacheTTL: 2 * time.Second}
 }
 
 // Server serves the HTTP API.
@@ -38,11 +41,13 @@ type Server struct {
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	mux      *http.ServeMux
+	devices  *deviceCache
 }
 
 // New builds the server and its routes.
 func New(cfg Config, st store.Store, p *ingest.Pipeline, m *metrics.Metrics, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, store: st, pipeline: p, metrics: m, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: st, pipeline: p, metrics: m, log: log, mux: http.NewServeMux(),
+		devices: newDeviceCache(cfg.DeviceCacheTTL, st.DeviceByTokenHash)}
 	s.routes()
 	return s
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -55,6 +56,8 @@ type SampleError struct {
 	Index int
 	Field string
 	Msg   string
+
+	syntax error // set when the sample is not even well-formed JSON
 }
 
 func (e *SampleError) Error() string {
@@ -72,67 +75,88 @@ type Decoded struct {
 // Decode reads a JSON array (or a single object) or, when ndjson is true,
 // one object per line (blank lines ignored).
 func Decode(body []byte, ndjson bool) (Decoded, error) {
-	var raws []json.RawMessage
 	if ndjson {
-		var err error
-		if raws, err = splitNDJSON(body); err != nil {
-			return Decoded{}, err
+		return decodeNDJSON(body)
+	}
+	var raws []json.RawMessage
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return Decoded{}, &SyntaxError{Offset: 0, Line: 1, Msg: "empty body"}
+	case trimmed[0] == '{':
+		if !json.Valid(trimmed) {
+			return Decoded{}, syntaxError(body, json.Unmarshal(trimmed, new(any)))
 		}
-	} else {
-		trimmed := bytes.TrimSpace(body)
-		switch {
-		case len(trimmed) == 0:
-			return Decoded{}, &SyntaxError{Offset: 0, Line: 1, Msg: "empty body"}
-		case trimmed[0] == '{':
-			if !json.Valid(trimmed) {
-				return Decoded{}, syntaxError(body, json.Unmarshal(trimmed, new(any)))
-			}
-			raws = []json.RawMessage{trimmed}
-		default:
-			if err := json.Unmarshal(body, &raws); err != nil {
-				return Decoded{}, syntaxError(body, err)
-			}
+		raws = []json.RawMessage{trimmed}
+	default:
+		if err := json.Unmarshal(body, &raws); err != nil {
+			return Decoded{}, syntaxError(body, err)
 		}
 	}
 	out := Decoded{Samples: make([]sample.Sample, 0, len(raws)), Index: make([]int, 0, len(raws))}
 	for i, raw := range raws {
-		s, err := decodeOne(raw)
-		if err != nil {
-			err.Index = i
-			out.Errors = append(out.Errors, err)
-			continue
-		}
-		out.Samples = append(out.Samples, s)
-		out.Index = append(out.Index, i)
+		out.add(i, raw)
 	}
 	return out, nil
 }
 
-func splitNDJSON(body []byte) ([]json.RawMessage, error) {
-	var raws []json.RawMessage
+// decodeNDJSON decodes line by line; the per-line decode is also the
+// syntax check, so each line is scanned once.
+func decodeNDJSON(body []byte) (Decoded, error) {
+	lines := splitNDJSON(body)
+	out := Decoded{Samples: make([]sample.Sample, 0, len(lines)), Index: make([]int, 0, len(lines))}
+	for i, l := range lines {
+		if l.text[0] != '{' {
+			return Decoded{}, &SyntaxError{Offset: int64(l.offset), Line: l.line, Msg: "each line must be one JSON object"}
+		}
+		if se := out.add(i, l.text); se != nil {
+			return Decoded{}, &SyntaxError{Offset: int64(l.offset) + se.Offset, Line: l.line, Msg: se.Msg}
+		}
+	}
+	return out, nil
+}
+
+// add decodes one sample and files it, or its error, under index i. A
+// syntax error is returned instead: it refuses the whole request.
+func (d *Decoded) add(i int, raw []byte) *SyntaxError {
+	s, err := decodeOne(raw)
+	if err == nil {
+		d.Samples = append(d.Samples, s)
+		d.Index = append(d.Index, i)
+		return nil
+	}
+	if err.syntax != nil {
+		return syntaxError(raw, err.syntax)
+	}
+	err.Index = i
+	d.Errors = append(d.Errors, err)
+	return nil
+}
+
+// ndjsonLine is one non-blank line of an NDJSON body.
+type ndjsonLine struct {
+	text   []byte
+	offset int // byte offset of text in the body
+	line   int // 1-based
+}
+
+func splitNDJSON(body []byte) []ndjsonLine {
+	var lines []ndjsonLine
 	offset := 0
 	for line := 1; offset < len(body); line++ {
 		end := bytes.IndexByte(body[offset:], '\n')
 		if end < 0 {
 			end = len(body) - offset
 		}
-		text := bytes.TrimSpace(body[offset : offset+end])
+		raw := body[offset : offset+end]
+		text := bytes.TrimSpace(raw)
 		if len(text) > 0 {
-			var v any
-			if err := json.Unmarshal(text, &v); err != nil {
-				se := syntaxError(text, err)
-				se.Offset += int64(offset)
-				se.Line = line
-				return nil, se
-			}
-			if _, isObject := v.(map[string]any); !isObject {
-				return nil, &SyntaxError{Offset: int64(offset), Line: line, Msg: "each line must be one JSON object"}
-			}
-			raws = append(raws, json.RawMessage(text))
+			lead := len(raw) - len(bytes.TrimLeft(raw, " \t\r"))
+			lines = append(lines, ndjsonLine{text: text, offset: offset + lead, line: line})
 		}
 		offset += end + 1
 	}
-	return raws, nil
+	return lines
 }
 
 func syntaxError(body []byte, err error) *SyntaxError {
@@ -165,7 +189,14 @@ func decodeOne(raw json.RawMessage) (sample.Sample, *SampleError) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return sample.Sample{}, &SampleError{syntax: err}
+		}
 		return sample.Sample{}, fieldError(err)
+	}
+	if dec.More() {
+		return sample.Sample{}, &SampleError{syntax: errors.New("data after the sample object")}
 	}
 	return w.toSample()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -252,3 +253,10 @@ func (s *Store) DoseMinutes(ctx context.Context, deviceID int64, from, to time.T
 	}
 	return out, nil
 }
+
+// MeasurementColumns is the column order SampleRows produces, for
+// benchmarks that COPY straight into a table shaped like measurements.
+func MeasurementColumns() []string { return slices.Clone(measurementColumns) }
+
+// SampleRows adapts samples to pgx.CopyFromSource.
+func SampleRows(samples []sample.Sample) pgx.CopyFromSource { return &sampleRows{samples: samples} }

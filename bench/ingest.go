@@ -1,0 +1,239 @@
+// Package bench measures RadTrack against baselines taken in the same run,
+// because the machines it runs on are noisy: only ratios travel.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/server"
+	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/pgstore"
+)
+
+// IngestConfig sets the shape of the ingest benchmark.
+type IngestConfig struct {
+	DatabaseURL string
+	Devices     int // concurrent simulated vehicles (HTTP clients)
+	Batch       int // samples per request
+	Samples     int // total samples per phase
+	Writer      ingest.WriterConfig
+}
+
+// IngestResult is what one run measured.
+type IngestResult struct {
+	Samples        int
+	HTTPRowsPerSec float64
+	AckP50, AckP99 time.Duration
+	RawRowsPerSec  float64
+	Ratio          float64 // HTTP ingest rows/s ÷ raw COPY rows/s
+	Timescale      bool
+}
+
+func (r IngestResult) String() string {
+	engine := "PostgreSQL"
+	if r.Timescale {
+		engine = "TimescaleDB"
+	}
+	return fmt.Sprintf("engine %s, %d samples per phase\n"+
+		"HTTP ingest: %.0f rows/s, ack latency p50 %s p99 %s\n"+
+		"raw pgx CopyFrom (same table shape, same database): %.0f rows/s\n"+
+		"ratio ingest/raw: %.1f %%\n",
+		engine, r.Samples, r.HTTPRowsPerSec, r.AckP50.Round(10*time.Microsecond), r.AckP99.Round(10*time.Microsecond),
+		r.RawRowsPerSec, 100*r.Ratio)
+}
+
+// RunIngest measures HTTP batch ingest end to end (loopback HTTP, JSON
+// decode, validation, group commit, COPY) and raw pgx CopyFrom of the same
+// rows into an identical empty table, in the same run.
+func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (IngestResult, error) {
+	st, err := pgstore.Open(ctx, pgstore.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.Writer.Flushers + 4)})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	defer st.Close()
+	res := IngestResult{Samples: cfg.Samples, Timescale: st.Timescale()}
+	pool := st.Pool()
+	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS bench_raw;
+		CREATE TABLE bench_raw (LIKE measurements INCLUDING ALL);
+		TRUNCATE measurements`); err != nil {
+		return res, fmt.Errorf("prepare tables: %w", err)
+	}
+	defer pool.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS bench_raw") //nolint:errcheck // best-effort cleanup
+
+	devices, tokens, err := benchDevices(ctx, st, cfg.Devices)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)
+	perDevice := cfg.Samples / cfg.Devices
+
+	fmt.Fprintln(progress, "raw COPY phase…")
+	res.RawRowsPerSec, err = rawCopy(ctx, pool, devices, start, perDevice, cfg.Writer)
+	if err != nil {
+		return res, err
+	}
+	fmt.Fprintln(progress, "HTTP ingest phase…")
+	res.HTTPRowsPerSec, res.AckP50, res.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice)
+	if err != nil {
+		return res, err
+	}
+	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
+	return res, nil
+}
+
+func benchDevices(ctx context.Context, st *pgstore.Store, n int) ([]store.Device, []string, error) {
+	devices := make([]store.Device, n)
+	tokens := make([]string, n)
+	for i := range n {
+		uid := fmt.Sprintf("bench-%04d", i)
+		token, hash, err := auth.NewDeviceToken()
+		if err != nil {
+			return nil, nil, err
+		}
+		d, err := st.DeviceByUID(ctx, uid)
+		if err == nil {
+			err = st.SetDeviceToken(ctx, d.ID, hash)
+		} else {
+			d, err = st.CreateDevice(ctx, store.Device{UID: uid, Name: uid}, hash)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench device %s: %w", uid, err)
+		}
+		devices[i], tokens[i] = d, token
+	}
+	return devices, tokens, nil
+}
+
+func benchSample(deviceID int64, start time.Time, i int) sample.Sample {
+	s := sample.New()
+	s.DeviceID = deviceID
+	s.Time = start.Add(time.Duration(i) * time.Second)
+	s.ReceivedAt = time.Now().UTC()
+	s.Lon, s.Lat, s.GPSValid = 4.10+float64(i%1000)*1e-5, 51.90+float64(i%1000)*1e-5, true
+	s.Speed, s.Heading, s.Satellites = 8.3, 90, 10
+	s.DoseRate, s.Counts, s.CountInterval, s.RadValid = 0.08+float64(i%7)*0.01, float64(3+i%4), 5, true
+	s.Source = sample.SourceHTTP
+	return s
+}
+
+// rawCopy is the baseline: the same rows, the same batch size and number of
+// connections as the writer, straight into an identical table.
+func rawCopy(ctx context.Context, pool interface {
+	CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
+}, devices []store.Device, start time.Time, perDevice int, wcfg ingest.WriterConfig) (float64, error) {
+	all := make([]sample.Sample, 0, len(devices)*perDevice)
+	for i := range perDevice {
+		for _, d := range devices {
+			all = append(all, benchSample(d.ID, start, i))
+		}
+	}
+	batches := slices.Collect(slices.Chunk(all, wcfg.BatchSize))
+	next := make(chan []sample.Sample, len(batches))
+	for _, b := range batches {
+		next <- b
+	}
+	close(next)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, wcfg.Flushers)
+	for range wcfg.Flushers {
+		wg.Go(func() {
+			for b := range next {
+				if _, err := pool.CopyFrom(ctx, pgx.Identifier{"bench_raw"}, pgstore.MeasurementColumns(), pgstore.SampleRows(b)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, fmt.Errorf("raw copy: %w", err)
+	}
+	return float64(len(all)) / time.Since(t0).Seconds(), nil
+}
+
+func httpIngest(ctx context.Context, st *pgstore.Store, cfg IngestConfig, tokens []string, start time.Time, perDevice int) (float64, time.Duration, time.Duration, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := metrics.New()
+	w := ingest.NewWriter(st, cfg.Writer, m, log)
+	srv := server.NewHTTPServer("127.0.0.1:0", server.New(server.DefaultConfig(), st, ingest.NewPipeline(w, m), m, log))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown below
+	defer func() {
+		_ = srv.Shutdown(context.WithoutCancel(ctx))
+		_ = w.Close(context.WithoutCancel(ctx))
+	}()
+	url := "http://" + ln.Addr().String() + "/api/v1/measurements"
+
+	// Bodies are encoded before the clock starts: the client's JSON
+	// encoding is not RadTrack's cost.
+	bodies := make([][][]byte, len(tokens))
+	for d := range tokens {
+		for from := 0; from < perDevice; from += cfg.Batch {
+			var buf bytes.Buffer
+			for i := from; i < min(from+cfg.Batch, perDevice); i++ {
+				s := benchSample(0, start, i)
+				fmt.Fprintf(&buf, `{"time":%q,"lat":%.5f,"lon":%.5f,"speed":%g,"heading":%g,"satellites":%d,"dose_rate":%g,"counts":%g,"count_interval":%g}`+"\n",
+					s.Time.Format(time.RFC3339), s.Lat, s.Lon, s.Speed, s.Heading, s.Satellites, s.DoseRate, s.Counts, s.CountInterval)
+			}
+			bodies[d] = append(bodies[d], buf.Bytes())
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(tokens)}}
+	latencies := make([][]time.Duration, len(tokens))
+	errs := make(chan error, len(tokens))
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for d := range tokens {
+		wg.Go(func() {
+			for _, body := range bodies[d] {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+tokens[d])
+				req.Header.Set("Content-Type", "application/x-ndjson")
+				sent := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("ingest answered %s", resp.Status)
+					return
+				}
+				latencies[d] = append(latencies[d], time.Since(sent))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, 0, 0, err
+	}
+	all := slices.Concat(latencies...)
+	slices.Sort(all)
+	p := func(q float64) time.Duration { return all[min(len(all)-1, int(q*float64(len(all))))] }
+	return float64(perDevice*len(tokens)) / elapsed.Seconds(), p(0.50), p(0.99), nil
+}
