@@ -1,5 +1,5 @@
-// Package auth holds RadTrack's credentials logic: device tokens now, users
-// and roles later. No I/O.
+// Package auth holds RadTrack's credential logic: tokens, password hashing
+// and roles. No I/O.
 package auth
 
 import (
@@ -9,18 +9,30 @@ import (
 	"fmt"
 )
 
-// tokenPrefix marks RadTrack device tokens so they are recognisable in logs
-// and secret scanners.
-const tokenPrefix = "rtd_"
+// Token prefixes make each kind recognisable in logs and secret scanners.
+const (
+	DeviceTokenPrefix  = "rtd_"
+	APITokenPrefix     = "rtu_"
+	SessionTokenPrefix = "rts_"
+)
 
 // NewDeviceToken returns a fresh random device token and the hash to store.
-// 256 random bits make a fast hash safe: there is nothing to brute-force.
-func NewDeviceToken() (token string, hash []byte, err error) {
+func NewDeviceToken() (token string, hash []byte, err error) { return newToken(DeviceTokenPrefix) }
+
+// NewAPIToken returns a fresh user API token (for integrations).
+func NewAPIToken() (token string, hash []byte, err error) { return newToken(APITokenPrefix) }
+
+// NewSessionToken returns a fresh browser session token.
+func NewSessionToken() (token string, hash []byte, err error) { return newToken(SessionTokenPrefix) }
+
+// newToken makes a random 256-bit token. That much entropy makes a fast
+// hash safe for storage: there is nothing to brute-force.
+func newToken(prefix string) (token string, hash []byte, err error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", nil, fmt.Errorf("read random token: %w", err)
 	}
-	token = tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	token = prefix + base64.RawURLEncoding.EncodeToString(b[:])
 	return token, HashToken(token), nil
 }
 

@@ -2,8 +2,10 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 )
 
 // apiError is the JSON body of every error answer (design.md §3).
@@ -25,4 +27,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, field, msg string) {
 	writeJSON(w, status, apiError{Error: msg, Field: field})
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// decodeJSON reads a JSON request body into v, refusing unknown fields,
+// and answers 400 itself when it fails.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		field := "body"
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			field = te.Field
+		} else if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			field = strings.Trim(name, `"`)
+		}
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body", "body too large")
+			return false
+		}
+		writeError(w, http.StatusBadRequest, field, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/metrics"
@@ -34,6 +36,7 @@ type harness struct {
 
 func newHarness(t *testing.T, wcfg ingest.WriterConfig, scfg server.Config) *harness {
 	t.Helper()
+	scfg.BcryptCost = bcrypt.MinCost // tests log in often; production keeps the slow default
 	st, err := pgstore.Open(context.Background(), pgstore.Config{URL: pgtest.NewDatabase(t)})
 	if err != nil {
 		t.Fatal(err)

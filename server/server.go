@@ -7,10 +7,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/store"
@@ -26,11 +28,21 @@ type Config struct {
 	// DeviceCacheTTL is how long a device token is trusted without asking
 	// the database again (0 disables the cache).
 	DeviceCacheTTL time.Duration
+	// SessionTTL is how long a login lasts (a control-room shift and more).
+	SessionTTL time.Duration
+	// SecureCookies marks session cookies Secure even on plain HTTP, for a
+	// server behind a TLS-terminating proxy.
+	SecureCookies bool
+	// BcryptCost is the cost of new password hashes.
+	BcryptCost int
 }
 
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second, DeviceCacheTTL: 2 * time.Second}
+	return Config{
+		MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second, DeviceCacheTTL: 2 * time.Second,
+		SessionTTL: 14 * time.Hour, BcryptCost: auth.DefaultBcryptCost,
+	}
 }
 
 // Server serves the HTTP API.
@@ -42,18 +54,39 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	devices  *deviceCache
+	// dummyHash is a password hash to compare against for unknown users.
+	dummyHash func() string
 }
 
 // New builds the server and its routes.
 func New(cfg Config, st store.Store, p *ingest.Pipeline, m *metrics.Metrics, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, store: st, pipeline: p, metrics: m, log: log, mux: http.NewServeMux(),
 		devices: newDeviceCache(cfg.DeviceCacheTTL, st.DeviceByTokenHash)}
+	s.dummyHash = sync.OnceValue(func() string {
+		h, _ := auth.HashPassword("timing-equaliser-password", cfg.BcryptCost)
+		return h
+	})
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/measurements", s.handleMeasurements)
+
+	s.mux.HandleFunc("POST /api/v1/login", s.handleLogin)
+	s.mux.HandleFunc("POST /api/v1/logout", s.handleLogout)
+	s.mux.HandleFunc("GET /api/v1/me", s.require(auth.RoleViewer, s.handleMe))
+	s.mux.HandleFunc("POST /api/v1/tokens", s.require(auth.RoleViewer, s.handleCreateAPIToken))
+
+	s.mux.HandleFunc("GET /api/v1/users", s.require(auth.RoleAdmin, s.handleListUsers))
+	s.mux.HandleFunc("POST /api/v1/users", s.require(auth.RoleAdmin, s.handleCreateUser))
+	s.mux.HandleFunc("PATCH /api/v1/users/{id}", s.require(auth.RoleAdmin, s.handleUpdateUser))
+	s.mux.HandleFunc("GET /api/v1/audit", s.require(auth.RoleAdmin, s.handleListAudit))
+
+	s.mux.HandleFunc("GET /api/v1/devices", s.require(auth.RoleViewer, s.handleListDevices))
+	s.mux.HandleFunc("POST /api/v1/devices", s.require(auth.RoleAdmin, s.handleCreateDevice))
+	s.mux.HandleFunc("POST /api/v1/devices/{id}/rotate-token", s.require(auth.RoleAdmin, s.handleRotateDeviceToken))
+	s.mux.HandleFunc("POST /api/v1/devices/{id}/revoke", s.require(auth.RoleAdmin, s.handleRevokeDevice))
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))

@@ -82,6 +82,7 @@ type Measurements interface {
 type Store interface {
 	Devices
 	Measurements
+	Users
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()

@@ -4,6 +4,7 @@
 //	radtrack migrate          apply database migrations and exit
 //	radtrack device add NAME  register a device and print its token once
 //	radtrack device list      list devices
+//	radtrack user add NAME    add a user (password on stdin)
 //	radtrack bench ingest     measure HTTP ingest against raw COPY
 //
 // Every setting is an environment variable with a matching flag
@@ -41,6 +42,7 @@ commands:
   migrate        apply database migrations and exit
   device add     register a device and print its token (shown once)
   device list    list registered devices
+  user add NAME  add a user (-role viewer|operator|admin); password on stdin
   bench ingest   benchmark HTTP ingest against raw COPY on the same database
 
 Run "radtrack <command> -h" for the command's flags and environment variables.
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "device":
 		return runDevice(ctx, rest, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, os.Stdin, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":

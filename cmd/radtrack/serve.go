@@ -31,6 +31,12 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 	log.Info("store ready", "timescaledb", st.Timescale())
+	if password, created, err := server.EnsureAdmin(ctx, st, "admin", cfg.server.BcryptCost); err != nil {
+		return fmt.Errorf("first admin: %w", err)
+	} else if created {
+		// Printed once, on the first start only: there is no other copy.
+		fmt.Fprintf(stderr, "\n  First start: created user \"admin\" with password %s\n  Log in and change it (PATCH /api/v1/users/{id}).\n\n", password)
+	}
 
 	m := metrics.New()
 	writer := ingest.NewWriter(st, cfg.writer, m, log)

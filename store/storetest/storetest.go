@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"testing"
@@ -20,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("SamplesRoundTrip", func(t *testing.T) { testSamplesRoundTrip(t, open(t)) })
 	t.Run("RewriteIsIdempotent", func(t *testing.T) { testRewriteIsIdempotent(t, open(t)) })
 	t.Run("DoseMinutes", func(t *testing.T) { testDoseMinutes(t, open(t)) })
+	t.Run("UsersSessionsTokensAudit", func(t *testing.T) { testUsers(t, open(t)) })
 }
 
 // Base is a fixed, recent, minute-aligned time so tests are reproducible.
@@ -212,3 +214,73 @@ func testDoseMinutes(t *testing.T, s store.Store) {
 }
 
 func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if n, err := s.CountUsers(ctx); err != nil || n != 0 {
+		t.Fatalf("CountUsers on empty store = %d, %v", n, err)
+	}
+	u, err := s.CreateUser(ctx, store.User{Username: "ana", Role: "operator", PasswordHash: "h1"})
+	if err != nil || u.ID == 0 || !u.Active() {
+		t.Fatalf("CreateUser = %+v, %v", u, err)
+	}
+	if _, err := s.CreateUser(ctx, store.User{Username: "ana", Role: "viewer", PasswordHash: "x"}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate username: %v, want ErrConflict", err)
+	}
+	if got, err := s.UserByUsername(ctx, "ana"); err != nil || got.ID != u.ID || got.PasswordHash != "h1" {
+		t.Fatalf("UserByUsername = %+v, %v", got, err)
+	}
+	if _, err := s.UserByUsername(ctx, "bob"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+
+	now := time.Now()
+	_, sess, _ := auth.NewSessionToken()
+	if err := s.CreateSession(ctx, sess, u.ID, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SessionUser(ctx, sess, now); err != nil || got.ID != u.ID {
+		t.Fatalf("SessionUser = %+v, %v", got, err)
+	}
+	if _, err := s.SessionUser(ctx, sess, now.Add(2*time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired session: %v, want ErrNotFound", err)
+	}
+	_, apiHash, _ := auth.NewAPIToken()
+	if _, err := s.CreateAPIToken(ctx, u.ID, "gateway", apiHash); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.APITokenUser(ctx, apiHash); err != nil || got.ID != u.ID {
+		t.Fatalf("APITokenUser = %+v, %v", got, err)
+	}
+
+	role, disabled := "admin", true
+	up, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Role: &role, Disabled: &disabled})
+	if err != nil || up.Role != "admin" || up.Active() {
+		t.Fatalf("UpdateUser = %+v, %v", up, err)
+	}
+	if _, err := s.SessionUser(ctx, sess, now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session survived disabling the user: %v", err)
+	}
+	enabled := false
+	if up, err = s.UpdateUser(ctx, u.ID, store.UserUpdate{Disabled: &enabled}); err != nil || !up.Active() || up.PasswordHash != "h1" {
+		t.Fatalf("re-enable = %+v, %v", up, err)
+	}
+	if _, err := s.UpdateUser(ctx, 424242, store.UserUpdate{Role: &role}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update unknown user: %v", err)
+	}
+
+	uid := u.ID
+	for i, action := range []string{"login", "alarm.acknowledge"} {
+		if err := s.AppendAudit(ctx, store.AuditEntry{UserID: &uid, Username: "ana", Action: action, Target: "alarm/" + string(rune('1'+i)), Details: []byte(`{"comment":"checked"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audit, err := s.ListAudit(ctx, 10)
+	if err != nil || len(audit) != 2 || audit[0].Action != "alarm.acknowledge" || audit[1].Action != "login" || *audit[0].UserID != u.ID {
+		t.Fatalf("ListAudit = %+v, %v", audit, err)
+	}
+	var details map[string]string
+	if err := json.Unmarshal(audit[0].Details, &details); err != nil || details["comment"] != "checked" {
+		t.Fatalf("audit details = %s", audit[0].Details)
+	}
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/store"
+)
+
+// handleListDevices is GET /api/v1/devices.
+func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, _ store.User) {
+	devices, err := s.store.ListDevices(r.Context())
+	if err != nil {
+		s.internalError(w, "list devices", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": devices})
+}
+
+type createDeviceRequest struct {
+	UID          string   `json:"uid"`
+	Name         string   `json:"name"`
+	Group        string   `json:"group"`
+	CPMPerUSvH   *float64 `json:"cpm_per_usvh"`
+	LegacyIDOnly bool     `json:"legacy_id_only"`
+}
+
+// handleCreateDevice is POST /api/v1/devices (admin). The answer carries
+// the device token; it is never shown again.
+func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, admin store.User) {
+	var req createDeviceRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if req.Name == "" {
+		writeError(w, http.StatusBadRequest, "name", "required")
+		return
+	}
+	if req.UID == "" {
+		req.UID = req.Name
+	}
+	d := store.Device{UID: req.UID, Name: req.Name, Group: req.Group, CPMPerUSvH: sample.DefaultCPMPerUSvH, LegacyIDOnly: req.LegacyIDOnly}
+	if req.CPMPerUSvH != nil {
+		if *req.CPMPerUSvH <= 0 {
+			writeError(w, http.StatusBadRequest, "cpm_per_usvh", "must be positive")
+			return
+		}
+		d.CPMPerUSvH = *req.CPMPerUSvH
+	}
+	token, hash, err := auth.NewDeviceToken()
+	if err != nil {
+		s.internalError(w, "create device token", err)
+		return
+	}
+	created, err := s.store.CreateDevice(r.Context(), d, hash)
+	if errors.Is(err, store.ErrConflict) {
+		writeError(w, http.StatusConflict, "uid", "a device with this uid exists")
+		return
+	}
+	if err != nil {
+		s.internalError(w, "create device", err)
+		return
+	}
+	s.audit(r.Context(), &admin, "device.create", "device/"+created.UID, map[string]any{"legacy_id_only": created.LegacyIDOnly})
+	writeJSON(w, http.StatusCreated, map[string]any{"device": created, "token": token})
+}
+
+// handleRotateDeviceToken is POST /api/v1/devices/{id}/rotate-token
+// (admin): a new token; the old one stops working at once on this node.
+func (s *Server) handleRotateDeviceToken(w http.ResponseWriter, r *http.Request, admin store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	token, hash, err := auth.NewDeviceToken()
+	if err == nil {
+		err = s.store.SetDeviceToken(r.Context(), id, hash)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "id", "no such device")
+		return
+	}
+	if err != nil {
+		s.internalError(w, "rotate device token", err)
+		return
+	}
+	s.devices.forget(id)
+	s.audit(r.Context(), &admin, "device.rotate_token", "device/"+r.PathValue("id"), nil)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "token": token})
+}
+
+// handleRevokeDevice is POST /api/v1/devices/{id}/revoke (admin).
+func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request, admin store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	err := s.store.RevokeDevice(r.Context(), id, time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "id", "no such device")
+		return
+	}
+	if err != nil {
+		s.internalError(w, "revoke device", err)
+		return
+	}
+	s.devices.forget(id)
+	s.audit(r.Context(), &admin, "device.revoke", "device/"+r.PathValue("id"), nil)
+	w.WriteHeader(http.StatusNoContent)
+}

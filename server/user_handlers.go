@@ -1,0 +1,144 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/store"
+)
+
+// handleListUsers is GET /api/v1/users (admin).
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ store.User) {
+	users, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		s.internalError(w, "list users", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
+type createUserRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+}
+
+// handleCreateUser is POST /api/v1/users (admin).
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, admin store.User) {
+	var req createUserRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if req.Username == "" || len(req.Username) > 64 {
+		writeError(w, http.StatusBadRequest, "username", "required, at most 64 characters")
+		return
+	}
+	if !auth.ValidRole(req.Role) {
+		writeError(w, http.StatusBadRequest, "role", "must be viewer, operator or admin")
+		return
+	}
+	hash, err := auth.HashPassword(req.Password, s.cfg.BcryptCost)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "password", err.Error())
+		return
+	}
+	u, err := s.store.CreateUser(r.Context(), store.User{Username: req.Username, Role: req.Role, PasswordHash: hash})
+	if errors.Is(err, store.ErrConflict) {
+		writeError(w, http.StatusConflict, "username", "already taken")
+		return
+	}
+	if err != nil {
+		s.internalError(w, "create user", err)
+		return
+	}
+	s.audit(r.Context(), &admin, "user.create", "user/"+u.Username, map[string]string{"role": u.Role})
+	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
+}
+
+type updateUserRequest struct {
+	Role     *string `json:"role"`
+	Password *string `json:"password"`
+	Disabled *bool   `json:"disabled"`
+}
+
+// handleUpdateUser is PATCH /api/v1/users/{id} (admin): role, password,
+// disabled. Disabling or a new password ends the user's sessions.
+func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, admin store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req updateUserRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	up := store.UserUpdate{Role: req.Role, Disabled: req.Disabled}
+	if req.Role != nil && !auth.ValidRole(*req.Role) {
+		writeError(w, http.StatusBadRequest, "role", "must be viewer, operator or admin")
+		return
+	}
+	if id == admin.ID && ((req.Role != nil && *req.Role != auth.RoleAdmin) || (req.Disabled != nil && *req.Disabled)) {
+		writeError(w, http.StatusBadRequest, "role", "an admin cannot demote or disable themself")
+		return
+	}
+	if req.Password != nil {
+		hash, err := auth.HashPassword(*req.Password, s.cfg.BcryptCost)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "password", err.Error())
+			return
+		}
+		up.PasswordHash = &hash
+	}
+	u, err := s.store.UpdateUser(r.Context(), id, up)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "id", "no such user")
+		return
+	}
+	if err != nil {
+		s.internalError(w, "update user", err)
+		return
+	}
+	s.audit(r.Context(), &admin, "user.update", "user/"+u.Username, map[string]any{
+		"role": req.Role, "disabled": req.Disabled, "password_changed": req.Password != nil,
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"user": u})
+}
+
+// handleListAudit is GET /api/v1/audit?limit=N (admin), newest first.
+func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request, _ store.User) {
+	limit := 200
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, "limit", "must be a positive integer")
+			return
+		}
+		limit = n
+	}
+	entries, err := s.store.ListAudit(r.Context(), limit)
+	if err != nil {
+		s.internalError(w, "list audit", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+// pathID parses the {id} path segment, answering 400 itself if it is bad.
+func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, "id", "must be a positive integer")
+		return 0, false
+	}
+	return id, true
+}
+
+// internalError logs a storage failure and answers 503: these are
+// transient (database unreachable) far more often than bugs.
+func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
+	s.log.Error(what, "err", err)
+	w.Header().Set("Retry-After", "2")
+	writeError(w, http.StatusServiceUnavailable, "", what+" failed, retry later")
+}
