@@ -9,7 +9,6 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
-
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
