@@ -1,0 +1,124 @@
+package geo
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Run with: go test -run '^$' -bench . -cpu 1 ./geo/
+//
+// Fences are random star polygons (20–50 corners, 100–1000 m radius) over a
+// 20 km city box; points are 1000 vehicles moving up to 30 m per step.
+// Each fence count runs three ways: the R-tree, a scan of every compiled
+// fence (cached bounds, no tree), and a scan with orb's planar.PolygonContains.
+
+var benchSizes = []int{10, 100, 1000, 10000}
+
+func BenchmarkContaining(b *testing.B) {
+	points := vehiclePositions(newRand(2), 1000, 100, cityBox)
+	for _, n := range benchSizes {
+		fences := starFences(newRand(1), n, cityBox)
+		ix := mustIndex(b, fences...)
+		b.Run(fmt.Sprintf("fences=%d/rtree", n), func(b *testing.B) {
+			dst := make([]int64, 0, 64)
+			benchPoints(b, points, func(p orb.Point) int {
+				dst = ix.Containing(p[0], p[1], dst[:0])
+				return len(dst)
+			})
+		})
+		b.Run(fmt.Sprintf("fences=%d/scan", n), func(b *testing.B) {
+			benchPoints(b, points, func(p orb.Point) int {
+				q, hits := newQuery(p[0], p[1]), 0
+				for _, s := range ix.shapes {
+					if s.contains(q) {
+						hits++
+					}
+				}
+				return hits
+			})
+		})
+		b.Run(fmt.Sprintf("fences=%d/orb-scan", n), func(b *testing.B) {
+			polys := make([]orb.Polygon, n)
+			for i, f := range fences {
+				polys[i] = f.Geometry.(orb.Polygon)
+			}
+			benchPoints(b, points, func(p orb.Point) int {
+				hits := 0
+				for _, poly := range polys {
+					if orbContains(poly, p) {
+						hits++
+					}
+				}
+				return hits
+			})
+		})
+	}
+}
+
+// benchPoints evaluates one point per iteration and reports evaluations
+// per second and the mean number of fences containing a point.
+func benchPoints(b *testing.B, points []orb.Point, eval func(orb.Point) int) {
+	i, hits := 0, 0
+	for b.Loop() {
+		hits += eval(points[i])
+		if i++; i == len(points) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evals/s")
+	b.ReportMetric(float64(hits)/float64(b.N), "hits/eval")
+}
+
+// BenchmarkTrackerUpdate is the per-sample cost in the pipeline: 1000
+// devices, 1000 fences, default hysteresis (2 samples, 5 m margin).
+func BenchmarkTrackerUpdate(b *testing.B) {
+	ix := mustIndex(b, starFences(newRand(1), 1000, cityBox)...)
+	const devices = 1000
+	points := vehiclePositions(newRand(2), devices, 100, cityBox)
+	trackers := make([]*Tracker, devices)
+	for i := range trackers {
+		trackers[i] = NewTracker(DefaultConfig())
+	}
+	var events []Event
+	i, n := 0, 0
+	for b.Loop() {
+		p := points[i]
+		events = trackers[i%devices].Update(ix, p[0], p[1], t0.Add(time.Duration(i)*time.Second), true, events[:0])
+		n += len(events)
+		if i++; i == len(points) {
+			i = 0
+			for d := range trackers {
+				trackers[d] = NewTracker(DefaultConfig())
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkEdit is the cost of an edit: building a new index with one
+// fence replaced, unchanged fences keeping their compiled shapes.
+func BenchmarkEdit(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		fences := starFences(newRand(1), n, cityBox)
+		ix := mustIndex(b, fences...)
+		edited := fences[n/2]
+		edited.Name = "edited"
+		b.Run(fmt.Sprintf("fences=%d/apply", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ix.Apply([]Fence{edited}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("fences=%d/new-index", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := NewIndex(fences); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
