@@ -173,7 +173,9 @@ func httpIngest(ctx context.Context, st *pgstore.Store, cfg IngestConfig, tokens
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
 	w := ingest.NewWriter(st, cfg.Writer, m, log)
-	srv := server.NewHTTPServer("127.0.0.1:0", server.New(server.DefaultConfig(), st, ingest.NewPipeline(w, m), m, log))
+	srv := server.NewHTTPServer("127.0.0.1:0", server.New(server.DefaultConfig(), server.Deps{
+		Store: st, Pipeline: ingest.NewPipeline(w, m), Devices: ingest.NewDevices(st, 2*time.Second), Metrics: m, Log: log,
+	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, 0, 0, err

@@ -87,7 +87,7 @@ func (s *Server) handleRotateDeviceToken(w http.ResponseWriter, r *http.Request,
 		s.internalError(w, "rotate device token", err)
 		return
 	}
-	s.devices.forget(id)
+	s.devices.Forget(id)
 	s.audit(r.Context(), &admin, "device.rotate_token", "device/"+r.PathValue("id"), nil)
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "token": token})
 }
@@ -107,7 +107,7 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request, admi
 		s.internalError(w, "revoke device", err)
 		return
 	}
-	s.devices.forget(id)
+	s.devices.Forget(id)
 	s.audit(r.Context(), &admin, "device.revoke", "device/"+r.PathValue("id"), nil)
 	w.WriteHeader(http.StatusNoContent)
 }

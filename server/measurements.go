@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/ingest/batch"
 	"github.com/radtrack/radtrack/sample"
@@ -103,27 +102,21 @@ func (s *Server) writeIngestFailure(w http.ResponseWriter, r *http.Request, prot
 }
 
 // authenticateDevice resolves the bearer token to an active device, or
-// answers 401 and returns false.
+// answers 401 (503 if the database cannot tell) and returns false.
 func (s *Server) authenticateDevice(w http.ResponseWriter, r *http.Request, protocol string) (store.Device, bool) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	dev, err := s.devices.ByToken(r.Context(), strings.TrimSpace(token))
+	switch {
+	case err == nil:
+		return dev, true
+	case errors.Is(err, ingest.ErrBadCredential), errors.Is(err, ingest.ErrRevoked), errors.Is(err, ingest.ErrUnknownDevice):
 		s.pipeline.CountRefused(protocol, "unauthenticated")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="radtrack"`)
-		writeError(w, http.StatusUnauthorized, "Authorization", "missing bearer device token")
-		return store.Device{}, false
+		writeError(w, http.StatusUnauthorized, "Authorization", "missing, unknown or revoked device token")
+	default:
+		s.log.Error("authenticate device", "err", err)
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "", "cannot check credentials now, retry later")
 	}
-	dev, err := s.devices.get(r.Context(), auth.HashToken(strings.TrimSpace(token)))
-	if err != nil || !dev.Active() {
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.log.Error("authenticate device", "err", err)
-			w.Header().Set("Retry-After", "2")
-			writeError(w, http.StatusServiceUnavailable, "", "cannot check credentials now, retry later")
-			return store.Device{}, false
-		}
-		s.pipeline.CountRefused(protocol, "unauthenticated")
-		w.Header().Set("WWW-Authenticate", `Bearer realm="radtrack", error="invalid_token"`)
-		writeError(w, http.StatusUnauthorized, "Authorization", "unknown or revoked device token")
-		return store.Device{}, false
-	}
-	return dev, true
+	return store.Device{}, false
 }

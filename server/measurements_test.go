@@ -25,6 +25,9 @@ import (
 	"github.com/radtrack/radtrack/store/storetest"
 )
 
+// deviceCacheTTL is short so the revocation-by-expiry test stays quick.
+const deviceCacheTTL = 300 * time.Millisecond
+
 type harness struct {
 	url     string
 	store   *pgstore.Store
@@ -46,7 +49,9 @@ func newHarness(t *testing.T, wcfg ingest.WriterConfig, scfg server.Config) *har
 	m := metrics.New()
 	w := ingest.NewWriter(st, wcfg, m, log)
 	t.Cleanup(func() { _ = w.Close(context.Background()) })
-	ts := httptest.NewServer(server.New(scfg, st, ingest.NewPipeline(w, m), m, log))
+	ts := httptest.NewServer(server.New(scfg, server.Deps{
+		Store: st, Pipeline: ingest.NewPipeline(w, m), Devices: ingest.NewDevices(st, deviceCacheTTL), Metrics: m, Log: log,
+	}))
 	t.Cleanup(ts.Close)
 	dev, token := storetest.NewDevice(t, st, "veh-http")
 	return &harness{url: ts.URL, store: st, metrics: m, writer: w, dev: dev, token: token}
@@ -178,7 +183,6 @@ func TestInvalidSampleReportedByIndexOthersStored(t *testing.T) {
 func TestRefusedRequestsStoreNothing(t *testing.T) {
 	scfg := server.DefaultConfig()
 	scfg.MaxBodyBytes = 2048
-	scfg.DeviceCacheTTL = 300 * time.Millisecond
 	wcfg := ingest.DefaultWriterConfig()
 	wcfg.QueueLimit = 5
 	h := newHarness(t, wcfg, scfg)
@@ -236,7 +240,7 @@ func TestRefusedRequestsStoreNothing(t *testing.T) {
 	if err := h.store.RevokeDevice(context.Background(), h.dev.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(scfg.DeviceCacheTTL + 100*time.Millisecond)
+	time.Sleep(deviceCacheTTL + 100*time.Millisecond)
 	if resp, b := h.post(t, h.token, "application/json", []byte("["+sampleJSON(9, t0)+"]")); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("revoked device: status %d %s, want 401", resp.StatusCode, b)
 	}

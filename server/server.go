@@ -25,9 +25,6 @@ type Config struct {
 	// RetryAfter is the hint sent with 503 when the queue is full or the
 	// database is unreachable.
 	RetryAfter time.Duration
-	// DeviceCacheTTL is how long a device token is trusted without asking
-	// the database again (0 disables the cache).
-	DeviceCacheTTL time.Duration
 	// SessionTTL is how long a login lasts (a control-room shift and more).
 	SessionTTL time.Duration
 	// SecureCookies marks session cookies Secure even on plain HTTP, for a
@@ -40,7 +37,7 @@ type Config struct {
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second, DeviceCacheTTL: 2 * time.Second,
+		MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second,
 		SessionTTL: 14 * time.Hour, BcryptCost: auth.DefaultBcryptCost,
 	}
 }
@@ -53,15 +50,25 @@ type Server struct {
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	mux      *http.ServeMux
-	devices  *deviceCache
+	devices  *ingest.Devices
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
 }
 
+// Deps are the parts the server wires together. Devices is shared with the
+// protocol listeners so a revocation here reaches them at once.
+type Deps struct {
+	Store    store.Store
+	Pipeline *ingest.Pipeline
+	Devices  *ingest.Devices
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+}
+
 // New builds the server and its routes.
-func New(cfg Config, st store.Store, p *ingest.Pipeline, m *metrics.Metrics, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, store: st, pipeline: p, metrics: m, log: log, mux: http.NewServeMux(),
-		devices: newDeviceCache(cfg.DeviceCacheTTL, st.DeviceByTokenHash)}
+func New(cfg Config, d Deps) *Server {
+	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
+		devices: d.Devices}
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := auth.HashPassword("timing-equaliser-password", cfg.BcryptCost)
 		return h

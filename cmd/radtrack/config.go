@@ -97,6 +97,8 @@ type serveConfig struct {
 	server   server.Config
 	writer   ingest.WriterConfig
 	shutdown time.Duration
+
+	deviceCacheTTL time.Duration
 }
 
 func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
@@ -113,6 +115,7 @@ func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
 	f.Duration(&c.writer.FlushInterval, "flush-interval", "RADTRACK_FLUSH_INTERVAL", wdef.FlushInterval, "how long a commit waits to gather more samples")
 	f.Int(&c.writer.Flushers, "flushers", "RADTRACK_FLUSHERS", wdef.Flushers, "concurrent group commits")
 	f.Int(&c.writer.QueueLimit, "queue-limit", "RADTRACK_QUEUE_LIMIT", wdef.QueueLimit, "most uncommitted samples held; beyond it ingest answers 503")
+	f.Duration(&c.deviceCacheTTL, "device-cache-ttl", "RADTRACK_DEVICE_CACHE_TTL", 2*time.Second, "how long a device credential is trusted before asking the database again")
 	f.Duration(&c.shutdown, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain queues on SIGTERM")
 	if err := f.Parse(args); err != nil {
 		return c, err

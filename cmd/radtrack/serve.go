@@ -41,7 +41,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	m := metrics.New()
 	writer := ingest.NewWriter(st, cfg.writer, m, log)
 	pipeline := ingest.NewPipeline(writer, m)
-	srv := server.NewHTTPServer(cfg.addr, server.New(cfg.server, st, pipeline, m, log))
+	devices := ingest.NewDevices(st, cfg.deviceCacheTTL)
+	srv := server.NewHTTPServer(cfg.addr, server.New(cfg.server, server.Deps{
+		Store: st, Pipeline: pipeline, Devices: devices, Metrics: m, Log: log,
+	}))
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
