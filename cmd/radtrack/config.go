@@ -6,9 +6,9 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/radtrack/radtrack/app"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store/pgstore"
@@ -27,8 +27,6 @@ func newFlagSet(name string, stderr io.Writer) *envFlags {
 	fs.SetOutput(stderr)
 	return &envFlags{fs: fs}
 }
-
-func envName(flagName string) string { return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_")) }
 
 func (e *envFlags) String(p *string, name, env, def, usage string) {
 	if v, ok := os.LookupEnv(env); ok {
@@ -57,6 +55,17 @@ func (e *envFlags) Duration(p *time.Duration, name, env string, def time.Duratio
 		def = d
 	}
 	e.fs.DurationVar(p, name, def, usage+" (env "+env+")")
+}
+
+func (e *envFlags) Bool(p *bool, name, env string, def bool, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: not a boolean", env, v)
+		}
+		def = b
+	}
+	e.fs.BoolVar(p, name, def, usage+" (env "+env+")")
 }
 
 func (e *envFlags) Parse(args []string) error {
@@ -88,39 +97,44 @@ func (c *dbConfig) pgConfig() (pgstore.Config, error) {
 	return pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor}, nil
 }
 
-// serveConfig is everything "radtrack serve" reads.
-type serveConfig struct {
-	db       dbConfig
-	addr     string
-	redisURL string
-	logLevel string
-	server   server.Config
-	writer   ingest.WriterConfig
-	shutdown time.Duration
-
-	deviceCacheTTL time.Duration
-}
-
-func parseServeConfig(args []string, stderr io.Writer) (serveConfig, error) {
-	var c serveConfig
+// parseServeConfig reads "radtrack serve" flags and environment.
+func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, error) {
+	var (
+		c        app.Config
+		db       dbConfig
+		logLevel string
+		maxBody  int
+		redisURL string
+	)
 	f := newFlagSet("serve", stderr)
-	c.db.register(f)
+	db.register(f)
 	def, wdef := server.DefaultConfig(), ingest.DefaultWriterConfig()
-	var maxBody int
-	f.String(&c.addr, "addr", "RADTRACK_ADDR", "127.0.0.1:8080", "HTTP listen address (API, WebSocket, map)")
-	f.String(&c.redisURL, "redis-url", "REDIS_URL", "", "Redis URL for multi-node fan-out (unused until live push lands)")
-	f.String(&c.logLevel, "log-level", "RADTRACK_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	f.String(&c.Addr, "addr", "RADTRACK_ADDR", "127.0.0.1:8080", "HTTP listen address (API, WebSocket, map)")
+	f.String(&c.OsmAndAddr, "osmand-addr", "RADTRACK_OSMAND_ADDR", "127.0.0.1:5055", "OsmAnd / Traccar Client listen address (\"\" disables)")
+	f.String(&c.BGeigieAddr, "bgeigie-addr", "RADTRACK_BGEIGIE_ADDR", "127.0.0.1:5057", "bGeigie TCP listen address (\"\" disables)")
+	f.String(&redisURL, "redis-url", "REDIS_URL", "", "Redis URL for multi-node fan-out (unused until live push lands)")
+	f.String(&logLevel, "log-level", "RADTRACK_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	f.Int(&maxBody, "max-body-bytes", "RADTRACK_MAX_BODY_BYTES", int(def.MaxBodyBytes), "largest accepted request body")
-	f.Int(&c.writer.BatchSize, "batch-size", "RADTRACK_BATCH_SIZE", wdef.BatchSize, "most samples per group commit")
-	f.Duration(&c.writer.FlushInterval, "flush-interval", "RADTRACK_FLUSH_INTERVAL", wdef.FlushInterval, "how long a commit waits to gather more samples")
-	f.Int(&c.writer.Flushers, "flushers", "RADTRACK_FLUSHERS", wdef.Flushers, "concurrent group commits")
-	f.Int(&c.writer.QueueLimit, "queue-limit", "RADTRACK_QUEUE_LIMIT", wdef.QueueLimit, "most uncommitted samples held; beyond it ingest answers 503")
-	f.Duration(&c.deviceCacheTTL, "device-cache-ttl", "RADTRACK_DEVICE_CACHE_TTL", 2*time.Second, "how long a device credential is trusted before asking the database again")
-	f.Duration(&c.shutdown, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain queues on SIGTERM")
+	f.Int(&c.Writer.BatchSize, "batch-size", "RADTRACK_BATCH_SIZE", wdef.BatchSize, "most samples per group commit")
+	f.Duration(&c.Writer.FlushInterval, "flush-interval", "RADTRACK_FLUSH_INTERVAL", wdef.FlushInterval, "how long a commit waits to gather more samples")
+	f.Int(&c.Writer.Flushers, "flushers", "RADTRACK_FLUSHERS", wdef.Flushers, "concurrent group commits")
+	f.Int(&c.Writer.QueueLimit, "queue-limit", "RADTRACK_QUEUE_LIMIT", wdef.QueueLimit, "most uncommitted samples held; beyond it ingest answers 503")
+	f.Duration(&c.DeviceCacheTTL, "device-cache-ttl", "RADTRACK_DEVICE_CACHE_TTL", 2*time.Second, "how long a device credential is trusted before asking the database again")
+	f.Duration(&c.Server.SessionTTL, "session-ttl", "RADTRACK_SESSION_TTL", def.SessionTTL, "how long a login lasts")
+	f.Bool(&c.Server.SecureCookies, "secure-cookies", "RADTRACK_SECURE_COOKIES", false, "mark session cookies Secure (set behind a TLS proxy)")
+	f.Duration(&c.BGeigieIdle, "bgeigie-idle-timeout", "RADTRACK_BGEIGIE_IDLE_TIMEOUT", 2*time.Minute, "close a silent bGeigie connection after this")
+	f.Int(&c.BGeigieMaxConns, "bgeigie-max-conns", "RADTRACK_BGEIGIE_MAX_CONNS", 10_000, "most concurrent bGeigie connections")
+	f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain queues on SIGTERM")
 	if err := f.Parse(args); err != nil {
-		return c, err
+		return c, "", err
 	}
-	c.server = def
-	c.server.MaxBodyBytes = int64(maxBody)
-	return c, nil
+	pg, err := db.pgConfig()
+	if err != nil {
+		return c, "", err
+	}
+	c.DB = pg
+	c.Server.MaxBodyBytes = int64(maxBody)
+	c.Server.RetryAfter = def.RetryAfter
+	c.Server.BcryptCost = def.BcryptCost
+	return c, logLevel, nil
 }

@@ -1,0 +1,184 @@
+// Package app assembles one RadTrack node from configuration: store,
+// pipeline, HTTP API and the protocol listeners, and runs it until its
+// context ends, then drains. Commands and end-to-end tests start nodes
+// through it, so they run exactly what production runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/listen"
+	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/server"
+	"github.com/radtrack/radtrack/store/pgstore"
+)
+
+// Config is everything a node reads.
+type Config struct {
+	DB     pgstore.Config
+	Server server.Config
+	Writer ingest.WriterConfig
+
+	Addr        string // HTTP API (and later the map); required
+	OsmAndAddr  string // OsmAnd / Traccar Client listener; "" disables
+	BGeigieAddr string // bGeigie TCP listener; "" disables
+
+	DeviceCacheTTL  time.Duration
+	ShutdownTimeout time.Duration
+	BGeigieIdle     time.Duration
+	BGeigieMaxConns int
+}
+
+// Node is a running RadTrack server.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	Store    *pgstore.Store
+	Metrics  *metrics.Metrics
+	Writer   *ingest.Writer
+	Pipeline *ingest.Pipeline
+	Devices  *ingest.Devices
+
+	httpLn, osmandLn, bgeigieLn net.Listener
+}
+
+// New opens the store (migrating it), creates the first admin if there is
+// no user, and binds every listener, so that addresses are known (port 0
+// works) before Run.
+func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(username, password string)) (*Node, error) {
+	st, err := pgstore.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	n := &Node{cfg: cfg, log: log, Store: st}
+	if err := n.init(ctx, firstAdmin); err != nil {
+		n.closeListeners()
+		st.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) init(ctx context.Context, firstAdmin func(username, password string)) error {
+	n.log.Info("store ready", "timescaledb", n.Store.Timescale())
+	password, created, err := server.EnsureAdmin(ctx, n.Store, "admin", n.cfg.Server.BcryptCost)
+	if err != nil {
+		return fmt.Errorf("first admin: %w", err)
+	}
+	if created && firstAdmin != nil {
+		firstAdmin("admin", password)
+	}
+	n.Metrics = metrics.New()
+	n.Writer = ingest.NewWriter(n.Store, n.cfg.Writer, n.Metrics, n.log)
+	n.Pipeline = ingest.NewPipeline(n.Writer, n.Metrics)
+	n.Devices = ingest.NewDevices(n.Store, n.cfg.DeviceCacheTTL)
+
+	if n.httpLn, err = net.Listen("tcp", n.cfg.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", n.cfg.Addr, err)
+	}
+	if n.cfg.OsmAndAddr != "" {
+		if n.osmandLn, err = net.Listen("tcp", n.cfg.OsmAndAddr); err != nil {
+			return fmt.Errorf("osmand: listen on %s: %w", n.cfg.OsmAndAddr, err)
+		}
+	}
+	if n.cfg.BGeigieAddr != "" {
+		if n.bgeigieLn, err = net.Listen("tcp", n.cfg.BGeigieAddr); err != nil {
+			return fmt.Errorf("bgeigie: listen on %s: %w", n.cfg.BGeigieAddr, err)
+		}
+	}
+	return nil
+}
+
+// Addr returns the bound HTTP API address.
+func (n *Node) Addr() string { return n.httpLn.Addr().String() }
+
+// OsmAndAddr returns the bound OsmAnd address, "" if disabled.
+func (n *Node) OsmAndAddr() string { return addrOf(n.osmandLn) }
+
+// BGeigieAddr returns the bound bGeigie address, "" if disabled.
+func (n *Node) BGeigieAddr() string { return addrOf(n.bgeigieLn) }
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
+// Run serves until ctx ends, then stops taking data, lets every accepted
+// sample commit, and closes the store.
+func (n *Node) Run(ctx context.Context) error {
+	defer n.Store.Close()
+	api := server.NewHTTPServer(n.cfg.Addr, server.New(n.cfg.Server, server.Deps{
+		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Metrics: n.Metrics, Log: n.log,
+	}))
+	servers := []*http.Server{api}
+	errs := make(chan error, 3)
+	go func() { errs <- serveHTTP(api, n.httpLn) }()
+	n.log.Info("listening", "api", n.Addr(), "osmand", n.OsmAndAddr(), "bgeigie", n.BGeigieAddr())
+	if n.osmandLn != nil {
+		osm := server.NewHTTPServer(n.cfg.OsmAndAddr, &listen.OsmAnd{
+			Pipeline: n.Pipeline, Devices: n.Devices, Log: n.log, MaxBody: 64 << 10,
+		})
+		servers = append(servers, osm)
+		go func() { errs <- serveHTTP(osm, n.osmandLn) }()
+	}
+	bgCtx, stopBGeigie := context.WithCancel(context.WithoutCancel(ctx))
+	var bgDone sync.WaitGroup
+	if n.bgeigieLn != nil {
+		bg := &listen.BGeigie{Pipeline: n.Pipeline, Devices: n.Devices, Log: n.log,
+			IdleTimeout: n.cfg.BGeigieIdle, MaxConns: n.cfg.BGeigieMaxConns}
+		bgDone.Go(func() {
+			if err := bg.Serve(bgCtx, n.bgeigieLn); err != nil {
+				errs <- err
+			}
+		})
+	}
+
+	var runErr error
+	select {
+	case runErr = <-errs:
+		n.log.Error("listener failed, shutting down", "err", runErr)
+	case <-ctx.Done():
+	}
+
+	n.log.Info("shutting down", "queued_samples", n.Writer.Queued())
+	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			runErr = errors.Join(runErr, fmt.Errorf("stop http server: %w", err))
+		}
+	}
+	stopBGeigie()
+	bgDone.Wait()
+	if err := n.Writer.Close(sctx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("drain ingest queue (%d samples left): %w", n.Writer.Queued(), err))
+	}
+	n.log.Info("stopped")
+	return runErr
+}
+
+func serveHTTP(s *http.Server, ln net.Listener) error {
+	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (n *Node) closeListeners() {
+	for _, ln := range []net.Listener{n.httpLn, n.osmandLn, n.bgeigieLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
