@@ -181,4 +181,3 @@ func (n *Node) closeListeners() {
 		}
 	}
 }
-
