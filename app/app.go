@@ -37,38 +37,62 @@ type Config struct {
 	BGeigieMaxConns int
 }
 
-// Node is a running RadTrack server.
-type Node struct {
-	cfg      Config
-	log      *slog.Logger
+// Core is the data path shared by a serving node and the offline tools
+// (import): store, pipeline with its stages, group-commit writer.
+type Core struct {
 	Store    *pgstore.Store
 	Metrics  *metrics.Metrics
 	Writer   *ingest.Writer
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
-
-	httpLn, osmandLn, bgeigieLn net.Listener
 }
 
-// New opens the store (migrating it), creates the first admin if there is
-// no user, and binds every listener, so that addresses are known (port 0
-// works) before Run.
-func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(username, password string)) (*Node, error) {
+// OpenCore opens the store (migrating it) and builds the pipeline.
+func OpenCore(ctx context.Context, cfg Config, log *slog.Logger) (*Core, error) {
 	st, err := pgstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	n := &Node{cfg: cfg, log: log, Store: st}
+	log.Info("store ready", "timescaledb", st.Timescale())
+	m := metrics.New()
+	w := ingest.NewWriter(st, cfg.Writer, m, log)
+	return &Core{Store: st, Metrics: m, Writer: w, Pipeline: ingest.NewPipeline(w, m), Devices: ingest.NewDevices(st, cfg.DeviceCacheTTL)}, nil
+}
+
+// Close commits what is queued and closes the store.
+func (c *Core) Close(ctx context.Context) error {
+	err := c.Writer.Close(ctx)
+	c.Store.Close()
+	return err
+}
+
+// Node is a running RadTrack server.
+type Node struct {
+	*Core
+	cfg Config
+	log *slog.Logger
+
+	httpLn, osmandLn, bgeigieLn net.Listener
+}
+
+// New opens the core, creates the first admin if there is no user, and
+// binds every listener, so that addresses are known (port 0 works) before
+// Run.
+func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(username, password string)) (*Node, error) {
+	core, err := OpenCore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Core: core, cfg: cfg, log: log}
 	if err := n.init(ctx, firstAdmin); err != nil {
 		n.closeListeners()
-		st.Close()
+		_ = core.Close(ctx)
 		return nil, err
 	}
 	return n, nil
 }
 
 func (n *Node) init(ctx context.Context, firstAdmin func(username, password string)) error {
-	n.log.Info("store ready", "timescaledb", n.Store.Timescale())
 	password, created, err := server.EnsureAdmin(ctx, n.Store, "admin", n.cfg.Server.BcryptCost)
 	if err != nil {
 		return fmt.Errorf("first admin: %w", err)
@@ -76,11 +100,6 @@ func (n *Node) init(ctx context.Context, firstAdmin func(username, password stri
 	if created && firstAdmin != nil {
 		firstAdmin("admin", password)
 	}
-	n.Metrics = metrics.New()
-	n.Writer = ingest.NewWriter(n.Store, n.cfg.Writer, n.Metrics, n.log)
-	n.Pipeline = ingest.NewPipeline(n.Writer, n.Metrics)
-	n.Devices = ingest.NewDevices(n.Store, n.cfg.DeviceCacheTTL)
-
 	if n.httpLn, err = net.Listen("tcp", n.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", n.cfg.Addr, err)
 	}

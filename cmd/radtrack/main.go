@@ -5,6 +5,7 @@
 //	radtrack device add NAME  register a device and print its token once
 //	radtrack device list      list devices
 //	radtrack user add NAME    add a user (password on stdin)
+//	radtrack import -device UID FILE...  import recorded drives
 //	radtrack bench ingest     measure HTTP ingest against raw COPY
 //
 // Every setting is an environment variable with a matching flag
@@ -42,6 +43,7 @@ commands:
   migrate        apply database migrations and exit
   device add     register a device and print its token (shown once)
   device list    list registered devices
+  import         import drive logs (bGeigie, AtomFast CSV, N42.42) for a device
   user add NAME  add a user (-role viewer|operator|admin); password on stdin
   bench ingest   benchmark HTTP ingest against raw COPY on the same database
 
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "device":
 		return runDevice(ctx, rest, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, os.Stdin, stdout, stderr)
 	case "bench":

@@ -1,0 +1,146 @@
+package importer_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/radtrack/radtrack/app"
+	"github.com/radtrack/radtrack/importer"
+	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/internal/pgtest"
+	"github.com/radtrack/radtrack/store/pgstore"
+	"github.com/radtrack/radtrack/store/storetest"
+)
+
+func sharedFile(t *testing.T, name string) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	p := filepath.Join(dir, "..", "shared", "data", "radiation", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("%s not available (shared test data lives beside the repository): %v", p, err)
+	}
+	return p
+}
+
+// The expected numbers were computed from the files without RadTrack's
+// decoders (sentences with a valid XOR checksum, per design.md §4):
+//
+//	python3: re.findall(r'\$[A-Z]+,[^$\r\n]*', text), checksum checked, then
+//	  stored   = sentences whose time is not 2000-01-01 (GPS time lost), distinct times
+//	  gps      = of those, field 12 == 'A' and coordinates not 0000.0000
+//	awk -F, '/^\$B/ && $3 !~ /^2000-01-01/ {if ($5+0>m) m=$5+0} END {print m}'   → max counts in 5 s
+//
+// Dose is counts×12/334 (5-s counts preferred to CPM, default calibration).
+func TestImportRealLogs(t *testing.T) {
+	cases := []struct {
+		file            string
+		stored, gps     int
+		noTime          int
+		maxCounts5s     float64
+		format          string
+		maxDoseOverride float64 // for files that carry dose themselves
+	}{
+		{file: "safecast_bgeigie_BGRDD_fukushima_2012-07-01.log", stored: 1046, gps: 1046, maxCounts5s: 71, format: "bgeigie"},
+		{file: "safecast_bgeigie-mini_BMRDD_los-angeles_2012-05-23.LOG", stored: 1701, gps: 1700, maxCounts5s: 11, format: "bgeigie"},
+		{file: "safecast_bgeigie-zen_BNRDD_5002_2025-07-25.log", stored: 14987, gps: 14968, noTime: 863, maxCounts5s: 13, format: "bgeigie"},
+		// tail -n +2 atomfast_walk_2025-07-19.csv | cut -d';' -f1 | sort -u | wc -l → 1112
+		// awk -F';' 'NR>1 {if ($2+0>m) m=$2+0} END {print m}'                      → 0.12916
+		{file: "atomfast_walk_2025-07-19.csv", stored: 1112, gps: 1112, format: "atomfast", maxDoseOverride: 0.12916},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			path := sharedFile(t, c.file)
+			core, im := newImporter(t, "dev-"+c.format)
+			ctx := context.Background()
+			rep, err := im.File(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Format != c.format || rep.Accepted != c.stored || rep.Rejected != 0 || rep.Skipped["no_time"] != c.noTime {
+				t.Fatalf("report %s", rep)
+			}
+			var rows, gps int
+			var maxDose float64
+			var allImported bool
+			if err := core.Store.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE gps_valid), max(dose_rate), bool_and(imported)
+				FROM measurements`).Scan(&rows, &gps, &maxDose, &allImported); err != nil {
+				t.Fatal(err)
+			}
+			wantDose := c.maxCounts5s * 12 / 334
+			if c.maxDoseOverride > 0 {
+				wantDose = c.maxDoseOverride
+			}
+			if rows != c.stored || gps != c.gps || math.Abs(maxDose-wantDose) > 1e-9 || !allImported {
+				t.Fatalf("stored %d rows (want %d), %d with GPS (want %d), max dose %v (want %v), all imported %v",
+					rows, c.stored, gps, c.gps, maxDose, wantDose, allImported)
+			}
+			// The same file again stores nothing new.
+			if _, err := im.File(ctx, path); err != nil {
+				t.Fatal(err)
+			}
+			var again int
+			_ = core.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM measurements`).Scan(&again)
+			if again != c.stored {
+				t.Fatalf("second import: %d rows, want still %d", again, c.stored)
+			}
+		})
+	}
+}
+
+func TestImportN42(t *testing.T) {
+	core, im := newImporter(t, "prd-1")
+	ctx := context.Background()
+	rep, err := im.File(ctx, sharedFile(t, "n42_example_prd_doserate.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// grep -c '<RadMeasurement ' n42_example_prd_doserate.xml → 3, each with a DoseRateValue.
+	if rep.Format != "n42" || rep.Accepted != 3 {
+		t.Fatalf("report %s", rep)
+	}
+	var withDose int
+	_ = core.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM measurements WHERE dose_rate IS NOT NULL`).Scan(&withDose)
+	if withDose != 3 {
+		t.Fatalf("%d samples with dose, want 3", withDose)
+	}
+	rep, err = im.File(ctx, sharedFile(t, "n42_example_mobile_system.xml"))
+	if err != nil || rep.Format != "n42" || rep.Accepted+rep.Rejected+len(rep.Skipped) == 0 {
+		t.Fatalf("mobile system document: %s, %v", rep, err)
+	}
+	if len(rep.Notes) == 0 {
+		t.Fatalf("unsupported elements (spectra, analysis results) should be noted: %s", rep)
+	}
+}
+
+func TestDetectRefusesUnknownFormat(t *testing.T) {
+	_, err := importer.Detect(bufio.NewReader(strings.NewReader("hello,world\n")), "x.txt")
+	if err == nil {
+		t.Fatal("unknown content detected as a format")
+	}
+}
+
+func newImporter(t *testing.T, uid string) (*app.Core, *importer.Importer) {
+	t.Helper()
+	ctx := context.Background()
+	core, err := app.OpenCore(ctx, app.Config{DB: pgstore.Config{URL: pgtest.NewDatabase(t)}, Writer: ingest.DefaultWriterConfig()},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = core.Close(ctx) })
+	dev, _ := storetest.NewDevice(t, core.Store, uid)
+	return core, &importer.Importer{Pipeline: core.Pipeline, Device: dev}
+}
