@@ -83,6 +83,7 @@ type Store interface {
 	Devices
 	Measurements
 	Users
+	Alarms
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()

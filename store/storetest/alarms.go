@@ -1,0 +1,159 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
+)
+
+func testFencesAndRules(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	feature := json.RawMessage(`{"type":"Feature","properties":{"name":"Berth 4","kind":"restricted"},"geometry":{"type":"Polygon","coordinates":[[[4.0,51.9],[4.1,51.9],[4.1,52.0],[4.0,51.9]]]}}`)
+	f, err := s.CreateFence(ctx, store.Fence{Name: "Berth 4", Kind: "restricted", Feature: feature})
+	if err != nil || f.ID == 0 {
+		t.Fatalf("CreateFence = %+v, %v", f, err)
+	}
+	f.Name, f.Kind = "Berth 4 north", "monitoring"
+	if up, err := s.UpdateFence(ctx, f); err != nil || up.Name != "Berth 4 north" || up.Kind != "monitoring" {
+		t.Fatalf("UpdateFence = %+v, %v", up, err)
+	}
+	got, err := s.Fence(ctx, f.ID)
+	var back map[string]any
+	if err != nil || json.Unmarshal(got.Feature, &back) != nil || back["type"] != "Feature" {
+		t.Fatalf("Fence = %+v, %v", got, err)
+	}
+	if _, err := s.UpdateFence(ctx, store.Fence{ID: 9999, Name: "x", Kind: "patrol", Feature: feature}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update unknown fence: %v", err)
+	}
+	if err := s.DeleteFence(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := s.ListFences(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("after delete: %+v, %v", all, err)
+	}
+
+	for _, r := range rules.DefaultRules() {
+		created, err := s.CreateRule(ctx, r)
+		if err != nil || created.ID == 0 || created.Name != r.Name || created.Kind != r.Kind {
+			t.Fatalf("CreateRule(%s) = %+v, %v", r.Name, created, err)
+		}
+	}
+	list, err := s.ListRules(ctx)
+	if err != nil || len(list) != len(rules.DefaultRules()) {
+		t.Fatalf("ListRules = %d, %v", len(list), err)
+	}
+	if err := rules.ValidateRules(list); err != nil {
+		t.Fatalf("stored rules no longer validate: %v", err)
+	}
+	list[0].Enabled = false
+	if up, err := s.UpdateRule(ctx, list[0]); err != nil || up.Enabled || up.ID != list[0].ID {
+		t.Fatalf("UpdateRule = %+v, %v", up, err)
+	}
+	if err := s.DeleteRule(ctx, list[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRule(ctx, list[1].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+func episode(device, rule int64, first time.Time, peak float64) rules.Episode {
+	return rules.Episode{
+		Key:      rules.Key{DeviceID: device, RuleID: rule},
+		RuleName: "OIL3", Kind: rules.Kind("level"), Severity: rules.Severity("alarm"), State: rules.State("raised"),
+		FirstSeen: first, LastSeen: first, Samples: 1, ConditionActive: true,
+		PeakDose: peak, PeakTime: first, PeakLon: 4.05, PeakLat: 51.95, PeakGPSValid: true,
+	}
+}
+
+func testAlarms(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ep := episode(7, 3, Base, 1.5)
+	raised := rules.Event{Type: "raised", Key: ep.Key, Time: Base, Episode: ep}
+	id, created, err := s.RaiseAlarm(ctx, ep, raised)
+	if err != nil || !created || id == 0 {
+		t.Fatalf("RaiseAlarm = %d, %v, %v", id, created, err)
+	}
+	// Another node raises the same key: merged, not duplicated; peak grows.
+	other := episode(7, 3, Base.Add(time.Second), 2.5)
+	other.PeakLon = 4.06
+	id2, created2, err := s.RaiseAlarm(ctx, other, rules.Event{Type: "raised", Key: other.Key, Time: other.FirstSeen, Episode: other})
+	if err != nil || created2 || id2 != id {
+		t.Fatalf("second raise = %d, %v, %v; want merge into %d", id2, created2, err, id)
+	}
+	got, err := s.Alarm(ctx, id)
+	if err != nil || got.PeakDose != 2.5 || got.PeakLon != 4.06 || got.Samples != 2 || !got.LastSeen.Equal(Base.Add(time.Second)) || got.State != "raised" {
+		t.Fatalf("merged alarm = %+v, %v", got, err)
+	}
+
+	// Progress: the condition ends; a lower peak never lowers the stored one.
+	got.ID = id
+	got.ConditionActive, got.ConditionEndedAt, got.LastSeen, got.Samples, got.PeakDose = false, Base.Add(time.Minute), Base.Add(time.Minute), 9, 1.0
+	if err := s.UpdateAlarm(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	upd, _ := s.Alarm(ctx, id)
+	if upd.ConditionActive || !upd.ConditionEndedAt.Equal(Base.Add(time.Minute)) || upd.Samples != 9 || upd.PeakDose != 2.5 {
+		t.Fatalf("after update = %+v", upd)
+	}
+
+	// Person transitions, guarded by the expected current state.
+	acked := upd
+	acked.State, acked.AckedBy, acked.AckedAt, acked.AckComment = "acknowledged", "olga", Base.Add(2*time.Minute), "on it"
+	ackEv := rules.Event{Type: "acknowledged", Key: acked.Key, Time: acked.AckedAt, User: "olga", Comment: "on it", Episode: acked}
+	if err := s.TransitionAlarm(ctx, acked, "raised", []rules.Event{ackEv}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TransitionAlarm(ctx, acked, "raised", []rules.Event{ackEv}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second ack from raised: %v, want ErrConflict", err)
+	}
+	resolved := acked
+	resolved.State, resolved.ResolvedBy, resolved.ResolvedAt, resolved.Code, resolved.ResolveComment = "resolved", "olga", Base.Add(3*time.Minute), "innocent_medical", "patient"
+	if err := s.TransitionAlarm(ctx, resolved, "acknowledged", []rules.Event{{Type: "resolved", Key: resolved.Key, Time: resolved.ResolvedAt, User: "olga", Code: "innocent_medical", Comment: "patient", Episode: resolved}}); err != nil {
+		t.Fatal(err)
+	}
+	final, _ := s.Alarm(ctx, id)
+	if final.State != "resolved" || final.Code != "innocent_medical" || final.AckedBy != "olga" || !final.ResolvedAt.Equal(Base.Add(3*time.Minute)) {
+		t.Fatalf("resolved alarm = %+v", final)
+	}
+	events, err := s.AlarmEvents(ctx, id)
+	if err != nil || len(events) != 3 || events[0].Type != "raised" || events[1].Type != "acknowledged" || events[2].Type != "resolved" ||
+		events[1].User != "olga" || events[2].Code != "innocent_medical" {
+		t.Fatalf("audit trail = %+v, %v", events, err)
+	}
+
+	// After resolution the key is free: a new episode is a new alarm.
+	next := episode(7, 3, Base.Add(time.Hour), math.NaN())
+	nid, ncreated, err := s.RaiseAlarm(ctx, next, rules.Event{Type: "raised", Key: next.Key, Time: next.FirstSeen, Episode: next})
+	if err != nil || !ncreated || nid == id {
+		t.Fatalf("raise after resolve = %d, %v, %v", nid, ncreated, err)
+	}
+	if a, _ := s.Alarm(ctx, nid); !math.IsNaN(a.PeakDose) {
+		t.Fatalf("absent peak dose read back as %v, want NaN", a.PeakDose)
+	}
+	_, _, _ = s.RaiseAlarm(ctx, episode(8, 3, Base.Add(2*time.Hour), 0.7), rules.Event{Type: "raised", Time: Base})
+
+	open, err := s.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{"raised", "acknowledged"}})
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open alarms = %d, %v", len(open), err)
+	}
+	byDevice, _ := s.ListAlarms(ctx, store.AlarmFilter{DeviceID: 7})
+	if len(byDevice) != 2 || byDevice[0].ID != nid {
+		t.Fatalf("device 7 alarms = %+v (want unresolved first)", byDevice)
+	}
+	inBox, _ := s.ListAlarms(ctx, store.AlarmFilter{BBox: &[4]float64{4.0, 51.9, 4.055, 52.0}})
+	outBox, _ := s.ListAlarms(ctx, store.AlarmFilter{BBox: &[4]float64{5, 50, 6, 51}})
+	if len(inBox) != 2 || len(outBox) != 0 {
+		t.Fatalf("bbox filter: %d inside (want 2: peak 4.06 is outside), %d outside", len(inBox), len(outBox))
+	}
+	window, _ := s.ListAlarms(ctx, store.AlarmFilter{From: Base.Add(30 * time.Minute), To: Base.Add(90 * time.Minute)})
+	if len(window) != 1 || window[0].ID != nid {
+		t.Fatalf("time window: %+v", window)
+	}
+}
