@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/radtrack/radtrack/alarms"
+	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/metrics"
@@ -26,6 +28,7 @@ type Config struct {
 	DB     pgstore.Config
 	Server server.Config
 	Writer ingest.WriterConfig
+	Geo    geo.Config // fence hysteresis
 
 	Addr        string // HTTP API (and later the map); required
 	OsmAndAddr  string // OsmAnd / Traccar Client listener; "" disables
@@ -35,12 +38,15 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	BGeigieIdle     time.Duration
 	BGeigieMaxConns int
+	// SilenceTick is how often silence rules are checked (0: 5 s).
+	SilenceTick time.Duration
 }
 
 // Core is the data path shared by a serving node and the offline tools
 // (import): store, pipeline with its stages, group-commit writer.
 type Core struct {
 	Store    *pgstore.Store
+	Alarms   *alarms.Service
 	Metrics  *metrics.Metrics
 	Writer   *ingest.Writer
 	Pipeline *ingest.Pipeline
@@ -54,9 +60,18 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger) (*Core, error) 
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	log.Info("store ready", "timescaledb", st.Timescale())
+	svc, err := alarms.New(ctx, st, alarms.Options{Geo: cfg.Geo}, log)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load rules, fences and open alarms: %w", err)
+	}
 	m := metrics.New()
 	w := ingest.NewWriter(st, cfg.Writer, m, log)
-	return &Core{Store: st, Metrics: m, Writer: w, Pipeline: ingest.NewPipeline(w, m), Devices: ingest.NewDevices(st, cfg.DeviceCacheTTL)}, nil
+	return &Core{
+		Store: st, Alarms: svc, Metrics: m, Writer: w,
+		Pipeline: ingest.NewPipeline(w, m, svc),
+		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
+	}, nil
 }
 
 // Close commits what is queued and closes the store.
@@ -137,7 +152,7 @@ func addrOf(ln net.Listener) string {
 func (n *Node) Run(ctx context.Context) error {
 	defer n.Store.Close()
 	api := server.NewHTTPServer(n.cfg.Addr, server.New(n.cfg.Server, server.Deps{
-		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Metrics: n.Metrics, Log: n.log,
+		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Metrics: n.Metrics, Log: n.log,
 	}))
 	servers := []*http.Server{api}
 	errs := make(chan error, 3)
@@ -162,6 +177,10 @@ func (n *Node) Run(ctx context.Context) error {
 		})
 	}
 
+	tickCtx, stopTicks := context.WithCancel(ctx)
+	defer stopTicks()
+	go n.silenceTicks(tickCtx)
+
 	var runErr error
 	select {
 	case runErr = <-errs:
@@ -184,6 +203,26 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.log.Info("stopped")
 	return runErr
+}
+
+// silenceTicks checks the silence rules periodically.
+func (n *Node) silenceTicks(ctx context.Context) {
+	every := n.cfg.SilenceTick
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := n.Alarms.Tick(ctx); err != nil {
+				n.log.Error("silence rules", "err", err)
+			}
+		}
+	}
 }
 
 func serveHTTP(s *http.Server, ln net.Listener) error {

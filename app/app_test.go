@@ -20,6 +20,7 @@ import (
 
 	"github.com/radtrack/radtrack/app"
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/server"
@@ -34,7 +35,7 @@ func startNode(t *testing.T) *app.Node {
 	scfg.BcryptCost = bcrypt.MinCost
 	cfg := app.Config{
 		DB:     pgstore.Config{URL: pgtest.NewDatabase(t)},
-		Server: scfg, Writer: ingest.DefaultWriterConfig(),
+		Server: scfg, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig(),
 		Addr: "127.0.0.1:0", OsmAndAddr: "127.0.0.1:0", BGeigieAddr: "127.0.0.1:0",
 		DeviceCacheTTL: time.Second, ShutdownTimeout: 10 * time.Second,
 		BGeigieIdle: 10 * time.Second, BGeigieMaxConns: 16,

@@ -16,7 +16,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/sample"
@@ -172,9 +174,13 @@ func rawCopy(ctx context.Context, pool interface {
 func httpIngest(ctx context.Context, st *pgstore.Store, cfg IngestConfig, tokens []string, start time.Time, perDevice int) (float64, time.Duration, time.Duration, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
+	svc, err := alarms.New(ctx, st, alarms.Options{Geo: geo.DefaultConfig()}, log)
+	if err != nil {
+		return 0, 0, 0, err
+	}
 	w := ingest.NewWriter(st, cfg.Writer, m, log)
 	srv := server.NewHTTPServer("127.0.0.1:0", server.New(server.DefaultConfig(), server.Deps{
-		Store: st, Pipeline: ingest.NewPipeline(w, m), Devices: ingest.NewDevices(st, 2*time.Second), Metrics: m, Log: log,
+		Store: st, Pipeline: ingest.NewPipeline(w, m, svc), Devices: ingest.NewDevices(st, 2*time.Second), Alarms: svc, Metrics: m, Log: log,
 	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

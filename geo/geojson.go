@@ -134,7 +134,8 @@ func decodeFeature(in featureIn) (Fence, *ValidationError) {
 
 func parseID(raw json.RawMessage) (int64, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return 0, errors.New("required: an integer fence id")
+		// A fence not stored yet has no id; storage assigns one.
+		return 0, nil
 	}
 	id, err := strconv.ParseInt(string(bytes.Trim(raw, `"`)), 10, 64)
 	if err != nil {

@@ -75,7 +75,6 @@ func TestGeoJSONErrors(t *testing.T) {
 		{"point without radius", feature(`{"type":"Point","coordinates":[1,2]}`, `{"id":2,"kind":"patrol"}`), "features[1].properties.radius_m", "got 0"},
 		{"line without half-width", feature(`{"type":"LineString","coordinates":[[1,2],[2,3]]}`, `{"id":2,"kind":"patrol"}`), "features[1].properties.half_width_m", "got 0"},
 		{"bad kind", feature(`{"type":"Polygon","coordinates":[`+ring+`]}`, `{"id":2,"kind":"forbidden"}`), "features[1].properties.kind", "forbidden"},
-		{"no id", feature(`{"type":"Polygon","coordinates":[`+ring+`]}`, `{"kind":"patrol"}`), "features[1].properties.id", "required"},
 		{"fractional id", feature(`{"type":"Polygon","coordinates":[`+ring+`]}`, `{"id":2.5,"kind":"patrol"}`), "features[1].properties.id", "not an integer"},
 		{"radius is a string", feature(`{"type":"Point","coordinates":[1,2]}`, `{"id":2,"kind":"patrol","radius_m":"big"}`), "features[1].properties.radius_m", "wrong type"},
 		{"no geometry", feature(`null`, `{"id":2,"kind":"patrol"}`), "features[1].geometry", "empty"},
@@ -97,5 +96,16 @@ func TestGeoJSONErrors(t *testing.T) {
 	}
 	if _, err := MarshalGeoJSON([]Fence{NewCircle(1, "c", KindPatrol, 0, 0, 0)}); err == nil {
 		t.Error("MarshalGeoJSON wrote an invalid fence")
+	}
+}
+
+func TestGeoJSONFeatureWithoutIDIsNew(t *testing.T) {
+	fs, err := ParseGeoJSON([]byte(`{"type":"Feature","properties":{"name":"new","kind":"patrol"},"geometry":{"type":"Point","coordinates":[4,52]},"id":null}`))
+	if err == nil {
+		t.Fatal("a point without radius_m must still be refused")
+	}
+	fs, err = ParseGeoJSON([]byte(`{"type":"Feature","properties":{"name":"new","kind":"patrol","radius_m":50},"geometry":{"type":"Point","coordinates":[4,52]}}`))
+	if err != nil || len(fs) != 1 || fs[0].ID != 0 || fs[0].Name != "new" {
+		t.Fatalf("feature without id = %+v, %v; want one fence with ID 0 (assigned when stored)", fs, err)
 	}
 }

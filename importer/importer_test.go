@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/radtrack/radtrack/app"
+	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/importer"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/pgtest"
@@ -135,7 +136,7 @@ func TestDetectRefusesUnknownFormat(t *testing.T) {
 func newImporter(t *testing.T, uid string) (*app.Core, *importer.Importer) {
 	t.Helper()
 	ctx := context.Background()
-	core, err := app.OpenCore(ctx, app.Config{DB: pgstore.Config{URL: pgtest.NewDatabase(t)}, Writer: ingest.DefaultWriterConfig()},
+	core, err := app.OpenCore(ctx, app.Config{DB: pgstore.Config{URL: pgtest.NewDatabase(t)}, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig()},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/radtrack/radtrack/alarms"
+	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/metrics"
@@ -35,6 +37,8 @@ type harness struct {
 	writer  *ingest.Writer
 	dev     store.Device
 	token   string
+	alarms   *alarms.Service
+	pipeline *ingest.Pipeline
 }
 
 func newHarness(t *testing.T, wcfg ingest.WriterConfig, scfg server.Config) *harness {
@@ -47,14 +51,20 @@ func newHarness(t *testing.T, wcfg ingest.WriterConfig, scfg server.Config) *har
 	t.Cleanup(st.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
+	svc, err := alarms.New(context.Background(), st, alarms.Options{Geo: geo.DefaultConfig()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := ingest.NewWriter(st, wcfg, m, log)
 	t.Cleanup(func() { _ = w.Close(context.Background()) })
+	pipeline := ingest.NewPipeline(w, m, svc)
 	ts := httptest.NewServer(server.New(scfg, server.Deps{
-		Store: st, Pipeline: ingest.NewPipeline(w, m), Devices: ingest.NewDevices(st, deviceCacheTTL), Metrics: m, Log: log,
+		Store: st, Pipeline: pipeline, Devices: ingest.NewDevices(st, deviceCacheTTL),
+		Alarms: svc, Metrics: m, Log: log,
 	}))
 	t.Cleanup(ts.Close)
 	dev, token := storetest.NewDevice(t, st, "veh-http")
-	return &harness{url: ts.URL, store: st, metrics: m, writer: w, dev: dev, token: token}
+	return &harness{url: ts.URL, store: st, metrics: m, writer: w, dev: dev, token: token, alarms: svc, pipeline: pipeline}
 }
 
 func (h *harness) post(t *testing.T, token, contentType string, body []byte) (*http.Response, []byte) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/metrics"
@@ -51,6 +52,7 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	devices  *ingest.Devices
+	alarms   *alarms.Service
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
 }
@@ -61,6 +63,7 @@ type Deps struct {
 	Store    store.Store
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
+	Alarms   *alarms.Service
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 }
@@ -68,7 +71,7 @@ type Deps struct {
 // New builds the server and its routes.
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
-		devices: d.Devices}
+		devices: d.Devices, alarms: d.Alarms}
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := auth.HashPassword("timing-equaliser-password", cfg.BcryptCost)
 		return h
@@ -95,6 +98,23 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/devices", s.require(auth.RoleAdmin, s.handleCreateDevice))
 	s.mux.HandleFunc("POST /api/v1/devices/{id}/rotate-token", s.require(auth.RoleAdmin, s.handleRotateDeviceToken))
 	s.mux.HandleFunc("POST /api/v1/devices/{id}/revoke", s.require(auth.RoleAdmin, s.handleRevokeDevice))
+	s.mux.HandleFunc("GET /api/v1/devices/{id}/track", s.require(auth.RoleViewer, s.handleTrack))
+
+	s.mux.HandleFunc("GET /api/v1/fences", s.require(auth.RoleViewer, s.handleListFences))
+	s.mux.HandleFunc("POST /api/v1/fences", s.require(auth.RoleOperator, s.handleCreateFence))
+	s.mux.HandleFunc("POST /api/v1/fences/import", s.require(auth.RoleOperator, s.handleImportFences))
+	s.mux.HandleFunc("PUT /api/v1/fences/{id}", s.require(auth.RoleOperator, s.handleUpdateFence))
+	s.mux.HandleFunc("DELETE /api/v1/fences/{id}", s.require(auth.RoleOperator, s.handleDeleteFence))
+
+	s.mux.HandleFunc("GET /api/v1/rules", s.require(auth.RoleViewer, s.handleListRules))
+	s.mux.HandleFunc("POST /api/v1/rules", s.require(auth.RoleOperator, s.handleCreateRule))
+	s.mux.HandleFunc("PUT /api/v1/rules/{id}", s.require(auth.RoleOperator, s.handleUpdateRule))
+	s.mux.HandleFunc("DELETE /api/v1/rules/{id}", s.require(auth.RoleOperator, s.handleDeleteRule))
+
+	s.mux.HandleFunc("GET /api/v1/alarms", s.require(auth.RoleViewer, s.handleListAlarms))
+	s.mux.HandleFunc("GET /api/v1/alarms/{id}", s.require(auth.RoleViewer, s.handleGetAlarm))
+	s.mux.HandleFunc("POST /api/v1/alarms/{id}/acknowledge", s.require(auth.RoleOperator, s.handleAcknowledgeAlarm))
+	s.mux.HandleFunc("POST /api/v1/alarms/{id}/resolve", s.require(auth.RoleOperator, s.handleResolveAlarm))
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))

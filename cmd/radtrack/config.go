@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/radtrack/radtrack/app"
+	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store/pgstore"
@@ -133,6 +134,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 		return c, "", err
 	}
 	c.DB = pg
+	c.Geo = geo.DefaultConfig()
 	c.Server.MaxBodyBytes = int64(maxBody)
 	c.Server.RetryAfter = def.RetryAfter
 	c.Server.BcryptCost = def.BcryptCost

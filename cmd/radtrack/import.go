@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/radtrack/radtrack/app"
+	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/importer"
 	"github.com/radtrack/radtrack/ingest"
 )
@@ -31,7 +32,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	core, err := app.OpenCore(ctx, app.Config{DB: pg, Writer: ingest.DefaultWriterConfig()}, newLogger(stderr, "warn"))
+	core, err := app.OpenCore(ctx, app.Config{DB: pg, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig()}, newLogger(stderr, "warn"))
 	if err != nil {
 		return err
 	}

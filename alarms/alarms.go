@@ -1,0 +1,245 @@
+// Package alarms runs the rules for the ingest pipeline: it feeds each
+// sample through the device's fence tracker (geo) and the rules engine
+// (rules), persists the alarm episodes that result before the sample is
+// acknowledged, hands their events to the live push, and carries out the
+// acknowledgements and resolutions people make.
+//
+// Fences and rules are reloaded from the store on every edit and take
+// effect with the next sample.
+package alarms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/store"
+)
+
+// Publisher receives every alarm event of live samples after it is
+// stored (raised, updated, condition ended, acknowledged, resolved). The
+// live push implements it; events of imported samples are not published.
+type Publisher interface {
+	PublishAlarm(ctx context.Context, ev rules.Event) error
+}
+
+// Service is the rules stage of the pipeline and the alarm life cycle.
+type Service struct {
+	store  store.Store
+	engine *rules.Engine
+	index  atomic.Pointer[geo.Index]
+	geoCfg geo.Config
+	pub    Publisher
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu       sync.Mutex
+	trackers map[trackerKey]*geo.Tracker
+}
+
+// trackerKey separates imported replays from the live state of a device.
+type trackerKey struct {
+	device   int64
+	imported bool
+}
+
+// Options tune a Service.
+type Options struct {
+	Geo       geo.Config
+	Publisher Publisher // nil: events are only stored
+}
+
+// New loads rules (seeding the defaults on an installation's first start),
+// fences and open alarms, so that a restart continues every open episode
+// instead of raising it again.
+func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*Service, error) {
+	if _, err := st.SeedRules(ctx, rules.DefaultRules()); err != nil {
+		return nil, err
+	}
+	rs, err := st.ListRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := rules.NewEngine(rs)
+	if err != nil {
+		return nil, fmt.Errorf("stored rules: %w", err)
+	}
+	s := &Service{store: st, engine: engine, geoCfg: opt.Geo, pub: opt.Publisher, log: log, now: time.Now,
+		trackers: map[trackerKey]*geo.Tracker{}}
+	if err := s.ReloadFences(ctx); err != nil {
+		return nil, err
+	}
+	open, err := st.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{rules.StateRaised, rules.StateAcknowledged}})
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.Restore(open); err != nil {
+		// Every other episode was restored; a duplicate key is a data
+		// problem worth a log line, not a reason to stop raising alarms.
+		log.Error("restore open alarms", "err", err)
+	}
+	return s, nil
+}
+
+// Engine exposes the rules engine (for silence ticks and tests).
+func (s *Service) Engine() *rules.Engine { return s.engine }
+
+// Index returns the fence index in force.
+func (s *Service) Index() *geo.Index { return s.index.Load() }
+
+// ReloadFences rebuilds the spatial index from the store and swaps it in.
+func (s *Service) ReloadFences(ctx context.Context) error {
+	stored, err := s.store.ListFences(ctx)
+	if err != nil {
+		return err
+	}
+	fences := make([]geo.Fence, 0, len(stored))
+	for _, sf := range stored {
+		f, err := FenceFromStore(sf)
+		if err != nil {
+			// A fence the current code cannot read must not disable the others.
+			s.log.Error("skip unreadable fence", "fence", sf.ID, "err", err)
+			continue
+		}
+		fences = append(fences, f)
+	}
+	ix, err := geo.NewIndex(fences)
+	if err != nil {
+		return fmt.Errorf("build fence index: %w", err)
+	}
+	s.index.Store(ix)
+	return nil
+}
+
+// ReloadRules loads the rules from the store into the engine.
+func (s *Service) ReloadRules(ctx context.Context) error {
+	rs, err := s.store.ListRules(ctx)
+	if err != nil {
+		return err
+	}
+	return s.engine.SetRules(rs)
+}
+
+// FenceFromStore decodes a stored fence's Feature and applies the row's id,
+// name and kind (the row is authoritative).
+func FenceFromStore(sf store.Fence) (geo.Fence, error) {
+	fs, err := geo.ParseGeoJSON(sf.Feature)
+	if err != nil {
+		return geo.Fence{}, err
+	}
+	if len(fs) != 1 {
+		return geo.Fence{}, fmt.Errorf("fence %d: feature holds %d fences, want 1", sf.ID, len(fs))
+	}
+	f := fs[0]
+	f.ID, f.Name, f.Kind = sf.ID, sf.Name, geo.Kind(sf.Kind)
+	return f, nil
+}
+
+func (s *Service) tracker(device int64, imported bool) *geo.Tracker {
+	k := trackerKey{device, imported}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.trackers[k]
+	if !ok {
+		t = geo.NewTracker(s.geoCfg)
+		s.trackers[k] = t
+	}
+	return t
+}
+
+// Process runs one device's samples, in order, through fences and rules and
+// stores the resulting alarms. It returns an error only if an alarm could
+// not be stored: the pipeline then refuses the samples, the client retries,
+// and the alarm is raised again rather than lost.
+func (s *Service) Process(ctx context.Context, dev store.Device, samples []sample.Sample) error {
+	ix := s.index.Load()
+	var (
+		geoEvents []geo.Event
+		inside    []int64
+	)
+	for i := range samples {
+		smp := &samples[i]
+		tr := s.tracker(dev.ID, smp.Imported)
+		geoEvents = tr.Update(ix, smp.Lon, smp.Lat, smp.Time, smp.GPSValid, geoEvents[:0])
+		inside = tr.Inside(inside[:0])
+		in := rules.Input{Sample: *smp, Inside: inside}
+		for _, ge := range geoEvents {
+			f, _ := ix.Fence(ge.FenceID)
+			in.Transitions = append(in.Transitions, rules.Transition{
+				Type: rules.TransitionType(ge.Type), FenceID: ge.FenceID, FenceKind: string(f.Kind),
+				Time: ge.Time, Lon: ge.Lon, Lat: ge.Lat,
+			})
+		}
+		for _, ev := range s.engine.Evaluate(in) {
+			if err := s.record(ctx, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Tick runs the silence rules; the node calls it every few seconds.
+func (s *Service) Tick(ctx context.Context) error {
+	var errs []error
+	for _, ev := range s.engine.Tick(s.now()) {
+		errs = append(errs, s.record(ctx, ev))
+	}
+	return errors.Join(errs...)
+}
+
+// record stores one engine event and publishes it.
+func (s *Service) record(ctx context.Context, ev rules.Event) error {
+	switch ev.Type {
+	case rules.EventRaised:
+		id, created, err := s.store.RaiseAlarm(ctx, ev.Episode, ev)
+		if err != nil {
+			return err
+		}
+		if err := s.engine.AssignID(ev.Key, id); err != nil {
+			s.log.Error("assign alarm id", "alarm", id, "err", err)
+		}
+		ev.AlarmID, ev.Episode.ID = id, id
+		if !created {
+			// Another node raised this episode first: ours merged into it.
+			ev.Type = rules.EventUpdated
+		}
+	case rules.EventUpdated, rules.EventConditionEnded:
+		if ev.AlarmID == 0 {
+			return fmt.Errorf("alarm event %s for %+v has no alarm id", ev.Type, ev.Key)
+		}
+		ev.Episode.ID = ev.AlarmID
+		if err := s.store.UpdateAlarm(ctx, ev.Episode); err != nil {
+			return err
+		}
+		if ev.Type == rules.EventConditionEnded {
+			if err := s.store.AppendAlarmEvent(ctx, ev.AlarmID, ev); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("unexpected engine event %q", ev.Type)
+	}
+	if ev.Type == rules.EventRaised {
+		s.log.Warn("alarm raised", "alarm", ev.AlarmID, "device", ev.Key.DeviceID, "rule", ev.Episode.RuleName,
+			"severity", ev.Episode.Severity, "dose", ev.Episode.PeakDose, "imported", ev.Imported)
+	}
+	s.publish(ctx, ev)
+	return nil
+}
+
+func (s *Service) publish(ctx context.Context, ev rules.Event) {
+	if s.pub == nil || ev.Imported {
+		return
+	}
+	if err := s.pub.PublishAlarm(ctx, ev); err != nil {
+		s.log.Error("publish alarm event", "alarm", ev.AlarmID, "type", ev.Type, "err", err)
+	}
+}

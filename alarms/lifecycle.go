@@ -1,0 +1,73 @@
+package alarms
+
+import (
+	"context"
+	"errors"
+
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
+)
+
+// Acknowledge records that user took charge of an alarm. The stored row is
+// the authority (another node may have raised it); the engine's in-memory
+// copy follows.
+func (s *Service) Acknowledge(ctx context.Context, alarmID int64, user, comment string) (rules.Episode, error) {
+	ep, err := s.store.Alarm(ctx, alarmID)
+	if err != nil {
+		return ep, err
+	}
+	from := ep.State
+	ev, err := ep.Acknowledge(user, comment, s.now().UTC())
+	if err != nil {
+		return ep, err
+	}
+	ev.AlarmID = alarmID
+	if err := s.store.TransitionAlarm(ctx, ep, from, []rules.Event{ev}); err != nil {
+		return ep, err
+	}
+	if _, err := s.engine.Acknowledge(ep.Key, user, comment, ev.Time); err != nil && !errors.Is(err, rules.ErrNoOpenAlarm) && !errors.Is(err, rules.ErrAlreadyAcknowledged) {
+		s.log.Error("sync acknowledgement into the engine", "alarm", alarmID, "err", err)
+	}
+	s.publish(ctx, ev)
+	return ep, nil
+}
+
+// Resolve closes an alarm with an adjudication code. maySkipAck lets a
+// user whose role allows it close an alarm nobody acknowledged (recorded as
+// an implicit acknowledgement).
+func (s *Service) Resolve(ctx context.Context, alarmID int64, user string, code rules.Code, comment string, maySkipAck bool) (rules.Episode, error) {
+	ep, err := s.store.Alarm(ctx, alarmID)
+	if err != nil {
+		return ep, err
+	}
+	from := ep.State
+	res := rules.Resolution{User: user, Time: s.now().UTC(), Code: code, Comment: comment, MaySkipAck: maySkipAck}
+	events, err := ep.Resolve(res)
+	if err != nil {
+		return ep, err
+	}
+	for i := range events {
+		events[i].AlarmID = alarmID
+	}
+	if err := s.store.TransitionAlarm(ctx, ep, from, events); err != nil {
+		return ep, err
+	}
+	// The engine must drop the episode whatever its own copy's state (an
+	// acknowledgement made on another node), or the key would stay taken
+	// and the next alarm of this device and rule would never be raised.
+	res.MaySkipAck = true
+	if _, err := s.engine.Resolve(ep.Key, res); err != nil && !errors.Is(err, rules.ErrNoOpenAlarm) {
+		s.log.Error("sync resolution into the engine", "alarm", alarmID, "err", err)
+	}
+	for _, ev := range events {
+		s.publish(ctx, ev)
+	}
+	return ep, nil
+}
+
+// IsConflict reports whether err means the alarm changed state meanwhile
+// or the requested move is not allowed from its current state.
+func IsConflict(err error) bool {
+	return errors.Is(err, store.ErrConflict) || errors.Is(err, rules.ErrAlreadyAcknowledged) ||
+		errors.Is(err, rules.ErrAlreadyResolved) || errors.Is(err, rules.ErrNotAcknowledged)
+}

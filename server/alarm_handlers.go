@@ -1,0 +1,248 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/radtrack/radtrack/alarms"
+	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
+)
+
+// parseAlarmFilter reads GET /api/v1/alarms query parameters:
+// state=open|raised|acknowledged|resolved (comma list; open = raised +
+// acknowledged), severity=…, device=ID, from/to=RFC 3339 (first seen),
+// bbox=west,south,east,north (peak position), imported=true|false, limit=N.
+func parseAlarmFilter(q url.Values) (store.AlarmFilter, string, string) {
+	var f store.AlarmFilter
+	for _, st := range splitList(q.Get("state")) {
+		switch st {
+		case "open":
+			f.States = append(f.States, rules.StateRaised, rules.StateAcknowledged)
+		case string(rules.StateRaised), string(rules.StateAcknowledged), string(rules.StateResolved):
+			f.States = append(f.States, rules.State(st))
+		default:
+			return f, "state", "must be open, raised, acknowledged or resolved"
+		}
+	}
+	for _, sev := range splitList(q.Get("severity")) {
+		f.Severity = append(f.Severity, rules.Severity(sev))
+	}
+	if v := q.Get("device"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return f, "device", "must be a device id"
+		}
+		f.DeviceID = id
+	}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return f, name, "must be an RFC 3339 time"
+			}
+			*dst = t
+		}
+	}
+	if v := q.Get("bbox"); v != "" {
+		b, ok := parseBBox(v)
+		if !ok {
+			return f, "bbox", "must be west,south,east,north in degrees"
+		}
+		f.BBox = &b
+	}
+	if v := q.Get("imported"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return f, "imported", "must be true or false"
+		}
+		f.Imported = &b
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return f, "limit", "must be a positive integer"
+		}
+		f.Limit = n
+	}
+	return f, "", ""
+}
+
+func splitList(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+func parseBBox(v string) ([4]float64, bool) {
+	var b [4]float64
+	parts := strings.Split(v, ",")
+	if len(parts) != 4 {
+		return b, false
+	}
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return b, false
+		}
+		b[i] = f
+	}
+	return b, b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90 && b[0] <= b[2] && b[1] <= b[3]
+}
+
+// handleListAlarms is GET /api/v1/alarms: unresolved first, most severe
+// first, then newest.
+func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, _ store.User) {
+	f, field, msg := parseAlarmFilter(r.URL.Query())
+	if field != "" {
+		writeError(w, http.StatusBadRequest, field, msg)
+		return
+	}
+	list, err := s.store.ListAlarms(r.Context(), f)
+	if err != nil {
+		s.internalError(w, "list alarms", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alarms": list})
+}
+
+// handleGetAlarm is GET /api/v1/alarms/{id}: the alarm, its audit trail
+// and the samples of its episode.
+func (s *Server) handleGetAlarm(w http.ResponseWriter, r *http.Request, _ store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	ep, err := s.store.Alarm(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "id", "no such alarm")
+		return
+	}
+	if err != nil {
+		s.internalError(w, "get alarm", err)
+		return
+	}
+	events, err := s.store.AlarmEvents(r.Context(), id)
+	if err != nil {
+		s.internalError(w, "get alarm events", err)
+		return
+	}
+	samples, err := s.store.Track(r.Context(), store.TrackQuery{
+		DeviceID: ep.DeviceID, From: ep.FirstSeen, To: ep.LastSeen.Add(time.Nanosecond), Limit: 10_000,
+	})
+	if err != nil {
+		s.internalError(w, "get alarm samples", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alarm": ep, "events": events, "samples": samplesJSON(samples)})
+}
+
+type ackRequest struct {
+	Comment string `json:"comment"`
+}
+
+// handleAcknowledgeAlarm is POST /api/v1/alarms/{id}/acknowledge (operator).
+func (s *Server) handleAcknowledgeAlarm(w http.ResponseWriter, r *http.Request, u store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req ackRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	ep, err := s.alarms.Acknowledge(r.Context(), id, u.Username, req.Comment)
+	if s.alarmTransitionFailed(w, err) {
+		return
+	}
+	s.audit(r.Context(), &u, "alarm.acknowledge", "alarm/"+itoa64(id), req)
+	writeJSON(w, http.StatusOK, map[string]any{"alarm": ep})
+}
+
+type resolveRequest struct {
+	Code    string `json:"code"`
+	Comment string `json:"comment"`
+}
+
+// handleResolveAlarm is POST /api/v1/alarms/{id}/resolve (operator). An
+// operator must acknowledge first; an admin may resolve directly, which is
+// recorded as an implicit acknowledgement.
+func (s *Server) handleResolveAlarm(w http.ResponseWriter, r *http.Request, u store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req resolveRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if !rules.Code(req.Code).Valid() {
+		writeError(w, http.StatusBadRequest, "code", "must be real, innocent_medical, innocent_norm, declared_shipment, false_alarm or test")
+		return
+	}
+	ep, err := s.alarms.Resolve(r.Context(), id, u.Username, rules.Code(req.Code), req.Comment, auth.Allows(u.Role, auth.RoleAdmin))
+	if s.alarmTransitionFailed(w, err) {
+		return
+	}
+	s.audit(r.Context(), &u, "alarm.resolve", "alarm/"+itoa64(id), req)
+	writeJSON(w, http.StatusOK, map[string]any{"alarm": ep})
+}
+
+// alarmTransitionFailed answers a failed acknowledge/resolve and reports
+// whether it did.
+func (s *Server) alarmTransitionFailed(w http.ResponseWriter, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "id", "no such alarm")
+	case errors.Is(err, rules.ErrNotAcknowledged):
+		writeError(w, http.StatusConflict, "state", "acknowledge the alarm before resolving it")
+	case alarms.IsConflict(err):
+		writeError(w, http.StatusConflict, "state", err.Error())
+	default:
+		s.internalError(w, "alarm transition", err)
+	}
+	return true
+}
+
+// handleTrack is GET /api/v1/devices/{id}/track?from=&to=&limit=: the
+// device's samples in [from, to), oldest first (default: the last hour).
+func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request, _ store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	q := store.TrackQuery{DeviceID: id, To: time.Now().Add(time.Minute)}
+	q.From = q.To.Add(-time.Hour)
+	for name, dst := range map[string]*time.Time{"from": &q.From, "to": &q.To} {
+		if v := r.URL.Query().Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, name, "must be an RFC 3339 time")
+				return
+			}
+			*dst = t
+		}
+	}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, "limit", "must be a positive integer")
+			return
+		}
+		q.Limit = n
+	}
+	samples, err := s.store.Track(r.Context(), q)
+	if err != nil {
+		s.internalError(w, "track", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"device_id": id, "samples": samplesJSON(samples)})
+}
