@@ -31,12 +31,12 @@ import (
 const deviceCacheTTL = 300 * time.Millisecond
 
 type harness struct {
-	url     string
-	store   *pgstore.Store
-	metrics *metrics.Metrics
-	writer  *ingest.Writer
-	dev     store.Device
-	token   string
+	url      string
+	store    *pgstore.Store
+	metrics  *metrics.Metrics
+	writer   *ingest.Writer
+	dev      store.Device
+	token    string
 	alarms   *alarms.Service
 	pipeline *ingest.Pipeline
 }
