@@ -14,6 +14,7 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/frontend"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/store"
@@ -118,6 +119,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /", frontend.Handler())
 }
 
 // ServeHTTP makes Server an http.Handler.
