@@ -120,6 +120,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 	s.mux.Handle("GET /", frontend.Handler())
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "", "no such API route: "+r.Method+" "+r.URL.Path)
+	})
 }
 
 // ServeHTTP makes Server an http.Handler.
