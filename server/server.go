@@ -101,6 +101,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/devices/{id}/revoke", s.require(auth.RoleAdmin, s.handleRevokeDevice))
 	s.mux.HandleFunc("GET /api/v1/devices/{id}/track", s.require(auth.RoleViewer, s.handleTrack))
 
+	s.mux.HandleFunc("GET /api/v1/heatmap", s.require(auth.RoleViewer, s.handleHeatmap))
+
 	s.mux.HandleFunc("GET /api/v1/fences", s.require(auth.RoleViewer, s.handleListFences))
 	s.mux.HandleFunc("POST /api/v1/fences", s.require(auth.RoleOperator, s.handleCreateFence))
 	s.mux.HandleFunc("POST /api/v1/fences/import", s.require(auth.RoleOperator, s.handleImportFences))

@@ -88,3 +88,27 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close()
 }
+
+// HeatmapQuery selects samples for a dose heatmap: a time window, a
+// bounding box and a square-ish grid cell size.
+type HeatmapQuery struct {
+	From, To time.Time
+	BBox     [4]float64 // west, south, east, north
+	CellLon  float64    // cell width in degrees
+	CellLat  float64    // cell height in degrees
+	Limit    int        // most cells returned
+}
+
+// HeatCell is one grid cell of the heatmap; Lon/Lat is its centre.
+type HeatCell struct {
+	Lon     float64 `json:"lon"`
+	Lat     float64 `json:"lat"`
+	Max     float64 `json:"max"`
+	Avg     float64 `json:"avg"`
+	Samples int64   `json:"samples"`
+}
+
+// Aggregates computes server-side summaries over many samples.
+type Aggregates interface {
+	Heatmap(ctx context.Context, q HeatmapQuery) ([]HeatCell, error)
+}
