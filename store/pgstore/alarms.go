@@ -97,6 +97,36 @@ func scanRule(row pgx.Row) (rules.Rule, error) {
 	return r, nil
 }
 
+// SeedRules stores the default rules on an installation's first start.
+func (s *Store) SeedRules(ctx context.Context, defaults []rules.Rule) (bool, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("seed rules: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	tag, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES ('rules_seeded', 'true') ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return false, fmt.Errorf("seed rules: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	for _, r := range defaults {
+		r.ID = 0
+		def, err := json.Marshal(r)
+		if err != nil {
+			return false, fmt.Errorf("encode rule %q: %w", r.Name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO rules (definition) VALUES ($1)`, def); err != nil {
+			return false, fmt.Errorf("seed rule %q: %w", r.Name, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("seed rules: %w", err)
+	}
+	return true, nil
+}
+
 // ListRules returns every rule, in id order.
 func (s *Store) ListRules(ctx context.Context) ([]rules.Rule, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, definition FROM rules ORDER BY id`)

@@ -8,12 +8,16 @@ import (
 
 	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/pgstore"
 	"github.com/radtrack/radtrack/store/storetest"
 )
 
-func TestHeatmapCells(t *testing.T) {
+func TestHeatmapCells(t *testing.T) { testHeatmap(t, open(t, pgtest.NewDatabase(t))) }
+
+func TestTimescaleHeatmapCells(t *testing.T) { testHeatmap(t, openTimescale(t, pgstore.Config{})) }
+
+func testHeatmap(t *testing.T, s *pgstore.Store) {
 	ctx := context.Background()
-	s := open(t, pgtest.NewDatabase(t))
 	d, _ := storetest.NewDevice(t, s, "veh-heat")
 	// Two clusters well inside two 0.001° cells (centres 140.1005 and
 	// 140.1025, lat 37.4005): 20 samples in the first, 19 + one hot sample

@@ -42,6 +42,7 @@ type Config struct {
 
 // Store is a PostgreSQL/TimescaleDB store.
 type Store struct {
+	url       string
 	pool      *pgxpool.Pool
 	mode      WriteMode
 	timescale bool
@@ -63,7 +64,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	s := &Store{pool: pool, mode: cfg.WriteMode}
+	s := &Store{url: cfg.URL, pool: pool, mode: cfg.WriteMode}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -77,6 +78,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Timescale reports whether the TimescaleDB engine is in use.
 func (s *Store) Timescale() bool { return s.timescale }
+
+// ConnString returns the URL the store was opened with.
+func (s *Store) ConnString() string { return s.url }
 
 // Pool exposes the connection pool to tests and benchmarks in this module.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
