@@ -40,6 +40,11 @@ type Config struct {
 	BGeigieMaxConns int
 	// SilenceTick is how often silence rules are checked (0: 5 s).
 	SilenceTick time.Duration
+	// Limits are the ingest abuse limits (zero rates disable them).
+	Limits ingest.LimitConfig
+	// TLSCert and TLSKey, when both set, serve the API and the OsmAnd
+	// listener over TLS (bGeigie units speak plain TCP).
+	TLSCert, TLSKey string
 }
 
 // Core is the data path shared by a serving node and the offline tools
@@ -151,19 +156,20 @@ func addrOf(ln net.Listener) string {
 // sample commit, and closes the store.
 func (n *Node) Run(ctx context.Context) error {
 	defer n.Store.Close()
+	limits := ingest.NewLimits(n.cfg.Limits)
 	api := server.NewHTTPServer(n.cfg.Addr, server.New(n.cfg.Server, server.Deps{
-		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Metrics: n.Metrics, Log: n.log,
+		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: limits, Metrics: n.Metrics, Log: n.log,
 	}))
 	servers := []*http.Server{api}
 	errs := make(chan error, 3)
-	go func() { errs <- serveHTTP(api, n.httpLn) }()
+	go func() { errs <- n.serveHTTP(api, n.httpLn) }()
 	n.log.Info("listening", "api", n.Addr(), "osmand", n.OsmAndAddr(), "bgeigie", n.BGeigieAddr())
 	if n.osmandLn != nil {
 		osm := server.NewHTTPServer(n.cfg.OsmAndAddr, &listen.OsmAnd{
-			Pipeline: n.Pipeline, Devices: n.Devices, Log: n.log, MaxBody: 64 << 10,
+			Pipeline: n.Pipeline, Devices: n.Devices, Limits: limits, Log: n.log, MaxBody: 64 << 10,
 		})
 		servers = append(servers, osm)
-		go func() { errs <- serveHTTP(osm, n.osmandLn) }()
+		go func() { errs <- n.serveHTTP(osm, n.osmandLn) }()
 	}
 	bgCtx, stopBGeigie := context.WithCancel(context.WithoutCancel(ctx))
 	var bgDone sync.WaitGroup
@@ -225,8 +231,14 @@ func (n *Node) silenceTicks(ctx context.Context) {
 	}
 }
 
-func serveHTTP(s *http.Server, ln net.Listener) error {
-	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+func (n *Node) serveHTTP(s *http.Server, ln net.Listener) error {
+	var err error
+	if n.cfg.TLSCert != "" && n.cfg.TLSKey != "" {
+		err = s.ServeTLS(ln, n.cfg.TLSCert, n.cfg.TLSKey)
+	} else {
+		err = s.Serve(ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -24,12 +24,19 @@ import (
 type OsmAnd struct {
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
+	Limits   *ingest.Limits // nil: unlimited
 	Log      *slog.Logger
 	MaxBody  int64
 }
 
 func (o *OsmAnd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	const protocol = sample.SourceOsmAnd
+	if ok, wait := o.Limits.AllowIP(r); !ok {
+		o.Pipeline.CountRefused(protocol, "rate_limited")
+		w.Header().Set("Retry-After", ingest.RetryAfterSeconds(wait))
+		http.Error(w, "too many requests", http.StatusTooManyRequests)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, o.MaxBody))
 	if err != nil {
 		o.Pipeline.CountRefused(protocol, "too_large")
@@ -61,6 +68,12 @@ func (o *OsmAnd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "2")
 			http.Error(w, "retry later", http.StatusServiceUnavailable)
 		}
+		return
+	}
+	if ok, wait := o.Limits.AllowDevice(dev.ID, 1); !ok {
+		o.Pipeline.CountRefused(protocol, "rate_limited")
+		w.Header().Set("Retry-After", ingest.RetryAfterSeconds(wait))
+		http.Error(w, "too many requests", http.StatusTooManyRequests)
 		return
 	}
 	res, err := o.Pipeline.Ingest(r.Context(), dev, protocol, []sample.Sample{pos.Sample})

@@ -17,7 +17,6 @@ import (
 	"github.com/radtrack/radtrack/importer"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/rules"
-	"github.com/radtrack/radtrack/server"
 )
 
 // alarmJSON is the part of an alarm the tests read.
@@ -110,7 +109,7 @@ func (h *harness) postDrive(t *testing.T, t0 time.Time, lat, lon0, stepM float64
 }
 
 func TestZoneDriveRaisesOneEpisodeWithThePeak(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	op := h.loginAs(t, "ops", auth.RoleOperator)
 	const lat, lon = 51.95, 4.05
 	fence := op.createFence(square("Terminal 2", "monitoring", lon, lat, 200))
@@ -177,7 +176,7 @@ func TestZoneDriveRaisesOneEpisodeWithThePeak(t *testing.T) {
 }
 
 func TestRestrictedZoneJitterRaisesOneAlarm(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	op := h.loginAs(t, "ops", auth.RoleOperator)
 	const lat, lon = 51.95, 4.05
 	op.createFence(square("Berth 7", "restricted", lon, lat, 100))
@@ -220,7 +219,7 @@ func TestFukushimaReplayRaisesExpectedAlarms(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("%s not available (shared test data lives beside the repository): %v", path, err)
 	}
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	op := h.loginAs(t, "ops", auth.RoleOperator)
 	// A 2 km monitoring zone around the hottest stretch of the drive
 	// (37.5346 N, 140.9454 E) with its own level of 1 µSv/h.
@@ -283,7 +282,7 @@ func TestFukushimaReplayRaisesExpectedAlarms(t *testing.T) {
 }
 
 func TestAlarmAcknowledgeResolvePermissions(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	viewer := h.loginAs(t, "vera", auth.RoleViewer)
 	op := h.loginAs(t, "olga", auth.RoleOperator)
 	admin := h.loginAs(t, "root", auth.RoleAdmin)
@@ -366,7 +365,7 @@ func TestAlarmAcknowledgeResolvePermissions(t *testing.T) {
 }
 
 func TestInvalidFencesAndRulesAreRefusedByField(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	op := h.loginAs(t, "ops", auth.RoleOperator)
 	viewer := h.loginAs(t, "vera", auth.RoleViewer)
 	post := func(c *client, path, body string) (int, string) {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/ingest"
-	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -84,7 +83,7 @@ func (c *client) do(method, path string, body any) (int, []byte) {
 }
 
 func TestLoginSessionsAndRoles(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	anon := h.anonymous(t)
 	if status, _ := anon.do("GET", "/api/v1/me", nil); status != http.StatusUnauthorized {
 		t.Fatalf("anonymous /me: %d, want 401", status)
@@ -177,7 +176,7 @@ func TestLoginSessionsAndRoles(t *testing.T) {
 }
 
 func TestAPITokenActsAsItsUser(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	op := h.loginAs(t, "ops", auth.RoleOperator)
 	status, body := op.do("POST", "/api/v1/tokens", map[string]string{"name": "dispatch-integration"})
 	var tok struct{ Token string }
@@ -199,7 +198,7 @@ func TestAPITokenActsAsItsUser(t *testing.T) {
 }
 
 func TestAdminManagesDeviceTokens(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	admin := h.loginAs(t, "root", auth.RoleAdmin)
 	status, body := admin.do("POST", "/api/v1/devices", map[string]any{"name": "Van 7", "uid": "van-7", "cpm_per_usvh": 158})
 	var created struct {

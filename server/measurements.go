@@ -21,6 +21,9 @@ import (
 // only after every accepted sample is committed.
 func (s *Server) handleMeasurements(w http.ResponseWriter, r *http.Request) {
 	const protocol = sample.SourceHTTP
+	if !s.allowIP(w, r, protocol) {
+		return
+	}
 	dev, ok := s.authenticateDevice(w, r, protocol)
 	if !ok {
 		return
@@ -61,6 +64,12 @@ func (s *Server) handleMeasurements(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "body", err.Error())
 		return
 	}
+	if ok, wait := s.limits.AllowDevice(dev.ID, len(decoded.Samples)); !ok {
+		s.pipeline.CountRefused(protocol, "rate_limited")
+		w.Header().Set("Retry-After", ingest.RetryAfterSeconds(wait))
+		writeError(w, http.StatusTooManyRequests, "", "device sends faster than its limit, retry later")
+		return
+	}
 	res, err := s.pipeline.Ingest(r.Context(), dev, protocol, decoded.Samples)
 	if err != nil {
 		s.writeIngestFailure(w, r, protocol, err)
@@ -81,6 +90,17 @@ func (s *Server) handleMeasurements(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusUnprocessableEntity
 	}
 	writeJSON(w, status, res)
+}
+
+// allowIP applies the per-client-IP request limit, answering 429 itself.
+func (s *Server) allowIP(w http.ResponseWriter, r *http.Request, protocol string) bool {
+	ok, wait := s.limits.AllowIP(r)
+	if !ok {
+		s.pipeline.CountRefused(protocol, "rate_limited")
+		w.Header().Set("Retry-After", ingest.RetryAfterSeconds(wait))
+		writeError(w, http.StatusTooManyRequests, "", "too many requests from your address, retry later")
+	}
+	return ok
 }
 
 // writeIngestFailure answers a request none of whose samples was committed.

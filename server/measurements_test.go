@@ -41,7 +41,15 @@ type harness struct {
 	pipeline *ingest.Pipeline
 }
 
-func newHarness(t *testing.T, wcfg ingest.WriterConfig, scfg server.Config) *harness {
+// testConfig is the production configuration without the login rate
+// limit: tests log in many users from one address.
+func testConfig() server.Config {
+	c := server.DefaultConfig()
+	c.LoginsPerMinute = 0
+	return c
+}
+
+func newHarness(t *testing.T, wcfg ingest.WriterConfig, scfg server.Config, limits ...*ingest.Limits) *harness {
 	t.Helper()
 	scfg.BcryptCost = bcrypt.MinCost // tests log in often; production keeps the slow default
 	st, err := pgstore.Open(context.Background(), pgstore.Config{URL: pgtest.NewDatabase(t)})
@@ -60,7 +68,7 @@ func newHarness(t *testing.T, wcfg ingest.WriterConfig, scfg server.Config) *har
 	pipeline := ingest.NewPipeline(w, m, svc)
 	ts := httptest.NewServer(server.New(scfg, server.Deps{
 		Store: st, Pipeline: pipeline, Devices: ingest.NewDevices(st, deviceCacheTTL),
-		Alarms: svc, Metrics: m, Log: log,
+		Alarms: svc, Limits: firstOrNil(limits), Metrics: m, Log: log,
 	}))
 	t.Cleanup(ts.Close)
 	dev, token := storetest.NewDevice(t, st, "veh-http")
@@ -100,7 +108,7 @@ func sampleJSON(i int, t0 time.Time) string {
 }
 
 func TestTenThousandSamplesStoredExactlyOnceAfterRetries(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	t0 := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
 	const batches, perBatch = 100, 100
 	bodies := make([][]byte, batches)
@@ -151,7 +159,7 @@ func TestTenThousandSamplesStoredExactlyOnceAfterRetries(t *testing.T) {
 }
 
 func TestInvalidSampleReportedByIndexOthersStored(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	body := "[" + strings.Join([]string{
 		sampleJSON(0, t0),
@@ -191,7 +199,7 @@ func TestInvalidSampleReportedByIndexOthersStored(t *testing.T) {
 }
 
 func TestRefusedRequestsStoreNothing(t *testing.T) {
-	scfg := server.DefaultConfig()
+	scfg := testConfig()
 	scfg.MaxBodyBytes = 2048
 	wcfg := ingest.DefaultWriterConfig()
 	wcfg.QueueLimit = 5
@@ -257,7 +265,7 @@ func TestRefusedRequestsStoreNothing(t *testing.T) {
 }
 
 func TestDatabaseDownAnswers503AndNothingAcked(t *testing.T) {
-	h := newHarness(t, ingest.DefaultWriterConfig(), server.DefaultConfig())
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	// Make every commit fail for real: the table the writer copies into
 	// refuses rows while a trigger is in place.
@@ -280,5 +288,54 @@ func TestDatabaseDownAnswers503AndNothingAcked(t *testing.T) {
 	}
 	if n := h.count(t); n != 1 {
 		t.Fatalf("stored %d rows, want 1", n)
+	}
+}
+
+func firstOrNil[T any](v []*T) *T {
+	if len(v) == 0 {
+		return nil
+	}
+	return v[0]
+}
+
+func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
+	scfg := testConfig()
+	scfg.LoginsPerMinute = 3
+	h := newHarness(t, ingest.DefaultWriterConfig(), scfg, ingest.NewLimits(ingest.LimitConfig{
+		IPRequestsPerSec: 0.1, IPBurst: 5, DeviceSamplesPerSec: 0.1, DeviceSamplesBurst: 3,
+	}))
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	status := func(i int) (int, string) {
+		resp, _ := h.post(t, h.token, "application/json", []byte("["+sampleJSON(i, t0)+"]"))
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	// Device budget: 3 samples, then 429 although the IP budget (5) remains.
+	for i := range 3 {
+		if s, _ := status(i); s != http.StatusOK {
+			t.Fatalf("sample %d within the device burst: %d", i, s)
+		}
+	}
+	if s, ra := status(3); s != http.StatusTooManyRequests || ra == "" {
+		t.Fatalf("over the device limit: %d Retry-After %q, want 429 with Retry-After", s, ra)
+	}
+	// IP budget: 5 requests in all (4 used); the 6th from this address is refused
+	// before authentication.
+	status(4)
+	resp, _ := h.post(t, "rtd_unknown", "application/json", []byte("[]"))
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("over the IP limit: %d, want 429", resp.StatusCode)
+	}
+	if n := h.count(t); n != 3 {
+		t.Fatalf("stored %d samples, want the 3 allowed", n)
+	}
+	// Logins: 3 attempts per minute per address.
+	anon := h.anonymous(t)
+	for i := range 3 {
+		if s, _ := anon.do("POST", "/api/v1/login", map[string]string{"username": "x", "password": "y"}); s != http.StatusUnauthorized {
+			t.Fatalf("login attempt %d: %d, want 401", i, s)
+		}
+	}
+	if s, _ := anon.do("POST", "/api/v1/login", map[string]string{"username": "x", "password": "y"}); s != http.StatusTooManyRequests {
+		t.Fatalf("fourth login attempt in a minute: %d, want 429", s)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/radtrack/radtrack/frontend"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/ratelimit"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -34,13 +35,15 @@ type Config struct {
 	SecureCookies bool
 	// BcryptCost is the cost of new password hashes.
 	BcryptCost int
+	// LoginsPerMinute bounds login attempts per client IP (0: no limit).
+	LoginsPerMinute float64
 }
 
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second,
-		SessionTTL: 14 * time.Hour, BcryptCost: auth.DefaultBcryptCost,
+		SessionTTL: 14 * time.Hour, BcryptCost: auth.DefaultBcryptCost, LoginsPerMinute: 10,
 	}
 }
 
@@ -54,6 +57,8 @@ type Server struct {
 	mux      *http.ServeMux
 	devices  *ingest.Devices
 	alarms   *alarms.Service
+	limits   *ingest.Limits
+	logins   *ratelimit.Limiter // login attempts per client IP
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
 }
@@ -65,6 +70,7 @@ type Deps struct {
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
 	Alarms   *alarms.Service
+	Limits   *ingest.Limits // nil: no ingest rate limits
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 }
@@ -72,7 +78,8 @@ type Deps struct {
 // New builds the server and its routes.
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
-		devices: d.Devices, alarms: d.Alarms}
+		devices: d.Devices, alarms: d.Alarms, limits: d.Limits,
+		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000)}
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := auth.HashPassword("timing-equaliser-password", cfg.BcryptCost)
 		return h
@@ -122,7 +129,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 	s.mux.Handle("GET /", frontend.Handler())
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", "no such API route: "+r.Method+" "+r.URL.Path)
 	})
 }

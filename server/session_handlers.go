@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -17,6 +18,11 @@ type loginRequest struct {
 // handleLogin is POST /api/v1/login: checks the password and sets the
 // session cookie.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := s.logins.Allow(ingest.ClientIP(r)); !ok {
+		w.Header().Set("Retry-After", ingest.RetryAfterSeconds(wait))
+		writeError(w, http.StatusTooManyRequests, "", "too many login attempts from your address, retry later")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	var req loginRequest
 	if !decodeJSON(w, r, &req) {

@@ -24,6 +24,9 @@ import (
 // 200 after commit; 404 for a uniqueId RadTrack does not know.
 func (s *Server) handleTraccar(w http.ResponseWriter, r *http.Request) {
 	const protocol = sample.SourceTraccar
+	if !s.allowIP(w, r, protocol) {
+		return
+	}
 	token := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err != nil {

@@ -58,6 +58,17 @@ func (e *envFlags) Duration(p *time.Duration, name, env string, def time.Duratio
 	e.fs.DurationVar(p, name, def, usage+" (env "+env+")")
 }
 
+func (e *envFlags) Float(p *float64, name, env string, def float64, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: not a number", env, v)
+		}
+		def = f
+	}
+	e.fs.Float64Var(p, name, def, usage+" (env "+env+")")
+}
+
 func (e *envFlags) Bool(p *bool, name, env string, def bool, usage string) {
 	if v, ok := os.LookupEnv(env); ok {
 		b, err := strconv.ParseBool(v)
@@ -125,9 +136,20 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.Bool(&c.Server.SecureCookies, "secure-cookies", "RADTRACK_SECURE_COOKIES", false, "mark session cookies Secure (set behind a TLS proxy)")
 	f.Duration(&c.BGeigieIdle, "bgeigie-idle-timeout", "RADTRACK_BGEIGIE_IDLE_TIMEOUT", 2*time.Minute, "close a silent bGeigie connection after this")
 	f.Int(&c.BGeigieMaxConns, "bgeigie-max-conns", "RADTRACK_BGEIGIE_MAX_CONNS", 10_000, "most concurrent bGeigie connections")
+	lim := ingest.DefaultLimitConfig()
+	f.Float(&c.Limits.IPRequestsPerSec, "ip-rate", "RADTRACK_IP_RATE", lim.IPRequestsPerSec, "ingest requests per second per client IP (0: unlimited)")
+	f.Int(&c.Limits.IPBurst, "ip-burst", "RADTRACK_IP_BURST", lim.IPBurst, "burst of ingest requests per client IP")
+	f.Float(&c.Limits.DeviceSamplesPerSec, "device-rate", "RADTRACK_DEVICE_RATE", lim.DeviceSamplesPerSec, "samples per second per device (0: unlimited)")
+	f.Int(&c.Limits.DeviceSamplesBurst, "device-burst", "RADTRACK_DEVICE_BURST", lim.DeviceSamplesBurst, "burst of samples per device (a backlog after a tunnel)")
+	f.Float(&c.Server.LoginsPerMinute, "login-rate", "RADTRACK_LOGIN_RATE", def.LoginsPerMinute, "login attempts per minute per client IP (0: unlimited)")
+	f.String(&c.TLSCert, "tls-cert", "RADTRACK_TLS_CERT", "", "TLS certificate file (PEM) for the API and OsmAnd listeners")
+	f.String(&c.TLSKey, "tls-key", "RADTRACK_TLS_KEY", "", "TLS private key file (PEM)")
 	f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain queues on SIGTERM")
 	if err := f.Parse(args); err != nil {
 		return c, "", err
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, "", fmt.Errorf("set both RADTRACK_TLS_CERT and RADTRACK_TLS_KEY, or neither")
 	}
 	pg, err := db.pgConfig()
 	if err != nil {

@@ -1,0 +1,38 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/radtrack/radtrack/frontend"
+	"github.com/radtrack/radtrack/ingest"
+)
+
+func TestRootServesTheAppOrHowToBuildIt(t *testing.T) {
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
+	resp, err := http.Get(h.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if frontend.Built() {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<html") && !strings.Contains(string(body), "<!doctype") {
+			t.Fatalf("built app: %d %.200s", resp.StatusCode, body)
+		}
+	} else if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "npm run build") {
+		t.Fatalf("unbuilt app: %d %.200s, want a page saying how to build it", resp.StatusCode, body)
+	}
+
+	resp, err = http.Get(h.url + "/api/v1/no-such-route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("unknown API route: %d %s, want a JSON 404", resp.StatusCode, body)
+	}
+}
