@@ -7,7 +7,7 @@
 // adds request headers, one "Name: value" per line):
 //
 //	<entry key='forward.type'>json</entry>
-//	<entry key='forward.url'>http://radtrack.example:8080/ingest/traccar</entry>
+//	<entry key='forward.url'>http://radtrack.example:8080/api/v1/traccar</entry>
 //	<entry key='forward.header'>Authorization: Bearer DEVICE-OR-GATEWAY-TOKEN</entry>
 //	<entry key='forward.retry.enable'>true</entry>
 //
