@@ -197,9 +197,16 @@ func (s *Service) Tick(ctx context.Context) error {
 
 // record stores one engine event and publishes it.
 func (s *Service) record(ctx context.Context, ev rules.Event) error {
-	switch ev.Type {
-	case rules.EventRaised:
-		id, created, err := s.store.RaiseAlarm(ctx, ev.Episode, ev)
+	if ev.Type != rules.EventRaised && ev.Type != rules.EventUpdated && ev.Type != rules.EventConditionEnded {
+		return fmt.Errorf("unexpected engine event %q", ev.Type)
+	}
+	if ev.AlarmID == 0 {
+		// A raise whose storage failed earlier (the sample was refused and
+		// retried) arrives as an update of an episode without an id: store
+		// it as the raise it is, or the episode would never be stored.
+		id, created, err := s.store.RaiseAlarm(ctx, ev.Episode, rules.Event{
+			Type: rules.EventRaised, Key: ev.Key, Time: ev.Episode.FirstSeen, Imported: ev.Imported, Episode: ev.Episode,
+		})
 		if err != nil {
 			return err
 		}
@@ -207,14 +214,19 @@ func (s *Service) record(ctx context.Context, ev rules.Event) error {
 			s.log.Error("assign alarm id", "alarm", id, "err", err)
 		}
 		ev.AlarmID, ev.Episode.ID = id, id
-		if !created {
+		switch {
+		case created:
+			ev.Type = rules.EventRaised
+		case ev.Type == rules.EventRaised:
 			// Another node raised this episode first: ours merged into it.
 			ev.Type = rules.EventUpdated
 		}
-	case rules.EventUpdated, rules.EventConditionEnded:
-		if ev.AlarmID == 0 {
-			return fmt.Errorf("alarm event %s for %+v has no alarm id", ev.Type, ev.Key)
+		if ev.Type == rules.EventConditionEnded {
+			if err := s.store.AppendAlarmEvent(ctx, ev.AlarmID, ev); err != nil {
+				return err
+			}
 		}
+	} else {
 		ev.Episode.ID = ev.AlarmID
 		if err := s.store.UpdateAlarm(ctx, ev.Episode); err != nil {
 			return err
@@ -224,8 +236,6 @@ func (s *Service) record(ctx context.Context, ev rules.Event) error {
 				return err
 			}
 		}
-	default:
-		return fmt.Errorf("unexpected engine event %q", ev.Type)
 	}
 	if ev.Type == rules.EventRaised {
 		s.log.Warn("alarm raised", "alarm", ev.AlarmID, "device", ev.Key.DeviceID, "rule", ev.Episode.RuleName,

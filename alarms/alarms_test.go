@@ -99,3 +99,49 @@ func TestRestartContinuesOpenEpisodes(t *testing.T) {
 		t.Fatalf("imported: %d alarms (want 2), %d events published (want 0)", len(imp), len(pub.events)-before)
 	}
 }
+
+// If storing a raised alarm fails (database blip), the sample is refused;
+// when the device retries, the episode is stored after all instead of being
+// stuck in memory without an id.
+func TestFailedRaiseIsStoredOnRetry(t *testing.T) {
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, pgstore.Config{URL: pgtest.NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	dev, _ := storetest.NewDevice(t, st, "veh-blip")
+	svc := openService(t, st, nil)
+	if _, err := st.Pool().Exec(ctx, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+		$$BEGIN RAISE EXCEPTION 'database blip'; END$$;
+		CREATE TRIGGER refuse BEFORE INSERT ON alarms FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	hot := storetest.Samples(dev.ID, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 4)
+	for i := range hot {
+		hot[i].DoseRate = 2
+	}
+	if err := svc.Process(ctx, dev, hot[:2]); err == nil {
+		t.Fatal("Process succeeded although the alarm could not be stored")
+	}
+	if _, err := st.Pool().Exec(ctx, `DROP TRIGGER refuse ON alarms`); err != nil {
+		t.Fatal(err)
+	}
+	// The device retries the same samples, then sends new ones.
+	if err := svc.Process(ctx, dev, hot[:2]); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if err := svc.Process(ctx, dev, hot[2:]); err != nil {
+		t.Fatalf("next samples: %v", err)
+	}
+	all, _ := st.ListAlarms(ctx, store.AlarmFilter{})
+	if len(all) != 2 {
+		t.Fatalf("%d alarms stored, want 2 (notice, OIL3)", len(all))
+	}
+	for _, a := range all {
+		events, _ := st.AlarmEvents(ctx, a.ID)
+		if len(events) == 0 || events[0].Type != "raised" {
+			t.Errorf("alarm %s audit trail %+v, want it to start with raised", a.RuleName, events)
+		}
+	}
+}

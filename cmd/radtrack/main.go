@@ -45,6 +45,7 @@ commands:
   device list    list registered devices
   import         import drive logs (bGeigie, AtomFast CSV, N42.42) for a device
   user add NAME  add a user (-role viewer|operator|admin); password on stdin
+  healthcheck    exit 0 if -url (default /readyz on 127.0.0.1:8080) answers 2xx
   bench ingest   benchmark HTTP ingest against raw COPY on the same database
 
 Run "radtrack <command> -h" for the command's flags and environment variables.
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, rest, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, os.Stdin, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
