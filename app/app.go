@@ -20,6 +20,7 @@ import (
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/server"
+	"github.com/radtrack/radtrack/spool"
 	"github.com/radtrack/radtrack/store/pgstore"
 )
 
@@ -42,6 +43,10 @@ type Config struct {
 	SilenceTick time.Duration
 	// Limits are the ingest abuse limits (zero rates disable them).
 	Limits ingest.LimitConfig
+	// SpoolDir holds acknowledged samples while the database is
+	// unreachable ("" disables the spool: ingest then answers 503).
+	SpoolDir      string
+	SpoolMaxBytes int64
 	// TLSCert and TLSKey, when both set, serve the API and the OsmAnd
 	// listener over TLS (bGeigie units speak plain TCP).
 	TLSCert, TLSKey string
@@ -56,6 +61,8 @@ type Core struct {
 	Writer   *ingest.Writer
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
+
+	spool *spool.Spool
 }
 
 // OpenCore opens the store (migrating it) and builds the pipeline.
@@ -71,17 +78,34 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger) (*Core, error) 
 		return nil, fmt.Errorf("load rules, fences and open alarms: %w", err)
 	}
 	m := metrics.New()
-	w := ingest.NewWriter(st, cfg.Writer, m, log)
+	wcfg := cfg.Writer
+	if cfg.SpoolDir != "" {
+		sp, err := spool.Open(cfg.SpoolDir, cfg.SpoolMaxBytes)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if b := sp.Bytes(); b > 0 {
+			log.Warn("spool holds samples from a previous run; replaying", "bytes", b, "dir", cfg.SpoolDir)
+		}
+		wcfg.Spool, wcfg.Unavailable = sp, pgstore.Unavailable
+	}
+	w := ingest.NewWriter(st, wcfg, m, log)
 	return &Core{
+		spool: wcfg.Spool,
 		Store: st, Alarms: svc, Metrics: m, Writer: w,
 		Pipeline: ingest.NewPipeline(w, m, svc),
 		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
 	}, nil
 }
 
-// Close commits what is queued and closes the store.
+// Close commits what is queued and closes the store; spooled samples stay
+// on disk for the next start.
 func (c *Core) Close(ctx context.Context) error {
 	err := c.Writer.Close(ctx)
+	if c.spool != nil {
+		err = errors.Join(err, c.spool.Close())
+	}
 	c.Store.Close()
 	return err
 }
@@ -155,7 +179,6 @@ func addrOf(ln net.Listener) string {
 // Run serves until ctx ends, then stops taking data, lets every accepted
 // sample commit, and closes the store.
 func (n *Node) Run(ctx context.Context) error {
-	defer n.Store.Close()
 	limits := ingest.NewLimits(n.cfg.Limits)
 	api := server.NewHTTPServer(n.cfg.Addr, server.New(n.cfg.Server, server.Deps{
 		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: limits, Metrics: n.Metrics, Log: n.log,
@@ -204,7 +227,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	stopBGeigie()
 	bgDone.Wait()
-	if err := n.Writer.Close(sctx); err != nil {
+	if err := n.Core.Close(sctx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("drain ingest queue (%d samples left): %w", n.Writer.Queued(), err))
 	}
 	n.log.Info("stopped")

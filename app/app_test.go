@@ -39,6 +39,7 @@ func startNode(t *testing.T) *app.Node {
 		Addr: "127.0.0.1:0", OsmAndAddr: "127.0.0.1:0", BGeigieAddr: "127.0.0.1:0",
 		DeviceCacheTTL: time.Second, ShutdownTimeout: 10 * time.Second,
 		BGeigieIdle: 10 * time.Second, BGeigieMaxConns: 16,
+		SpoolDir: t.TempDir(), SpoolMaxBytes: 64 << 20,
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -24,7 +24,8 @@ var (
 // lookups for a short time so that a vehicle posting every second does not
 // cost a database query per request. A rotation or revocation made through
 // this node calls Forget and takes effect at once; one made elsewhere takes
-// effect within the TTL.
+// effect within the TTL. While the database is unreachable, expired entries
+// keep being used, so known vehicles go on reporting into the spool.
 type Devices struct {
 	store store.Devices
 	ttl   time.Duration
@@ -139,6 +140,12 @@ func (d *Devices) cached(ctx context.Context, m map[string]cachedDevice, key str
 	}
 	dev, err := load(ctx)
 	if err != nil {
+		if ok && !errors.Is(err, store.ErrNotFound) {
+			// The database cannot answer: a device seen a moment ago keeps
+			// reporting (its samples are spooled), rather than every vehicle
+			// being refused for the length of the outage.
+			return e.dev, nil
+		}
 		return dev, err
 	}
 	d.mu.Lock()

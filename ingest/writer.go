@@ -13,12 +13,17 @@ import (
 
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/spool"
 	"github.com/radtrack/radtrack/store"
 )
 
 // ErrQueueFull means the writer holds as many uncommitted samples as it may;
 // the caller should answer 503 with Retry-After.
 var ErrQueueFull = errors.New("ingest queue is full")
+
+// commitTimeout bounds one group commit; a 10k-row COPY takes well under
+// a second on a healthy database.
+const commitTimeout = 10 * time.Second
 
 // ErrClosed means the writer is shutting down and takes no new samples.
 var ErrClosed = errors.New("ingest writer is closed")
@@ -34,6 +39,15 @@ type WriterConfig struct {
 	Flushers int
 	// QueueLimit bounds the uncommitted samples held in memory.
 	QueueLimit int
+
+	// Spool, if set, takes a batch the database cannot take right now
+	// (Unavailable reports such errors): the batch is fsynced to local disk,
+	// its senders are acknowledged, and it is replayed in order once the
+	// database answers again.
+	Spool       *spool.Spool
+	Unavailable func(error) bool
+	// ReplayEvery is how often a non-empty spool is retried (0: 1 s).
+	ReplayEvery time.Duration
 }
 
 // DefaultWriterConfig suits the measured sweet spot on a small machine:
@@ -55,6 +69,9 @@ type Writer struct {
 	reqs    chan *writeRequest
 	queued  atomic.Int64
 	flushed sync.WaitGroup
+
+	stopReplay context.CancelFunc
+	replayed   sync.WaitGroup
 }
 
 type writeRequest struct {
@@ -82,6 +99,12 @@ func NewWriter(dst store.SampleWriter, cfg WriterConfig, m *metrics.Metrics, log
 	}
 	for range cfg.Flushers {
 		w.flushed.Go(w.flushLoop)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stopReplay = cancel
+	if cfg.Spool != nil {
+		m.SpoolBytes.Set(float64(cfg.Spool.Bytes()))
+		w.replayed.Go(func() { w.replayLoop(ctx) })
 	}
 	return w
 }
@@ -133,12 +156,45 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 	w.mu.Unlock()
 	done := make(chan struct{})
-	go func() { w.flushed.Wait(); close(done) }()
+	go func() {
+		w.flushed.Wait()
+		w.stopReplay()
+		w.replayed.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// replayLoop moves spooled batches into the database whenever it answers.
+func (w *Writer) replayLoop(ctx context.Context) {
+	every := w.cfg.ReplayEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if w.cfg.Spool.Bytes() > 0 {
+			n, err := w.cfg.Spool.Replay(ctx, w.dst.WriteSamples)
+			w.metrics.SpoolBytes.Set(float64(w.cfg.Spool.Bytes()))
+			w.metrics.SpoolReplayed.Add(float64(n))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				w.log.Warn("spool replay paused: database still unavailable", "replayed", n, "spooled_bytes", w.cfg.Spool.Bytes(), "err", err)
+			case n > 0:
+				w.log.Info("spool replayed into the database", "samples", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
@@ -187,6 +243,23 @@ func (w *Writer) flushLoop() {
 	}
 }
 
+// spill writes a batch the database refused to the spool when the refusal
+// means "unavailable"; it returns nil if the batch is now durable there.
+func (w *Writer) spill(buf []sample.Sample, commitErr error) error {
+	if w.cfg.Spool == nil || w.cfg.Unavailable == nil || !w.cfg.Unavailable(commitErr) {
+		w.log.Error("commit samples", "samples", len(buf), "err", commitErr)
+		return commitErr
+	}
+	if err := w.cfg.Spool.Append(buf); err != nil {
+		w.log.Error("database unavailable and spool refused the batch", "samples", len(buf), "commit_err", commitErr, "spool_err", err)
+		return errors.Join(commitErr, err)
+	}
+	w.metrics.SpoolBytes.Set(float64(w.cfg.Spool.Bytes()))
+	w.metrics.SpooledSamples.Add(float64(len(buf)))
+	w.log.Warn("database unavailable: batch spooled to disk", "samples", len(buf), "spooled_bytes", w.cfg.Spool.Bytes(), "err", commitErr)
+	return nil
+}
+
 // flush commits one group and answers each waiter with the outcome.
 func (w *Writer) flush(batch []*writeRequest, buf []sample.Sample) []sample.Sample {
 	for _, r := range batch {
@@ -194,7 +267,9 @@ func (w *Writer) flush(batch []*writeRequest, buf []sample.Sample) []sample.Samp
 	}
 	// The commit must finish even while the server shuts down: waiters are
 	// promised an answer and accepted samples must not be abandoned.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Bounded so that an unresponsive database turns into a spooled batch
+	// (or a 503) instead of requests hanging.
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	start := time.Now()
 	err := w.dst.WriteSamples(ctx, buf)
 	cancel()
@@ -202,7 +277,7 @@ func (w *Writer) flush(batch []*writeRequest, buf []sample.Sample) []sample.Samp
 	w.metrics.BatchSize.Observe(float64(len(buf)))
 	if err != nil {
 		w.metrics.CommitErrors.Inc()
-		w.log.Error("commit samples", "samples", len(buf), "requests", len(batch), "err", err)
+		err = w.spill(buf, err)
 	}
 	for _, r := range batch {
 		w.queued.Add(-int64(len(r.samples)))

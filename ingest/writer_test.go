@@ -11,6 +11,7 @@ import (
 
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/spool"
 )
 
 // gateSink is a unit-test stand-in for the store: it records commits and
@@ -146,4 +147,84 @@ func TestCloseDrainsQueuedSamples(t *testing.T) {
 	if err := w.Write(context.Background(), samples(1)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Write after Close = %v, want ErrClosed", err)
 	}
+}
+
+// flakySink fails with an "unavailable" error while down is set.
+type flakySink struct {
+	mu    sync.Mutex
+	down  bool
+	rows  int
+	calls int
+}
+
+var errUnavailable = errors.New("connection refused")
+
+func (f *flakySink) WriteSamples(_ context.Context, s []sample.Sample) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.down {
+		return errUnavailable
+	}
+	f.rows += len(s)
+	return nil
+}
+
+func (f *flakySink) set(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+func (f *flakySink) stored() int   { f.mu.Lock(); defer f.mu.Unlock(); return f.rows }
+
+func TestUnavailableDatabaseSpoolsAndReplays(t *testing.T) {
+	sp, err := spool.Open(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &flakySink{down: true}
+	w := NewWriter(sink, WriterConfig{BatchSize: 100, FlushInterval: time.Millisecond, Flushers: 1, QueueLimit: 1000,
+		Spool: sp, Unavailable: func(err error) bool { return errors.Is(err, errUnavailable) }, ReplayEvery: 10 * time.Millisecond},
+		metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer w.Close(context.Background())
+	for i := range 5 {
+		if err := w.Write(context.Background(), samplesAt(i*10, 10)); err != nil {
+			t.Fatalf("write %d while the database is down: %v (should be spooled and acknowledged)", i, err)
+		}
+	}
+	if sp.Bytes() == 0 || sink.stored() != 0 {
+		t.Fatalf("spool %d bytes, stored %d; want everything spooled", sp.Bytes(), sink.stored())
+	}
+	sink.set(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for sink.stored() != 50 || sp.Bytes() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after recovery: stored %d of 50, spool %d bytes", sink.stored(), sp.Bytes())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestDataErrorsAreNotSpooled(t *testing.T) {
+	sp, err := spool.Open(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &gateSink{err: errors.New("invalid input syntax")}
+	w := NewWriter(sink, WriterConfig{BatchSize: 10, FlushInterval: time.Millisecond, Flushers: 1, QueueLimit: 100,
+		Spool: sp, Unavailable: func(err error) bool { return errors.Is(err, errUnavailable) }},
+		metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer w.Close(context.Background())
+	if err := w.Write(context.Background(), samples(2)); err == nil {
+		t.Fatal("a refused batch was acknowledged")
+	}
+	if sp.Bytes() != 0 {
+		t.Fatal("a batch the database refused as data was spooled (it would be replayed forever)")
+	}
+}
+
+func samplesAt(start, n int) []sample.Sample {
+	out := make([]sample.Sample, n)
+	for i := range out {
+		out[i] = sample.New()
+		out[i].DeviceID = 1
+		out[i].Time = time.Unix(int64(1_700_000_000+start+i), 0)
+	}
+	return out
 }

@@ -19,6 +19,9 @@ type Metrics struct {
 	BatchSize       prometheus.Histogram   // samples per committed batch
 	CommitSeconds   prometheus.Histogram   // time to commit one batch
 	CommitErrors    prometheus.Counter
+	SpoolBytes      prometheus.Gauge   // bytes waiting in the disk spool
+	SpooledSamples  prometheus.Counter // samples written to the spool
+	SpoolReplayed   prometheus.Counter // samples moved from the spool to the database
 }
 
 // New registers every collector on a fresh registry.
@@ -51,6 +54,16 @@ func New() *Metrics {
 			Name: "radtrack_commit_errors_total", Help: "Batches whose commit failed.",
 		}),
 	}
+	m.SpoolBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "radtrack_spool_bytes", Help: "Bytes of acknowledged samples waiting on local disk for the database.",
+	})
+	m.SpooledSamples = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "radtrack_spooled_samples_total", Help: "Samples written to the disk spool while the database was unavailable.",
+	})
+	m.SpoolReplayed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "radtrack_spool_replayed_samples_total", Help: "Samples moved from the disk spool into the database.",
+	})
+	reg.MustRegister(m.SpoolBytes, m.SpooledSamples, m.SpoolReplayed)
 	reg.MustRegister(m.SamplesAccepted, m.SamplesRejected, m.RequestsRefused, m.QueueDepth, m.BatchSize, m.CommitSeconds, m.CommitErrors)
 	return m
 }

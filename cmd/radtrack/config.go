@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -144,10 +145,22 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.Float(&c.Server.LoginsPerMinute, "login-rate", "RADTRACK_LOGIN_RATE", def.LoginsPerMinute, "login attempts per minute per client IP (0: unlimited)")
 	f.String(&c.TLSCert, "tls-cert", "RADTRACK_TLS_CERT", "", "TLS certificate file (PEM) for the API and OsmAnd listeners")
 	f.String(&c.TLSKey, "tls-key", "RADTRACK_TLS_KEY", "", "TLS private key file (PEM)")
+	var dataDir string
+	var spoolMB int
+	f.String(&dataDir, "data", "RADTRACK_DATA", "./data", "data directory (spool; the embedded store when there is no DATABASE_URL)")
+	f.String(&c.SpoolDir, "spool-dir", "RADTRACK_SPOOL_DIR", "", "where acknowledged samples wait while the database is unreachable (default DATA/spool; \"off\" disables)")
+	f.Int(&spoolMB, "spool-max-mb", "RADTRACK_SPOOL_MAX_MB", 1024, "largest spool; when full, ingest answers 503")
 	f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain queues on SIGTERM")
 	if err := f.Parse(args); err != nil {
 		return c, "", err
 	}
+	switch c.SpoolDir {
+	case "":
+		c.SpoolDir = filepath.Join(dataDir, "spool")
+	case "off":
+		c.SpoolDir = ""
+	}
+	c.SpoolMaxBytes = int64(spoolMB) << 20
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, "", fmt.Errorf("set both RADTRACK_TLS_CERT and RADTRACK_TLS_KEY, or neither")
 	}

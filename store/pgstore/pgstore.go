@@ -60,6 +60,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		// An unreachable database must fail fast so ingest can spool.
+		pcfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
@@ -134,4 +138,27 @@ func notFound(err error) error {
 		return store.ErrNotFound
 	}
 	return err
+}
+
+// Unavailable reports whether err means the database could not be reached
+// or could not work right now (connection lost, shutting down, out of
+// resources) — worth spooling and retrying — as opposed to a refusal of the
+// data itself, which a retry would only repeat.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		// Network errors, timeouts, pool exhaustion: no answer at all.
+		return true
+	}
+	switch pgErr.Code[:2] {
+	case "08", // connection exception
+		"53", // insufficient resources
+		"57", // operator intervention (admin shutdown, crash shutdown)
+		"58": // system error
+		return true
+	}
+	return pgErr.Code == "40001" || pgErr.Code == "40P01" // serialization failure, deadlock
 }

@@ -1,0 +1,209 @@
+// Package faulttest runs RadTrack as a real process and breaks things
+// around it: kill -9 mid-ingest, the database going away. Every test is
+// bounded in time and talks only to loopback.
+package faulttest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "radtrack-faulttest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "radtrack")
+	build := exec.Command("go", "build", "-o", binary, "github.com/radtrack/radtrack/cmd/radtrack")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build radtrack:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is one radtrack process.
+type server struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	addr    string
+	dataDir string
+	dbURL   string
+	log     *bytes.Buffer
+	exited  chan struct{}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs "radtrack serve" and waits until it answers /healthz.
+func start(t *testing.T, dbURL, dataDir, addr string) *server {
+	t.Helper()
+	s := &server{t: t, addr: addr, dataDir: dataDir, dbURL: dbURL, log: &bytes.Buffer{}, exited: make(chan struct{})}
+	s.cmd = exec.Command(binary, "serve", "-database-url", dbURL, "-addr", addr,
+		"-osmand-addr", "", "-bgeigie-addr", "", "-data", dataDir, "-log-level", "warn",
+		"-device-rate", "0", "-ip-rate", "0")
+	s.cmd.Stderr = &lockedWriter{w: s.log}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() { s.kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return s
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("radtrack exited at start:\n%s", s.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("radtrack did not answer within 30 s:\n%s", s.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *server) kill() {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGKILL)
+		<-s.exited
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+var tokenLine = regexp.MustCompile(`(?m)^token: (\S+)$`)
+
+// addDevice registers a device through the CLI and returns its token.
+func addDevice(t *testing.T, dbURL, name string) string {
+	t.Helper()
+	out, err := exec.Command(binary, "device", "add", name, "-database-url", dbURL).CombinedOutput()
+	if err != nil {
+		t.Fatalf("device add: %v\n%s", err, out)
+	}
+	m := tokenLine.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no token in:\n%s", out)
+	}
+	return string(m[1])
+}
+
+// vehicle posts one sample per request, each with a distinct second, and
+// remembers which were acknowledged (200).
+type vehicle struct {
+	token string
+	start time.Time
+	mu    sync.Mutex
+	acked []time.Time
+	sent  int
+	fails int
+	codes map[int]int
+}
+
+func (v *vehicle) run(ctx context.Context, addr func() string, batch int) {
+	client := &http.Client{Timeout: 15 * time.Second}
+	for i := 0; ctx.Err() == nil; {
+		times := make([]time.Time, batch)
+		var body strings.Builder
+		for j := range times {
+			times[j] = v.start.Add(time.Duration(i*batch+j) * time.Second)
+			fmt.Fprintf(&body, `{"time":%q,"lat":51.95,"lon":4.05,"dose_rate":0.1}`+"\n", times[j].Format(time.RFC3339))
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr()+"/api/v1/measurements", strings.NewReader(body.String()))
+		req.Header.Set("Authorization", "Bearer "+v.token)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		resp, err := client.Do(req)
+		v.mu.Lock()
+		v.sent += batch
+		if err == nil {
+			if v.codes == nil {
+				v.codes = map[int]int{}
+			}
+			v.codes[resp.StatusCode]++
+		}
+		ok := err == nil && resp.StatusCode == http.StatusOK
+		if ok {
+			v.acked = append(v.acked, times...)
+		} else {
+			v.fails++
+		}
+		v.mu.Unlock()
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		if ok {
+			i++ // like a real vehicle: the same batch again until it is acknowledged
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func (v *vehicle) ackedTimes() []time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]time.Time(nil), v.acked...)
+}
+
+// dbWithProxy returns a connection string to db that goes through port.
+func dbWithProxy(t *testing.T, db string, port int) string {
+	t.Helper()
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = fmt.Sprintf("127.0.0.1:%d", port)
+	return u.String()
+}
+
+func lines(b *bytes.Buffer) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(b.Bytes()))
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
