@@ -73,3 +73,10 @@ CREATE TABLE alarm_events (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX alarm_events_alarm ON alarm_events (alarm_id, id);
+
+-- One-time facts about this installation (e.g. that default rules were
+-- seeded, so deleting them all does not bring them back).
+CREATE TABLE settings (
+    key    text PRIMARY KEY,
+    value  jsonb NOT NULL
+);

@@ -51,6 +51,9 @@ type Alarms interface {
 	UpdateFence(ctx context.Context, f Fence) (Fence, error)
 	DeleteFence(ctx context.Context, id int64) error
 
+	// SeedRules stores defaults once per installation: it does nothing if
+	// rules were ever seeded before, even if all were deleted since.
+	SeedRules(ctx context.Context, defaults []rules.Rule) (seeded bool, err error)
 	ListRules(ctx context.Context) ([]rules.Rule, error)
 	CreateRule(ctx context.Context, r rules.Rule) (rules.Rule, error)
 	UpdateRule(ctx context.Context, r rules.Rule) (rules.Rule, error)

@@ -38,7 +38,13 @@ func testFencesAndRules(t *testing.T, s store.Store) {
 		t.Fatalf("after delete: %+v, %v", all, err)
 	}
 
-	for _, r := range rules.DefaultRules() {
+	if seeded, err := s.SeedRules(ctx, rules.DefaultRules()[:2]); err != nil || !seeded {
+		t.Fatalf("first SeedRules = %v, %v", seeded, err)
+	}
+	if seeded, err := s.SeedRules(ctx, rules.DefaultRules()); err != nil || seeded {
+		t.Fatalf("second SeedRules = %v, %v; want no-op", seeded, err)
+	}
+	for _, r := range rules.DefaultRules()[2:] {
 		created, err := s.CreateRule(ctx, r)
 		if err != nil || created.ID == 0 || created.Name != r.Name || created.Kind != r.Kind {
 			t.Fatalf("CreateRule(%s) = %+v, %v", r.Name, created, err)
