@@ -1,0 +1,55 @@
+package live
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Alarm event types, in the order an episode goes through them
+// (design.md §6).
+const (
+	EventRaised         = "raised"
+	EventUpdated        = "updated"
+	EventConditionEnded = "condition_ended"
+	EventAcknowledged   = "acknowledged"
+	EventResolved       = "resolved"
+)
+
+// AlarmEvent is one change of one alarm. Every viewer gets every event it
+// may see, in offset order, at once and regardless of its map area.
+type AlarmEvent struct {
+	// Offset is assigned by the alarm log on append; callers leave it 0.
+	Offset   int64
+	Type     string // one of the Event constants
+	AlarmID  int64
+	DeviceID int64
+	Time     time.Time
+	// Payload is the alarm after the change, as the REST API renders it.
+	Payload json.RawMessage
+}
+
+// storedEvent is the form an event takes inside a log entry; the offset is
+// the entry's position and is not repeated.
+type storedEvent struct {
+	Type     string          `json:"type"`
+	AlarmID  int64           `json:"alarm_id"`
+	DeviceID int64           `json:"device_id"`
+	Time     time.Time       `json:"time"`
+	Payload  json.RawMessage `json:"payload,omitempty"`
+}
+
+func (ev AlarmEvent) stored() storedEvent {
+	return storedEvent{Type: ev.Type, AlarmID: ev.AlarmID, DeviceID: ev.DeviceID, Time: ev.Time.UTC(), Payload: ev.Payload}
+}
+
+func (s storedEvent) event(offset int64) AlarmEvent {
+	return AlarmEvent{Offset: offset, Type: s.Type, AlarmID: s.AlarmID, DeviceID: s.DeviceID, Time: s.Time, Payload: s.Payload}
+}
+
+func validEventType(t string) bool {
+	switch t {
+	case EventRaised, EventUpdated, EventConditionEnded, EventAcknowledged, EventResolved:
+		return true
+	}
+	return false
+}

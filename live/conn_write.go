@@ -1,0 +1,275 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+var errClosing = errors.New("connection closing")
+
+// syncError is a failure to build a snapshot: the client is told to retry.
+type syncError struct{ err error }
+
+func (e *syncError) Error() string { return "snapshot: " + e.err.Error() }
+func (e *syncError) Unwrap() error { return e.err }
+
+// writeLoop sends the first snapshot, then everything queued, until the
+// connection ends; it then sends the close frame if there is a code.
+func (c *conn) writeLoop(first syncRequest) {
+	defer close(c.writerDone)
+	err := c.sync(first)
+	ping := time.NewTicker(c.h.cfg.PingInterval)
+	defer ping.Stop()
+	for err == nil {
+		select {
+		case <-c.done: // checked first: no more data once kicked
+			err = errClosing
+			continue
+		default:
+		}
+		select {
+		case <-c.done:
+			err = errClosing
+		case <-c.wake:
+			err = c.flushQueued()
+		case m := <-c.ctrl:
+			if m.sync != nil {
+				err = c.sync(*m.sync)
+			} else {
+				err = c.write(m.frame)
+			}
+		case <-ping.C:
+			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.cfg.WriteTimeout))
+		}
+	}
+	c.finish(err)
+}
+
+// finish closes the socket, with a close frame when the socket still works.
+func (c *conn) finish(err error) {
+	var se *syncError
+	if errors.As(err, &se) {
+		c.h.log.Warn("live snapshot failed", "user", c.v.UserID, "err", err)
+		c.kick(websocket.CloseInternalServerErr, "snapshot unavailable, retry")
+	}
+	c.shutdown()
+	c.mu.Lock()
+	code, text := c.closeCode, c.closeText
+	c.mu.Unlock()
+	if code != 0 && (errors.Is(err, errClosing) || se != nil) {
+		msg := websocket.FormatCloseMessage(code, text)
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.h.cfg.WriteTimeout))
+	} else if err != nil && !errors.Is(err, errClosing) {
+		c.h.log.Debug("live connection write failed", "user", c.v.UserID, "err", err)
+	}
+	_ = c.ws.Close() // unblocks the reader
+}
+
+func (c *conn) write(frame []byte) error {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
+	if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+		return fmt.Errorf("write frame: %w", err)
+	}
+	c.h.stats.bytes.Add(uint64(len(frame)))
+	return nil
+}
+
+// flushQueued writes queued alarm events first, then the positions if the
+// tick asked for a flush.
+func (c *conn) flushQueued() error {
+	c.mu.Lock()
+	alarms := c.alarmQ
+	c.alarmQ = nil
+	posReady := c.posReady
+	c.posReady = false
+	c.mu.Unlock()
+	for i, it := range alarms {
+		alarms[i] = nil
+		if it.offset <= c.sentOffset {
+			continue // already sent in a snapshot replay
+		}
+		if c.closing() {
+			return errClosing
+		}
+		if err := c.write(it.frame); err != nil {
+			return err
+		}
+		c.sentOffset = it.offset
+		c.h.stats.alarmFrames.Add(1)
+	}
+	if posReady {
+		return c.flushPositions()
+	}
+	return nil
+}
+
+// flushPositions writes one positions frame: everything visible if a full
+// resend is due, else the visible vehicles of the pending batches, newest
+// position per vehicle.
+func (c *conn) flushPositions() error {
+	c.mu.Lock()
+	full, batches, sub := c.full, c.batches, c.sub
+	c.full, c.batches, c.pendingN = false, nil, 0
+	c.mu.Unlock()
+	// Batches taken before the last snapshot or full frame are older than
+	// what it carried: sending them would move vehicles back.
+	for len(batches) > 0 && batches[0].seq <= c.coveredSeq {
+		batches = batches[1:]
+	}
+	if !full && len(batches) == 0 {
+		return nil
+	}
+	h := c.h
+	pp := h.getPositions()
+	ps := *pp
+	var frame []byte
+	switch {
+	case full:
+		ps, c.coveredSeq = h.appendVisible(ps, &sub, &c.v)
+	case len(batches) == 1:
+		b := batches[0]
+		for i := range b.ps {
+			if c.v.canSee(b.ps[i].DeviceID) && sub.matches(&b.ps[i]) {
+				ps = append(ps, b.ps[i])
+			}
+		}
+		if len(ps) == len(b.ps) {
+			frame = b.sharedFrame()
+		}
+	default: // the writer fell behind: coalesce, newest first wins
+		seen := make(map[int64]struct{}, len(batches[len(batches)-1].ps))
+		for j := len(batches) - 1; j >= 0; j-- {
+			for i := range batches[j].ps {
+				p := &batches[j].ps[i]
+				if _, dup := seen[p.DeviceID]; dup {
+					continue
+				}
+				seen[p.DeviceID] = struct{}{}
+				if c.v.canSee(p.DeviceID) && sub.matches(p) {
+					ps = append(ps, *p)
+				}
+			}
+		}
+	}
+	var err error
+	switch {
+	case frame != nil:
+		err = c.write(frame)
+		h.stats.positionFrames.Add(1)
+	case full || len(ps) > 0:
+		bp := h.getBuf()
+		b := appendPositionsFrame(*bp, ps, full)
+		err = c.write(b)
+		h.putBuf(bp, b)
+		h.stats.positionFrames.Add(1)
+	}
+	h.putPositions(pp, ps)
+	return err
+}
+
+// errReplayTooLong: replaying would cost more than a full snapshot.
+var errReplayTooLong = errors.New("replay too long")
+
+// replayPage is how many events one log read returns during a replay.
+const replayPage = 500
+
+// sync sends a snapshot. The offset it reports is taken before the open
+// alarms are read, and every event after it is either queued on this
+// connection (registered before) or replayed here; sentOffset then makes
+// sure no event is written twice.
+func (c *conn) sync(req syncRequest) error {
+	h := c.h
+	c.mu.Lock()
+	c.full, c.batches, c.pendingN = false, nil, 0 // the snapshot carries every visible vehicle
+	sub := c.sub
+	c.mu.Unlock()
+
+	last := h.currentOffset()
+	snap := snapshot{offset: last, resume: req.resume}
+	var replay []AlarmEvent
+	if req.resume {
+		ctx, cancel := c.callContext()
+		evs, err := c.replay(ctx, req.after, last)
+		cancel()
+		switch {
+		case err == nil:
+			snap.recovered, snap.offset, replay = true, req.after, evs
+		case errors.Is(err, ErrOffsetNotRetained), errors.Is(err, errReplayTooLong):
+			h.log.Debug("resume not recoverable, sending full snapshot", "user", c.v.UserID, "after", req.after, "err", err)
+		case c.closing():
+			return errClosing
+		default:
+			h.log.Warn("alarm replay failed, sending full snapshot", "user", c.v.UserID, "err", err)
+		}
+	}
+	if !snap.recovered {
+		// A timeout of its own: a slow replay must not starve the fallback.
+		ctx, cancel := c.callContext()
+		alarms, err := h.cfg.OpenAlarms(ctx, c.v)
+		cancel()
+		if err != nil {
+			if c.closing() {
+				return errClosing
+			}
+			return &syncError{fmt.Errorf("open alarms: %w", err)}
+		}
+		snap.alarms = alarms
+	}
+
+	pp := h.getPositions()
+	snap.positions, c.coveredSeq = h.appendVisible(*pp, &sub, &c.v)
+	bp := h.getBuf()
+	b := appendSnapshotFrame(*bp, snap)
+	err := c.write(b)
+	h.putBuf(bp, b)
+	h.putPositions(pp, snap.positions)
+	if err != nil {
+		return err
+	}
+
+	if !snap.recovered {
+		c.sentOffset = last
+		return nil
+	}
+	for _, ev := range replay {
+		if ev.DeviceID != 0 && !c.v.canSee(ev.DeviceID) {
+			continue
+		}
+		if err := c.write(alarmFrame(ev)); err != nil {
+			return err
+		}
+		c.h.stats.alarmFrames.Add(1)
+	}
+	c.sentOffset = max(req.after, last)
+	return nil
+}
+
+// replay reads the events in (after, last]; later ones are in the queue.
+// It always asks the log at least once, so that an offset the log does not
+// know (ahead of it, or from an earlier log) is refused.
+func (c *conn) replay(ctx context.Context, after, last int64) ([]AlarmEvent, error) {
+	var out []AlarmEvent
+	for cur := after; ; {
+		evs, err := c.h.broker.ReadAlarmsAfter(ctx, cur, replayPage)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range evs {
+			if ev.Offset > last {
+				return out, nil
+			}
+			if len(out) >= c.h.cfg.MaxReplay {
+				return nil, errReplayTooLong
+			}
+			out = append(out, ev)
+		}
+		if len(evs) < replayPage {
+			return out, nil
+		}
+		cur = evs[len(evs)-1].Offset
+	}
+}
