@@ -1,0 +1,279 @@
+// Live feed client for /api/v1/live (live/PROTOCOL.md, version 1).
+// Keeps the offset of the last processed alarm frame as a string (offsets
+// exceed 2^53), reconnects with exponential backoff and jitter, resumes
+// with ?offset=, and falls back to REST polling while the server has no
+// live endpoint (404), checking again every minute.
+import { get, query } from './api.js';
+
+const PATH = '/api/v1/live';
+const BACKOFF_MIN = 1000;
+const BACKOFF_MAX = 30_000;
+const PING_EVERY = 20_000;
+const POLL_ALARMS_MS = 1000; // fallback: open alarms (cheap, must be prompt)
+const POLL_POSITIONS_MS = 3000; // fallback: latest samples per device
+const RETRY_WS_WHILE_POLLING_MS = 60_000;
+
+// States reported to the UI.
+export const State = {
+  CONNECTING: 'connecting',
+  LIVE: 'live',
+  RECONNECTING: 'reconnecting',
+  POLLING: 'polling',
+  OFFLINE: 'offline',
+};
+
+export class LiveClient extends EventTarget {
+  // handlers: onSnapshot({positions, alarms|null}), onPositions(cols, full),
+  // onAlarm(frame), devices() → [{id}] for the polling fallback.
+  constructor(handlers) {
+    super();
+    this.h = handlers;
+    this.offset = null;
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = 0;
+    this.pingTimer = 0;
+    this.stopped = false;
+    this.state = null;
+    this.poller = null;
+    this.reqId = 0;
+  }
+
+  setState(state, detail = {}) {
+    this.state = state;
+    this.dispatchEvent(new CustomEvent('state', { detail: { state, ...detail } }));
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.pingTimer);
+    if (this.poller) this.poller.stop();
+    this.poller = null;
+    if (this.ws) {
+      this.ws.onclose = null;
+      this.ws.close(1000, 'logout');
+    }
+    this.ws = null;
+  }
+
+  url() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const q = this.offset !== null ? '?offset=' + encodeURIComponent(this.offset) : '';
+    return `${proto}//${location.host}${PATH}${q}`;
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.setState(this.attempt ? State.RECONNECTING : State.CONNECTING, { attempt: this.attempt });
+    let opened = false;
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch {
+      this.retry(false);
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      opened = true;
+      this.attempt = 0;
+      if (this.poller) { this.poller.stop(); this.poller = null; }
+      this.setState(State.LIVE);
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => this.send({ type: 'ping' }), PING_EVERY);
+    };
+    ws.onmessage = (ev) => this.onFrame(ev.data);
+    ws.onclose = (ev) => {
+      clearInterval(this.pingTimer);
+      this.ws = null;
+      if (this.stopped) return;
+      if (ev.code === 4008) {
+        // Lagging: resume at once from the last processed offset.
+        this.connect();
+        return;
+      }
+      this.retry(opened);
+    };
+  }
+
+  // retry decides what a failed or closed connection means: a missing
+  // endpoint (404) switches to polling; anything else backs off.
+  async retry(wasOpen) {
+    if (this.stopped) return;
+    if (!wasOpen) {
+      const status = await probe();
+      if (status === 404 || status === 405) {
+        this.startPolling();
+        return;
+      }
+      if (status === 401) {
+        this.setState(State.OFFLINE, { reason: 'logged out' });
+        return;
+      }
+    }
+    this.attempt++;
+    const base = Math.min(BACKOFF_MAX, BACKOFF_MIN * 2 ** Math.min(this.attempt - 1, 10));
+    const delay = Math.round(base * (0.5 + Math.random() * 0.5));
+    this.setState(State.RECONNECTING, { attempt: this.attempt, retryAt: Date.now() + delay });
+    if (this.attempt >= 2 && !this.poller) this.startPolling(true); // keep alarms flowing meanwhile
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  startPolling(alongside = false) {
+    if (!this.poller) {
+      this.poller = new Poller(this.h);
+      this.poller.start();
+    }
+    if (alongside) return;
+    this.setState(State.POLLING);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), RETRY_WS_WHILE_POLLING_MS);
+  }
+
+  send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ v: 1, id: ++this.reqId, ...msg }));
+      return true;
+    }
+    return false;
+  }
+
+  // resubscribe asks for a full positions frame (e.g. an unknown id).
+  resubscribe() {
+    const now = Date.now();
+    if (this.lastResub && now - this.lastResub < 5000) return;
+    this.lastResub = now;
+    this.send({ type: 'subscribe' });
+  }
+
+  onFrame(data) {
+    let f;
+    try {
+      f = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (f.v !== 1) return;
+    switch (f.type) {
+      case 'snapshot':
+        this.h.onSnapshot({ positions: f.positions || null, alarms: f.recovered ? null : f.alarms || [] });
+        this.offset = f.offset;
+        break;
+      case 'alarm':
+        this.h.onAlarm(f);
+        this.offset = f.offset; // processed: only now may we resume after it
+        break;
+      case 'positions': {
+        const unknown = this.h.onPositions(f.positions, !!f.full);
+        if (!f.full && unknown && unknown.length) this.resubscribe();
+        break;
+      }
+      case 'error':
+        console.warn('live:', f.re, f.error);
+        break;
+      default:
+        break; // ok, pong, and types we do not know
+    }
+  }
+}
+
+async function probe() {
+  try {
+    const res = await fetch(PATH, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+// Poller is the REST fallback: open alarms every second, the newest sample
+// of each device every few seconds.
+class Poller {
+  constructor(h) {
+    this.h = h;
+    this.timers = [];
+    this.last = new Map(); // device id → last sample time (ISO)
+    this.alarmsBusy = false;
+    this.posBusy = false;
+  }
+
+  start() {
+    this.pollAlarms();
+    this.pollPositions();
+    this.timers.push(setInterval(() => this.pollAlarms(), POLL_ALARMS_MS));
+    this.timers.push(setInterval(() => this.pollPositions(), POLL_POSITIONS_MS));
+  }
+
+  stop() {
+    this.timers.forEach(clearInterval);
+    this.timers = [];
+  }
+
+  async pollAlarms() {
+    if (this.alarmsBusy) return;
+    this.alarmsBusy = true;
+    try {
+      const { alarms } = await get('/alarms' + query({ state: 'open', limit: 1000 }));
+      this.h.onPolledAlarms(alarms);
+    } catch (err) {
+      console.warn('poll alarms', err.message);
+    } finally {
+      this.alarmsBusy = false;
+    }
+  }
+
+  async pollPositions() {
+    if (this.posBusy) return;
+    this.posBusy = true;
+    try {
+      const devices = (this.h.devices() || []).filter((d) => !d.revoked_at).slice(0, 300);
+      const now = Date.now();
+      const cols = { id: [], t: [], lon: [], lat: [], dose: [], spd: [], hdg: [] };
+      const work = devices.map((d) => async () => {
+        const since = this.last.get(d.id) || new Date(now - 15 * 60_000).toISOString();
+        const to = new Date(now + 60_000).toISOString();
+        const { samples } = await get(`/devices/${d.id}/track` + query({ from: since, to, limit: 5000 }));
+        for (let i = samples.length - 1; i >= 0; i--) {
+          const s = samples[i];
+          if (s.lon === null || s.lat === null || !s.gps_valid) continue;
+          cols.id.push(d.id);
+          cols.t.push(Date.parse(s.time));
+          cols.lon.push(s.lon);
+          cols.lat.push(s.lat);
+          cols.dose.push(s.dose_rate);
+          cols.spd.push(s.speed);
+          cols.hdg.push(s.heading);
+          break;
+        }
+        if (samples.length) {
+          // Next time, ask only for what is newer.
+          this.last.set(d.id, new Date(Date.parse(samples[samples.length - 1].time) + 1).toISOString());
+        }
+      });
+      await runLimited(work, 6);
+      if (cols.id.length) this.h.onPositions(cols, false);
+    } catch (err) {
+      console.warn('poll positions', err.message);
+    } finally {
+      this.posBusy = false;
+    }
+  }
+}
+
+async function runLimited(tasks, n) {
+  let i = 0;
+  const worker = async () => {
+    while (i < tasks.length) {
+      const t = tasks[i++];
+      try { await t(); } catch (err) { console.warn(err.message); }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
+}

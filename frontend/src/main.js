@@ -1,0 +1,225 @@
+// RadTrack control room: boot, login, and the wiring between the map,
+// the live feed and the panels.
+import './style.css';
+import { get, post, setUnauthorizedHandler, errorText } from './api.js';
+import { h, replace, fmtTime } from './ui/dom.js';
+import { loginView } from './ui/login.js';
+import { createMap, maplibregl } from './map.js';
+import { Vehicles } from './vehicles.js';
+import { LiveClient, State } from './live.js';
+import { AlarmStore, AlarmPanel } from './alarms.js';
+import { Fences } from './fences.js';
+import { ShapeEditor } from './draw.js';
+import { Replay } from './replay.js';
+import { Heatmap } from './heatmap.js';
+import { VehiclePanel } from './ui/vehiclepanel.js';
+import { AlarmHistory } from './ui/history.js';
+import { AdminPanel } from './ui/admin.js';
+import { RulesPanel } from './ui/rules.js';
+import { legend } from './ui/legend.js';
+import { soundEnabled, setSoundEnabled } from './sound.js';
+import { fmtDose } from './dose.js';
+
+const root = document.getElementById('app');
+
+async function boot() {
+  setUnauthorizedHandler(() => {
+    if (window.radtrack && window.radtrack.live) window.radtrack.live.stop();
+    showLogin('Your session ended. Log in again.');
+  });
+  try {
+    const { user } = await get('/me', { quiet401: true });
+    startApp(user);
+  } catch (err) {
+    if (err.status === 401) showLogin();
+    else replace(root, h('main', { class: 'login' }, h('div', { class: 'login-card' },
+      h('h1', null, 'RadTrack'), h('p', { class: 'error' }, `Server unavailable: ${errorText(err)}`),
+      h('button', { type: 'button', onclick: boot }, 'Retry'))));
+  }
+}
+
+function showLogin(message) {
+  document.body.className = 'is-login';
+  const view = loginView(() => location.reload());
+  if (message) view.querySelector('.error').textContent = message;
+  replace(root, view);
+}
+
+const CONN_TEXT = {
+  [State.CONNECTING]: 'Connecting…',
+  [State.LIVE]: 'Live',
+  [State.RECONNECTING]: 'Reconnecting…',
+  [State.POLLING]: 'Polling (no live feed)',
+  [State.OFFLINE]: 'Offline',
+};
+
+function startApp(user) {
+  document.body.className = 'is-app';
+  const conn = h('span', { class: 'conn conn-connecting', role: 'status', 'aria-live': 'polite' }, CONN_TEXT.connecting);
+  const clock = h('span', { class: 'clock', 'aria-label': 'UTC time' });
+  const count = h('span', { class: 'muted vehicle-count' });
+  const soundBtn = h('button', { type: 'button', class: 'btn-small', 'aria-pressed': String(soundEnabled()),
+    onclick: () => {
+      const on = !soundEnabled();
+      setSoundEnabled(on);
+      soundBtn.setAttribute('aria-pressed', String(on));
+      soundBtn.textContent = on ? 'Sound on' : 'Sound off';
+    } }, soundEnabled() ? 'Sound on' : 'Sound off');
+  const banner = h('button', { type: 'button', class: 'alarm-banner', hidden: true });
+  const statusLine = h('span', { class: 'status-line', role: 'status' });
+  const header = h('header', { class: 'topbar' },
+    h('div', { class: 'brand' }, h('span', { class: 'logo-mark', 'aria-hidden': 'true' }, '☢'), ' RadTrack'),
+    conn, count, banner, h('span', { class: 'spacer' }), statusLine, clock, soundBtn,
+    h('span', { class: 'user' }, `${user.username} · ${user.role}`),
+    h('button', { type: 'button', class: 'btn-small', onclick: async () => {
+      try { await post('/logout'); } catch { /* already gone */ }
+      location.reload();
+    } }, 'Log out'));
+  const mapEl = h('div', { id: 'map', class: 'map', role: 'application', 'aria-label': 'Map of vehicles, alarms and fences' });
+  const mapWrap = h('div', { class: 'map-wrap' }, mapEl, legend());
+  const tabsBar = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Panels' });
+  const tabBody = h('div', { class: 'tab-body' });
+  const side = h('aside', { class: 'sidebar', 'aria-label': 'Panels' }, tabsBar, tabBody);
+  replace(root, header, h('div', { class: 'layout' }, mapWrap, side));
+  setInterval(() => { clock.textContent = fmtTime(new Date()).slice(11); }, 1000);
+
+  const status = (msg) => {
+    statusLine.textContent = msg;
+    clearTimeout(status.t);
+    status.t = setTimeout(() => { statusLine.textContent = ''; }, 8000);
+  };
+
+  const map = createMap(mapEl);
+  window.radtrack = { map, user };
+  map.on('load', () => wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, status }));
+}
+
+function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, status }) {
+  let devices = [];
+  // Layer order: heatmap < fences < replay tracks < vehicles < replay markers < editor.
+  const fences = new Fences({ map, user, status });
+  const heatmap = new Heatmap({ map });
+  const vehicles = new Vehicles(map);
+  const replay = new Replay({ map, vehicles, devices: () => devices });
+  const editor = new ShapeEditor(map);
+  fences.editor = editor;
+  vehicles.canSelect = () => !editor.active;
+  editor.addEventListener('change', () => fences.syncForm());
+  editor.addEventListener('cancel', () => fences.closeForm());
+  const vpanel = new VehiclePanel(vehicles);
+  mapWrap.append(vpanel.el);
+
+  const alarms = new AlarmStore();
+  const deviceName = (id) => vehicles.name(id);
+  let peakMarker = null;
+  const locate = (a) => {
+    const valid = a.peak_gps_valid !== false && (a.peak_lon || a.peak_lat);
+    const v = vehicles.byId.get(a.device_id);
+    const at = valid ? [a.peak_lon, a.peak_lat] : v ? [v.lon, v.lat] : null;
+    if (!at) {
+      status('This alarm has no position.');
+      return;
+    }
+    map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 15), duration: 1200 });
+    if (peakMarker) peakMarker.remove();
+    const el = h('div', { class: 'peak-marker', title: `Peak ${fmtDose(a.peak_dose_usvh)} µSv/h` });
+    peakMarker = new maplibregl.Marker({ element: el }).setLngLat(at).addTo(map);
+    setTimeout(() => { if (peakMarker) peakMarker.remove(); peakMarker = null; }, 15000);
+  };
+  const history = new AlarmHistory({ deviceName, onLocate: locate, devices: () => devices });
+  const panel = new AlarmPanel({ store: alarms, user, deviceName, onLocate: locate, onDetails: (id) => { select('history'); history.show(id); } });
+  const rules = new RulesPanel({ user, fences: () => fences.features });
+  const admin = user.role === 'admin' ? new AdminPanel({ me: user, onDevicesChanged: (list) => setDevices(list) }) : null;
+
+  const tabs = [
+    { id: 'alarms', label: 'Alarms', el: panel.el },
+    { id: 'history', label: 'History', el: history.el, onShow: () => { history.refreshDevices(); history.load(); } },
+    { id: 'fences', label: 'Fences', el: fences.el },
+    { id: 'replay', label: 'Replay', el: replay.el, onShow: () => replay.renderDevices() },
+    { id: 'heatmap', label: 'Heatmap', el: heatmap.el },
+    { id: 'rules', label: 'Rules', el: rules.el, onShow: () => rules.load() },
+  ];
+  if (admin) tabs.push({ id: 'admin', label: 'Admin', el: admin.el, onShow: () => admin.load() });
+  const badge = h('span', { class: 'tab-badge', hidden: true });
+  for (const t of tabs) {
+    t.btn = h('button', { type: 'button', role: 'tab', id: `tab-${t.id}`, 'aria-controls': `panel-${t.id}`, 'aria-selected': 'false',
+      onclick: () => select(t.id) }, t.label, t.id === 'alarms' ? badge : null);
+    t.panel = h('div', { role: 'tabpanel', id: `panel-${t.id}`, 'aria-labelledby': `tab-${t.id}`, hidden: true }, t.el);
+    tabsBar.append(t.btn);
+    tabBody.append(t.panel);
+  }
+  tabsBar.addEventListener('keydown', (e) => {
+    const i = tabs.findIndex((t) => t.btn === document.activeElement);
+    if (i < 0 || (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft')) return;
+    const next = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+    select(next.id);
+    next.btn.focus();
+  });
+  function select(id) {
+    for (const t of tabs) {
+      const on = t.id === id;
+      t.btn.setAttribute('aria-selected', String(on));
+      t.btn.tabIndex = on ? 0 : -1;
+      t.panel.hidden = !on;
+      if (on && t.onShow) t.onShow();
+    }
+  }
+  select('alarms');
+
+  function setDevices(list) {
+    devices = list;
+    vehicles.setMeta(list);
+  }
+  const loadDevices = async () => {
+    try {
+      const { devices: list } = await get('/devices');
+      setDevices(list);
+    } catch (err) {
+      status(`Devices: ${errorText(err)}`);
+    }
+  };
+
+  alarms.addEventListener('change', () => {
+    const n = alarms.open.size;
+    const raised = [...alarms.open.values()].filter((a) => a.state === 'raised').length;
+    badge.hidden = n === 0;
+    badge.textContent = String(n);
+    badge.className = 'tab-badge' + (raised ? ' hot' : '');
+    document.title = raised ? `(${raised}) RadTrack` : 'RadTrack control room';
+    vehicles.setAlarmed(alarms.deviceIds());
+    if (!alarms.fresh.size) banner.hidden = true;
+  });
+  alarms.addEventListener('new', (e) => {
+    const a = e.detail;
+    banner.hidden = false;
+    banner.className = `alarm-banner sev-${a.severity}`;
+    banner.textContent = `NEW ${a.severity.toUpperCase()}: ${a.rule_name} — ${deviceName(a.device_id)}`;
+    banner.onclick = () => { select('alarms'); alarms.seen(a.id); locate(a); banner.hidden = true; };
+  });
+
+  const live = new LiveClient({
+    onSnapshot: ({ positions, alarms: list }) => {
+      if (positions) vehicles.applyColumns(positions, true);
+      if (list) alarms.replaceAll(list);
+    },
+    onPositions: (cols, full) => vehicles.applyColumns(cols, full),
+    onAlarm: (frame) => alarms.applyEvent(frame),
+    onPolledAlarms: (list) => alarms.replaceAll(list),
+    devices: () => devices,
+  });
+  live.addEventListener('state', (e) => {
+    const { state, retryAt } = e.detail;
+    conn.className = `conn conn-${state}`;
+    let text = CONN_TEXT[state] || state;
+    if (state === State.RECONNECTING && retryAt) text += ` (retry in ${Math.max(0, Math.round((retryAt - Date.now()) / 1000))} s)`;
+    conn.textContent = text;
+  });
+  setInterval(() => { count.textContent = `${vehicles.byId.size} vehicles`; }, 1000);
+
+  loadDevices().then(() => live.start());
+  setInterval(loadDevices, 60_000);
+  fences.load();
+  Object.assign(window.radtrack, { vehicles, alarms, live, fences, editor, replay, heatmap, selectTab: select });
+}
+
+boot();
