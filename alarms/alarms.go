@@ -42,6 +42,12 @@ type Service struct {
 
 	mu       sync.Mutex
 	trackers map[trackerKey]*geo.Tracker
+
+	// counted is, per open episode, the sample count this node has stored
+	// so far: updates add only the difference, so several nodes counting
+	// the same episode add up instead of overwriting each other.
+	countMu sync.Mutex
+	counted map[rules.Key]int
 }
 
 // trackerKey separates imported replays from the live state of a device.
@@ -72,13 +78,16 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 		return nil, fmt.Errorf("stored rules: %w", err)
 	}
 	s := &Service{store: st, engine: engine, geoCfg: opt.Geo, pub: opt.Publisher, log: log, now: time.Now,
-		trackers: map[trackerKey]*geo.Tracker{}}
+		trackers: map[trackerKey]*geo.Tracker{}, counted: map[rules.Key]int{}}
 	if err := s.ReloadFences(ctx); err != nil {
 		return nil, err
 	}
 	open, err := st.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{rules.StateRaised, rules.StateAcknowledged}})
 	if err != nil {
 		return nil, err
+	}
+	for _, ep := range open {
+		s.counted[ep.Key] = ep.Samples
 	}
 	if err := engine.Restore(open); err != nil {
 		// Every other episode was restored; a duplicate key is a data
@@ -213,6 +222,7 @@ func (s *Service) record(ctx context.Context, ev rules.Event) error {
 		if err := s.engine.AssignID(ev.Key, id); err != nil {
 			s.log.Error("assign alarm id", "alarm", id, "err", err)
 		}
+		s.setCounted(ev.Key, ev.Episode.Samples)
 		ev.AlarmID, ev.Episode.ID = id, id
 		switch {
 		case created:
@@ -228,7 +238,9 @@ func (s *Service) record(ctx context.Context, ev rules.Event) error {
 		}
 	} else {
 		ev.Episode.ID = ev.AlarmID
-		if err := s.store.UpdateAlarm(ctx, ev.Episode); err != nil {
+		before := s.setCounted(ev.Key, ev.Episode.Samples)
+		if err := s.store.UpdateAlarm(ctx, ev.Episode, max(0, ev.Episode.Samples-before)); err != nil {
+			s.setCounted(ev.Key, before) // not stored: count these samples next time
 			return err
 		}
 		if ev.Type == rules.EventConditionEnded {
@@ -243,6 +255,23 @@ func (s *Service) record(ctx context.Context, ev rules.Event) error {
 	}
 	s.publish(ctx, ev)
 	return nil
+}
+
+// setCounted records the stored sample count of an episode and returns the
+// previous one.
+func (s *Service) setCounted(k rules.Key, n int) int {
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	before := s.counted[k]
+	s.counted[k] = n
+	return before
+}
+
+// forgetCounted drops the count of a resolved episode.
+func (s *Service) forgetCounted(k rules.Key) {
+	s.countMu.Lock()
+	delete(s.counted, k)
+	s.countMu.Unlock()
 }
 
 func (s *Service) publish(ctx context.Context, ev rules.Event) {

@@ -59,6 +59,7 @@ func (s *Service) Resolve(ctx context.Context, alarmID int64, user string, code 
 	if _, err := s.engine.Resolve(ep.Key, res); err != nil && !errors.Is(err, rules.ErrNoOpenAlarm) {
 		s.log.Error("sync resolution into the engine", "alarm", alarmID, "err", err)
 	}
+	s.forgetCounted(ep.Key)
 	for _, ev := range events {
 		s.publish(ctx, ev)
 	}
@@ -70,4 +71,23 @@ func (s *Service) Resolve(ctx context.Context, alarmID int64, user string, code 
 func IsConflict(err error) bool {
 	return errors.Is(err, store.ErrConflict) || errors.Is(err, rules.ErrAlreadyAcknowledged) ||
 		errors.Is(err, rules.ErrAlreadyResolved) || errors.Is(err, rules.ErrNotAcknowledged)
+}
+
+// ForgetResolved applies a resolution made elsewhere (another node) to this
+// node's engine. Resolutions made here arrive too and change nothing.
+func (s *Service) ForgetResolved(ep rules.Episode) {
+	res := rules.Resolution{User: ep.ResolvedBy, Time: ep.ResolvedAt, Code: ep.Code, Comment: ep.ResolveComment, MaySkipAck: true}
+	if res.User == "" {
+		res.User = "peer"
+	}
+	if res.Time.IsZero() {
+		res.Time = s.now().UTC()
+	}
+	if !res.Code.Valid() {
+		res.Code = rules.CodeFalseAlarm
+	}
+	if _, err := s.engine.Resolve(ep.Key, res); err != nil && !errors.Is(err, rules.ErrNoOpenAlarm) {
+		s.log.Error("apply a peer's resolution", "alarm", ep.ID, "err", err)
+	}
+	s.forgetCounted(ep.Key)
 }

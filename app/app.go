@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/listen"
+	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/spool"
@@ -47,6 +49,14 @@ type Config struct {
 	// unreachable ("" disables the spool: ingest then answers 503).
 	SpoolDir      string
 	SpoolMaxBytes int64
+	// RedisURL connects the live push of several nodes ("" = in-process).
+	RedisURL    string
+	RedisPrefix string // keys and channel prefix; nodes sharing it form one cluster
+	// LiveTick is how often positions are flushed to each viewer (0: 100 ms).
+	LiveTick time.Duration
+	// AllowedOrigins are extra WebSocket origins (the server's own host is
+	// always allowed).
+	AllowedOrigins []string
 	// TLSCert and TLSKey, when both set, serve the API and the OsmAnd
 	// listener over TLS (bGeigie units speak plain TCP).
 	TLSCert, TLSKey string
@@ -65,14 +75,16 @@ type Core struct {
 	spool *spool.Spool
 }
 
-// OpenCore opens the store (migrating it) and builds the pipeline.
-func OpenCore(ctx context.Context, cfg Config, log *slog.Logger) (*Core, error) {
+// OpenCore opens the store (migrating it) and builds the pipeline. pub,
+// if not nil, receives every stored alarm event; extra stages run after the
+// rules for every sample.
+func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publisher, extra ...ingest.Stage) (*Core, error) {
 	st, err := pgstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	log.Info("store ready", "timescaledb", st.Timescale())
-	svc, err := alarms.New(ctx, st, alarms.Options{Geo: cfg.Geo}, log)
+	svc, err := alarms.New(ctx, st, alarms.Options{Geo: cfg.Geo, Publisher: pub}, log)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("load rules, fences and open alarms: %w", err)
@@ -94,7 +106,7 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger) (*Core, error) 
 	return &Core{
 		spool: wcfg.Spool,
 		Store: st, Alarms: svc, Metrics: m, Writer: w,
-		Pipeline: ingest.NewPipeline(w, m, svc),
+		Pipeline: ingest.NewPipeline(w, m, append([]ingest.Stage{svc}, extra...)...),
 		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
 	}, nil
 }
@@ -113,8 +125,9 @@ func (c *Core) Close(ctx context.Context) error {
 // Node is a running RadTrack server.
 type Node struct {
 	*Core
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	live liveParts
 
 	httpLn, osmandLn, bgeigieLn net.Listener
 }
@@ -123,17 +136,45 @@ type Node struct {
 // binds every listener, so that addresses are known (port 0 works) before
 // Run.
 func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(username, password string)) (*Node, error) {
-	core, err := OpenCore(ctx, cfg, log)
+	n := &Node{cfg: cfg, log: log}
+	broker, rdb, err := newBroker(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Core: core, cfg: cfg, log: log}
+	n.live = liveParts{broker: broker, redis: rdb, pub: newAlarmPublisher(log)}
+	// The hub's callbacks reach the core through n, which is complete
+	// before the hub runs.
+	n.live.hub, err = live.NewHub(live.Config{
+		Broker: broker, Logger: log, Tick: cfg.LiveTick, AllowedOrigins: cfg.AllowedOrigins,
+		OpenAlarms: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
+			return openAlarms(n.Store)(ctx, v)
+		},
+		Ack: n.ackFromSocket,
+	})
+	if err != nil {
+		n.closeRedis()
+		return nil, fmt.Errorf("live hub: %w", err)
+	}
+	n.live.pub.hub = n.live.hub
+	core, err := OpenCore(ctx, cfg, log, n.live.pub, positionStage{hub: n.live.hub})
+	if err != nil {
+		n.closeRedis()
+		return nil, err
+	}
+	n.Core = core
 	if err := n.init(ctx, firstAdmin); err != nil {
 		n.closeListeners()
 		_ = core.Close(ctx)
+		n.closeRedis()
 		return nil, err
 	}
 	return n, nil
+}
+
+func (n *Node) closeRedis() {
+	if n.live.redis != nil {
+		_ = n.live.redis.Close()
+	}
 }
 
 func (n *Node) init(ctx context.Context, firstAdmin func(username, password string)) error {
@@ -182,6 +223,7 @@ func (n *Node) Run(ctx context.Context) error {
 	limits := ingest.NewLimits(n.cfg.Limits)
 	api := server.NewHTTPServer(n.cfg.Addr, server.New(n.cfg.Server, server.Deps{
 		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: limits, Metrics: n.Metrics, Log: n.log,
+		Live: n.live.hub, Redis: n.redisPing(),
 	}))
 	servers := []*http.Server{api}
 	errs := make(chan error, 3)
@@ -210,6 +252,20 @@ func (n *Node) Run(ctx context.Context) error {
 	defer stopTicks()
 	go n.silenceTicks(tickCtx)
 
+	// The live push outlives the listeners during shutdown so that alarms
+	// raised by the last requests still reach viewers.
+	liveCtx, stopLive := context.WithCancel(context.WithoutCancel(ctx))
+	var liveDone sync.WaitGroup
+	liveDone.Go(func() {
+		if err := n.live.hub.Run(liveCtx); err != nil && liveCtx.Err() == nil {
+			n.log.Error("live hub stopped", "err", err)
+		}
+	})
+	liveDone.Go(func() { n.live.pub.run(liveCtx) })
+	if n.live.redis != nil {
+		liveDone.Go(func() { n.followPeerResolutions(liveCtx) })
+	}
+
 	var runErr error
 	select {
 	case runErr = <-errs:
@@ -230,8 +286,23 @@ func (n *Node) Run(ctx context.Context) error {
 	if err := n.Core.Close(sctx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("drain ingest queue (%d samples left): %w", n.Writer.Queued(), err))
 	}
+	// Give queued alarm pushes a moment, then stop the live push.
+	for deadline := time.Now().Add(2 * time.Second); n.live.pub.pending() > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopLive()
+	liveDone.Wait()
+	n.closeRedis()
 	n.log.Info("stopped")
 	return runErr
+}
+
+// redisPing returns a readiness check of Redis, nil without Redis.
+func (n *Node) redisPing() func(context.Context) error {
+	if n.live.redis == nil {
+		return nil
+	}
+	return func(ctx context.Context) error { return n.live.redis.Ping(ctx).Err() }
 }
 
 // silenceTicks checks the silence rules periodically.

@@ -31,6 +31,13 @@ import (
 // startNode runs a full node on loopback ports against a fresh database.
 func startNode(t *testing.T) *app.Node {
 	t.Helper()
+	return startNodeWith(t, nil)
+}
+
+// startNodeWith runs a node whose configuration edit may change first
+// (e.g. a shared database and Redis for a second node).
+func startNodeWith(t *testing.T, edit func(*app.Config)) *app.Node {
+	t.Helper()
 	scfg := server.DefaultConfig()
 	scfg.BcryptCost = bcrypt.MinCost
 	cfg := app.Config{
@@ -39,7 +46,10 @@ func startNode(t *testing.T) *app.Node {
 		Addr: "127.0.0.1:0", OsmAndAddr: "127.0.0.1:0", BGeigieAddr: "127.0.0.1:0",
 		DeviceCacheTTL: time.Second, ShutdownTimeout: 10 * time.Second,
 		BGeigieIdle: 10 * time.Second, BGeigieMaxConns: 16,
-		SpoolDir: t.TempDir(), SpoolMaxBytes: 64 << 20,
+		SpoolDir: t.TempDir(), SpoolMaxBytes: 64 << 20, LiveTick: 20 * time.Millisecond,
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())

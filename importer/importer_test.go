@@ -137,7 +137,7 @@ func newImporter(t *testing.T, uid string) (*app.Core, *importer.Importer) {
 	t.Helper()
 	ctx := context.Background()
 	core, err := app.OpenCore(ctx, app.Config{DB: pgstore.Config{URL: pgtest.NewDatabase(t)}, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig()},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

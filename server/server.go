@@ -16,6 +16,7 @@ import (
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/frontend"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/ratelimit"
 	"github.com/radtrack/radtrack/store"
@@ -58,7 +59,10 @@ type Server struct {
 	devices  *ingest.Devices
 	alarms   *alarms.Service
 	limits   *ingest.Limits
-	logins   *ratelimit.Limiter // login attempts per client IP
+	live     *live.Hub
+	// redisPing checks Redis for /readyz; nil without Redis.
+	redisPing func(context.Context) error
+	logins    *ratelimit.Limiter // login attempts per client IP
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
 }
@@ -71,14 +75,17 @@ type Deps struct {
 	Devices  *ingest.Devices
 	Alarms   *alarms.Service
 	Limits   *ingest.Limits // nil: no ingest rate limits
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
+	Live     *live.Hub      // nil: no live push
+	// Redis, if set, is part of readiness.
+	Redis   func(context.Context) error
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 }
 
 // New builds the server and its routes.
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
-		devices: d.Devices, alarms: d.Alarms, limits: d.Limits,
+		devices: d.Devices, alarms: d.Alarms, limits: d.Limits, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000)}
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := auth.HashPassword("timing-equaliser-password", cfg.BcryptCost)
@@ -108,6 +115,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/devices/{id}/revoke", s.require(auth.RoleAdmin, s.handleRevokeDevice))
 	s.mux.HandleFunc("GET /api/v1/devices/{id}/track", s.require(auth.RoleViewer, s.handleTrack))
 
+	if s.live != nil {
+		s.mux.HandleFunc("GET /api/v1/live", s.require(auth.RoleViewer, s.handleLive))
+	}
 	s.mux.HandleFunc("GET /api/v1/heatmap", s.require(auth.RoleViewer, s.handleHeatmap))
 
 	s.mux.HandleFunc("GET /api/v1/fences", s.require(auth.RoleViewer, s.handleListFences))
@@ -141,14 +151,31 @@ func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// handleReady is /readyz: the database (and Redis, when configured)
+// answer. The node still takes data while they do not (spool, local push),
+// but a load balancer should prefer nodes that are whole.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	body := map[string]string{"status": "ready", "database": "ok"}
+	status := http.StatusOK
 	if err := s.store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": err.Error()})
-		return
+		body["database"], body["status"], status = err.Error(), "unavailable", http.StatusServiceUnavailable
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": "ok"})
+	if s.redisPing != nil {
+		body["redis"] = "ok"
+		if err := s.redisPing(ctx); err != nil {
+			body["redis"], body["status"], status = err.Error(), "unavailable", http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, status, body)
+}
+
+// handleLive is GET /api/v1/live: the WebSocket of live positions and
+// alarm events (live/PROTOCOL.md). Every role sees every device; operators
+// and admins may acknowledge over the socket.
+func (s *Server) handleLive(w http.ResponseWriter, r *http.Request, u store.User) {
+	s.live.ServeWS(w, r, live.Viewer{UserID: u.ID, Name: u.Username, Role: u.Role, CanAck: auth.Allows(u.Role, auth.RoleOperator)})
 }
 
 // NewHTTPServer wraps a handler with timeouts that make slow clients

@@ -64,8 +64,10 @@ type Alarms interface {
 	// one is merged into it and created is false.
 	RaiseAlarm(ctx context.Context, ep rules.Episode, ev rules.Event) (id int64, created bool, err error)
 	// UpdateAlarm records an open episode's progress (last seen, peak,
-	// condition); it never changes the state.
-	UpdateAlarm(ctx context.Context, ep rules.Episode) error
+	// condition) and adds addSamples to its sample count — a delta, because
+	// several nodes may count samples of the same episode; it never changes
+	// the state.
+	UpdateAlarm(ctx context.Context, ep rules.Episode, addSamples int) error
 	// TransitionAlarm stores a state change made by a person, only if the
 	// stored state is still from (ErrConflict otherwise), with its event.
 	TransitionAlarm(ctx context.Context, ep rules.Episode, from rules.State, events []rules.Event) error

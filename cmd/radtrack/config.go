@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/radtrack/radtrack/app"
@@ -117,7 +118,6 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 		db       dbConfig
 		logLevel string
 		maxBody  int
-		redisURL string
 	)
 	f := newFlagSet("serve", stderr)
 	db.register(f)
@@ -125,7 +125,11 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.String(&c.Addr, "addr", "RADTRACK_ADDR", "127.0.0.1:8080", "HTTP listen address (API, WebSocket, map)")
 	f.String(&c.OsmAndAddr, "osmand-addr", "RADTRACK_OSMAND_ADDR", "127.0.0.1:5055", "OsmAnd / Traccar Client listen address (\"\" disables)")
 	f.String(&c.BGeigieAddr, "bgeigie-addr", "RADTRACK_BGEIGIE_ADDR", "127.0.0.1:5057", "bGeigie TCP listen address (\"\" disables)")
-	f.String(&redisURL, "redis-url", "REDIS_URL", "", "Redis URL for multi-node fan-out (unused until live push lands)")
+	f.String(&c.RedisURL, "redis-url", "REDIS_URL", "", "Redis URL: live push across several nodes (unset: in-process)")
+	f.String(&c.RedisPrefix, "redis-prefix", "RADTRACK_REDIS_PREFIX", "radtrack:live", "Redis key prefix; nodes sharing it form one cluster")
+	f.Duration(&c.LiveTick, "live-tick", "RADTRACK_LIVE_TICK", 100*time.Millisecond, "how often positions are flushed to each map viewer")
+	var origins string
+	f.String(&origins, "allowed-origins", "RADTRACK_ALLOWED_ORIGINS", "", "extra WebSocket origins, comma-separated (the server's own host is always allowed)")
 	f.String(&logLevel, "log-level", "RADTRACK_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	f.Int(&maxBody, "max-body-bytes", "RADTRACK_MAX_BODY_BYTES", int(def.MaxBodyBytes), "largest accepted request body")
 	f.Int(&c.Writer.BatchSize, "batch-size", "RADTRACK_BATCH_SIZE", wdef.BatchSize, "most samples per group commit")
@@ -161,6 +165,9 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 		c.SpoolDir = ""
 	}
 	c.SpoolMaxBytes = int64(spoolMB) << 20
+	if origins != "" {
+		c.AllowedOrigins = strings.Split(origins, ",")
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, "", fmt.Errorf("set both RADTRACK_TLS_CERT and RADTRACK_TLS_KEY, or neither")
 	}

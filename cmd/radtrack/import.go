@@ -32,7 +32,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	core, err := app.OpenCore(ctx, app.Config{DB: pg, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig()}, newLogger(stderr, "warn"))
+	core, err := app.OpenCore(ctx, app.Config{DB: pg, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig()}, newLogger(stderr, "warn"), nil)
 	if err != nil {
 		return err
 	}

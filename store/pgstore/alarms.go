@@ -245,6 +245,7 @@ func (s *Store) RaiseAlarm(ctx context.Context, ep rules.Episode, ev rules.Event
 			peak_time = CASE WHEN alarms.peak_dose IS NULL OR excluded.peak_dose > alarms.peak_dose THEN excluded.peak_time ELSE alarms.peak_time END,
 			peak_lon = CASE WHEN alarms.peak_dose IS NULL OR excluded.peak_dose > alarms.peak_dose THEN excluded.peak_lon ELSE alarms.peak_lon END,
 			peak_lat = CASE WHEN alarms.peak_dose IS NULL OR excluded.peak_dose > alarms.peak_dose THEN excluded.peak_lat ELSE alarms.peak_lat END,
+			peak_gps_valid = CASE WHEN alarms.peak_dose IS NULL OR excluded.peak_dose > alarms.peak_dose THEN excluded.peak_gps_valid ELSE alarms.peak_gps_valid END,
 			significance = GREATEST(alarms.significance, excluded.significance),
 			updated_at = now()
 		RETURNING id, xmax = 0`,
@@ -275,9 +276,9 @@ func finiteOr0(v float64) float64 {
 
 // UpdateAlarm records an open episode's progress. Peaks only grow, so a
 // node that merged into another's episode never lowers it.
-func (s *Store) UpdateAlarm(ctx context.Context, ep rules.Episode) error {
+func (s *Store) UpdateAlarm(ctx context.Context, ep rules.Episode, addSamples int) error {
 	_, err := s.pool.Exec(ctx, `UPDATE alarms SET
-			last_seen = GREATEST(last_seen, $2), samples = GREATEST(samples, $3),
+			last_seen = GREATEST(last_seen, $2), samples = samples + $3,
 			condition_active = $4, condition_ended_at = $5,
 			peak_dose = CASE WHEN peak_dose IS NULL OR $6 > peak_dose THEN $6 ELSE peak_dose END,
 			peak_time = CASE WHEN peak_dose IS NULL OR $6 > peak_dose THEN $7 ELSE peak_time END,
@@ -286,7 +287,7 @@ func (s *Store) UpdateAlarm(ctx context.Context, ep rules.Episode) error {
 			peak_gps_valid = CASE WHEN peak_dose IS NULL OR $6 > peak_dose THEN $10 ELSE peak_gps_valid END,
 			significance = GREATEST(significance, $11), updated_at = now()
 		WHERE id = $1 AND state <> 'resolved'`,
-		ep.ID, ep.LastSeen, ep.Samples, ep.ConditionActive, nullTime(ep.ConditionEndedAt),
+		ep.ID, ep.LastSeen, addSamples, ep.ConditionActive, nullTime(ep.ConditionEndedAt),
 		opt(ep.PeakDose), ep.PeakTime, ep.PeakLon, ep.PeakLat, ep.PeakGPSValid, finiteOr0(ep.Significance))
 	if err != nil {
 		return fmt.Errorf("update alarm %d: %w", ep.ID, err)

@@ -80,6 +80,9 @@ func (s *Store) ListDevices(ctx context.Context) ([]store.Device, error) {
 // working at once.
 func (s *Store) SetDeviceToken(ctx context.Context, id int64, tokenHash []byte) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE devices SET token_hash = $2, updated_at = now() WHERE id = $1`, id, tokenHash)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("set token of device %d: %w", id, store.ErrConflict)
+	}
 	if err != nil {
 		return fmt.Errorf("set token of device %d: %w", id, err)
 	}

@@ -115,13 +115,13 @@ func mergeAlarm(ctx context.Context, tx *sql.Tx, id int64, ep rules.Episode) err
 // UpdateAlarm records an open episode's progress. Peaks only grow, so a
 // node that merged into another's episode never lowers it. A resolved or
 // unknown alarm is left alone without error, as in pgstore.
-func (s *Store) UpdateAlarm(ctx context.Context, ep rules.Episode) error {
+func (s *Store) UpdateAlarm(ctx context.Context, ep rules.Episode, addSamples int) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE alarms SET
-			last_seen = max(last_seen, ?2), samples = max(samples, ?3),
+			last_seen = max(last_seen, ?2), samples = samples + ?3,
 			condition_active = ?10, condition_ended_at = ?11,`+peakSet+`,
 			significance = max(significance, ?9), updated_at = ?12
 		WHERE id = ?1 AND state <> 'resolved'`,
-		ep.ID, micros(ep.LastSeen), ep.Samples,
+		ep.ID, micros(ep.LastSeen), addSamples,
 		opt(ep.PeakDose), micros(ep.PeakTime), ep.PeakLon, ep.PeakLat, ep.PeakGPSValid,
 		finiteOr0(ep.Significance), ep.ConditionActive, nullMicros(ep.ConditionEndedAt), micros(time.Now()))
 	if err != nil {

@@ -100,8 +100,8 @@ func testAlarms(t *testing.T, s store.Store) {
 
 	// Progress: the condition ends; a lower peak never lowers the stored one.
 	got.ID = id
-	got.ConditionActive, got.ConditionEndedAt, got.LastSeen, got.Samples, got.PeakDose = false, Base.Add(time.Minute), Base.Add(time.Minute), 9, 1.0
-	if err := s.UpdateAlarm(ctx, got); err != nil {
+	got.ConditionActive, got.ConditionEndedAt, got.LastSeen, got.PeakDose = false, Base.Add(time.Minute), Base.Add(time.Minute), 1.0
+	if err := s.UpdateAlarm(ctx, got, 7); err != nil {
 		t.Fatal(err)
 	}
 	upd, _ := s.Alarm(ctx, id)
