@@ -16,11 +16,6 @@ const metresPerDegreeLat = 111_195.0
 // max and mean dose per grid cell, computed in the database so the
 // browser never receives raw samples. Defaults: the last 24 h, 200 m cells.
 func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, _ store.User) {
-	agg, ok := s.store.(store.Aggregates)
-	if !ok {
-		writeError(w, http.StatusNotImplemented, "", "this store has no heatmap")
-		return
-	}
 	q := r.URL.Query()
 	hq := store.HeatmapQuery{To: time.Now().Add(time.Minute), BBox: [4]float64{-180, -90, 180, 90}}
 	hq.From = hq.To.Add(-24 * time.Hour)
@@ -54,7 +49,7 @@ func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, _ store.U
 	midLat := (hq.BBox[1] + hq.BBox[3]) / 2
 	hq.CellLat = cellM / metresPerDegreeLat
 	hq.CellLon = cellM / (metresPerDegreeLat * math.Max(math.Cos(midLat*math.Pi/180), 0.01))
-	cells, err := agg.Heatmap(r.Context(), hq)
+	cells, err := s.store.Heatmap(r.Context(), hq)
 	if err != nil {
 		s.internalError(w, "heatmap", err)
 		return

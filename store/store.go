@@ -84,6 +84,7 @@ type Store interface {
 	Measurements
 	Users
 	Alarms
+	Aggregates
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()

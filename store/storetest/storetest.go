@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("UsersSessionsTokensAudit", func(t *testing.T) { testUsers(t, open(t)) })
 	t.Run("FencesAndRules", func(t *testing.T) { testFencesAndRules(t, open(t)) })
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
+	t.Run("Heatmap", func(t *testing.T) { testHeatmap(t, open(t)) })
 }
 
 // Base is a fixed, recent, minute-aligned time so tests are reproducible.

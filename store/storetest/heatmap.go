@@ -1,4 +1,4 @@
-package pgstore_test
+package storetest
 
 import (
 	"context"
@@ -6,23 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/store"
-	"github.com/radtrack/radtrack/store/pgstore"
-	"github.com/radtrack/radtrack/store/storetest"
 )
 
-func TestHeatmapCells(t *testing.T) { testHeatmap(t, open(t, pgtest.NewDatabase(t))) }
-
-func TestTimescaleHeatmapCells(t *testing.T) { testHeatmap(t, openTimescale(t, pgstore.Config{})) }
-
-func testHeatmap(t *testing.T, s *pgstore.Store) {
+func testHeatmap(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	d, _ := storetest.NewDevice(t, s, "veh-heat")
+	d, _ := NewDevice(t, s, "veh-heat")
 	// Two clusters well inside two 0.001° cells (centres 140.1005 and
 	// 140.1025, lat 37.4005): 20 samples in the first, 19 + one hot sample
 	// in the second; one sample without fix, which must not count.
-	in := storetest.Samples(d.ID, storetest.Base, 40)
+	in := Samples(d.ID, Base, 40)
 	for i := range in {
 		in[i].Lon, in[i].Lat = 140.1005+float64(i%5)*0.00005-0.0001, 37.4005
 		if i >= 20 {
@@ -34,7 +27,7 @@ func testHeatmap(t *testing.T, s *pgstore.Store) {
 	if err := s.WriteSamples(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	q := store.HeatmapQuery{From: storetest.Base, To: storetest.Base.Add(time.Hour), BBox: [4]float64{140, 37, 141, 38},
+	q := store.HeatmapQuery{From: Base, To: Base.Add(time.Hour), BBox: [4]float64{140, 37, 141, 38},
 		CellLon: 0.001, CellLat: 0.001}
 	cells, err := s.Heatmap(ctx, q)
 	if err != nil {
