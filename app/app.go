@@ -23,7 +23,9 @@ import (
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/spool"
+	"github.com/radtrack/radtrack/store"
 	"github.com/radtrack/radtrack/store/pgstore"
+	"github.com/radtrack/radtrack/store/sqlitestore"
 )
 
 // Config is everything a node reads.
@@ -45,6 +47,8 @@ type Config struct {
 	SilenceTick time.Duration
 	// Limits are the ingest abuse limits (zero rates disable them).
 	Limits ingest.LimitConfig
+	// EmbeddedDir is where the embedded store lives when DB.URL is empty.
+	EmbeddedDir string
 	// SpoolDir holds acknowledged samples while the database is
 	// unreachable ("" disables the spool: ingest then answers 503).
 	SpoolDir      string
@@ -65,7 +69,10 @@ type Config struct {
 // Core is the data path shared by a serving node and the offline tools
 // (import): store, pipeline with its stages, group-commit writer.
 type Core struct {
-	Store    *pgstore.Store
+	Store store.Store
+	// PG is the PostgreSQL/TimescaleDB store when one is configured, nil
+	// on the embedded default.
+	PG       *pgstore.Store
 	Alarms   *alarms.Service
 	Metrics  *metrics.Metrics
 	Writer   *ingest.Writer
@@ -79,11 +86,10 @@ type Core struct {
 // if not nil, receives every stored alarm event; extra stages run after the
 // rules for every sample.
 func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publisher, extra ...ingest.Stage) (*Core, error) {
-	st, err := pgstore.Open(ctx, cfg.DB)
+	st, pg, err := OpenStore(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
-	log.Info("store ready", "timescaledb", st.Timescale())
 	svc, err := alarms.New(ctx, st, alarms.Options{Geo: cfg.Geo, Publisher: pub}, log)
 	if err != nil {
 		st.Close()
@@ -91,7 +97,7 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	}
 	m := metrics.New()
 	wcfg := cfg.Writer
-	if cfg.SpoolDir != "" {
+	if cfg.SpoolDir != "" && pg != nil {
 		sp, err := spool.Open(cfg.SpoolDir, cfg.SpoolMaxBytes)
 		if err != nil {
 			st.Close()
@@ -104,11 +110,34 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	}
 	w := ingest.NewWriter(st, wcfg, m, log)
 	return &Core{
-		spool: wcfg.Spool,
+		spool: wcfg.Spool, PG: pg,
 		Store: st, Alarms: svc, Metrics: m, Writer: w,
 		Pipeline: ingest.NewPipeline(w, m, append([]ingest.Stage{svc}, extra...)...),
 		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
 	}, nil
+}
+
+// OpenStore opens PostgreSQL/TimescaleDB when a URL is configured, else the
+// embedded store in the data directory.
+func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, *pgstore.Store, error) {
+	if cfg.DB.URL == "" {
+		dir := cfg.EmbeddedDir
+		if dir == "" {
+			return nil, nil, errors.New("no DATABASE_URL and no data directory for the embedded store")
+		}
+		st, err := sqlitestore.Open(ctx, sqlitestore.Config{Dir: dir})
+		if err != nil {
+			return nil, nil, fmt.Errorf("open embedded store: %w", err)
+		}
+		log.Info("store ready", "engine", "embedded", "path", st.Path())
+		return st, nil, nil
+	}
+	pg, err := pgstore.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	log.Info("store ready", "engine", "postgresql", "timescaledb", pg.Timescale())
+	return pg, pg, nil
 }
 
 // Close commits what is queued and closes the store; spooled samples stay

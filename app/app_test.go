@@ -93,7 +93,7 @@ type row struct {
 func lastRow(t *testing.T, n *app.Node, uid string) (row, bool) {
 	t.Helper()
 	var r row
-	err := n.Store.Pool().QueryRow(context.Background(), `SELECT m.lat, m.lon, m.gps_valid, m.speed, m.heading, m.altitude,
+	err := n.PG.Pool().QueryRow(context.Background(), `SELECT m.lat, m.lon, m.gps_valid, m.speed, m.heading, m.altitude,
 		m.dose_rate, m.cpm, m.battery, m.time, m.source, m.attributes
 		FROM measurements m JOIN devices d ON d.id = m.device_id WHERE d.uid = $1 ORDER BY m.received_at DESC, m.time DESC LIMIT 1`, uid).
 		Scan(&r.lat, &r.lon, &r.gpsValid, &r.speed, &r.heading, &r.alt, &r.dose, &r.cpm, &r.battery, &r.time, &r.source, &r.attributes)
@@ -103,7 +103,7 @@ func lastRow(t *testing.T, n *app.Node, uid string) (row, bool) {
 func count(t *testing.T, n *app.Node, query string, args ...any) int {
 	t.Helper()
 	var c int
-	if err := n.Store.Pool().QueryRow(context.Background(), query, args...).Scan(&c); err != nil {
+	if err := n.PG.Pool().QueryRow(context.Background(), query, args...).Scan(&c); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -285,7 +285,7 @@ func TestBGeigieListenerStreamsRealLog(t *testing.T) {
 	})
 	var maxDose float64
 	var valid int
-	if err := n.Store.Pool().QueryRow(context.Background(),
+	if err := n.PG.Pool().QueryRow(context.Background(),
 		"SELECT max(dose_rate), count(*) FILTER (WHERE gps_valid) FROM measurements").Scan(&maxDose, &valid); err != nil {
 		t.Fatal(err)
 	}

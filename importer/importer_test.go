@@ -76,7 +76,7 @@ func TestImportRealLogs(t *testing.T) {
 			var rows, gps int
 			var maxDose float64
 			var allImported bool
-			if err := core.Store.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE gps_valid), max(dose_rate), bool_and(imported)
+			if err := core.PG.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE gps_valid), max(dose_rate), bool_and(imported)
 				FROM measurements`).Scan(&rows, &gps, &maxDose, &allImported); err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func TestImportRealLogs(t *testing.T) {
 				t.Fatal(err)
 			}
 			var again int
-			_ = core.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM measurements`).Scan(&again)
+			_ = core.PG.Pool().QueryRow(ctx, `SELECT count(*) FROM measurements`).Scan(&again)
 			if again != c.stored {
 				t.Fatalf("second import: %d rows, want still %d", again, c.stored)
 			}
@@ -113,7 +113,7 @@ func TestImportN42(t *testing.T) {
 		t.Fatalf("report %s", rep)
 	}
 	var withDose int
-	_ = core.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM measurements WHERE dose_rate IS NOT NULL`).Scan(&withDose)
+	_ = core.PG.Pool().QueryRow(ctx, `SELECT count(*) FROM measurements WHERE dose_rate IS NOT NULL`).Scan(&withDose)
 	if withDose != 3 {
 		t.Fatalf("%d samples with dose, want 3", withDose)
 	}

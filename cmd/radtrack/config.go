@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/server"
+	"github.com/radtrack/radtrack/store"
 	"github.com/radtrack/radtrack/store/pgstore"
 )
 
@@ -95,6 +97,7 @@ type dbConfig struct {
 	maxConns      int
 	compressAfter time.Duration
 	retainFor     time.Duration
+	dataDir       string
 }
 
 func (c *dbConfig) register(f *envFlags) {
@@ -102,13 +105,23 @@ func (c *dbConfig) register(f *envFlags) {
 	f.Int(&c.maxConns, "db-max-conns", "RADTRACK_DB_MAX_CONNS", 8, "database connections in the pool")
 	f.Duration(&c.compressAfter, "compress-after", "RADTRACK_COMPRESS_AFTER", 7*24*time.Hour, "TimescaleDB: compress measurement chunks older than this (0 disables)")
 	f.Duration(&c.retainFor, "retain-for", "RADTRACK_RETAIN_FOR", 0, "TimescaleDB: drop measurements older than this (0 keeps everything)")
+	f.String(&c.dataDir, "data", "RADTRACK_DATA", "./data", "data directory: the embedded store when DATABASE_URL is unset, and the spool")
 }
 
-func (c *dbConfig) pgConfig() (pgstore.Config, error) {
-	if c.url == "" {
-		return pgstore.Config{}, fmt.Errorf("DATABASE_URL (or -database-url) is required: the embedded default store is not built yet")
+// storeConfig is the part of a node's configuration that picks the store:
+// PostgreSQL/TimescaleDB with DATABASE_URL, the embedded store in DATA/db
+// without.
+func (c *dbConfig) storeConfig() app.Config {
+	return app.Config{
+		DB:          pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor},
+		EmbeddedDir: filepath.Join(c.dataDir, "db"),
 	}
-	return pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor}, nil
+}
+
+// open opens the configured store for a command.
+func (c *dbConfig) open(ctx context.Context, stderr io.Writer) (store.Store, error) {
+	st, _, err := app.OpenStore(ctx, c.storeConfig(), newLogger(stderr, "warn"))
+	return st, err
 }
 
 // parseServeConfig reads "radtrack serve" flags and environment.
@@ -149,9 +162,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.Float(&c.Server.LoginsPerMinute, "login-rate", "RADTRACK_LOGIN_RATE", def.LoginsPerMinute, "login attempts per minute per client IP (0: unlimited)")
 	f.String(&c.TLSCert, "tls-cert", "RADTRACK_TLS_CERT", "", "TLS certificate file (PEM) for the API and OsmAnd listeners")
 	f.String(&c.TLSKey, "tls-key", "RADTRACK_TLS_KEY", "", "TLS private key file (PEM)")
-	var dataDir string
 	var spoolMB int
-	f.String(&dataDir, "data", "RADTRACK_DATA", "./data", "data directory (spool; the embedded store when there is no DATABASE_URL)")
 	f.String(&c.SpoolDir, "spool-dir", "RADTRACK_SPOOL_DIR", "", "where acknowledged samples wait while the database is unreachable (default DATA/spool; \"off\" disables)")
 	f.Int(&spoolMB, "spool-max-mb", "RADTRACK_SPOOL_MAX_MB", 1024, "largest spool; when full, ingest answers 503")
 	f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain queues on SIGTERM")
@@ -160,7 +171,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	}
 	switch c.SpoolDir {
 	case "":
-		c.SpoolDir = filepath.Join(dataDir, "spool")
+		c.SpoolDir = filepath.Join(db.dataDir, "spool")
 	case "off":
 		c.SpoolDir = ""
 	}
@@ -171,11 +182,8 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, "", fmt.Errorf("set both RADTRACK_TLS_CERT and RADTRACK_TLS_KEY, or neither")
 	}
-	pg, err := db.pgConfig()
-	if err != nil {
-		return c, "", err
-	}
-	c.DB = pg
+	sc := db.storeConfig()
+	c.DB, c.EmbeddedDir = sc.DB, sc.EmbeddedDir
 	c.Geo = geo.DefaultConfig()
 	c.Server.MaxBodyBytes = int64(maxBody)
 	c.Server.RetryAfter = def.RetryAfter

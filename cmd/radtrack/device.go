@@ -9,7 +9,6 @@ import (
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
-	"github.com/radtrack/radtrack/store/pgstore"
 )
 
 func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,11 +38,7 @@ func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := f.Parse(rest); err != nil {
 		return err
 	}
-	cfg, err := db.pgConfig()
-	if err != nil {
-		return err
-	}
-	st, err := pgstore.Open(ctx, cfg)
+	st, err := db.open(ctx, stderr)
 	if err != nil {
 		return err
 	}

@@ -28,11 +28,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if uid == "" || len(files) == 0 {
 		return fmt.Errorf("usage: radtrack import -device UID FILE... (bGeigie .log, AtomFast .csv, N42.42 .xml)")
 	}
-	pg, err := db.pgConfig()
-	if err != nil {
-		return err
-	}
-	core, err := app.OpenCore(ctx, app.Config{DB: pg, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig()}, newLogger(stderr, "warn"), nil)
+	cfg := db.storeConfig()
+	cfg.Writer, cfg.Geo = ingest.DefaultWriterConfig(), geo.DefaultConfig()
+	core, err := app.OpenCore(ctx, cfg, newLogger(stderr, "warn"), nil)
 	if err != nil {
 		return err
 	}

@@ -15,18 +15,17 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := db.pgConfig()
-	if err != nil {
-		return err
-	}
-	st, err := pgstore.Open(ctx, cfg)
+	st, err := db.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	engine := "PostgreSQL"
-	if st.Timescale() {
-		engine = "TimescaleDB"
+	engine := "embedded store in " + db.dataDir
+	if pg, ok := st.(*pgstore.Store); ok {
+		engine = "PostgreSQL"
+		if pg.Timescale() {
+			engine = "TimescaleDB"
+		}
 	}
 	fmt.Fprintf(stdout, "schema up to date (%s)\n", engine)
 	return nil

@@ -10,7 +10,6 @@ import (
 
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/store"
-	"github.com/radtrack/radtrack/store/pgstore"
 )
 
 // runUser is "radtrack user add NAME [-role R | -admin]": the password is read
@@ -51,11 +50,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	cfg, err := db.pgConfig()
-	if err != nil {
-		return err
-	}
-	st, err := pgstore.Open(ctx, cfg)
+	st, err := db.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
