@@ -81,8 +81,9 @@ export class AlarmStore extends EventTarget {
     return [...this.open.values()].sort(compareAlarms);
   }
 
-  deviceIds() {
-    return [...new Set([...this.open.values()].map((a) => a.device_id))];
+  deviceIds(state) {
+    const list = [...this.open.values()].filter((a) => !state || a.state === state);
+    return [...new Set(list.map((a) => a.device_id))];
   }
 
   emit() {
@@ -183,7 +184,7 @@ export class AlarmPanel {
     replace(card.body,
       h('div', null, h('strong', null, this.deviceName(a.device_id)), ' · ', h('span', { class: 'state' }, a.state),
         a.condition_active ? h('span', { class: 'active-dot', title: 'condition still active' }, ' ● active') : h('span', { class: 'muted' }, ' condition ended')),
-      h('div', { class: 'muted' }, 'first ', fmtTime(a.first_seen), ' · last ', fmtAge(Date.now() - Date.parse(a.last_seen))),
+      h('div', { class: 'muted' }, 'first ', fmtTime(a.first_seen), ' · last seen ', fmtAge(Date.now() - Date.parse(a.last_seen))),
       peak !== undefined && peak !== null && peak > 0
         ? h('div', null, 'peak ', h('span', { class: 'dose-chip', style: { background: doseColor(peak) } }, fmtDose(peak)), ' µSv/h at ', fmtTime(a.peak_time))
         : null,

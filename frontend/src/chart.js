@@ -21,7 +21,8 @@ function niceMax(v) {
 const hhmm = (t) => new Date(t).toISOString().slice(11, 16);
 
 // doseChart: samples [{time, dose_rate}], window [from, to] in ms.
-export function doseChart(samples, { from, to, width = 320, height = 120, title = 'Dose rate' } = {}) {
+// band (optional): [t0, t1] shaded, e.g. an alarm episode.
+export function doseChart(samples, { from, to, width = 320, height = 120, title = 'Dose rate', band = null } = {}) {
   const pad = { l: 38, r: 8, t: 8, b: 20 };
   const pts = samples
     .filter((x) => x.dose_rate !== null && x.dose_rate !== undefined)
@@ -33,6 +34,10 @@ export function doseChart(samples, { from, to, width = 320, height = 120, title 
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'dose-chart' });
   svg.append(s('title', {}, `${title}: ${pts.length} samples, max ${fmtDose(Math.max(0, ...pts.map((p) => p.d)))} µSv/h`));
   svg.append(s('rect', { x: pad.l, y: pad.t, width: width - pad.l - pad.r, height: height - pad.t - pad.b, fill: '#10161d', stroke: '#2a3440' }));
+  if (band) {
+    const x0 = X(Math.max(from, band[0])), x1 = X(Math.min(to, band[1]));
+    svg.append(s('rect', { x: x0, y: pad.t, width: Math.max(2, x1 - x0), height: height - pad.t - pad.b, fill: '#ff3b3b', 'fill-opacity': 0.15 }));
+  }
   // y grid: 0, max/2, max
   for (const v of [0, max / 2, max]) {
     svg.append(s('line', { x1: pad.l, x2: width - pad.r, y1: Y(v), y2: Y(v), stroke: '#2a3440' }));
@@ -45,7 +50,6 @@ export function doseChart(samples, { from, to, width = 320, height = 120, title 
   for (const t of [from, (from + to) / 2, to]) {
     svg.append(s('text', { x: X(t), y: height - 5, 'text-anchor': t === from ? 'start' : t === to ? 'end' : 'middle', class: 'axis' }, hhmm(t)));
   }
-  svg.append(s('text', { x: 2, y: pad.t + 8, class: 'axis' }, 'µSv/h'));
   if (!pts.length) {
     svg.append(s('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'axis' }, 'no dose readings'));
     return svg;

@@ -11,7 +11,7 @@ export const DOSE_CLASSES = [
   { min: 0.2, max: 0.5, color: '#d4e33b', label: '0.2 – 0.5', meaning: 'elevated background' },
   { min: 0.5, max: 1, color: '#ffa31a', label: '0.5 – 1', meaning: 'notice' },
   { min: 1, max: 100, color: '#ff3b3b', label: '1 – 100', meaning: '≥ OIL3' },
-  { min: 100, max: 1000, color: '#ff36e0', label: '100 – 1000', meaning: '≥ OIL2, safety perimeter' },
+  { min: 100, max: 1000, color: '#ff36e0', label: '100 – 1000', meaning: '≥ OIL2 (perimeter)' },
   { min: 1000, max: Infinity, color: '#ffffff', label: '≥ 1000', meaning: '≥ OIL1' },
 ];
 

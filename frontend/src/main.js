@@ -179,6 +179,19 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     }
   };
 
+  // The top-bar banner names the most severe alarm nobody has looked at yet.
+  const updateBanner = () => {
+    const fresh = alarms.sorted().filter((a) => alarms.fresh.has(a.id));
+    if (!fresh.length) {
+      banner.hidden = true;
+      return;
+    }
+    const a = fresh[0];
+    banner.hidden = false;
+    banner.className = `alarm-banner sev-${a.severity}`;
+    banner.textContent = `NEW ${a.severity.toUpperCase()}: ${a.rule_name} — ${deviceName(a.device_id)}` + (fresh.length > 1 ? ` (+${fresh.length - 1})` : '');
+    banner.onclick = () => { select('alarms'); alarms.seen(a.id); locate(a); };
+  };
   alarms.addEventListener('change', () => {
     const n = alarms.open.size;
     const raised = [...alarms.open.values()].filter((a) => a.state === 'raised').length;
@@ -186,16 +199,10 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     badge.textContent = String(n);
     badge.className = 'tab-badge' + (raised ? ' hot' : '');
     document.title = raised ? `(${raised}) RadTrack` : 'RadTrack control room';
-    vehicles.setAlarmed(alarms.deviceIds());
-    if (!alarms.fresh.size) banner.hidden = true;
+    vehicles.setAlarmed(alarms.deviceIds(), alarms.deviceIds('raised'));
+    updateBanner();
   });
-  alarms.addEventListener('new', (e) => {
-    const a = e.detail;
-    banner.hidden = false;
-    banner.className = `alarm-banner sev-${a.severity}`;
-    banner.textContent = `NEW ${a.severity.toUpperCase()}: ${a.rule_name} — ${deviceName(a.device_id)}`;
-    banner.onclick = () => { select('alarms'); alarms.seen(a.id); locate(a); banner.hidden = true; };
-  });
+  alarms.addEventListener('new', updateBanner);
 
   const live = new LiveClient({
     onSnapshot: ({ positions, alarms: list }) => {

@@ -20,7 +20,8 @@ export class Vehicles extends EventTarget {
     this.resetAll = false;
     this.frame = 0;
     this.selected = null;
-    this.alarmed = new Set(); // ids with an open alarm (blink)
+    this.alarmed = new Set(); // ids with an open alarm (ring)
+    this.unacked = new Set(); // ids with a raised, unacknowledged alarm (blink)
     this.blinkOn = false;
     this.visible = true;
     this.installLayers();
@@ -58,11 +59,13 @@ export class Vehicles extends EventTarget {
     map.addLayer({
       id: 'vehicles-heading', type: 'symbol', source: SOURCE,
       filter: ['all', ['>=', ['get', 'hdg'], 0], ['!=', ['get', 'stale'], 1]],
-      minzoom: 8,
+      // Arrows only from street level: at fleet overview they are clutter,
+      // and thousands of rotated icons cost more than the points.
+      minzoom: 11,
       layout: {
         'icon-image': 'rt-arrow', 'icon-rotate': ['get', 'hdg'], 'icon-rotation-alignment': 'map',
         'icon-allow-overlap': true, 'icon-ignore-placement': true,
-        'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.8, 16, 1.1],
+        'icon-size': ['interpolate', ['linear'], ['zoom'], 11, 0.85, 16, 1.1],
       },
     });
     map.addLayer({
@@ -248,7 +251,12 @@ export class Vehicles extends EventTarget {
     }
   }
 
-  setAlarmed(ids) {
+  // setAlarmed: ids with open alarms get a ring; those with raised
+  // (unacknowledged) alarms blink until someone acknowledges.
+  setAlarmed(ids, unacked = ids) {
+    const calm = [...this.unacked].filter((id) => !unacked.includes(id));
+    this.unacked = new Set(unacked);
+    for (const id of calm) if (this.inSource.has(id)) this.map.setFeatureState({ source: SOURCE, id }, { blink: false });
     const next = new Set(ids);
     const changed = [...next].filter((id) => !this.alarmed.has(id)).concat([...this.alarmed].filter((id) => !next.has(id)));
     this.alarmed = next;
@@ -260,7 +268,7 @@ export class Vehicles extends EventTarget {
 
   blink() {
     this.blinkOn = !this.blinkOn;
-    for (const id of this.alarmed) {
+    for (const id of this.unacked) {
       if (this.inSource.has(id)) this.map.setFeatureState({ source: SOURCE, id }, { blink: this.blinkOn });
     }
   }

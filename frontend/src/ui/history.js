@@ -67,9 +67,12 @@ export class AlarmHistory {
   async show(id) {
     replace(this.detail, h('p', { class: 'muted' }, 'Loading alarm…'));
     try {
-      const { alarm: a, events, samples } = await get(`/alarms/${id}`);
-      const from = Date.parse(a.first_seen) - 60_000;
-      const to = Math.max(Date.parse(a.last_seen), from + 120_000) + 60_000;
+      const { alarm: a, events } = await get(`/alarms/${id}`);
+      // The dose around the episode, five minutes either side, episode shaded.
+      const t0 = Date.parse(a.first_seen), t1 = Date.parse(a.last_seen);
+      const from = t0 - 5 * 60_000;
+      const to = t1 + 5 * 60_000;
+      const { samples } = await get(`/devices/${a.device_id}/track` + query({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), limit: 10000 }));
       replace(this.detail, h('article', { class: 'alarm-detail', 'aria-label': `Alarm ${a.id}` },
         h('div', { class: 'panel-head' },
           h('h3', null, h('span', { class: `sev-badge sev-${a.severity}` }, a.severity), ` #${a.id} ${a.rule_name}`),
@@ -86,8 +89,9 @@ export class AlarmHistory {
           h('span', { class: 'muted' }, fmtTime(ev.time)), ' ', h('strong', null, ev.type.replaceAll('_', ' ')),
           ev.user ? ` by ${ev.user}` : '', ev.code ? ` — ${CODE_LABEL[ev.code] || ev.code}` : '',
           ev.comment ? h('div', { class: 'comment' }, `“${ev.comment}”`) : null))),
-        h('h4', null, 'Dose during the episode'),
-        doseChart(samples, { from, to, width: 330, height: 120 })));
+        h('h4', null, 'Dose rate (µSv/h), episode shaded'),
+        doseChart(samples, { from, to, width: 330, height: 120, band: [t0, t1 + 1000] })));
+      this.detail.scrollIntoView({ block: 'nearest' });
     } catch (err) {
       replace(this.detail, h('p', { class: 'error' }, errorText(err)));
     }

@@ -19,7 +19,7 @@ export class VehiclePanel {
       h('div', { class: 'panel-head' }, this.title,
         h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Close vehicle panel', onclick: () => vehicles.select(null) }, '×')),
       this.values,
-      h('h3', null, 'Dose, last 30 minutes'),
+      h('h3', null, 'Dose rate (µSv/h), last 30 minutes'),
       this.chart);
     vehicles.addEventListener('select', (e) => this.show(e.detail));
     vehicles.addEventListener('update', (e) => { if (e.detail.id === this.id) this.renderValues(); });

@@ -11,7 +11,7 @@ test('dose classes follow the documented boundaries', () => {
   assert.equal(doseClass(0.5).meaning, 'notice');
   assert.equal(doseClass(1).meaning, '≥ OIL3');
   assert.equal(doseClass(99.9).meaning, '≥ OIL3');
-  assert.equal(doseClass(100).meaning, '≥ OIL2, safety perimeter');
+  assert.equal(doseClass(100).meaning, '≥ OIL2 (perimeter)');
   assert.equal(doseClass(1000).meaning, '≥ OIL1');
   assert.equal(doseColor(null), NO_READING);
   assert.equal(doseColor(-1), NO_READING);
