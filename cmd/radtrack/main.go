@@ -47,6 +47,7 @@ commands:
   user add NAME  add a user (-role viewer|operator|admin); password on stdin
   healthcheck    exit 0 if -url (default /readyz on 127.0.0.1:8080) answers 2xx
   bench ingest   benchmark HTTP ingest against raw COPY on the same database
+  sim            simulate a patrol fleet (and log replays) against a server; a load generator
 
 Run "radtrack <command> -h" for the command's flags and environment variables.
 `
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runHealthcheck(ctx, rest, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "sim":
+		return runSim(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
