@@ -1,5 +1,6 @@
 // Command radtrack is the RadTrack server and its tools.
 //
+//	radtrack demo             the whole product with a simulated fleet
 //	radtrack serve            run the server
 //	radtrack migrate          apply database migrations and exit
 //	radtrack device add NAME  register a device and print its token once
@@ -39,6 +40,7 @@ func main() {
 const usage = `usage: radtrack <command> [flags]
 
 commands:
+  demo           the whole product on the embedded store with a simulated fleet
   serve          run the server
   migrate        apply database migrations and exit
   device add     register a device and print its token (shown once)
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "device":
 		return runDevice(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
 	case "import":
 		return runImport(ctx, rest, stdout, stderr)
 	case "user":
