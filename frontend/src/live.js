@@ -163,6 +163,8 @@ export class LiveClient extends EventTarget {
     if (f.v !== 1) return;
     switch (f.type) {
       case 'snapshot':
+        this.snapshots = (this.snapshots || 0) + 1;
+        this.lastRecovered = f.recovered; // undefined on a fresh connect
         this.h.onSnapshot({ positions: f.positions || null, alarms: f.recovered ? null : f.alarms || [] });
         this.offset = f.offset;
         break;

@@ -255,11 +255,13 @@ export class Vehicles extends EventTarget {
   // (unacknowledged) alarms blink until someone acknowledges.
   setAlarmed(ids, unacked = ids) {
     const calm = [...this.unacked].filter((id) => !unacked.includes(id));
+    const added = unacked.filter((id) => !this.unacked.has(id));
     this.unacked = new Set(unacked);
     for (const id of calm) if (this.inSource.has(id)) this.map.setFeatureState({ source: SOURCE, id }, { blink: false });
     const next = new Set(ids);
     const changed = [...next].filter((id) => !this.alarmed.has(id)).concat([...this.alarmed].filter((id) => !next.has(id)));
     this.alarmed = next;
+    if (added.length) this.blinkOn = false; // the next tick sets their state
     for (const id of changed) {
       if (!next.has(id)) this.map.setFeatureState({ source: SOURCE, id }, { blink: false });
       if (this.byId.has(id)) this.mark(id);
@@ -267,7 +269,11 @@ export class Vehicles extends EventTarget {
   }
 
   blink() {
-    this.blinkOn = !this.blinkOn;
+    // Under prefers-reduced-motion the ring stays thick instead of blinking
+    // (and a software-rendered map is not repainted twice a second).
+    const still = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+    if (still && this.blinkOn) return;
+    this.blinkOn = still ? true : !this.blinkOn;
     for (const id of this.unacked) {
       if (this.inSource.has(id)) this.map.setFeatureState({ source: SOURCE, id }, { blink: this.blinkOn });
     }

@@ -166,7 +166,8 @@ export const CHROMIUM_ARGS = [
 ];
 
 export class Browser {
-  static async launch() {
+  // options: e.g. {reducedMotion: 'reduce', viewport: {...}}.
+  static async launch(options = {}) {
     const b = new Browser();
     b.userDataDir = await mkdtemp(path.join(tmpdir(), 'radtrack-chromium-'));
     b.context = await chromium.launchPersistentContext(b.userDataDir, {
@@ -174,6 +175,7 @@ export class Browser {
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1440, height: 900 },
+      ...options,
     });
     return b;
   }
