@@ -6,15 +6,31 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/radtrack/radtrack/bench"
 	"github.com/radtrack/radtrack/ingest"
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: radtrack bench ingest [flags]")
+	if len(args) > 0 {
+		switch args[0] {
+		case "ingest":
+			return runBenchIngest(ctx, args[1:], stdout, stderr)
+		case "live":
+			return runBenchLive(ctx, args[1:], stdout, stderr)
+		case "live-server":
+			// Internal: the server child of "bench live", controlled
+			// through stdin (see bench.RunLiveServer).
+			return bench.RunLiveServer(ctx, os.Stdin, stderr, func(ctx context.Context) error {
+				return runServe(ctx, args[1:], stderr)
+			})
+		}
 	}
+	return fmt.Errorf("usage: radtrack bench ingest|live [flags]")
+}
+
+func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := bench.IngestConfig{Writer: ingest.DefaultWriterConfig()}
 	f := newFlagSet("bench ingest", stderr)
 	f.String(&cfg.DatabaseURL, "database-url", "DATABASE_URL", "", "database to benchmark on (its measurements table is TRUNCATED)")
@@ -26,20 +42,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.fs.DurationVar(&cfg.Writer.FlushInterval, "flush-interval", cfg.Writer.FlushInterval, "group-commit gather time")
 	var cpuProfile string
 	f.fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
-	if err := f.Parse(args[1:]); err != nil {
+	if err := f.Parse(args); err != nil {
 		return err
 	}
-	if cpuProfile != "" {
-		pf, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if cfg.DatabaseURL == "" {
 		return fmt.Errorf("bench ingest needs -database-url (a scratch database: it is truncated)")
 	}
@@ -52,4 +62,57 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprint(stdout, res)
 	return nil
+}
+
+// runBenchLive is "radtrack bench live": this binary runs as the server in
+// a child process while this process plays vehicles and map viewers.
+func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg bench.LiveConfig
+	f := newFlagSet("bench live", stderr)
+	f.fs.IntVar(&cfg.Vehicles, "vehicles", 10_000, "vehicles posting one sample per second each")
+	f.fs.IntVar(&cfg.Viewers, "viewers", 100, "WebSocket viewers subscribed to everything")
+	f.fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "load phase")
+	f.fs.IntVar(&cfg.Alarms, "alarms", 20, "distinct vehicles that send one hot sample (5 µSv/h) during the load")
+	f.fs.IntVar(&cfg.Clients, "clients", 0, "HTTP client goroutines posting samples (0: vehicles/20, 8…512)")
+	f.fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL database for the server (a scratch database; unset: embedded store in a fresh temp dir)")
+	f.fs.StringVar(&cfg.ServerCPUProfile, "server-cpuprofile", "", "write a CPU profile of the server during the load phase to this file")
+	var cpuProfile string
+	f.fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator (this process) to this file")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the radtrack binary to run as the server: %w", err)
+	}
+	cfg.Server = exe
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	res, err := bench.RunLive(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, res)
+	return nil
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	pf, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		pf.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		pf.Close()
+	}, nil
 }
