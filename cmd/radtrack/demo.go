@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	node, err := app.New(nodeCtx, app.Config{
 		EmbeddedDir: filepath.Join(c.dataDir, "db"), Server: scfg, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig(),
 		Addr: c.addr, OsmAndAddr: c.osmandAddr, BGeigieAddr: c.bgeigieAddr,
-		DeviceCacheTTL: 2 * time.Second, ShutdownTimeout: 10 * time.Second,
+		DeviceCacheTTL: 10 * time.Second, ShutdownTimeout: 10 * time.Second,
 		BGeigieIdle: 2 * time.Minute, BGeigieMaxConns: 1000,
 	}, log, func(user, password string) {
 		fmt.Fprintf(stdout, "First start: created user %q with password %s\n", user, password)

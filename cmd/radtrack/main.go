@@ -8,6 +8,7 @@
 //	radtrack user add NAME    add a user (password on stdin)
 //	radtrack import -device UID FILE...  import recorded drives
 //	radtrack bench ingest     measure HTTP ingest against raw COPY
+//	radtrack bench live       measure the live push under load
 //
 // Every setting is an environment variable with a matching flag
 // (DATABASE_URL ↔ -database-url); run any command with -h to see them.
@@ -49,6 +50,7 @@ commands:
   user add NAME  add a user (-role viewer|operator|admin); password on stdin
   healthcheck    exit 0 if -url (default /readyz on 127.0.0.1:8080) answers 2xx
   bench ingest   benchmark HTTP ingest against raw COPY on the same database
+  bench live     benchmark the live push: N vehicles at 1 Hz, M WebSocket viewers
   sim            simulate a patrol fleet (and log replays) against a server; a load generator
 
 Run "radtrack <command> -h" for the command's flags and environment variables.
