@@ -182,6 +182,15 @@ func syntaxError(body []byte, err error) *SyntaxError {
 }
 
 func decodeOne(raw json.RawMessage) (sample.Sample, *SampleError) {
+	if w, ok := decodeFast(raw); ok {
+		return w.toSample()
+	}
+	return decodeSlow(raw)
+}
+
+// decodeSlow decodes with encoding/json: every input the fast path does
+// not take, and every error message.
+func decodeSlow(raw json.RawMessage) (sample.Sample, *SampleError) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return sample.Sample{}, &SampleError{Field: "sample", Msg: "must be a JSON object"}
 	}
