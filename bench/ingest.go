@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -25,6 +27,7 @@ import (
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
 	"github.com/radtrack/radtrack/store/pgstore"
+	"github.com/radtrack/radtrack/store/sqlitestore"
 )
 
 // IngestConfig sets the shape of the ingest benchmark.
@@ -38,6 +41,8 @@ type IngestConfig struct {
 
 // IngestResult is what one run measured.
 type IngestResult struct {
+	Engine         string // "PostgreSQL", "TimescaleDB" or "embedded SQLite"
+	Baseline       string // what the raw phase did
 	Samples        int
 	HTTPRowsPerSec float64
 	AckP50, AckP99 time.Duration
@@ -47,28 +52,32 @@ type IngestResult struct {
 }
 
 func (r IngestResult) String() string {
-	engine := "PostgreSQL"
-	if r.Timescale {
-		engine = "TimescaleDB"
-	}
 	return fmt.Sprintf("engine %s, %d samples per phase\n"+
 		"HTTP ingest: %.0f rows/s, ack latency p50 %s p99 %s\n"+
-		"raw pgx CopyFrom (same table shape, same database): %.0f rows/s\n"+
+		"%s: %.0f rows/s\n"+
 		"ratio ingest/raw: %.1f %%\n",
-		engine, r.Samples, r.HTTPRowsPerSec, r.AckP50.Round(10*time.Microsecond), r.AckP99.Round(10*time.Microsecond),
-		r.RawRowsPerSec, 100*r.Ratio)
+		r.Engine, r.Samples, r.HTTPRowsPerSec, r.AckP50.Round(10*time.Microsecond), r.AckP99.Round(10*time.Microsecond),
+		r.Baseline, r.RawRowsPerSec, 100*r.Ratio)
 }
 
 // RunIngest measures HTTP batch ingest end to end (loopback HTTP, JSON
-// decode, validation, group commit, COPY) and raw pgx CopyFrom of the same
-// rows into an identical empty table, in the same run.
+// decode, validation, rules, group commit, COPY) and raw pgx CopyFrom of the
+// same rows into an identical empty table, in the same run. Without a
+// database URL it measures the embedded store instead (see runEmbedded).
 func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (IngestResult, error) {
+	if cfg.DatabaseURL == "" {
+		return runEmbedded(ctx, cfg, progress)
+	}
 	st, err := pgstore.Open(ctx, pgstore.Config{URL: cfg.DatabaseURL, MaxConns: int32(cfg.Writer.Flushers + 4)})
 	if err != nil {
 		return IngestResult{}, err
 	}
 	defer st.Close()
-	res := IngestResult{Samples: cfg.Samples, Timescale: st.Timescale()}
+	res := IngestResult{Samples: cfg.Samples, Timescale: st.Timescale(), Engine: "PostgreSQL",
+		Baseline: "raw pgx CopyFrom (same table shape, same database)"}
+	if st.Timescale() {
+		res.Engine = "TimescaleDB"
+	}
 	pool := st.Pool()
 	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS bench_raw;
 		CREATE TABLE bench_raw (LIKE measurements INCLUDING ALL);
@@ -98,7 +107,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 	return res, nil
 }
 
-func benchDevices(ctx context.Context, st *pgstore.Store, n int) ([]store.Device, []string, error) {
+func benchDevices(ctx context.Context, st store.Store, n int) ([]store.Device, []string, error) {
 	devices := make([]store.Device, n)
 	tokens := make([]string, n)
 	for i := range n {
@@ -171,7 +180,7 @@ func rawCopy(ctx context.Context, pool interface {
 	return float64(len(all)) / time.Since(t0).Seconds(), nil
 }
 
-func httpIngest(ctx context.Context, st *pgstore.Store, cfg IngestConfig, tokens []string, start time.Time, perDevice int) (float64, time.Duration, time.Duration, error) {
+func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []string, start time.Time, perDevice int) (float64, time.Duration, time.Duration, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
 	svc, err := alarms.New(ctx, st, alarms.Options{Geo: geo.DefaultConfig()}, log)
@@ -244,4 +253,64 @@ func httpIngest(ctx context.Context, st *pgstore.Store, cfg IngestConfig, tokens
 	slices.Sort(all)
 	p := func(q float64) time.Duration { return all[min(len(all)-1, int(q*float64(len(all))))] }
 	return float64(perDevice*len(tokens)) / elapsed.Seconds(), p(0.50), p(0.99), nil
+}
+
+// runEmbedded measures the embedded store: HTTP ingest into one fresh
+// store, and as the baseline the same rows written straight into another
+// fresh store with WriteSamples in batches of the writer's size — the
+// store's own fastest path, with nothing in front of it.
+func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (IngestResult, error) {
+	res := IngestResult{Samples: cfg.Samples, Engine: "embedded SQLite (synchronous=FULL)",
+		Baseline: "raw WriteSamples into a fresh embedded store (same batches, no HTTP)"}
+	dir, err := os.MkdirTemp("", "radtrack-bench-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	open := func(name string) (*sqlitestore.Store, error) {
+		return sqlitestore.Open(ctx, sqlitestore.Config{Dir: filepath.Join(dir, name)})
+	}
+	raw, err := open("raw")
+	if err != nil {
+		return res, err
+	}
+	defer raw.Close()
+	st, err := open("http")
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	rawDevices, _, err := benchDevices(ctx, raw, cfg.Devices)
+	if err != nil {
+		return res, err
+	}
+	_, tokens, err := benchDevices(ctx, st, cfg.Devices)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)
+	perDevice := cfg.Samples / cfg.Devices
+
+	fmt.Fprintln(progress, "raw WriteSamples phase…")
+	all := make([]sample.Sample, 0, len(rawDevices)*perDevice)
+	for i := range perDevice {
+		for _, d := range rawDevices {
+			all = append(all, benchSample(d.ID, start, i))
+		}
+	}
+	t0 := time.Now()
+	for b := range slices.Chunk(all, cfg.Writer.BatchSize) {
+		if err := raw.WriteSamples(ctx, b); err != nil {
+			return res, fmt.Errorf("raw write: %w", err)
+		}
+	}
+	res.RawRowsPerSec = float64(len(all)) / time.Since(t0).Seconds()
+
+	fmt.Fprintln(progress, "HTTP ingest phase…")
+	res.HTTPRowsPerSec, res.AckP50, res.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice)
+	if err != nil {
+		return res, err
+	}
+	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
+	return res, nil
 }

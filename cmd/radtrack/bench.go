@@ -33,7 +33,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := bench.IngestConfig{Writer: ingest.DefaultWriterConfig()}
 	f := newFlagSet("bench ingest", stderr)
-	f.String(&cfg.DatabaseURL, "database-url", "DATABASE_URL", "", "database to benchmark on (its measurements table is TRUNCATED)")
+	f.String(&cfg.DatabaseURL, "database-url", "DATABASE_URL", "", "database to benchmark on (its measurements table is TRUNCATED); unset: the embedded store in a temporary directory")
 	f.fs.IntVar(&cfg.Devices, "devices", 100, "simulated vehicles posting concurrently")
 	f.fs.IntVar(&cfg.Batch, "batch", 50, "samples per HTTP request")
 	f.fs.IntVar(&cfg.Samples, "samples", 500_000, "samples per phase")
@@ -50,9 +50,6 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer stopProfile()
-	if cfg.DatabaseURL == "" {
-		return fmt.Errorf("bench ingest needs -database-url (a scratch database: it is truncated)")
-	}
 	if cfg.Devices <= 0 || cfg.Batch <= 0 || cfg.Samples < cfg.Devices {
 		return fmt.Errorf("need -devices > 0, -batch > 0 and -samples ≥ -devices")
 	}
