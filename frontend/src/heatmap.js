@@ -33,12 +33,21 @@ export class Heatmap {
       h('p', { class: 'hint' }, 'Cells cover the current view and refresh when the map moves.'));
     this.cells = [];
     this.cellM = 200;
+    for (const el of [this.fromIn, this.toIn]) el.addEventListener('change', () => { this.windowTouched = true; });
     let t = 0;
     map.on('moveend', () => {
       if (!this.visible) return;
       clearTimeout(t);
       t = setTimeout(() => this.fetch(), 400);
     });
+  }
+
+  // When the tab opens, an untouched window ends now.
+  refreshWindow() {
+    if (this.windowTouched) return;
+    const now = Date.now();
+    this.fromIn.value = toInputUTC(now - 24 * 3600_000);
+    this.toIn.value = toInputUTC(now);
   }
 
   show() {

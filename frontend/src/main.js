@@ -135,8 +135,8 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     { id: 'alarms', label: 'Alarms', el: panel.el },
     { id: 'history', label: 'History', el: history.el, onShow: () => { history.refreshDevices(); history.load(); } },
     { id: 'fences', label: 'Fences', el: fences.el },
-    { id: 'replay', label: 'Replay', el: replay.el, onShow: () => replay.renderDevices() },
-    { id: 'heatmap', label: 'Heatmap', el: heatmap.el },
+    { id: 'replay', label: 'Replay', el: replay.el, onShow: () => { replay.refreshWindow(); replay.renderDevices(); } },
+    { id: 'heatmap', label: 'Heatmap', el: heatmap.el, onShow: () => heatmap.refreshWindow() },
     { id: 'rules', label: 'Rules', el: rules.el, onShow: () => rules.load() },
   ];
   if (admin) tabs.push({ id: 'admin', label: 'Admin', el: admin.el, onShow: () => admin.load() });
@@ -204,18 +204,38 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   });
   alarms.addEventListener('new', updateBanner);
 
+  // The first time vehicles arrive, show them all.
+  let framed = false;
+  const frameFleet = () => {
+    if (framed || !vehicles.byId.size) return;
+    framed = true;
+    let w = 180, s = 90, e = -180, n = -90;
+    for (const v of vehicles.byId.values()) {
+      w = Math.min(w, v.lon); e = Math.max(e, v.lon); s = Math.min(s, v.lat); n = Math.max(n, v.lat);
+    }
+    map.fitBounds([[w, s], [e, n]], { padding: 80, maxZoom: 13, duration: 0 });
+  };
   const live = new LiveClient({
     onSnapshot: ({ positions, alarms: list }) => {
       if (positions) vehicles.applyColumns(positions, true);
+      frameFleet();
       if (list) alarms.replaceAll(list);
     },
-    onPositions: (cols, full) => vehicles.applyColumns(cols, full),
+    onPositions: (cols, full) => {
+      const unknown = vehicles.applyColumns(cols, full);
+      frameFleet();
+      return unknown;
+    },
     onAlarm: (frame) => alarms.applyEvent(frame),
     onPolledAlarms: (list) => alarms.replaceAll(list),
     devices: () => devices,
   });
   live.addEventListener('state', (e) => {
-    const { state, retryAt } = e.detail;
+    const { state, retryAt, reason } = e.detail;
+    if (state === State.OFFLINE && reason === 'logged out') {
+      location.reload(); // the session ended: back to the login form
+      return;
+    }
     conn.className = `conn conn-${state}`;
     let text = CONN_TEXT[state] || state;
     if (state === State.RECONNECTING && retryAt) text += ` (retry in ${Math.max(0, Math.round((retryAt - Date.now()) / 1000))} s)`;

@@ -33,6 +33,9 @@ export class Replay {
       paint: { 'line-color': doseStep(['get', 'dose']), 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 2, 16, 5] } }, 'vehicles-alarm');
     map.addLayer({ id: 'replay-markers', type: 'circle', source: 'replay-markers',
       paint: { 'circle-radius': 8, 'circle-color': doseStep(['get', 'dose']), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } });
+    // Names as canvas images (see vehicles.js: 'lbl:' images are made on demand).
+    map.addLayer({ id: 'replay-labels', type: 'symbol', source: 'replay-markers',
+      layout: { 'icon-image': ['concat', 'lbl:', ['get', 'name']], 'icon-anchor': 'left', 'icon-offset': [12, 0], 'icon-allow-overlap': true } });
   }
 
   buildPanel() {
@@ -59,6 +62,15 @@ export class Replay {
       this.msg,
       h('div', { class: 'replay-controls' }, h('div', { class: 'row' }, this.playBtn, this.speedSel), this.slider, this.clock));
     this.picked = new Set();
+    for (const el of [this.fromIn, this.toIn]) el.addEventListener('change', () => { this.windowTouched = true; });
+  }
+
+  // When the tab opens and nothing is loaded, the window ends now.
+  refreshWindow() {
+    if (this.tracks.length || this.windowTouched) return;
+    const now = Date.now();
+    this.fromIn.value = toInputUTC(now - 3600_000);
+    this.toIn.value = toInputUTC(now);
   }
 
   renderDevices() {
@@ -159,7 +171,7 @@ export class Replay {
     const fs = [];
     for (const tr of this.tracks) {
       const p = positionAt(tr.pts, this.t);
-      if (p) fs.push({ type: 'Feature', id: tr.id, geometry: { type: 'Point', coordinates: [p.lon, p.lat] }, properties: { id: tr.id, dose: p.dose } });
+      if (p) fs.push({ type: 'Feature', id: tr.id, geometry: { type: 'Point', coordinates: [p.lon, p.lat] }, properties: { id: tr.id, name: tr.name, dose: p.dose } });
     }
     this.map.getSource('replay-markers').setData({ type: 'FeatureCollection', features: fs });
     this.slider.value = String(Math.round(((this.t - this.from) / Math.max(1, this.to - this.from)) * 1000));

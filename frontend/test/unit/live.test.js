@@ -1,0 +1,105 @@
+// LiveClient against a fake WebSocket and fetch: offsets, resume, close
+// codes, and the REST polling fallback when the endpoint is missing.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+
+class FakeWS {
+  static instances = [];
+  static OPEN = 1;
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    FakeWS.instances.push(this);
+  }
+  open() { this.readyState = 1; this.onopen && this.onopen(); }
+  recv(obj) { this.onmessage({ data: JSON.stringify(obj) }); }
+  send(s) { this.sent.push(JSON.parse(s)); }
+  close() { this.drop(1000); }
+  drop(code) { this.readyState = 3; this.onclose && this.onclose({ code }); }
+}
+globalThis.WebSocket = FakeWS;
+globalThis.location = { protocol: 'http:', host: 'rt.test' };
+let liveStatus = 400; // what a plain GET of /api/v1/live answers
+const fetched = [];
+globalThis.fetch = async (url) => {
+  fetched.push(String(url));
+  const body = (obj, status = 200) => ({ status, ok: status < 300, text: async () => JSON.stringify(obj) });
+  if (String(url).startsWith('/api/v1/live')) return body({ error: 'x' }, liveStatus);
+  if (String(url).startsWith('/api/v1/alarms')) return body({ alarms: [{ id: 9, state: 'raised', severity: 'alarm' }] });
+  if (String(url).includes('/track')) return body({ samples: [{ time: '2026-01-01T00:00:00Z', lon: 4, lat: 52, gps_valid: true, dose_rate: 0.1, speed: 1, heading: 2 }] });
+  return body({}, 404);
+};
+
+const { LiveClient } = await import('../../src/live.js');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function client() {
+  const got = { snapshots: [], alarms: [], positions: [], polled: [] };
+  const c = new LiveClient({
+    onSnapshot: (s) => got.snapshots.push(s),
+    onAlarm: (f) => got.alarms.push(f),
+    onPositions: (cols, full) => { got.positions.push({ cols, full }); return []; },
+    onPolledAlarms: (list) => got.polled.push(list),
+    devices: () => [{ id: 7 }],
+  });
+  const states = [];
+  c.addEventListener('state', (e) => states.push(e.detail.state));
+  return { c, got, states };
+}
+
+let current;
+afterEach(() => { if (current) current.stop(); FakeWS.instances = []; fetched.length = 0; liveStatus = 400; });
+
+test('keeps the offset as a string and resumes with it', async () => {
+  const { c, got, states } = client();
+  current = c;
+  c.start();
+  const ws = FakeWS.instances[0];
+  assert.equal(ws.url, 'ws://rt.test/api/v1/live');
+  ws.open();
+  assert.equal(states.at(-1), 'live');
+  const big = '1883912374812426241'; // > 2^53
+  ws.recv({ v: 1, type: 'snapshot', offset: '1883912374812426240', alarms: [], positions: { id: [7], lon: [4], lat: [52] } });
+  ws.recv({ v: 1, type: 'alarm', offset: big, event: 'raised', alarm_id: 3, alarm: { id: 3 } });
+  assert.equal(c.offset, big);
+  assert.equal(got.alarms.length, 1);
+  assert.deepEqual(got.snapshots[0].alarms, []);
+  // 4008: reconnect at once from the last processed offset.
+  ws.drop(4008);
+  const ws2 = FakeWS.instances[1];
+  assert.equal(ws2.url, `ws://rt.test/api/v1/live?offset=${big}`);
+  ws2.open();
+  ws2.recv({ v: 1, type: 'snapshot', offset: big, recovered: true, positions: { id: [], lon: [], lat: [] } });
+  assert.equal(got.snapshots[1].alarms, null, 'recovered: keep the alarm list');
+  ws2.recv({ v: 2, type: 'alarm', offset: '1883912374812426999' });
+  assert.equal(c.offset, big, 'frames of another version are ignored');
+});
+
+test('backs off after a network failure, then resumes', async () => {
+  const { c, states } = client();
+  current = c;
+  c.start();
+  FakeWS.instances[0].open();
+  FakeWS.instances[0].recv({ v: 1, type: 'snapshot', offset: '5', alarms: [], positions: { id: [], lon: [], lat: [] } });
+  FakeWS.instances[0].drop(1006);
+  assert.equal(states.at(-1), 'reconnecting');
+  assert.equal(FakeWS.instances.length, 1, 'waits before reconnecting');
+  await sleep(1100);
+  assert.equal(FakeWS.instances.length, 2);
+  assert.equal(FakeWS.instances[1].url, 'ws://rt.test/api/v1/live?offset=5');
+});
+
+test('polls REST when the server has no live endpoint', async () => {
+  liveStatus = 404;
+  const { c, got, states } = client();
+  current = c;
+  c.start();
+  FakeWS.instances[0].drop(1006); // the upgrade failed
+  await sleep(50);
+  assert.equal(states.at(-1), 'polling');
+  assert.ok(fetched.some((u) => u.startsWith('/api/v1/alarms?state=open')));
+  assert.deepEqual(got.polled[0].map((a) => a.id), [9]);
+  assert.ok(fetched.some((u) => u.startsWith('/api/v1/devices/7/track?')));
+  assert.deepEqual(got.positions[0].cols.id, [7]);
+});
