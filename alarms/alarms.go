@@ -97,6 +97,17 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 	return s, nil
 }
 
+// OpenByState counts this node's open live alarms by state, for metrics.
+func (s *Service) OpenByState() map[string]int {
+	out := map[string]int{}
+	for _, ep := range s.engine.OpenEpisodes() {
+		if !ep.Imported {
+			out[string(ep.State)]++
+		}
+	}
+	return out
+}
+
 // Engine exposes the rules engine (for silence ticks and tests).
 func (s *Service) Engine() *rules.Engine { return s.engine }
 

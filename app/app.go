@@ -191,6 +191,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		return nil, err
 	}
 	n.Core = core
+	core.Metrics.RegisterAlarmStates(core.Alarms.OpenByState)
+	core.Metrics.RegisterLive(func() metrics.LiveStats {
+		st := n.live.hub.Stats()
+		return metrics.LiveStats{Connections: st.Connections, Lagging: st.Lagging, PositionFrames: st.PositionFrames,
+			AlarmFrames: st.AlarmFrames, BytesWritten: st.BytesWritten, PublishErrors: st.PublishErrors}
+	})
 	if err := n.init(ctx, firstAdmin); err != nil {
 		n.closeListeners()
 		_ = core.Close(ctx)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -61,8 +62,26 @@ func addUser(t *testing.T, n *app.Node, name, role string) {
 }
 
 // connect logs name in on node n and opens /api/v1/live (resuming after
-// offset when it is not "").
+// offset when it is not ""), with a goroutine reading frames.
 func connect(t *testing.T, n *app.Node, name, offset string) *viewer {
+	t.Helper()
+	ws := dialLive(t, n, name, offset)
+	v := &viewer{t: t, ws: ws, frames: make(chan frame, 10_000)}
+	go func() {
+		defer close(v.frames)
+		for {
+			var f frame
+			if err := ws.ReadJSON(&f); err != nil {
+				return
+			}
+			v.frames <- f
+		}
+	}()
+	return v
+}
+
+// dialLive logs in and opens the live socket, without reading it.
+func dialLive(t *testing.T, n *app.Node, name, offset string) *websocket.Conn {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar}
@@ -86,19 +105,8 @@ func connect(t *testing.T, n *app.Node, name, offset string) *viewer {
 	if err != nil {
 		t.Fatalf("dial live: %v (%v)", err, resp)
 	}
-	v := &viewer{t: t, ws: ws, frames: make(chan frame, 10_000)}
-	go func() {
-		defer close(v.frames)
-		for {
-			var f frame
-			if err := ws.ReadJSON(&f); err != nil {
-				return
-			}
-			v.frames <- f
-		}
-	}()
 	t.Cleanup(func() { ws.Close() })
-	return v
+	return ws
 }
 
 // next waits for a frame matching ok.
@@ -368,4 +376,55 @@ func (v *viewer) lastOffset() string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.last
+}
+
+// A viewer that stops reading does not slow ingest: its frames coalesce
+// and it is eventually cut off, while samples keep being acknowledged at
+// the same pace.
+func TestStalledViewerDoesNotSlowIngest(t *testing.T) {
+	n := startNode(t)
+	addUser(t, n, "vera", auth.RoleViewer)
+	tokens := make([]string, 50)
+	for i := range tokens {
+		tokens[i] = addDevice(t, n, fmt.Sprintf("load-%02d", i), false)
+	}
+	t0 := time.Now().Add(-time.Hour)
+	round := 0
+	ingest := func(rounds int) time.Duration {
+		start := time.Now()
+		for range rounds {
+			for i, tok := range tokens {
+				var body strings.Builder
+				for k := range 20 {
+					body.WriteString(sampleLine(t0.Add(time.Duration(round*20+k)*time.Second), 4.05+float64(i)*0.001, 51.95+float64(k)*1e-4, 0.1))
+				}
+				postJSON(t, n.Addr(), tok, body.String())
+			}
+			round++
+		}
+		return time.Since(start)
+	}
+	base := ingest(4)
+
+	// The stalled viewer: logged in, subscribed to everything, never reads.
+	_ = dialLive(t, n, "vera", "") // never read
+	withStall := ingest(4)
+	t.Logf("ingest of 4000 samples: %s without, %s with a stalled viewer", base, withStall)
+	if withStall > 3*base+2*time.Second {
+		t.Fatalf("a stalled viewer slowed ingest from %s to %s", base, withStall)
+	}
+
+	resp, err := http.Get("http://" + n.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var text strings.Builder
+	_, _ = io.Copy(&text, resp.Body)
+	for _, want := range []string{"radtrack_websocket_clients", "radtrack_websocket_position_frames_total", `radtrack_alarms_open{state="raised"}`,
+		`radtrack_samples_accepted_total{protocol="http"} 8000`, "radtrack_commit_seconds_bucket"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }

@@ -67,3 +67,48 @@ func New() *Metrics {
 	reg.MustRegister(m.SamplesAccepted, m.SamplesRejected, m.RequestsRefused, m.QueueDepth, m.BatchSize, m.CommitSeconds, m.CommitErrors)
 	return m
 }
+
+// LiveStats is what the live push reports for metrics.
+type LiveStats struct {
+	Connections                                                       int
+	Lagging, PositionFrames, AlarmFrames, BytesWritten, PublishErrors uint64
+}
+
+// RegisterLive exports the live push's counters, read at scrape time.
+func (m *Metrics) RegisterLive(stats func() LiveStats) {
+	gauge := func(name, help string, v func(LiveStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return v(stats()) })
+	}
+	counter := func(name, help string, v func(LiveStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return v(stats()) })
+	}
+	m.Registry.MustRegister(
+		gauge("radtrack_websocket_clients", "Open WebSocket connections of map viewers.", func(s LiveStats) float64 { return float64(s.Connections) }),
+		counter("radtrack_websocket_position_frames_total", "Position frames sent to viewers.", func(s LiveStats) float64 { return float64(s.PositionFrames) }),
+		counter("radtrack_websocket_alarm_frames_total", "Alarm frames sent to viewers.", func(s LiveStats) float64 { return float64(s.AlarmFrames) }),
+		counter("radtrack_websocket_bytes_total", "Bytes written to viewers.", func(s LiveStats) float64 { return float64(s.BytesWritten) }),
+		counter("radtrack_websocket_lagging_total", "Viewers closed for falling behind (4008, they resume).", func(s LiveStats) float64 { return float64(s.Lagging) }),
+		counter("radtrack_live_publish_errors_total", "Position batches the broker refused.", func(s LiveStats) float64 { return float64(s.PublishErrors) }),
+	)
+}
+
+// RegisterAlarmStates exports the number of open alarms by state, read at
+// scrape time from the rules engine (imported replays excluded).
+func (m *Metrics) RegisterAlarmStates(count func() map[string]int) {
+	m.Registry.MustRegister(&alarmStates{count: count, desc: prometheus.NewDesc(
+		"radtrack_alarms_open", "Open (unresolved) live alarms by state.", []string{"state"}, nil)})
+}
+
+type alarmStates struct {
+	count func() map[string]int
+	desc  *prometheus.Desc
+}
+
+func (a *alarmStates) Describe(ch chan<- *prometheus.Desc) { ch <- a.desc }
+
+func (a *alarmStates) Collect(ch chan<- prometheus.Metric) {
+	counts := a.count()
+	for _, state := range []string{"raised", "acknowledged"} {
+		ch <- prometheus.MustNewConstMetric(a.desc, prometheus.GaugeValue, float64(counts[state]), state)
+	}
+}

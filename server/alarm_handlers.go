@@ -106,7 +106,7 @@ func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, _ stor
 	}
 	list, err := s.store.ListAlarms(r.Context(), f)
 	if err != nil {
-		s.internalError(w, "list alarms", err)
+		s.internalError(w, r, "list alarms", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alarms": list})
@@ -125,19 +125,19 @@ func (s *Server) handleGetAlarm(w http.ResponseWriter, r *http.Request, _ store.
 		return
 	}
 	if err != nil {
-		s.internalError(w, "get alarm", err)
+		s.internalError(w, r, "get alarm", err)
 		return
 	}
 	events, err := s.store.AlarmEvents(r.Context(), id)
 	if err != nil {
-		s.internalError(w, "get alarm events", err)
+		s.internalError(w, r, "get alarm events", err)
 		return
 	}
 	samples, err := s.store.Track(r.Context(), store.TrackQuery{
 		DeviceID: ep.DeviceID, From: ep.FirstSeen, To: ep.LastSeen.Add(time.Nanosecond), Limit: 10_000,
 	})
 	if err != nil {
-		s.internalError(w, "get alarm samples", err)
+		s.internalError(w, r, "get alarm samples", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alarm": ep, "events": events, "samples": samplesJSON(samples)})
@@ -158,7 +158,7 @@ func (s *Server) handleAcknowledgeAlarm(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	ep, err := s.alarms.Acknowledge(r.Context(), id, u.Username, req.Comment)
-	if s.alarmTransitionFailed(w, err) {
+	if s.alarmTransitionFailed(w, r, err) {
 		return
 	}
 	s.audit(r.Context(), &u, "alarm.acknowledge", "alarm/"+itoa64(id), req)
@@ -187,7 +187,7 @@ func (s *Server) handleResolveAlarm(w http.ResponseWriter, r *http.Request, u st
 		return
 	}
 	ep, err := s.alarms.Resolve(r.Context(), id, u.Username, rules.Code(req.Code), req.Comment, auth.Allows(u.Role, auth.RoleAdmin))
-	if s.alarmTransitionFailed(w, err) {
+	if s.alarmTransitionFailed(w, r, err) {
 		return
 	}
 	s.audit(r.Context(), &u, "alarm.resolve", "alarm/"+itoa64(id), req)
@@ -196,7 +196,7 @@ func (s *Server) handleResolveAlarm(w http.ResponseWriter, r *http.Request, u st
 
 // alarmTransitionFailed answers a failed acknowledge/resolve and reports
 // whether it did.
-func (s *Server) alarmTransitionFailed(w http.ResponseWriter, err error) bool {
+func (s *Server) alarmTransitionFailed(w http.ResponseWriter, r *http.Request, err error) bool {
 	switch {
 	case err == nil:
 		return false
@@ -207,7 +207,7 @@ func (s *Server) alarmTransitionFailed(w http.ResponseWriter, err error) bool {
 	case alarms.IsConflict(err):
 		writeError(w, http.StatusConflict, "state", err.Error())
 	default:
-		s.internalError(w, "alarm transition", err)
+		s.internalError(w, r, "alarm transition", err)
 	}
 	return true
 }
@@ -241,7 +241,7 @@ func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request, _ store.Use
 	}
 	samples, err := s.store.Track(r.Context(), q)
 	if err != nil {
-		s.internalError(w, "track", err)
+		s.internalError(w, r, "track", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"device_id": id, "samples": samplesJSON(samples)})

@@ -56,7 +56,7 @@ func (s *Server) require(need string, h userHandler) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, "", "login required")
 			return
 		case err != nil:
-			s.log.Error("authenticate user", "err", err)
+			s.log.ErrorContext(r.Context(), "authenticate user", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "", "cannot check credentials now, retry later")
 			return
 		}
@@ -90,6 +90,6 @@ func (s *Server) audit(ctx context.Context, u *store.User, action, target string
 		}
 	}
 	if err := s.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("append audit entry", "action", action, "target", target, "err", err)
+		s.log.ErrorContext(ctx, "append audit entry", "action", action, "target", target, "err", err)
 	}
 }

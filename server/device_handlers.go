@@ -14,7 +14,7 @@ import (
 func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, _ store.User) {
 	devices, err := s.store.ListDevices(r.Context())
 	if err != nil {
-		s.internalError(w, "list devices", err)
+		s.internalError(w, r, "list devices", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"devices": devices})
@@ -52,7 +52,7 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, admi
 	}
 	token, hash, err := auth.NewDeviceToken()
 	if err != nil {
-		s.internalError(w, "create device token", err)
+		s.internalError(w, r, "create device token", err)
 		return
 	}
 	created, err := s.store.CreateDevice(r.Context(), d, hash)
@@ -61,7 +61,7 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, admi
 		return
 	}
 	if err != nil {
-		s.internalError(w, "create device", err)
+		s.internalError(w, r, "create device", err)
 		return
 	}
 	s.audit(r.Context(), &admin, "device.create", "device/"+created.UID, map[string]any{"legacy_id_only": created.LegacyIDOnly})
@@ -84,7 +84,7 @@ func (s *Server) handleRotateDeviceToken(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	if err != nil {
-		s.internalError(w, "rotate device token", err)
+		s.internalError(w, r, "rotate device token", err)
 		return
 	}
 	s.devices.Forget(id)
@@ -104,7 +104,7 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request, admi
 		return
 	}
 	if err != nil {
-		s.internalError(w, "revoke device", err)
+		s.internalError(w, r, "revoke device", err)
 		return
 	}
 	s.devices.Forget(id)

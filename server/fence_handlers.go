@@ -15,19 +15,19 @@ import (
 func (s *Server) handleListFences(w http.ResponseWriter, r *http.Request, _ store.User) {
 	stored, err := s.store.ListFences(r.Context())
 	if err != nil {
-		s.internalError(w, "list fences", err)
+		s.internalError(w, r, "list fences", err)
 		return
 	}
 	features := make([]json.RawMessage, 0, len(stored))
 	for _, sf := range stored {
 		f, err := alarms.FenceFromStore(sf)
 		if err != nil {
-			s.log.Error("unreadable stored fence", "fence", sf.ID, "err", err)
+			s.log.ErrorContext(r.Context(), "unreadable stored fence", "fence", sf.ID, "err", err)
 			continue
 		}
 		b, err := geo.MarshalFeature(f)
 		if err != nil {
-			s.log.Error("render fence", "fence", sf.ID, "err", err)
+			s.log.ErrorContext(r.Context(), "render fence", "fence", sf.ID, "err", err)
 			continue
 		}
 		features = append(features, b)
@@ -90,11 +90,11 @@ func (s *Server) handleCreateFence(w http.ResponseWriter, r *http.Request, u sto
 		sf, err = s.store.CreateFence(r.Context(), sf)
 	}
 	if err != nil {
-		s.internalError(w, "create fence", err)
+		s.internalError(w, r, "create fence", err)
 		return
 	}
 	s.afterFenceChange(r, &u, "fence.create", sf)
-	s.writeFence(w, http.StatusCreated, sf)
+	s.writeFence(w, r, http.StatusCreated, sf)
 }
 
 // handleUpdateFence is PUT /api/v1/fences/{id} (operator).
@@ -117,11 +117,11 @@ func (s *Server) handleUpdateFence(w http.ResponseWriter, r *http.Request, u sto
 		return
 	}
 	if err != nil {
-		s.internalError(w, "update fence", err)
+		s.internalError(w, r, "update fence", err)
 		return
 	}
 	s.afterFenceChange(r, &u, "fence.update", sf)
-	s.writeFence(w, http.StatusOK, sf)
+	s.writeFence(w, r, http.StatusOK, sf)
 }
 
 // handleDeleteFence is DELETE /api/v1/fences/{id} (operator).
@@ -142,7 +142,7 @@ func (s *Server) handleDeleteFence(w http.ResponseWriter, r *http.Request, u sto
 		return
 	}
 	if err != nil {
-		s.internalError(w, "delete fence", err)
+		s.internalError(w, r, "delete fence", err)
 		return
 	}
 	s.afterFenceChange(r, &u, "fence.delete", store.Fence{ID: id})
@@ -211,7 +211,7 @@ func (s *Server) handleImportFences(w http.ResponseWriter, r *http.Request, u st
 			sf, err = s.store.CreateFence(r.Context(), sf)
 		}
 		if err != nil {
-			s.internalError(w, "import fences", err)
+			s.internalError(w, r, "import fences", err)
 			return
 		}
 		created = append(created, sf)
@@ -228,20 +228,20 @@ func (s *Server) handleImportFences(w http.ResponseWriter, r *http.Request, u st
 // records who made it.
 func (s *Server) afterFenceChange(r *http.Request, u *store.User, action string, f store.Fence) {
 	if err := s.alarms.ReloadFences(r.Context()); err != nil {
-		s.log.Error("reload fences", "err", err)
+		s.log.ErrorContext(r.Context(), "reload fences", "err", err)
 	}
 	s.audit(r.Context(), u, action, "fence/"+itoa64(f.ID), map[string]string{"name": f.Name, "kind": f.Kind})
 }
 
-func (s *Server) writeFence(w http.ResponseWriter, status int, sf store.Fence) {
+func (s *Server) writeFence(w http.ResponseWriter, r *http.Request, status int, sf store.Fence) {
 	f, err := alarms.FenceFromStore(sf)
 	if err != nil {
-		s.internalError(w, "render fence", err)
+		s.internalError(w, r, "render fence", err)
 		return
 	}
 	b, err := geo.MarshalFeature(f)
 	if err != nil {
-		s.internalError(w, "render fence", err)
+		s.internalError(w, r, "render fence", err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/geo+json")

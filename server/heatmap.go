@@ -51,7 +51,7 @@ func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, _ store.U
 	hq.CellLon = cellM / (metresPerDegreeLat * math.Max(math.Cos(midLat*math.Pi/180), 0.01))
 	cells, err := s.store.Heatmap(r.Context(), hq)
 	if err != nil {
-		s.internalError(w, "heatmap", err)
+		s.internalError(w, r, "heatmap", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"cell_m": cellM, "cells": cells})

@@ -115,7 +115,7 @@ func (s *Server) writeIngestFailure(w http.ResponseWriter, r *http.Request, prot
 		s.pipeline.CountRefused(protocol, "client_gone")
 	default:
 		s.pipeline.CountRefused(protocol, "storage")
-		s.log.Error("ingest failed", "protocol", protocol, "err", err)
+		s.log.ErrorContext(r.Context(), "ingest failed", "protocol", protocol, "err", err)
 		w.Header().Set("Retry-After", retry)
 		writeError(w, http.StatusServiceUnavailable, "", "samples not stored, retry later")
 	}
@@ -134,7 +134,7 @@ func (s *Server) authenticateDevice(w http.ResponseWriter, r *http.Request, prot
 		w.Header().Set("WWW-Authenticate", `Bearer realm="radtrack"`)
 		writeError(w, http.StatusUnauthorized, "Authorization", "missing, unknown or revoked device token")
 	default:
-		s.log.Error("authenticate device", "err", err)
+		s.log.ErrorContext(r.Context(), "authenticate device", "err", err)
 		w.Header().Set("Retry-After", "2")
 		writeError(w, http.StatusServiceUnavailable, "", "cannot check credentials now, retry later")
 	}

@@ -12,7 +12,7 @@ import (
 func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request, _ store.User) {
 	rs, err := s.store.ListRules(r.Context())
 	if err != nil {
-		s.internalError(w, "list rules", err)
+		s.internalError(w, r, "list rules", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rules": rs})
@@ -59,7 +59,7 @@ func (s *Server) handleCreateRule(w http.ResponseWriter, r *http.Request, u stor
 	}
 	created, err := s.store.CreateRule(r.Context(), rule)
 	if err != nil {
-		s.internalError(w, "create rule", err)
+		s.internalError(w, r, "create rule", err)
 		return
 	}
 	s.afterRuleChange(r, &u, "rule.create", created)
@@ -83,7 +83,7 @@ func (s *Server) handleUpdateRule(w http.ResponseWriter, r *http.Request, u stor
 		return
 	}
 	if err != nil {
-		s.internalError(w, "update rule", err)
+		s.internalError(w, r, "update rule", err)
 		return
 	}
 	s.afterRuleChange(r, &u, "rule.update", updated)
@@ -102,7 +102,7 @@ func (s *Server) handleDeleteRule(w http.ResponseWriter, r *http.Request, u stor
 		return
 	}
 	if err != nil {
-		s.internalError(w, "delete rule", err)
+		s.internalError(w, r, "delete rule", err)
 		return
 	}
 	s.afterRuleChange(r, &u, "rule.delete", rules.Rule{ID: id})
@@ -111,7 +111,7 @@ func (s *Server) handleDeleteRule(w http.ResponseWriter, r *http.Request, u stor
 
 func (s *Server) afterRuleChange(r *http.Request, u *store.User, action string, rule rules.Rule) {
 	if err := s.alarms.ReloadRules(r.Context()); err != nil {
-		s.log.Error("reload rules", "err", err)
+		s.log.ErrorContext(r.Context(), "reload rules", "err", err)
 	}
 	s.audit(r.Context(), u, action, "rule/"+itoa64(rule.ID), rule)
 }

@@ -56,6 +56,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	mux      *http.ServeMux
+	handler  http.Handler // mux behind the request-id middleware
 	devices  *ingest.Devices
 	alarms   *alarms.Service
 	limits   *ingest.Limits
@@ -92,6 +93,7 @@ func New(cfg Config, d Deps) *Server {
 		return h
 	})
 	s.routes()
+	s.handler = s.withRequestID(s.mux)
 	return s
 }
 
@@ -145,7 +147,7 @@ func (s *Server) routes() {
 }
 
 // ServeHTTP makes Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

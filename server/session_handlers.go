@@ -34,7 +34,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.store.UserByUsername(r.Context(), req.Username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.log.Error("login lookup", "err", err)
+		s.log.ErrorContext(r.Context(), "login lookup", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "", "cannot check credentials now, retry later")
 		return
 	}
@@ -54,7 +54,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		err = s.store.CreateSession(r.Context(), tokenHash, u.ID, time.Now().Add(s.cfg.SessionTTL))
 	}
 	if err != nil {
-		s.log.Error("create session", "err", err)
+		s.log.ErrorContext(r.Context(), "create session", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "", "cannot log in now, retry later")
 		return
 	}
@@ -70,7 +70,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		if err := s.store.DeleteSession(r.Context(), auth.HashToken(c.Value)); err != nil {
-			s.log.Error("logout", "err", err)
+			s.log.ErrorContext(r.Context(), "logout", "err", err)
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
@@ -104,7 +104,7 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request, u 
 	}
 	id, err := s.store.CreateAPIToken(r.Context(), u.ID, req.Name, hash)
 	if err != nil {
-		s.log.Error("create API token", "err", err)
+		s.log.ErrorContext(r.Context(), "create API token", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "", "cannot create token now")
 		return
 	}

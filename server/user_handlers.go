@@ -13,7 +13,7 @@ import (
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ store.User) {
 	users, err := s.store.ListUsers(r.Context())
 	if err != nil {
-		s.internalError(w, "list users", err)
+		s.internalError(w, r, "list users", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": users})
@@ -50,7 +50,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, admin 
 		return
 	}
 	if err != nil {
-		s.internalError(w, "create user", err)
+		s.internalError(w, r, "create user", err)
 		return
 	}
 	s.audit(r.Context(), &admin, "user.create", "user/"+u.Username, map[string]string{"role": u.Role})
@@ -97,7 +97,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, admin 
 		return
 	}
 	if err != nil {
-		s.internalError(w, "update user", err)
+		s.internalError(w, r, "update user", err)
 		return
 	}
 	s.audit(r.Context(), &admin, "user.update", "user/"+u.Username, map[string]any{
@@ -119,7 +119,7 @@ func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request, _ store
 	}
 	entries, err := s.store.ListAudit(r.Context(), limit)
 	if err != nil {
-		s.internalError(w, "list audit", err)
+		s.internalError(w, r, "list audit", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
@@ -137,8 +137,8 @@ func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 
 // internalError logs a storage failure and answers 503: these are
 // transient (database unreachable) far more often than bugs.
-func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
-	s.log.Error(what, "err", err)
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.ErrorContext(r.Context(), what, "err", err)
 	w.Header().Set("Retry-After", "2")
 	writeError(w, http.StatusServiceUnavailable, "", what+" failed, retry later")
 }
