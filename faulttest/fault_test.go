@@ -122,11 +122,11 @@ func TestDatabaseOutageSpoolsAndRecovers(t *testing.T) {
 		t.Errorf("%d requests refused with 503 during the outage: known devices should stay authenticated", v.codes[503])
 	}
 	if during == 0 {
-		t.Errorf("nothing was acknowledged during the outage: the spool did not take over\n%s", srv.log.String())
+		t.Errorf("nothing was acknowledged during the outage: the spool did not take over\n%s", srv.output())
 	}
 	if after == 0 {
 		var after []string
-		for _, l := range lines(srv.log) {
+		for _, l := range strings.Split(srv.output(), "\n") {
 			if strings.Contains(l, `"time":"`) && l[9:36] >= backAt.Format("2006-01-02T15:04:05.000000") {
 				after = append(after, l)
 			}

@@ -4,7 +4,6 @@
 package faulttest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -51,7 +50,15 @@ type server struct {
 	dataDir string
 	dbURL   string
 	log     *bytes.Buffer
+	logW    *lockedWriter
 	exited  chan struct{}
+}
+
+// output is what the process wrote to stderr so far.
+func (s *server) output() string {
+	s.logW.mu.Lock()
+	defer s.logW.mu.Unlock()
+	return s.log.String()
 }
 
 func freePort(t *testing.T) string {
@@ -65,13 +72,15 @@ func freePort(t *testing.T) string {
 }
 
 // start runs "radtrack serve" and waits until it answers /healthz.
-func start(t *testing.T, dbURL, dataDir, addr string) *server {
+func start(t *testing.T, dbURL, dataDir, addr string, extra ...string) *server {
 	t.Helper()
 	s := &server{t: t, addr: addr, dataDir: dataDir, dbURL: dbURL, log: &bytes.Buffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(binary, "serve", "-database-url", dbURL, "-addr", addr,
+	s.logW = &lockedWriter{w: s.log}
+	args := append([]string{"serve", "-database-url", dbURL, "-addr", addr,
 		"-osmand-addr", "", "-bgeigie-addr", "", "-data", dataDir, "-log-level", "warn",
-		"-device-rate", "0", "-ip-rate", "0")
-	s.cmd.Stderr = &lockedWriter{w: s.log}
+		"-device-rate", "0", "-ip-rate", "0", "-redis-url", ""}, extra...)
+	s.cmd = exec.Command(binary, args...)
+	s.cmd.Stderr = s.logW
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +95,11 @@ func start(t *testing.T, dbURL, dataDir, addr string) *server {
 		}
 		select {
 		case <-s.exited:
-			t.Fatalf("radtrack exited at start:\n%s", s.log.String())
+			t.Fatalf("radtrack exited at start:\n%s", s.output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("radtrack did not answer within 30 s:\n%s", s.log.String())
+			t.Fatalf("radtrack did not answer within 30 s:\n%s", s.output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -197,13 +206,4 @@ func dbWithProxy(t *testing.T, db string, port int) string {
 	}
 	u.Host = fmt.Sprintf("127.0.0.1:%d", port)
 	return u.String()
-}
-
-func lines(b *bytes.Buffer) []string {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(b.Bytes()))
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
 }
