@@ -191,8 +191,12 @@ export class AlarmPanel {
       a.acked_by ? h('div', { class: 'muted' }, `acknowledged by ${a.acked_by}${a.ack_comment ? ': “' + a.ack_comment + '”' : ''}`) : null,
     );
     if (card.formOpen) return; // leave the buttons while a form is open
+    // Rebuild the buttons only when they change: a button replaced under
+    // the pointer between mousedown and mouseup would lose the click.
+    if (card.actionsKey === a.state) return;
+    card.actionsKey = a.state;
     replace(card.actions,
-      h('button', { type: 'button', class: 'btn-small', onclick: () => { this.store.seen(a.id); this.onLocate(a); } }, 'Locate'),
+      h('button', { type: 'button', class: 'btn-small', onclick: () => { this.store.seen(a.id); this.onLocate(card.alarm); } }, 'Locate'),
       h('button', { type: 'button', class: 'btn-small', onclick: () => this.onDetails(a.id) }, 'Details'),
       this.canAct && a.state === 'raised'
         ? h('button', { type: 'button', class: 'btn-small primary', 'data-action': 'ack', onclick: () => this.openAck(card) }, 'Acknowledge')
@@ -205,6 +209,7 @@ export class AlarmPanel {
 
   closeForm(card) {
     card.formOpen = false;
+    card.actionsKey = null;
     replace(card.form);
     this.fill(card, card.alarm);
   }
@@ -212,6 +217,7 @@ export class AlarmPanel {
   openAck(card) {
     this.store.seen(card.id);
     card.formOpen = true;
+    card.actionsKey = null;
     replace(card.actions);
     const comment = h('input', { type: 'text', name: 'comment', maxlength: '2000', placeholder: 'Comment (optional)', 'aria-label': 'Acknowledge comment' });
     const err = h('p', { class: 'error', role: 'alert' });
@@ -222,6 +228,7 @@ export class AlarmPanel {
         try {
           const { alarm } = await post(`/alarms/${card.id}/acknowledge`, { comment: comment.value });
           card.formOpen = false;
+          card.actionsKey = null;
           replace(card.form);
           this.store.applyLocal(alarm);
         } catch (ex) {
@@ -240,6 +247,7 @@ export class AlarmPanel {
   openResolve(card) {
     this.store.seen(card.id);
     card.formOpen = true;
+    card.actionsKey = null;
     replace(card.actions);
     const code = h('select', { name: 'code', 'aria-label': 'Adjudication code', required: true },
       h('option', { value: '' }, 'Adjudication…'),
@@ -257,6 +265,7 @@ export class AlarmPanel {
         try {
           const { alarm } = await post(`/alarms/${card.id}/resolve`, { code: code.value, comment: comment.value });
           card.formOpen = false;
+          card.actionsKey = null;
           replace(card.form);
           this.store.applyLocal(alarm);
         } catch (ex) {
