@@ -202,6 +202,8 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     assert.ok(await page.isVisible('.alarm-banner'), 'the top bar shows the new alarm');
     await viewerPage.waitForSelector(`.alarm-card[data-alarm-id="${alarmId}"]`, { timeout: 3000 });
     assert.equal(await viewerPage.$(`.alarm-card[data-alarm-id="${alarmId}"] [data-action="ack"]`), null, 'viewers cannot acknowledge');
+    assert.equal(await viewerPage.$('[data-draw]'), null, 'viewers cannot draw fences');
+    assert.equal(await viewerPage.$('#tab-admin'), null, 'viewers have no admin tab');
     // Click → the map flies to the peak.
     await page.click(`.alarm-card[data-alarm-id="${alarmId}"] .alarm-rule`);
     await page.waitForFunction(() => !window.radtrack.map.isMoving() && window.radtrack.map.getZoom() >= 14.9, null, { timeout: 5000 });
@@ -303,6 +305,57 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     await page.waitForFunction(() => document.querySelectorAll('.fence-item').length === 4);
     await mapIdle(page);
     await screenshot(page, '07-fences.png');
+  });
+
+  it('draws a corridor, drags a polygon vertex and deletes a fence', async () => {
+    const page = opPage;
+    await page.evaluate(() => window.radtrack.map.jumpTo({ center: [4.02, 51.95], zoom: 13 }));
+    await mapIdle(page);
+    const box = await page.locator('#map').boundingBox();
+    const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+    // Corridor: three clicks, the last a double-click.
+    await page.click('[data-draw="corridor"]');
+    await page.mouse.click(cx + 100, cy - 250);
+    await sleep(150);
+    await page.mouse.click(cx + 200, cy - 180);
+    await sleep(150);
+    await page.mouse.dblclick(cx + 320, cy - 220);
+    await page.waitForFunction(() => window.radtrack.editor.phase === 'edit');
+    await page.fill('.fence-form input[name=name]', 'Drawn quay corridor');
+    await page.selectOption('.fence-form select[name=kind]', 'patrol');
+    await page.fill('.fence-form input[name=half_width_m]', '40');
+    await page.click('.fence-form button[type=submit]');
+    await page.waitForSelector('.fence-form', { state: 'detached', timeout: 5000 });
+    let fc = await admin.call('GET', '/fences');
+    const corridor = fc.features.find((x) => x.properties.name === 'Drawn quay corridor');
+    assert.ok(corridor, 'corridor created');
+    assert.equal(corridor.geometry.type, 'LineString');
+    assert.equal(corridor.geometry.coordinates.length, 3, 'the double-click adds one vertex, not two');
+    assert.equal(corridor.properties.half_width_m, 40);
+    // Edit the drawn polygon: drag its first vertex.
+    const poly = fc.features.find((x) => x.properties.name === 'Drawn inspection area');
+    await page.click(`.fence-item[data-fence-id="${poly.properties.id}"] button:has-text("Edit")`);
+    await mapIdle(page);
+    const v0 = poly.geometry.coordinates[0][0];
+    const p0 = await page.evaluate((c) => window.radtrack.map.project(c), v0);
+    await page.mouse.move(box.x + p0.x, box.y + p0.y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + p0.x + 20, box.y + p0.y + 25, { steps: 5 });
+    await page.mouse.up();
+    await page.click('.fence-form button[type=submit]');
+    await page.waitForSelector('.fence-form', { state: 'detached', timeout: 5000 });
+    fc = await admin.call('GET', '/fences');
+    const moved = fc.features.find((x) => x.properties.id === poly.properties.id);
+    assert.notDeepEqual(moved.geometry.coordinates[0][0], v0, 'the vertex moved');
+    assert.ok(moved.geometry.coordinates[0][0][0] > v0[0] && moved.geometry.coordinates[0][0][1] < v0[1], 'right and down');
+    await mapIdle(page);
+    await screenshot(page, '07b-fence-edited.png');
+    // Delete the corridor (confirm dialog).
+    page.once('dialog', (d) => d.accept());
+    await page.click(`.fence-item[data-fence-id="${corridor.properties.id}"] button:has-text("Delete")`);
+    await page.waitForSelector(`.fence-item[data-fence-id="${corridor.properties.id}"]`, { state: 'detached' });
+    fc = await admin.call('GET', '/fences');
+    assert.equal(fc.features.some((x) => x.properties.id === corridor.properties.id), false);
   });
 
   it('replays tracks coloured by dose', async () => {
