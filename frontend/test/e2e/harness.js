@@ -62,6 +62,17 @@ export class Server {
   // start builds and starts a server on a fresh database.
   static async start(adminURL) {
     const s = new Server();
+    try {
+      await s.boot(adminURL);
+    } catch (err) {
+      await s.stop(); // leave no process, database or temporary files behind
+      throw err;
+    }
+    return s;
+  }
+
+  async boot(adminURL) {
+    const s = this;
     s.adminURL = adminURL;
     s.tmp = await mkdtemp(path.join(tmpdir(), 'radtrack-e2e-'));
     if (!existsSync(path.join(FRONTEND, 'dist', 'app', 'index.html'))) {
@@ -88,7 +99,6 @@ export class Server {
     if (!m) throw new Error('no first-admin password on stderr:\n' + s.stderr);
     s.adminUser = m[1];
     s.adminPassword = m[2];
-    return s;
   }
 
   async waitReady() {
