@@ -34,9 +34,10 @@ export class AlarmStore extends EventTarget {
   replaceAll(list) {
     const next = new Map(list.map((a) => [a.id, a]));
     for (const a of list) {
-      if (this.loaded && !this.open.has(a.id)) this.noteNew(a);
+      if (this.loaded && !this.open.has(a.id) && a.state === 'raised') this.noteNew(a);
     }
-    for (const id of this.fresh) if (!next.has(id)) this.fresh.delete(id);
+    // Fresh means raised and unseen: someone else's acknowledgement counts.
+    for (const id of this.fresh) if (!next.has(id) || next.get(id).state !== 'raised') this.fresh.delete(id);
     const changed = !sameList(this.open, next);
     this.open = next;
     this.loaded = true;
@@ -54,7 +55,8 @@ export class AlarmStore extends EventTarget {
       this.open.delete(id);
       this.fresh.delete(id);
     } else {
-      if (!known && frame.event === 'raised') this.noteNew(a);
+      if (!known && frame.event === 'raised' && a.state === 'raised') this.noteNew(a);
+      if (a.state !== 'raised') this.fresh.delete(id);
       this.open.set(id, a);
     }
     this.emit();

@@ -75,4 +75,7 @@ test('alarm store: snapshot, live events, resolve', () => {
   assert.equal(s.open.has(1), false);
   s.replaceAll([{ id: 2, state: 'raised', severity: 'critical' }, { id: 5, state: 'raised', severity: 'notice' }]);
   assert.deepEqual(fresh, [2, 5], 'polling finds new alarms too');
+  s.applyEvent({ event: 'acknowledged', alarm_id: 5, alarm: { id: 5, state: 'acknowledged', severity: 'notice' } });
+  assert.equal(s.fresh.has(5), false, 'an acknowledged alarm is no longer new');
+  assert.equal(s.fresh.has(2), true);
 });
