@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: starts PostgreSQL and Redis on loopback (installing them
-# if missing), checks formatting and vet, then the whole suite with -race.
+# if missing), builds the map app, checks formatting and vet, runs the Go
+# suite with -race, then the map's unit tests and its end-to-end tests in a
+# real headless Chromium (installed from Debian if missing).
 # Integration tests use the real services; the TimescaleDB test starts the
 # PGlite+TimescaleDB engine through npm.
 set -euo pipefail
@@ -16,5 +18,10 @@ if [ -n "$unformatted" ]; then
   echo "gofmt needed on:" $unformatted >&2
   exit 1
 fi
+# The map app is built first so the Go tests and the binary embed it.
+(cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+
 go vet ./...
 go test -race -count=1 -timeout 15m "$@" ./...
+
+(cd frontend && npm test && npm run test:e2e)
