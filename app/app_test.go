@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/pgtest"
+	"github.com/radtrack/radtrack/internal/testutil"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
 	"github.com/radtrack/radtrack/store/pgstore"
@@ -214,27 +214,6 @@ func TestOsmAndListenerStoresVectors(t *testing.T) {
 	}
 }
 
-// repoShared resolves ../shared relative to the repository root.
-func repoShared(t *testing.T, rel string) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not available (shared test data lives beside the repository): %v", p, err)
-	}
-	return p
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -248,7 +227,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // A real bGeigie log streamed over TCP as a unit would, with noise lines.
 func TestBGeigieListenerStreamsRealLog(t *testing.T) {
-	logPath := repoShared(t, "data/radiation/safecast_bgeigie_BGRDD_fukushima_2012-07-01.log")
+	logPath := testutil.SharedFile(t, "data/radiation/safecast_bgeigie_BGRDD_fukushima_2012-07-01.log")
 	n := startNode(t)
 	token := addDevice(t, n, "003", false)
 	data, err := os.ReadFile(logPath)

@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,25 +14,10 @@ import (
 	"github.com/radtrack/radtrack/importer"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/pgtest"
+	"github.com/radtrack/radtrack/internal/testutil"
 	"github.com/radtrack/radtrack/store/pgstore"
 	"github.com/radtrack/radtrack/store/storetest"
 )
-
-func sharedFile(t *testing.T, name string) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		dir = filepath.Dir(dir)
-	}
-	p := filepath.Join(dir, "..", "shared", "data", "radiation", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not available (shared test data lives beside the repository): %v", p, err)
-	}
-	return p
-}
 
 // The expected numbers were computed from the files without RadTrack's
 // decoders (sentences with a valid XOR checksum, per design.md §4):
@@ -63,7 +46,7 @@ func TestImportRealLogs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			path := sharedFile(t, c.file)
+			path := testutil.RadiationFile(t, c.file)
 			core, im := newImporter(t, "dev-"+c.format)
 			ctx := context.Background()
 			rep, err := im.File(ctx, path)
@@ -104,7 +87,7 @@ func TestImportRealLogs(t *testing.T) {
 func TestImportN42(t *testing.T) {
 	core, im := newImporter(t, "prd-1")
 	ctx := context.Background()
-	rep, err := im.File(ctx, sharedFile(t, "n42_example_prd_doserate.xml"))
+	rep, err := im.File(ctx, testutil.RadiationFile(t, "n42_example_prd_doserate.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +100,7 @@ func TestImportN42(t *testing.T) {
 	if withDose != 3 {
 		t.Fatalf("%d samples with dose, want 3", withDose)
 	}
-	rep, err = im.File(ctx, sharedFile(t, "n42_example_mobile_system.xml"))
+	rep, err = im.File(ctx, testutil.RadiationFile(t, "n42_example_mobile_system.xml"))
 	if err != nil || rep.Format != "n42" || rep.Accepted+rep.Rejected+len(rep.Skipped) == 0 {
 		t.Fatalf("mobile system document: %s, %v", rep, err)
 	}

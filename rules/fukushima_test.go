@@ -4,38 +4,24 @@ import (
 	"bufio"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/radtrack/radtrack/internal/testutil"
 	"github.com/radtrack/radtrack/sample"
 )
 
-const fukushimaLog = "../shared/data/radiation/safecast_bgeigie_BGRDD_fukushima_2012-07-01.log"
+const fukushimaLog = "safecast_bgeigie_BGRDD_fukushima_2012-07-01.log"
 
-// loadFukushima reads the real bGeigie classic drive (relative to the repo
-// root, found by walking up to go.mod), or skips the test if it is absent.
+// loadFukushima reads the real bGeigie classic drive from ../shared, or
+// skips the test if it is absent.
 func loadFukushima(t *testing.T) []sample.Sample {
 	t.Helper()
-	dir, err := os.Getwd()
+	f, err := os.Open(testutil.RadiationFile(t, fukushimaLog))
 	if err != nil {
 		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	f, err := os.Open(filepath.Join(dir, fukushimaLog))
-	if err != nil {
-		t.Skipf("real log not available (%v): place it at <repo>/%s to run this test", err, fukushimaLog)
 	}
 	defer f.Close()
 	var out []sample.Sample

@@ -4,42 +4,17 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/radtrack/radtrack/internal/testutil"
 	"github.com/radtrack/radtrack/sample"
 )
 
-// dataFile returns the path of a shared radiation test file (repo root =
-// nearest directory with go.mod; data in ../shared), skipping when absent.
-func dataFile(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("no go.mod above the test directory; cannot locate %s", name)
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", "radiation", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data file %s not available (%v); skipping", p, err)
-	}
-	return p
-}
-
 func TestRealFile(t *testing.T) {
-	f, err := os.Open(dataFile(t, "atomfast_walk_2025-07-19.csv"))
+	f, err := os.Open(testutil.RadiationFile(t, "atomfast_walk_2025-07-19.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

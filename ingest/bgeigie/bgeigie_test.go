@@ -4,39 +4,13 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/radtrack/radtrack/internal/testutil"
 	"github.com/radtrack/radtrack/sample"
 )
-
-// dataFile returns the path of a shared radiation test file: the repo root
-// is the nearest directory with go.mod, the data lives in ../shared next to
-// it. The test is skipped when the file is absent.
-func dataFile(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("no go.mod above the test directory; cannot locate %s", name)
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", "radiation", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data file %s not available (%v); skipping", p, err)
-	}
-	return p
-}
 
 func TestParseSentenceZen(t *testing.T) {
 	// The example of design.md §4 (bGeigie Zen, device 5002; also line 12 of
@@ -285,7 +259,7 @@ type logStats struct {
 
 func decodeFile(t *testing.T, name string) logStats {
 	t.Helper()
-	f, err := os.Open(dataFile(t, name))
+	f, err := os.Open(testutil.RadiationFile(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,43 +3,18 @@ package n42
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/radtrack/radtrack/internal/testutil"
 	"github.com/radtrack/radtrack/sample"
 )
 
-// dataFile returns the path of a shared radiation test file (repo root =
-// nearest directory with go.mod; data in ../shared), skipping when absent.
-func dataFile(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("no go.mod above the test directory; cannot locate %s", name)
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", "radiation", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data file %s not available (%v); skipping", p, err)
-	}
-	return p
-}
-
 func decodeFile(t *testing.T, name string) *Document {
 	t.Helper()
-	f, err := os.Open(dataFile(t, name))
+	f, err := os.Open(testutil.RadiationFile(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
