@@ -67,27 +67,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	log := newLogger(stderr, c.logLevel)
 
 	layout := sim.DefaultLayout()
-	fleet, err := sim.NewFleet(layout, sim.FleetConfig{Vehicles: c.vehicles, Interval: c.interval, Seed: 1, CPMPerUSvH: c.cpmPerUSvH})
+	fleetCfg := sim.FleetConfig{Vehicles: c.vehicles, Interval: c.interval, Seed: 1, CPMPerUSvH: c.cpmPerUSvH}
+	// The replayed drives are bGeigie logs: they report as bGeigie units.
+	patrols := c.vehicles
+	vehicles, protocol, err := simVehicles(layout, fleetCfg, c.replay, "safecast-", func(i int) string {
+		if i >= patrols {
+			return "bgeigie"
+		}
+		return pick(c.protocol, i)
+	})
 	if err != nil {
 		return err
-	}
-	vehicles := fleet.Vehicles()
-	protocol := map[string]string{}
-	for i, p := range fleet.Patrols {
-		protocol[p.UID()] = pick(c.protocol, i)
-		if protocol[p.UID()] == "bgeigie" {
-			p.SetInterval(5 * time.Second) // the sentence's count field is per 5 s
-		}
-	}
-	if c.replay {
-		for _, name := range []string{sim.LogFukushima, sim.LogLosAngeles} {
-			r, err := sim.NewLogReplay("safecast-"+name, name, 1)
-			if err != nil {
-				return err
-			}
-			vehicles = append(vehicles, r)
-			protocol[r.UID()] = "bgeigie"
-		}
 	}
 
 	// The node outlives the simulator at shutdown, so that the vehicles'

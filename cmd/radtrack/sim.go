@@ -81,27 +81,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log := newLogger(stderr, c.logLevel)
 	layout := sim.DefaultLayout()
-	fleet, err := sim.NewFleet(layout, sim.FleetConfig{Vehicles: c.vehicles, Interval: c.interval, Seed: uint64(c.seed), CPMPerUSvH: c.cpmPerUSvH})
+	vehicles, protocol, err := simVehicles(layout, sim.FleetConfig{Vehicles: c.vehicles, Interval: c.interval, Seed: uint64(c.seed), CPMPerUSvH: c.cpmPerUSvH},
+		c.replay, "sim-replay-", func(i int) string { return pick(c.protocol, i) })
 	if err != nil {
 		return err
-	}
-	vehicles := fleet.Vehicles()
-	protocol := map[string]string{}
-	for i, p := range fleet.Patrols {
-		protocol[p.UID()] = pick(c.protocol, i)
-		if protocol[p.UID()] == "bgeigie" {
-			p.SetInterval(5 * time.Second) // the sentence's count field is per 5 s
-		}
-	}
-	if c.replay {
-		for i, name := range []string{sim.LogFukushima, sim.LogLosAngeles} {
-			r, err := sim.NewLogReplay("sim-replay-"+name, name, 1)
-			if err != nil {
-				return err
-			}
-			vehicles = append(vehicles, r)
-			protocol[r.UID()] = pick(c.protocol, len(fleet.Patrols)+i)
-		}
 	}
 
 	admin := &sim.Admin{URL: c.url, Token: c.token, User: c.user, Password: c.password, Log: log}
@@ -135,6 +118,36 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	<-done
 	printProgress(stdout, runner.Stats(), retries(senders), time.Since(start), "done")
 	return err
+}
+
+// simVehicles builds the patrol fleet (each patrol on the protocol pick
+// gives it; bGeigie patrols report every 5 s, the period of the sentence's
+// count field) and, with replay, the two Safecast drives, named
+// replayPrefix+log, on the protocol pick gives the next indexes.
+func simVehicles(layout sim.Layout, cfg sim.FleetConfig, replay bool, replayPrefix string, pick func(i int) string) ([]sim.Vehicle, map[string]string, error) {
+	fleet, err := sim.NewFleet(layout, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	vehicles := fleet.Vehicles()
+	protocol := map[string]string{}
+	for i, p := range fleet.Patrols {
+		protocol[p.UID()] = pick(i)
+		if protocol[p.UID()] == "bgeigie" {
+			p.SetInterval(5 * time.Second)
+		}
+	}
+	if replay {
+		for i, name := range []string{sim.LogFukushima, sim.LogLosAngeles} {
+			r, err := sim.NewLogReplay(replayPrefix+name, name, 1)
+			if err != nil {
+				return nil, nil, err
+			}
+			vehicles = append(vehicles, r)
+			protocol[r.UID()] = pick(len(fleet.Patrols) + i)
+		}
+	}
+	return vehicles, protocol, nil
 }
 
 // pick is the protocol of the i-th vehicle: mixed takes turns.
