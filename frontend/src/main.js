@@ -204,13 +204,20 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   });
   alarms.addEventListener('new', updateBanner);
 
-  // The first time vehicles arrive, show them all.
+  // The first time vehicles arrive, show the main fleet: the vehicles
+  // within about 100 km of the median position. A few far away (a replayed
+  // drive, a vehicle on transfer) must not turn the map into a world view.
   let framed = false;
   const frameFleet = () => {
-    if (framed || !vehicles.byId.size) return;
+    const pts = [...vehicles.byId.values()].filter((v) => Number.isFinite(v.lon) && Number.isFinite(v.lat));
+    if (framed || !pts.length) return;
     framed = true;
+    const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const mlon = median(pts.map((v) => v.lon));
+    const mlat = median(pts.map((v) => v.lat));
+    const near = pts.filter((v) => Math.abs(v.lat - mlat) < 1 && Math.abs(v.lon - mlon) < 1.5);
     let w = 180, s = 90, e = -180, n = -90;
-    for (const v of vehicles.byId.values()) {
+    for (const v of near.length ? near : pts) {
       w = Math.min(w, v.lon); e = Math.max(e, v.lon); s = Math.min(s, v.lat); n = Math.max(n, v.lat);
     }
     map.fitBounds([[w, s], [e, n]], { padding: 80, maxZoom: 13, duration: 0 });
