@@ -13,6 +13,7 @@ import (
 
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/ingest/bgeigie"
+	"github.com/radtrack/radtrack/internal/lineread"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
 )
@@ -130,21 +131,15 @@ func (b *BGeigie) handle(ctx context.Context, conn net.Conn) {
 
 var errLineTooLong = fmt.Errorf("line longer than %d bytes", bgeigie.MaxLineLength)
 
-// readLine returns the next line without its terminator. An over-long line
-// is skipped up to its newline and reported, so one bad line cannot end the
-// stream.
+// readLine returns the next line without its terminator (LF or CRLF); an
+// over-long line is skipped and reported as errLineTooLong, so one bad line
+// cannot end the stream.
 func readLine(rd *bufio.Reader) ([]byte, error) {
-	line, err := rd.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = rd.ReadSlice('\n')
-		}
-		if err == nil {
-			err = errLineTooLong
-		}
-		return nil, err
+	line, tooLong, err := lineread.Line(rd)
+	if tooLong && err == nil {
+		return nil, errLineTooLong
 	}
-	return bytes.TrimRight(line, "\r\n"), err
+	return bytes.TrimRight(line, "\r"), err
 }
 
 func (s *session) auth(ctx context.Context, token []byte) bool {

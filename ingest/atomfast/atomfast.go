@@ -25,7 +25,6 @@ package atomfast
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +34,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/radtrack/radtrack/internal/lineread"
 	"github.com/radtrack/radtrack/sample"
 )
 
@@ -181,7 +181,7 @@ func Decode(r io.Reader, fn func(lineNo int, s sample.Sample, err error) error) 
 		lineNo int
 	)
 	for {
-		line, tooLong, rerr := readLine(br)
+		line, tooLong, rerr := lineread.Line(br)
 		if len(line) > 0 || tooLong || rerr == nil {
 			lineNo++
 		}
@@ -374,20 +374,4 @@ func typed(v string) any {
 		return f
 	}
 	return v
-}
-
-// readLine returns the next line without its LF; see bgeigie.readLine.
-func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
-	for {
-		chunk, err := br.ReadSlice('\n')
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			tooLong = true
-			continue
-		case tooLong:
-			return nil, true, err
-		default:
-			return bytes.TrimSuffix(chunk, []byte{'\n'}), false, err
-		}
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/radtrack/radtrack/internal/lineread"
 	"github.com/radtrack/radtrack/sample"
 )
 
@@ -52,7 +53,7 @@ func DecodeLog(r io.Reader, fn func(lineNo int, s sample.Sample, err error) erro
 	br := bufio.NewReaderSize(r, MaxLineLength)
 	lineNo := 0
 	for {
-		line, tooLong, err := readLine(br)
+		line, tooLong, err := lineread.Line(br)
 		if len(line) > 0 || tooLong || err == nil {
 			lineNo++
 		}
@@ -73,24 +74,6 @@ func DecodeLog(r io.Reader, fn func(lineNo int, s sample.Sample, err error) erro
 				return nil
 			}
 			return fmt.Errorf("bgeigie: reading line %d: %w", lineNo+1, err)
-		}
-	}
-}
-
-// readLine returns the next line without its LF. A line longer than the
-// buffer is consumed to its end and reported by tooLong. err is io.EOF after
-// the last line.
-func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
-	for {
-		chunk, err := br.ReadSlice('\n')
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			tooLong = true
-			continue
-		case tooLong:
-			return nil, true, err
-		default:
-			return bytes.TrimSuffix(chunk, []byte{'\n'}), false, err
 		}
 	}
 }
