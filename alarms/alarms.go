@@ -43,6 +43,15 @@ type Service struct {
 	mu       sync.Mutex
 	trackers map[trackerKey]*geo.Tracker
 
+	// Outage journal (nil: an event the store refuses fails the samples).
+	journal          *Journal
+	unavailable      func(error) bool
+	journalMu        sync.Mutex // serialises journal appends and drains
+	journalPending   atomic.Bool
+	lastDrainFailure time.Time // guarded by journalMu
+	provisionalMu    sync.Mutex
+	provisional      map[int64]int64 // provisional id → stored id
+
 	// counted is, per open episode, the sample count this node has stored
 	// so far: updates add only the difference, so several nodes counting
 	// the same episode add up instead of overwriting each other.
@@ -60,6 +69,12 @@ type trackerKey struct {
 type Options struct {
 	Geo       geo.Config
 	Publisher Publisher // nil: events are only stored
+	// Journal, with Unavailable, keeps alarms evaluating and pushing while
+	// the database is unreachable (errors Unavailable accepts): their
+	// events are journaled and stored when it returns. Without a journal
+	// such an event fails the samples that caused it (the sender retries).
+	Journal     *Journal
+	Unavailable func(error) bool
 }
 
 // New loads rules (seeding the defaults on an installation's first start),
@@ -78,7 +93,16 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 		return nil, fmt.Errorf("stored rules: %w", err)
 	}
 	s := &Service{store: st, engine: engine, geoCfg: opt.Geo, pub: opt.Publisher, log: log, now: time.Now,
-		trackers: map[trackerKey]*geo.Tracker{}, counted: map[rules.Key]int{}}
+		trackers: map[trackerKey]*geo.Tracker{}, counted: map[rules.Key]int{}, provisional: map[int64]int64{}}
+	if opt.Journal != nil && opt.Unavailable != nil {
+		s.journal, s.unavailable = opt.Journal, opt.Unavailable
+		// Events journaled before a crash are stored before the open
+		// alarms are loaded, so those alarms continue.
+		s.journalPending.Store(!opt.Journal.log.Empty())
+		if err := s.DrainJournal(ctx); err != nil {
+			return nil, fmt.Errorf("store journaled alarm events: %w", err)
+		}
+	}
 	if err := s.ReloadFences(ctx); err != nil {
 		return nil, err
 	}
@@ -215,23 +239,62 @@ func (s *Service) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// record stores one engine event and publishes it.
+// record stores one engine event and publishes it; with a journal, an
+// event the database cannot take now is journaled and published instead.
 func (s *Service) record(ctx context.Context, ev rules.Event) error {
 	if ev.Type != rules.EventRaised && ev.Type != rules.EventUpdated && ev.Type != rules.EventConditionEnded {
 		return fmt.Errorf("unexpected engine event %q", ev.Type)
 	}
+	if s.journal != nil {
+		return s.recordJournaled(ctx, ev)
+	}
+	return s.storeAndPublish(ctx, &ev)
+}
+
+func (s *Service) storeAndPublish(ctx context.Context, ev *rules.Event) error {
+	if err := s.storeEvent(ctx, ev); err != nil {
+		return err
+	}
+	if ev.Type == rules.EventRaised {
+		s.logRaised(*ev)
+	}
+	s.publish(ctx, *ev)
+	return nil
+}
+
+func (s *Service) logRaised(ev rules.Event) {
+	s.log.Warn("alarm raised", "alarm", ev.AlarmID, "device", ev.Key.DeviceID, "rule", ev.Episode.RuleName,
+		"severity", ev.Episode.Severity, "dose", ev.Episode.PeakDose, "imported", ev.Imported)
+}
+
+// storeEvent stores one engine event, filling in the alarm id (and the
+// event type a merge makes of a raise). On error, ev keeps what was
+// stored so far, so a retry continues from there.
+func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
+	if ev.AlarmID < 0 {
+		if id, ok := s.lookupStoredID(ev.AlarmID); ok {
+			ev.AlarmID = id
+		} else {
+			// Provisional and not stored yet: store it as the raise it is.
+			ev.Episode.ProvisionalID, ev.AlarmID = ev.AlarmID, 0
+		}
+	}
 	if ev.AlarmID == 0 {
 		// A raise whose storage failed earlier (the sample was refused and
-		// retried) arrives as an update of an episode without an id: store
-		// it as the raise it is, or the episode would never be stored.
+		// retried, or the database was away) arrives as an update of an
+		// episode without a stored id: store it as the raise it is, or
+		// the episode would never be stored.
 		id, created, err := s.store.RaiseAlarm(ctx, ev.Episode, rules.Event{
 			Type: rules.EventRaised, Key: ev.Key, Time: ev.Episode.FirstSeen, Imported: ev.Imported, Episode: ev.Episode,
 		})
 		if err != nil {
 			return err
 		}
-		if err := s.engine.AssignID(ev.Key, id); err != nil {
-			s.log.Error("assign alarm id", "alarm", id, "err", err)
+		if err := s.engine.ReplaceID(ev.Key, ev.Episode.ProvisionalID, id); err != nil {
+			s.log.Debug("stored alarm no longer open in the engine", "alarm", id, "err", err)
+		}
+		if ev.Episode.ProvisionalID != 0 {
+			s.rememberStoredID(ev.Episode.ProvisionalID, id)
 		}
 		s.setCounted(ev.Key, ev.Episode.Samples)
 		ev.AlarmID, ev.Episode.ID = id, id
@@ -243,28 +306,19 @@ func (s *Service) record(ctx context.Context, ev rules.Event) error {
 			ev.Type = rules.EventUpdated
 		}
 		if ev.Type == rules.EventConditionEnded {
-			if err := s.store.AppendAlarmEvent(ctx, ev.AlarmID, ev); err != nil {
-				return err
-			}
+			return s.store.AppendAlarmEvent(ctx, ev.AlarmID, *ev)
 		}
-	} else {
-		ev.Episode.ID = ev.AlarmID
-		before := s.setCounted(ev.Key, ev.Episode.Samples)
-		if err := s.store.UpdateAlarm(ctx, ev.Episode, max(0, ev.Episode.Samples-before)); err != nil {
-			s.setCounted(ev.Key, before) // not stored: count these samples next time
-			return err
-		}
-		if ev.Type == rules.EventConditionEnded {
-			if err := s.store.AppendAlarmEvent(ctx, ev.AlarmID, ev); err != nil {
-				return err
-			}
-		}
+		return nil
 	}
-	if ev.Type == rules.EventRaised {
-		s.log.Warn("alarm raised", "alarm", ev.AlarmID, "device", ev.Key.DeviceID, "rule", ev.Episode.RuleName,
-			"severity", ev.Episode.Severity, "dose", ev.Episode.PeakDose, "imported", ev.Imported)
+	ev.Episode.ID = ev.AlarmID
+	before := s.setCounted(ev.Key, ev.Episode.Samples)
+	if err := s.store.UpdateAlarm(ctx, ev.Episode, max(0, ev.Episode.Samples-before)); err != nil {
+		s.setCounted(ev.Key, before) // not stored: count these samples next time
+		return err
 	}
-	s.publish(ctx, ev)
+	if ev.Type == rules.EventConditionEnded {
+		return s.store.AppendAlarmEvent(ctx, ev.AlarmID, *ev)
+	}
 	return nil
 }
 

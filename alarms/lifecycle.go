@@ -8,10 +8,19 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
+// ErrNotStoredYet means the alarm is known only by its provisional id: it
+// was raised while the database was unreachable and is not stored yet, so
+// people cannot act on it until it is.
+var ErrNotStoredYet = errors.New("alarm not stored yet: the database is unreachable")
+
 // Acknowledge records that user took charge of an alarm. The stored row is
 // the authority (another node may have raised it); the engine's in-memory
 // copy follows.
 func (s *Service) Acknowledge(ctx context.Context, alarmID int64, user, comment string) (rules.Episode, error) {
+	alarmID = s.storedID(alarmID) // a viewer may still know it by its provisional id
+	if alarmID < 0 {
+		return rules.Episode{}, ErrNotStoredYet
+	}
 	ep, err := s.store.Alarm(ctx, alarmID)
 	if err != nil {
 		return ep, err
@@ -36,6 +45,10 @@ func (s *Service) Acknowledge(ctx context.Context, alarmID int64, user, comment 
 // user whose role allows it close an alarm nobody acknowledged (recorded as
 // an implicit acknowledgement).
 func (s *Service) Resolve(ctx context.Context, alarmID int64, user string, code rules.Code, comment string, maySkipAck bool) (rules.Episode, error) {
+	alarmID = s.storedID(alarmID)
+	if alarmID < 0 {
+		return rules.Episode{}, ErrNotStoredYet
+	}
 	ep, err := s.store.Alarm(ctx, alarmID)
 	if err != nil {
 		return ep, err
@@ -60,6 +73,7 @@ func (s *Service) Resolve(ctx context.Context, alarmID int64, user string, code 
 		s.log.Error("sync resolution into the engine", "alarm", alarmID, "err", err)
 	}
 	s.forgetCounted(ep.Key)
+	s.forgetProvisional(alarmID)
 	for _, ev := range events {
 		s.publish(ctx, ev)
 	}
@@ -90,4 +104,5 @@ func (s *Service) ForgetResolved(ep rules.Episode) {
 		s.log.Error("apply a peer's resolution", "alarm", ep.ID, "err", err)
 	}
 	s.forgetCounted(ep.Key)
+	s.forgetProvisional(ep.ID)
 }

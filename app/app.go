@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -79,7 +80,8 @@ type Core struct {
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
 
-	spool *spool.Spool
+	spool   *spool.Spool
+	journal *alarms.Journal
 }
 
 // OpenCore opens the store (migrating it) and builds the pipeline. pub,
@@ -90,13 +92,10 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	if err != nil {
 		return nil, err
 	}
-	svc, err := alarms.New(ctx, st, alarms.Options{Geo: cfg.Geo, Publisher: pub}, log)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load rules, fences and open alarms: %w", err)
-	}
 	m := metrics.New()
 	wcfg := cfg.Writer
+	aopt := alarms.Options{Geo: cfg.Geo, Publisher: pub}
+	closeAll := func() { st.Close() }
 	if cfg.SpoolDir != "" && pg != nil {
 		sp, err := spool.Open(cfg.SpoolDir, cfg.SpoolMaxBytes)
 		if err != nil {
@@ -106,11 +105,28 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 		if b := sp.Bytes(); b > 0 {
 			log.Warn("spool holds samples from a previous run; replaying", "bytes", b, "dir", cfg.SpoolDir)
 		}
+		journal, err := alarms.OpenJournal(filepath.Join(cfg.SpoolDir, "alarms"), cfg.SpoolMaxBytes)
+		if err != nil {
+			sp.Close()
+			st.Close()
+			return nil, err
+		}
+		closeAll = func() { sp.Close(); journal.Close(); st.Close() }
 		wcfg.Spool, wcfg.Unavailable = sp, pgstore.Unavailable
+		aopt.Journal, aopt.Unavailable = journal, pgstore.Unavailable
+		m.RegisterAlarmJournal(func() metrics.JournalStats {
+			js := journal.Stats()
+			return metrics.JournalStats{Bytes: js.Bytes, Journaled: js.Journaled, Replayed: js.Replayed, Dropped: js.Dropped}
+		})
+	}
+	svc, err := alarms.New(ctx, st, aopt, log)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("load rules, fences and open alarms: %w", err)
 	}
 	w := ingest.NewWriter(st, wcfg, m, log)
 	return &Core{
-		spool: wcfg.Spool, PG: pg,
+		spool: wcfg.Spool, journal: aopt.Journal, PG: pg,
 		Store: st, Alarms: svc, Metrics: m, Writer: w,
 		Pipeline: ingest.NewPipeline(w, m, append([]ingest.Stage{svc}, extra...)...),
 		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
@@ -147,6 +163,9 @@ func (c *Core) Close(ctx context.Context) error {
 	if c.spool != nil {
 		err = errors.Join(err, c.spool.Close())
 	}
+	if c.journal != nil {
+		err = errors.Join(err, c.journal.Close())
+	}
 	c.Store.Close()
 	return err
 }
@@ -176,7 +195,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 	n.live.hub, err = live.NewHub(live.Config{
 		Broker: broker, Logger: log, Tick: cfg.LiveTick, AllowedOrigins: cfg.AllowedOrigins,
 		OpenAlarms: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
-			return openAlarms(n.Store)(ctx, v)
+			return openAlarms(ctx, n.Store, n.Alarms, n.log)
 		},
 		Ack: n.ackFromSocket,
 	})
@@ -286,6 +305,9 @@ func (n *Node) Run(ctx context.Context) error {
 	tickCtx, stopTicks := context.WithCancel(ctx)
 	defer stopTicks()
 	go n.silenceTicks(tickCtx)
+	if n.journal != nil {
+		go n.Alarms.RunJournal(tickCtx, time.Second)
+	}
 
 	// The live push outlives the listeners during shutdown so that alarms
 	// raised by the last requests still reach viewers.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/rules"
@@ -164,24 +165,28 @@ func (s positionStage) Process(_ context.Context, dev store.Device, samples []sa
 	return nil
 }
 
-// openAlarms renders every open live alarm for a viewer's snapshot.
-func openAlarms(st store.Store) func(context.Context, live.Viewer) ([]json.RawMessage, error) {
+// openAlarms renders every open live alarm for a viewer's snapshot: the
+// stored ones and those raised while the database was unreachable. With
+// the database away, the alarms this node's engine holds stand in, so a
+// control room that reconnects during an outage still sees them.
+func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *slog.Logger) ([]json.RawMessage, error) {
 	imported := false
-	return func(ctx context.Context, _ live.Viewer) ([]json.RawMessage, error) {
-		list, err := st.ListAlarms(ctx, store.AlarmFilter{
-			States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported,
-		})
-		if err != nil {
+	list, err := st.ListAlarms(ctx, store.AlarmFilter{
+		States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported,
+	})
+	if err != nil {
+		log.Warn("open alarms for a snapshot from memory: database unavailable", "err", err)
+		list = svc.OpenLive()
+	} else {
+		list = append(list, svc.Provisional()...)
+	}
+	out := make([]json.RawMessage, len(list))
+	for i, a := range list {
+		if out[i], err = json.Marshal(a); err != nil {
 			return nil, err
 		}
-		out := make([]json.RawMessage, len(list))
-		for i, a := range list {
-			if out[i], err = json.Marshal(a); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
 	}
+	return out, nil
 }
 
 // ackFromSocket acknowledges an alarm for a viewer, with the same

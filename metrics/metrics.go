@@ -112,3 +112,24 @@ func (a *alarmStates) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(a.desc, prometheus.GaugeValue, float64(counts[state]), state)
 	}
 }
+
+// JournalStats is what the alarm journal reports for metrics.
+type JournalStats struct {
+	Bytes                        int64
+	Journaled, Replayed, Dropped uint64
+}
+
+// RegisterAlarmJournal exports the alarm journal's state, read at scrape
+// time.
+func (m *Metrics) RegisterAlarmJournal(stats func() JournalStats) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "radtrack_alarm_journal_bytes", Help: "Bytes of alarm events waiting on local disk for the database."},
+			func() float64 { return float64(stats().Bytes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "radtrack_alarm_events_journaled_total", Help: "Alarm events journaled (and pushed) while the database was unavailable."},
+			func() float64 { return float64(stats().Journaled) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "radtrack_alarm_events_replayed_total", Help: "Journaled alarm events stored once the database answered."},
+			func() float64 { return float64(stats().Replayed) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "radtrack_alarm_events_dropped_total", Help: "Journaled alarm events the database refused (not unavailable): logged as errors."},
+			func() float64 { return float64(stats().Dropped) }),
+	)
+}

@@ -252,6 +252,17 @@ func (e *Engine) AssignID(key Key, id int64) error {
 	})
 }
 
+// ReplaceID gives the open episode with key the id to if it still has the
+// id from (a provisional id that now has its stored id).
+func (e *Engine) ReplaceID(key Key, from, to int64) error {
+	return e.withOpen(key, func(d *deviceState, ep *Episode) error {
+		if ep.ID == from {
+			ep.ID = to
+		}
+		return nil
+	})
+}
+
 // Acknowledge acknowledges the open episode with key (see Episode.Acknowledge).
 func (e *Engine) Acknowledge(key Key, user, comment string, at time.Time) (Event, error) {
 	var ev Event

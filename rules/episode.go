@@ -62,6 +62,10 @@ func (c Code) Valid() bool {
 // it raises, copies it into every event once known (Restore, AssignID).
 type Episode struct {
 	ID int64 `json:"id,omitempty"`
+	// ProvisionalID is set on the events that store an episode raised while
+	// the database was unreachable: the negative id viewers knew it by
+	// until then. It is not persisted.
+	ProvisionalID int64 `json:"provisional_id,omitempty"`
 	Key
 	RuleName string   `json:"rule_name"`
 	Kind     Kind     `json:"kind"`

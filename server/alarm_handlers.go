@@ -149,7 +149,7 @@ type ackRequest struct {
 
 // handleAcknowledgeAlarm is POST /api/v1/alarms/{id}/acknowledge (operator).
 func (s *Server) handleAcknowledgeAlarm(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
+	id, ok := alarmActionID(w, r)
 	if !ok {
 		return
 	}
@@ -174,7 +174,7 @@ type resolveRequest struct {
 // operator must acknowledge first; an admin may resolve directly, which is
 // recorded as an implicit acknowledgement.
 func (s *Server) handleResolveAlarm(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
+	id, ok := alarmActionID(w, r)
 	if !ok {
 		return
 	}
@@ -194,6 +194,18 @@ func (s *Server) handleResolveAlarm(w http.ResponseWriter, r *http.Request, u st
 	writeJSON(w, http.StatusOK, map[string]any{"alarm": ep})
 }
 
+// alarmActionID reads the alarm id of an acknowledge or resolve: a stored
+// id, or the negative provisional id of an alarm raised while the database
+// was unreachable, which viewers may still show.
+func alarmActionID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		writeError(w, http.StatusBadRequest, "id", "must be a non-zero integer")
+		return 0, false
+	}
+	return id, true
+}
+
 // alarmTransitionFailed answers a failed acknowledge/resolve and reports
 // whether it did.
 func (s *Server) alarmTransitionFailed(w http.ResponseWriter, r *http.Request, err error) bool {
@@ -202,6 +214,9 @@ func (s *Server) alarmTransitionFailed(w http.ResponseWriter, r *http.Request, e
 		return false
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "id", "no such alarm")
+	case errors.Is(err, alarms.ErrNotStoredYet):
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "id", "this alarm was raised while the database is unreachable and is not stored yet; act on it once it is")
 	case errors.Is(err, rules.ErrNotAcknowledged):
 		writeError(w, http.StatusConflict, "state", "acknowledge the alarm before resolving it")
 	case alarms.IsConflict(err):

@@ -23,20 +23,33 @@ var errUnauthenticated = errors.New("not logged in")
 // cookie did it, which matters for CSRF checks.
 func (s *Server) authenticateUser(r *http.Request) (u store.User, viaCookie bool, err error) {
 	ctx := r.Context()
+	var hash []byte
+	now := time.Now()
 	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		token = strings.TrimSpace(token)
 		if !strings.HasPrefix(token, auth.APITokenPrefix) {
 			return u, false, errUnauthenticated
 		}
-		u, err = s.store.APITokenUser(ctx, auth.HashToken(token))
+		hash = auth.HashToken(token)
+		u, err = s.store.APITokenUser(ctx, hash)
 	} else if c, cerr := r.Cookie(sessionCookie); cerr == nil && c.Value != "" {
 		viaCookie = true
-		u, err = s.store.SessionUser(ctx, auth.HashToken(c.Value), time.Now())
+		hash = auth.HashToken(c.Value)
+		u, err = s.store.SessionUser(ctx, hash, now)
 	} else {
 		return u, false, errUnauthenticated
 	}
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.Active()) {
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !u.Active()):
+		s.known.forget(hash)
 		return store.User{}, viaCookie, errUnauthenticated
+	case err == nil:
+		s.known.remember(hash, u, now)
+		return u, viaCookie, nil
+	}
+	if known, ok := s.known.recall(hash, now); ok {
+		s.log.WarnContext(ctx, "credentials checked from memory: database unavailable", "user", known.Username, "err", err)
+		return known, viaCookie, nil
 	}
 	return u, viaCookie, err
 }

@@ -64,6 +64,7 @@ type Server struct {
 	// redisPing checks Redis for /readyz; nil without Redis.
 	redisPing func(context.Context) error
 	logins    *ratelimit.Limiter // login attempts per client IP
+	known     *knownUsers        // credentials' last users, for database outages
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
 }
@@ -87,7 +88,8 @@ type Deps struct {
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
 		devices: d.Devices, alarms: d.Alarms, limits: d.Limits, live: d.Live, redisPing: d.Redis,
-		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000)}
+		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
+		known:  newKnownUsers(cfg.SessionTTL)}
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := auth.HashPassword("timing-equaliser-password", cfg.BcryptCost)
 		return h

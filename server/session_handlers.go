@@ -69,6 +69,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // handleLogout is POST /api/v1/logout.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		s.known.forget(auth.HashToken(c.Value))
 		if err := s.store.DeleteSession(r.Context(), auth.HashToken(c.Value)); err != nil {
 			s.log.ErrorContext(r.Context(), "logout", "err", err)
 		}

@@ -1,0 +1,273 @@
+package alarms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/radtrack/radtrack/internal/framelog"
+	"github.com/radtrack/radtrack/rules"
+)
+
+// Journal keeps, in order and on local disk, the alarm events the store
+// could not take because the database was unreachable. An event is
+// fsynced before the sample that caused it is acknowledged and before it
+// is pushed to viewers, so an alarm shown during an outage survives a
+// crash; the events are stored, oldest first, when the database answers.
+//
+// An alarm raised during an outage has no stored id yet: it gets a random
+// negative provisional id, under which viewers see it, and the events
+// that store it carry that id as Episode.ProvisionalID so that viewers
+// swap it for the stored one.
+type Journal struct {
+	log *framelog.Log
+
+	journaled, replayed, dropped atomic.Uint64
+}
+
+// JournalStats are the journal's counters, for metrics.
+type JournalStats struct {
+	Bytes                        int64
+	Journaled, Replayed, Dropped uint64
+}
+
+// OpenJournal opens (creating if needed) the journal in dir; events left
+// by a previous run are stored by the Service that takes it, before it
+// loads the open alarms.
+func OpenJournal(dir string, maxBytes int64) (*Journal, error) {
+	l, err := framelog.Open(dir, maxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("alarm journal: %w", err)
+	}
+	return &Journal{log: l}, nil
+}
+
+// Stats reads the counters.
+func (j *Journal) Stats() JournalStats {
+	return JournalStats{Bytes: j.log.Bytes(), Journaled: j.journaled.Load(), Replayed: j.replayed.Load(), Dropped: j.dropped.Load()}
+}
+
+// Close closes the journal; what it holds stays for the next start.
+func (j *Journal) Close() error { return j.log.Close() }
+
+// journalEntry is one frame of the journal.
+type journalEntry struct {
+	Event rules.Event `json:"event"`
+}
+
+// retryStoreAfter is how long record journals without trying the
+// database again after a failed drain; the background drain keeps trying.
+const retryStoreAfter = time.Second
+
+// newProvisionalID returns a random negative id: unique enough across the
+// nodes of a cluster (52 random bits) and exact as a JavaScript number.
+func newProvisionalID() int64 { return -1 - rand.Int64N(1<<52) }
+
+// recordJournaled is record with a journal: events go to the store when
+// it answers and nothing is waiting in the journal, to the journal
+// otherwise, so the events of one alarm are stored in the order they
+// happened.
+func (s *Service) recordJournaled(ctx context.Context, ev rules.Event) error {
+	if !s.journalPending.Load() {
+		err := s.storeAndPublish(ctx, &ev)
+		if err == nil || !s.unavailable(err) {
+			return err
+		}
+		return s.journalEvent(ctx, ev, err)
+	}
+	s.journalMu.Lock()
+	defer s.journalMu.Unlock()
+	if s.journalPending.Load() {
+		if time.Since(s.lastDrainFailure) < retryStoreAfter {
+			return s.journalEventLocked(ctx, ev, nil)
+		}
+		if err := s.drainLocked(ctx); err != nil {
+			return s.journalEventLocked(ctx, ev, err)
+		}
+	}
+	ev.AlarmID = s.storedID(ev.AlarmID)
+	err := s.storeAndPublish(ctx, &ev)
+	if err == nil || !s.unavailable(err) {
+		return err
+	}
+	return s.journalEventLocked(ctx, ev, err)
+}
+
+func (s *Service) journalEvent(ctx context.Context, ev rules.Event, cause error) error {
+	s.journalMu.Lock()
+	defer s.journalMu.Unlock()
+	return s.journalEventLocked(ctx, ev, cause)
+}
+
+// journalEventLocked appends ev to the journal, giving a never-stored
+// alarm a provisional id, then pushes it to viewers.
+func (s *Service) journalEventLocked(ctx context.Context, ev rules.Event, cause error) error {
+	if ev.AlarmID == 0 {
+		// Never stored: viewers need an id to follow it by.
+		id := newProvisionalID()
+		if err := s.engine.AssignID(ev.Key, id); err != nil {
+			s.log.Error("assign provisional alarm id", "alarm", id, "err", err)
+		}
+		ev.AlarmID = id
+		if ev.Type == rules.EventUpdated {
+			// A raise whose storage failed before: viewers never saw it.
+			ev.Type = rules.EventRaised
+		}
+	}
+	ev.Episode.ID = ev.AlarmID
+	payload, err := json.Marshal(journalEntry{Event: ev})
+	if err != nil {
+		return fmt.Errorf("encode alarm event for the journal: %w", err)
+	}
+	if err := s.journal.log.Append(payload); err != nil {
+		return fmt.Errorf("database unavailable (%v) and the alarm journal refused the event: %w", cause, err)
+	}
+	s.journalPending.Store(true)
+	s.journal.journaled.Add(1)
+	if cause != nil {
+		s.lastDrainFailure = time.Now()
+		s.log.Warn("database unavailable: alarm event journaled", "alarm", ev.AlarmID, "type", ev.Type, "journal_bytes", s.journal.log.Bytes(), "err", cause)
+	}
+	if ev.Type == rules.EventRaised {
+		s.logRaised(ev)
+	}
+	s.publish(ctx, ev)
+	return nil
+}
+
+// DrainJournal stores what the journal holds, if anything; it returns the
+// error that stopped it (the database is still away).
+func (s *Service) DrainJournal(ctx context.Context) error {
+	if s.journal == nil || !s.journalPending.Load() {
+		return nil
+	}
+	s.journalMu.Lock()
+	defer s.journalMu.Unlock()
+	return s.drainLocked(ctx)
+}
+
+// RunJournal drains the journal every interval until ctx ends, so that
+// journaled alarms are stored as soon as the database is back even if no
+// new event comes.
+func (s *Service) RunJournal(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.DrainJournal(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("alarm journal waits: database still unavailable", "journal_bytes", s.journal.log.Bytes(), "err", err)
+		}
+	}
+}
+
+func (s *Service) drainLocked(ctx context.Context) error {
+	n, err := s.journal.log.Replay(ctx, s.storeJournaled)
+	if n > 0 {
+		s.log.Info("journaled alarm events stored", "events", n)
+	}
+	if err != nil {
+		s.lastDrainFailure = time.Now()
+		return err
+	}
+	s.journalPending.Store(false)
+	return nil
+}
+
+// storeJournaled stores one journaled event. An event the store refuses
+// for a reason other than unavailability is dropped with an error: a
+// retry would only repeat the refusal and hold back every later alarm.
+func (s *Service) storeJournaled(ctx context.Context, payload []byte) error {
+	var entry journalEntry
+	if err := json.Unmarshal(payload, &entry); err != nil {
+		s.journal.dropped.Add(1)
+		s.log.Error("alarm journal: unreadable entry dropped", "err", err)
+		return nil
+	}
+	ev := entry.Event
+	provisionalID := min(ev.AlarmID, 0)
+	err := s.storeEvent(ctx, &ev)
+	if err != nil {
+		if s.unavailable(err) {
+			return err
+		}
+		s.journal.dropped.Add(1)
+		s.log.Error("alarm journal: event refused by the store, dropped", "alarm", ev.AlarmID, "type", ev.Type, "err", err)
+		return nil
+	}
+	s.journal.replayed.Add(1)
+	if provisionalID != 0 {
+		// Viewers know this alarm by its provisional id: this event tells
+		// them its stored one. It must not page them again.
+		ev.Episode.ProvisionalID = provisionalID
+		if ev.Type == rules.EventRaised {
+			ev.Type = rules.EventUpdated
+		}
+		s.publish(ctx, ev)
+	}
+	return nil
+}
+
+// storedID translates a provisional id whose alarm is stored by now.
+func (s *Service) storedID(id int64) int64 {
+	if id >= 0 {
+		return id
+	}
+	if stored, ok := s.lookupStoredID(id); ok {
+		return stored
+	}
+	return id
+}
+
+func (s *Service) lookupStoredID(provisional int64) (int64, bool) {
+	s.provisionalMu.Lock()
+	defer s.provisionalMu.Unlock()
+	id, ok := s.provisional[provisional]
+	return id, ok
+}
+
+func (s *Service) rememberStoredID(provisional, stored int64) {
+	s.provisionalMu.Lock()
+	s.provisional[provisional] = stored
+	s.provisionalMu.Unlock()
+}
+
+// forgetProvisional drops the translations to a resolved alarm.
+func (s *Service) forgetProvisional(stored int64) {
+	s.provisionalMu.Lock()
+	defer s.provisionalMu.Unlock()
+	for p, id := range s.provisional {
+		if id == stored {
+			delete(s.provisional, p)
+		}
+	}
+}
+
+// Provisional returns the open live episodes that are not stored yet (the
+// database was unreachable when they were raised), for snapshots.
+func (s *Service) Provisional() []rules.Episode {
+	var out []rules.Episode
+	for _, ep := range s.OpenLive() {
+		if ep.ID < 0 {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// OpenLive returns the open live episodes this node's engine holds.
+func (s *Service) OpenLive() []rules.Episode {
+	var out []rules.Episode
+	for _, ep := range s.engine.OpenEpisodes() {
+		if !ep.Imported {
+			out = append(out, ep)
+		}
+	}
+	return out
+}

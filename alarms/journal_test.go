@@ -1,0 +1,220 @@
+package alarms_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/radtrack/radtrack/alarms"
+	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/internal/faultproxy"
+	"github.com/radtrack/radtrack/internal/pgtest"
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/pgstore"
+	"github.com/radtrack/radtrack/store/storetest"
+)
+
+// lockedRecorder is a Publisher safe for the journal's background drain.
+type lockedRecorder struct {
+	mu     sync.Mutex
+	events []rules.Event
+}
+
+func (r *lockedRecorder) PublishAlarm(_ context.Context, ev rules.Event) error {
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *lockedRecorder) take() []rules.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.events
+	r.events = nil
+	return out
+}
+
+// oil3 is the default rule "IAEA OIL3 (1 µSv/h)".
+const oil3 = 2
+
+// outageStore opens db through a fault proxy, so the test can take the
+// database away from the service while it runs.
+func outageStore(t *testing.T, db string) (*pgstore.Store, *faultproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := faultproxy.Start(t, u.Host)
+	u.Host = proxy.Addr()
+	q := u.Query()
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	st, err := pgstore.Open(context.Background(), pgstore.Config{URL: u.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st, proxy
+}
+
+func openJournaled(t *testing.T, st store.Store, dir string, pub alarms.Publisher) *alarms.Service {
+	t.Helper()
+	j, err := alarms.OpenJournal(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	svc, err := alarms.New(context.Background(), st, alarms.Options{
+		Geo: geo.DefaultConfig(), Publisher: pub, Journal: j, Unavailable: pgstore.Unavailable,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// While the database is away, a hot sample still raises its alarms: they
+// are journaled, pushed at once under provisional ids, and stored when the
+// database returns, with one event per alarm telling viewers the stored id.
+func TestAlarmsRaiseAndPushDuringDatabaseOutage(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDatabase(t)
+	st, proxy := outageStore(t, db)
+	dev, _ := storetest.NewDevice(t, st, "veh-outage")
+	pub := &lockedRecorder{}
+	svc := openJournaled(t, st, t.TempDir(), pub)
+
+	hot := storetest.Samples(dev.ID, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 6)
+	for i := range hot {
+		hot[i].DoseRate = 1.2 + 0.1*float64(i) // over notice (0.5) and OIL3 (1.0), peak on the last
+	}
+	proxy.Down()
+	if err := svc.Process(ctx, dev, hot[:3]); err != nil {
+		t.Fatalf("Process during the outage: %v (alarms must be journaled, not refused)", err)
+	}
+	during := pub.take()
+	provisional := map[int64]int64{} // rule id → provisional alarm id
+	for _, ev := range during {
+		if ev.AlarmID >= 0 || ev.Episode.ID != ev.AlarmID {
+			t.Fatalf("event pushed during the outage with id %d/%d, want one negative provisional id", ev.AlarmID, ev.Episode.ID)
+		}
+		if ev.Type == rules.EventRaised {
+			provisional[ev.Key.RuleID] = ev.AlarmID
+		}
+	}
+	if len(provisional) != 2 {
+		t.Fatalf("raised during the outage: %v, want the notice and OIL3 alarms pushed at once", provisional)
+	}
+	if got := len(svc.Provisional()); got != 2 {
+		t.Fatalf("%d provisional alarms for snapshots, want 2", got)
+	}
+	// Acting on an alarm that is not stored yet is refused, clearly.
+	if _, err := svc.Acknowledge(ctx, provisional[oil3], "op", ""); err != alarms.ErrNotStoredYet {
+		t.Fatalf("acknowledge during the outage: %v, want ErrNotStoredYet", err)
+	}
+
+	proxy.Up()
+	if err := svc.DrainJournal(ctx); err != nil {
+		t.Fatalf("drain after the outage: %v", err)
+	}
+	reconciled := map[int64]int64{}
+	for _, ev := range pub.take() {
+		if ev.Type == rules.EventRaised {
+			t.Errorf("a stored journaled alarm was pushed as raised again: viewers would be paged twice")
+		}
+		if ev.Episode.ProvisionalID != 0 {
+			reconciled[ev.Episode.ProvisionalID] = ev.AlarmID
+		}
+	}
+	for rule, p := range provisional {
+		if reconciled[p] <= 0 {
+			t.Fatalf("alarm of rule %d (provisional %d) never pushed with its stored id: %v", rule, p, reconciled)
+		}
+	}
+	// The next samples update the stored alarms, under their stored ids.
+	if err := svc.Process(ctx, dev, hot[3:]); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range pub.take() {
+		if ev.AlarmID <= 0 || ev.Type == rules.EventRaised {
+			t.Fatalf("after the drain: %s event for alarm %d, want updates of the stored alarms", ev.Type, ev.AlarmID)
+		}
+	}
+	all, err := st.ListAlarms(ctx, store.AlarmFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 {
+		t.Fatalf("%d alarms stored, want 2 (notice, OIL3)", len(all))
+	}
+	for _, a := range all {
+		if a.Samples != 6 || fmt.Sprintf("%.1f", a.PeakDose) != "1.7" || !a.PeakTime.Equal(hot[5].Time) {
+			t.Errorf("alarm %s: %d samples, peak %.2f at %s; want 6 samples, peak 1.7 at %s",
+				a.RuleName, a.Samples, a.PeakDose, a.PeakTime, hot[5].Time)
+		}
+		if a.ID != reconciled[provisional[a.RuleID]] {
+			t.Errorf("alarm %s stored as %d, pushed as %d", a.RuleName, a.ID, reconciled[provisional[a.RuleID]])
+		}
+		events, _ := st.AlarmEvents(ctx, a.ID)
+		if len(events) == 0 || events[0].Type != "raised" {
+			t.Errorf("alarm %s audit trail %+v, want it to start with raised", a.RuleName, events)
+		}
+	}
+	// A viewer who still shows the provisional id can act on it.
+	if _, err := svc.Acknowledge(ctx, provisional[oil3], "op", "on my way"); err != nil {
+		t.Fatalf("acknowledge by provisional id after the drain: %v", err)
+	}
+}
+
+// A crash during the outage loses no journaled alarm: the next start
+// stores the journal before it loads the open alarms, and continues them.
+func TestJournaledAlarmsSurviveARestart(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDatabase(t)
+	st, proxy := outageStore(t, db)
+	dev, _ := storetest.NewDevice(t, st, "veh-crash")
+	dir := t.TempDir()
+	svc := openJournaled(t, st, dir, nil)
+
+	hot := storetest.Samples(dev.ID, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 4)
+	for i := range hot {
+		hot[i].DoseRate = 3
+	}
+	proxy.Down()
+	if err := svc.Process(ctx, dev, hot[:2]); err != nil {
+		t.Fatal(err)
+	}
+	// "Crash": the service is abandoned; the database comes back and a new
+	// one starts on the same journal.
+	proxy.Up()
+	restarted := openJournaled(t, st, dir, nil)
+	open := restarted.OpenLive()
+	if len(open) != 2 {
+		t.Fatalf("%d open alarms after the restart, want 2 (notice, OIL3) from the journal", len(open))
+	}
+	for _, ep := range open {
+		if ep.ID <= 0 || ep.Samples != 2 {
+			t.Errorf("restored alarm %s: id %d, %d samples; want stored, 2 samples", ep.RuleName, ep.ID, ep.Samples)
+		}
+	}
+	if err := restarted.Process(ctx, dev, hot[2:]); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := st.ListAlarms(ctx, store.AlarmFilter{})
+	if len(all) != 2 {
+		t.Fatalf("%d alarms after the restart, want still 2", len(all))
+	}
+	for _, a := range all {
+		if a.Samples != 4 {
+			t.Errorf("alarm %s counted %d samples, want 4", a.RuleName, a.Samples)
+		}
+	}
+}
