@@ -34,7 +34,7 @@ export class AlarmStore extends EventTarget {
   replaceAll(list) {
     const next = new Map(list.map((a) => [a.id, a]));
     for (const a of list) {
-      if (this.loaded && !this.open.has(a.id) && a.state === 'raised') this.noteNew(a);
+      if (this.loaded && !this.open.has(a.id) && a.state === 'raised' && !this.replacesProvisional(a)) this.noteNew(a);
     }
     // Fresh means raised and unseen: someone else's acknowledgement counts.
     for (const id of this.fresh) if (!next.has(id) || next.get(id).state !== 'raised') this.fresh.delete(id);
@@ -50,7 +50,8 @@ export class AlarmStore extends EventTarget {
     const id = frame.alarm_id || a.id;
     if (!id) return;
     a.id = id;
-    const known = this.open.has(id);
+    const replaced = this.replacesProvisional(a);
+    const known = this.open.has(id) || replaced;
     if (a.state === 'resolved' || frame.event === 'resolved') {
       this.open.delete(id);
       this.fresh.delete(id);
@@ -60,6 +61,25 @@ export class AlarmStore extends EventTarget {
       this.open.set(id, a);
     }
     this.emit();
+  }
+
+  // replacesProvisional: an alarm raised while the database was
+  // unreachable is shown under a negative provisional id until it is
+  // stored; its stored version (which names the provisional id, or has the
+  // same device, rule and fence) takes its place without paging anyone
+  // again. Returns whether a provisional alarm was replaced.
+  replacesProvisional(a) {
+    if (!(a.id > 0)) return false;
+    for (const [pid, p] of this.open) {
+      if (pid >= 0) continue;
+      if (a.provisional_id === pid || (p.device_id === a.device_id && p.rule_id === a.rule_id && (p.fence_id || 0) === (a.fence_id || 0))) {
+        this.open.delete(pid);
+        if (this.fresh.delete(pid) && a.state === 'raised') this.fresh.add(a.id);
+        this.dispatchEvent(new CustomEvent('replaced', { detail: { from: pid, to: a.id } }));
+        return true;
+      }
+    }
+    return false;
   }
 
   // applyLocal: the REST answer of our own acknowledge / resolve.
@@ -117,6 +137,7 @@ export class AlarmPanel {
     this.empty = h('p', { class: 'empty' }, 'No open alarms.');
     this.el = h('section', { class: 'alarms' }, this.empty, this.list);
     store.addEventListener('change', () => this.render());
+    store.addEventListener('replaced', (e) => this.rekey(e.detail.from, e.detail.to));
     store.addEventListener('new', (e) => beep(e.detail.severity));
     this.render();
   }
@@ -149,6 +170,18 @@ export class AlarmPanel {
     }
   }
 
+  // rekey keeps a provisional alarm's card (and a half-typed comment) for
+  // its stored version.
+  rekey(from, to) {
+    const card = this.cards.get(from);
+    if (!card || this.cards.has(to)) return;
+    this.cards.delete(from);
+    card.id = to;
+    card.el.dataset.alarmId = String(to);
+    card.actionsKey = null;
+    this.cards.set(to, card);
+  }
+
   makeCard(a) {
     const card = { id: a.id };
     card.head = h('div', { class: 'alarm-head' });
@@ -159,12 +192,12 @@ export class AlarmPanel {
       class: 'alarm-card', tabindex: '0', dataset: { alarmId: String(a.id) },
       onclick: (e) => {
         if (e.target.closest('button, input, select, textarea, label, form')) return;
-        this.store.seen(a.id);
+        this.store.seen(card.id);
         this.onLocate(card.alarm);
       },
       onkeydown: (e) => {
         if (e.key === 'Enter' && e.target === card.el) {
-          this.store.seen(a.id);
+          this.store.seen(card.id);
           this.onLocate(card.alarm);
         }
       },
@@ -191,15 +224,17 @@ export class AlarmPanel {
         ? h('div', null, 'peak ', h('span', { class: 'dose-chip', style: { background: doseColor(peak) } }, fmtDose(peak)), ' µSv/h at ', fmtTime(a.peak_time))
         : null,
       a.acked_by ? h('div', { class: 'muted' }, `acknowledged by ${a.acked_by}${a.ack_comment ? ': “' + a.ack_comment + '”' : ''}`) : null,
+      a.id < 0 ? h('div', { class: 'provisional', title: 'Raised while the database is unreachable: shown live, stored when it returns' }, 'not stored yet: database unreachable') : null,
     );
     if (card.formOpen) return; // leave the buttons while a form is open
     // Rebuild the buttons only when they change: a button replaced under
     // the pointer between mousedown and mouseup would lose the click.
-    if (card.actionsKey === a.state) return;
-    card.actionsKey = a.state;
+    const key = `${a.state}/${a.id < 0}`;
+    if (card.actionsKey === key) return;
+    card.actionsKey = key;
     replace(card.actions,
-      h('button', { type: 'button', class: 'btn-small', onclick: () => { this.store.seen(a.id); this.onLocate(card.alarm); } }, 'Locate'),
-      h('button', { type: 'button', class: 'btn-small', onclick: () => this.onDetails(a.id) }, 'Details'),
+      h('button', { type: 'button', class: 'btn-small', onclick: () => { this.store.seen(card.id); this.onLocate(card.alarm); } }, 'Locate'),
+      a.id > 0 ? h('button', { type: 'button', class: 'btn-small', onclick: () => this.onDetails(card.id) }, 'Details') : null,
       this.canAct && a.state === 'raised'
         ? h('button', { type: 'button', class: 'btn-small primary', 'data-action': 'ack', onclick: () => this.openAck(card) }, 'Acknowledge')
         : null,

@@ -58,10 +58,48 @@ async function adminQuery(adminURL, sql) {
   }
 }
 
+// DBProxy forwards a loopback port to PostgreSQL; down() cuts every
+// connection and refuses new ones, as an unreachable database would.
+export class DBProxy {
+  static async start(target) {
+    const p = new DBProxy();
+    p.target = target;
+    p.isUp = true;
+    p.sockets = new Set();
+    p.srv = net.createServer((client) => {
+      if (!p.isUp) { client.destroy(); return; }
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      for (const [a, b] of [[client, upstream], [upstream, client]]) {
+        p.sockets.add(a);
+        a.on('error', () => b.destroy());
+        a.on('close', () => { p.sockets.delete(a); b.destroy(); });
+        a.pipe(b);
+      }
+    });
+    await new Promise((resolve) => p.srv.listen(0, '127.0.0.1', resolve));
+    p.port = p.srv.address().port;
+    return p;
+  }
+
+  down() {
+    this.isUp = false;
+    for (const sock of this.sockets) sock.destroy();
+  }
+
+  up() { this.isUp = true; }
+
+  close() {
+    this.down();
+    return new Promise((resolve) => this.srv.close(resolve));
+  }
+}
+
 export class Server {
-  // start builds and starts a server on a fresh database.
-  static async start(adminURL) {
+  // start builds and starts a server on a fresh database; with
+  // {dbProxy: true} it reaches the database through a DBProxy (server.dbProxy).
+  static async start(adminURL, options = {}) {
     const s = new Server();
+    s.options = options;
     try {
       await s.boot(adminURL);
     } catch (err) {
@@ -83,10 +121,19 @@ export class Server {
     s.dbName = 'radtrack_e2e_' + crypto.randomBytes(6).toString('hex');
     await adminQuery(adminURL, `CREATE DATABASE ${s.dbName}`);
     s.dbURL = withDatabase(adminURL, s.dbName);
+    let serverDB = s.dbURL;
+    if (s.options.dbProxy) {
+      const u = new URL(s.dbURL);
+      s.dbProxy = await DBProxy.start(new URL(s.dbURL));
+      u.hostname = '127.0.0.1';
+      u.port = String(s.dbProxy.port);
+      serverDB = u.toString();
+    }
     s.port = await freePort();
     s.base = `http://127.0.0.1:${s.port}`;
     s.stderr = '';
-    s.proc = spawn(s.bin, ['serve', '-database-url', s.dbURL, '-addr', `127.0.0.1:${s.port}`, '-osmand-addr', '', '-bgeigie-addr', ''], {
+    s.proc = spawn(s.bin, ['serve', '-database-url', serverDB, '-addr', `127.0.0.1:${s.port}`, '-osmand-addr', '', '-bgeigie-addr', '',
+      '-data', path.join(s.tmp, 'data')], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // The tests log in and seed history faster than the abuse limits allow.
       env: { ...process.env, RADTRACK_LOG_LEVEL: 'warn', RADTRACK_IP_RATE: '0', RADTRACK_DEVICE_RATE: '0', RADTRACK_LOGIN_RATE: '0' },
@@ -121,6 +168,7 @@ export class Server {
       await this.exited;
       clearTimeout(timer);
     }
+    if (this.dbProxy) await this.dbProxy.close();
     if (this.dbName) {
       await adminQuery(this.adminURL, `DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`).catch((e) => console.error('drop database:', e.message));
     }

@@ -79,3 +79,28 @@ test('alarm store: snapshot, live events, resolve', () => {
   assert.equal(s.fresh.has(5), false, 'an acknowledged alarm is no longer new');
   assert.equal(s.fresh.has(2), true);
 });
+
+test('an alarm raised during a database outage is replaced by its stored version without paging again', () => {
+  const s = new AlarmStore();
+  const fresh = [];
+  const replaced = [];
+  s.addEventListener('new', (e) => fresh.push(e.detail.id));
+  s.addEventListener('replaced', (e) => replaced.push([e.detail.from, e.detail.to]));
+  s.replaceAll([]);
+  s.applyEvent({ event: 'raised', alarm_id: -77, alarm: { id: -77, device_id: 3, rule_id: 2, fence_id: 0, state: 'raised', severity: 'alarm' } });
+  assert.deepEqual(fresh, [-77], 'the provisional alarm pages at once');
+  s.applyEvent({ event: 'updated', alarm_id: 12, alarm: { id: 12, provisional_id: -77, device_id: 3, rule_id: 2, fence_id: 0, state: 'raised', severity: 'alarm' } });
+  assert.deepEqual([...s.open.keys()], [12]);
+  assert.deepEqual(replaced, [[-77, 12]]);
+  assert.equal(s.fresh.has(12), true, 'still new until someone looks at it');
+  assert.deepEqual(fresh, [-77], 'the stored version does not page again');
+
+  // A reconnect during the drain: the snapshot has the stored alarm (no
+  // provisional id in the database) while the list still shows the
+  // provisional one of the same device, rule and fence.
+  s.applyEvent({ event: 'raised', alarm_id: -78, alarm: { id: -78, device_id: 4, rule_id: 5, fence_id: 9, state: 'raised', severity: 'alarm' } });
+  s.replaceAll([{ id: 12, state: 'raised', severity: 'alarm', device_id: 3, rule_id: 2, fence_id: 0 },
+    { id: 13, state: 'raised', severity: 'alarm', device_id: 4, rule_id: 5, fence_id: 9 }]);
+  assert.deepEqual(fresh, [-77, -78]);
+  assert.deepEqual([...s.open.keys()].sort(), [12, 13]);
+});
