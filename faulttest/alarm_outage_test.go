@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -38,24 +36,6 @@ type alarmJSON struct {
 type viewer struct {
 	t  *testing.T
 	ws *websocket.Conn
-}
-
-func login(t *testing.T, addr, password string) http.Header {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	resp, err := client.Post("http://"+addr+"/api/v1/login", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"username":"admin","password":%q}`, password)))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("login: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	header := http.Header{"Origin": {"http://" + addr}}
-	u, _ := url.Parse("http://" + addr)
-	for _, c := range jar.Cookies(u) {
-		header.Add("Cookie", c.String())
-	}
-	return header
 }
 
 // connect opens the live socket and returns the alarms of its snapshot.
@@ -127,19 +107,6 @@ func postSample(t *testing.T, addr, token string, at time.Time, dose float64) (i
 	}
 	resp.Body.Close()
 	return resp.StatusCode, time.Since(sent)
-}
-
-func waitPassword(t *testing.T, s *server) string {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if m := adminPassword.FindStringSubmatch(s.output()); m != nil {
-			return m[1]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no admin password printed:\n%s", s.output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // storedAlarms counts the stored alarms of a device and their samples.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -206,4 +207,39 @@ func dbWithProxy(t *testing.T, db string, port int) string {
 	}
 	u.Host = fmt.Sprintf("127.0.0.1:%d", port)
 	return u.String()
+}
+
+var adminPassword = regexp.MustCompile(`created user "admin" with password (\S+)`)
+
+// waitPassword reads the first admin's password from the server's log.
+func waitPassword(t *testing.T, s *server) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if m := adminPassword.FindStringSubmatch(s.output()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no admin password printed:\n%s", s.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// login signs in as admin and returns the headers a WebSocket dial needs.
+func login(t *testing.T, addr, password string) http.Header {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := client.Post("http://"+addr+"/api/v1/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"username":"admin","password":%q}`, password)))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	header := http.Header{"Origin": {"http://" + addr}}
+	u, _ := url.Parse("http://" + addr)
+	for _, c := range jar.Cookies(u) {
+		header.Add("Cookie", c.String())
+	}
+	return header
 }

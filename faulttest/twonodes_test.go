@@ -5,10 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +14,6 @@ import (
 
 	"github.com/radtrack/radtrack/internal/pgtest"
 )
-
-var adminPassword = regexp.MustCompile(`created user "admin" with password (\S+)`)
 
 // Two radtrack processes share PostgreSQL and Redis: a vehicle posting to
 // node A is on the map of a viewer connected to node B, and an alarm raised
@@ -37,32 +32,12 @@ func TestTwoProcessesShareTheLivePushThroughRedis(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	addrA, addrB := freePort(t), freePort(t)
 	a := start(t, db, t.TempDir(), addrA, "-redis-url", redisURL, "-redis-prefix", prefix)
-	var password string
-	for deadline := time.Now().Add(10 * time.Second); password == ""; {
-		if m := adminPassword.FindStringSubmatch(a.output()); m != nil {
-			password = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no admin password printed:\n%s", a.output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	password := waitPassword(t, a)
 	start(t, db, t.TempDir(), addrB, "-redis-url", redisURL, "-redis-prefix", prefix)
 	token := addDevice(t, db, "van-two-nodes")
 
 	// The viewer logs in on B and opens the live socket there.
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.Post("http://"+addrB+"/api/v1/login", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"username":"admin","password":%q}`, password)))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("login on B: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	header := http.Header{"Origin": {"http://" + addrB}}
-	u, _ := url.Parse("http://" + addrB)
-	for _, c := range jar.Cookies(u) {
-		header.Add("Cookie", c.String())
-	}
+	header := login(t, addrB, password)
 	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addrB+"/api/v1/live", header)
 	if err != nil {
 		t.Fatal(err)
