@@ -210,6 +210,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		return nil, err
 	}
 	n.Core = core
+	if rdb != nil {
+		n.live.devices = newDeviceChanges(rdb, redisPrefix(cfg))
+		core.Devices.SetPeers(n.live.devices)
+	}
 	core.Metrics.RegisterAlarmStates(core.Alarms.OpenByState)
 	core.Metrics.RegisterLive(func() metrics.LiveStats {
 		st := n.live.hub.Stats()
@@ -321,6 +325,7 @@ func (n *Node) Run(ctx context.Context) error {
 	liveDone.Go(func() { n.live.pub.run(liveCtx) })
 	if n.live.redis != nil {
 		liveDone.Go(func() { n.followPeerResolutions(liveCtx) })
+		liveDone.Go(func() { n.live.devices.follow(liveCtx, n.Devices, n.log) })
 	}
 
 	var runErr error

@@ -22,10 +22,11 @@ import (
 // liveParts is the live push of a node: broker (in-process, or Redis
 // across nodes), hub, and the adapters that feed it.
 type liveParts struct {
-	broker live.Broker
-	redis  *redis.Client // nil without REDIS_URL
-	hub    *live.Hub
-	pub    *alarmPublisher
+	broker  live.Broker
+	redis   *redis.Client // nil without REDIS_URL
+	hub     *live.Hub
+	pub     *alarmPublisher
+	devices *deviceChanges // nil without REDIS_URL
 }
 
 // newBroker picks Redis when configured, the in-process broker otherwise.
@@ -38,11 +39,15 @@ func newBroker(cfg Config, log *slog.Logger) (live.Broker, *redis.Client, error)
 		return nil, nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
 	rdb := redis.NewClient(opt)
-	prefix := cfg.RedisPrefix
-	if prefix == "" {
-		prefix = "radtrack:live"
+	return live.NewRedisBroker(rdb, live.RedisConfig{Prefix: redisPrefix(cfg), Logger: log}), rdb, nil
+}
+
+// redisPrefix is the key and channel prefix shared by a cluster's nodes.
+func redisPrefix(cfg Config) string {
+	if cfg.RedisPrefix == "" {
+		return "radtrack:live"
 	}
-	return live.NewRedisBroker(rdb, live.RedisConfig{Prefix: prefix, Logger: log}), rdb, nil
+	return cfg.RedisPrefix
 }
 
 // alarmPublisher hands stored alarm events to the live push. The hub needs

@@ -83,18 +83,11 @@ func connect(t *testing.T, n *app.Node, name, offset string) *viewer {
 // dialLive logs in and opens the live socket, without reading it.
 func dialLive(t *testing.T, n *app.Node, name, offset string) *websocket.Conn {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
+	client := loginClient(t, n, name)
 	base := "http://" + n.Addr()
-	resp, err := client.Post(base+"/api/v1/login", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, name, name+"-password")))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("login %s: %v %v", name, resp, err)
-	}
-	resp.Body.Close()
 	u, _ := url.Parse(base)
 	header := http.Header{"Origin": {base}}
-	for _, c := range jar.Cookies(u) {
+	for _, c := range client.Jar.Cookies(u) {
 		header.Add("Cookie", c.String())
 	}
 	target := "ws://" + n.Addr() + "/api/v1/live"
@@ -107,6 +100,21 @@ func dialLive(t *testing.T, n *app.Node, name, offset string) *websocket.Conn {
 	}
 	t.Cleanup(func() { ws.Close() })
 	return ws
+}
+
+// loginClient logs name (made by addUser) in on node n and returns a client
+// holding the session cookie.
+func loginClient(t *testing.T, n *app.Node, name string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := client.Post("http://"+n.Addr()+"/api/v1/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, name, name+"-password")))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("login %s: %v %v", name, resp, err)
+	}
+	resp.Body.Close()
+	return client
 }
 
 // next waits for a frame matching ok.

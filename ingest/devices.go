@@ -22,14 +22,17 @@ var (
 
 // Devices authenticates reporting devices for every listener. It caches
 // lookups for a short time so that a vehicle posting every second does not
-// cost a database query per request. A rotation or revocation made through
-// this node calls Forget and takes effect at once; one made elsewhere takes
-// effect within the TTL. While the database is unreachable, expired entries
-// keep being used, so known vehicles go on reporting into the spool.
+// cost a database query per request. A rotation or revocation goes through
+// Changed, which forgets the device here and tells the other nodes of the
+// cluster (Peers) to forget it too, so it takes effect at once everywhere;
+// a node that missed the message (its link to the bus was down) honours it
+// within the TTL. While the database is unreachable, expired entries keep
+// being used, so known vehicles go on reporting into the spool.
 type Devices struct {
 	store store.Devices
 	ttl   time.Duration
 	now   func() time.Time
+	peers Peers // nil: a single node
 
 	mu      sync.Mutex
 	byToken map[string]cachedDevice // key: token hash
@@ -101,8 +104,40 @@ func (d *Devices) ByUID(ctx context.Context, uid string) (store.Device, error) {
 	return active(dev, err)
 }
 
+// Peers carries credential changes to the other nodes of a cluster.
+type Peers interface {
+	PublishDeviceChange(ctx context.Context, deviceID int64) error
+}
+
+// SetPeers connects the cache to the other nodes (before it is used).
+func (d *Devices) SetPeers(p Peers) { d.peers = p }
+
+// Changed is called after a device's credentials or calibration changed
+// (rotation, revocation, edit): the device is forgotten on this node at
+// once and on the others as soon as they hear of it. A failure to tell
+// them is returned for logging; the change itself is stored already.
+func (d *Devices) Changed(ctx context.Context, deviceID int64) error {
+	d.Forget(deviceID)
+	if d.peers == nil {
+		return nil
+	}
+	if err := d.peers.PublishDeviceChange(ctx, deviceID); err != nil {
+		return fmt.Errorf("tell other nodes that device %d changed (they follow within %s): %w", deviceID, d.ttl, err)
+	}
+	return nil
+}
+
+// ForgetAll empties the cache: a node that may have missed change messages
+// (its link to the other nodes was down) looks every device up again.
+func (d *Devices) ForgetAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clear(d.byToken)
+	clear(d.byUID)
+}
+
 // Forget drops every cached entry of a device (after rotation, revocation
-// or an edit of its calibration).
+// or an edit of its calibration) on this node.
 func (d *Devices) Forget(deviceID int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

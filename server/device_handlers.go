@@ -87,7 +87,7 @@ func (s *Server) handleRotateDeviceToken(w http.ResponseWriter, r *http.Request,
 		s.internalError(w, r, "rotate device token", err)
 		return
 	}
-	s.devices.Forget(id)
+	s.deviceChanged(r, id)
 	s.audit(r.Context(), &admin, "device.rotate_token", "device/"+r.PathValue("id"), nil)
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "token": token})
 }
@@ -107,7 +107,14 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request, admi
 		s.internalError(w, r, "revoke device", err)
 		return
 	}
-	s.devices.Forget(id)
+	s.deviceChanged(r, id)
 	s.audit(r.Context(), &admin, "device.revoke", "device/"+r.PathValue("id"), nil)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// deviceChanged makes every node forget a device's cached credentials.
+func (s *Server) deviceChanged(r *http.Request, id int64) {
+	if err := s.devices.Changed(r.Context(), id); err != nil {
+		s.log.WarnContext(r.Context(), "device change not broadcast", "device", id, "err", err)
+	}
 }

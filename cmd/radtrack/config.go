@@ -149,7 +149,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.Duration(&c.Writer.FlushInterval, "flush-interval", "RADTRACK_FLUSH_INTERVAL", wdef.FlushInterval, "how long a commit waits to gather more samples")
 	f.Int(&c.Writer.Flushers, "flushers", "RADTRACK_FLUSHERS", wdef.Flushers, "concurrent group commits")
 	f.Int(&c.Writer.QueueLimit, "queue-limit", "RADTRACK_QUEUE_LIMIT", wdef.QueueLimit, "most uncommitted samples held; beyond it ingest answers 503")
-	f.Duration(&c.DeviceCacheTTL, "device-cache-ttl", "RADTRACK_DEVICE_CACHE_TTL", 10*time.Second, "how long a device credential is trusted before asking the database again (rotations and revocations made on this node apply at once)")
+	f.Duration(&c.DeviceCacheTTL, "device-cache-ttl", "RADTRACK_DEVICE_CACHE_TTL", 10*time.Second, "how long a device credential is trusted before asking the database again (rotations and revocations apply at once on every node of a Redis cluster; this bounds a missed broadcast)")
 	f.Duration(&c.Server.SessionTTL, "session-ttl", "RADTRACK_SESSION_TTL", def.SessionTTL, "how long a login lasts")
 	f.Bool(&c.Server.SecureCookies, "secure-cookies", "RADTRACK_SECURE_COOKIES", false, "mark session cookies Secure (set behind a TLS proxy)")
 	f.Duration(&c.BGeigieIdle, "bgeigie-idle-timeout", "RADTRACK_BGEIGIE_IDLE_TIMEOUT", 2*time.Minute, "close a silent bGeigie connection after this")
