@@ -105,13 +105,10 @@ func (s *Service) journalEvent(ctx context.Context, ev rules.Event, cause error)
 // journalEventLocked appends ev to the journal, giving a never-stored
 // alarm a provisional id, then pushes it to viewers.
 func (s *Service) journalEventLocked(ctx context.Context, ev rules.Event, cause error) error {
-	if ev.AlarmID == 0 {
+	fresh := ev.AlarmID == 0
+	if fresh {
 		// Never stored: viewers need an id to follow it by.
-		id := newProvisionalID()
-		if err := s.engine.AssignID(ev.Key, id); err != nil {
-			s.log.Error("assign provisional alarm id", "alarm", id, "err", err)
-		}
-		ev.AlarmID = id
+		ev.AlarmID = newProvisionalID()
 		if ev.Type == rules.EventUpdated {
 			// A raise whose storage failed before: viewers never saw it.
 			ev.Type = rules.EventRaised
@@ -123,7 +120,14 @@ func (s *Service) journalEventLocked(ctx context.Context, ev rules.Event, cause 
 		return fmt.Errorf("encode alarm event for the journal: %w", err)
 	}
 	if err := s.journal.log.Append(payload); err != nil {
+		// The engine keeps the episode without an id, so the retry of the
+		// refused sample raises it again.
 		return fmt.Errorf("database unavailable (%v) and the alarm journal refused the event: %w", cause, err)
+	}
+	if fresh {
+		if err := s.engine.AssignID(ev.Key, ev.AlarmID); err != nil {
+			s.log.Error("assign provisional alarm id", "alarm", ev.AlarmID, "err", err)
+		}
 	}
 	s.journalPending.Store(true)
 	s.journal.journaled.Add(1)

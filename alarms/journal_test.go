@@ -67,7 +67,12 @@ func outageStore(t *testing.T, db string) (*pgstore.Store, *faultproxy.Proxy) {
 
 func openJournaled(t *testing.T, st store.Store, dir string, pub alarms.Publisher) *alarms.Service {
 	t.Helper()
-	j, err := alarms.OpenJournal(dir, 1<<20)
+	return openJournaledMax(t, st, dir, 1<<20, pub)
+}
+
+func openJournaledMax(t *testing.T, st store.Store, dir string, maxBytes int64, pub alarms.Publisher) *alarms.Service {
+	t.Helper()
+	j, err := alarms.OpenJournal(dir, maxBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,5 +221,40 @@ func TestJournaledAlarmsSurviveARestart(t *testing.T) {
 		if a.Samples != 4 {
 			t.Errorf("alarm %s counted %d samples, want 4", a.RuleName, a.Samples)
 		}
+	}
+}
+
+// A full journal refuses: the samples are refused (the vehicle retries),
+// nothing is pushed under an id no journal holds, and the retry raises the
+// alarm as new once it can be kept.
+func TestFullJournalRefusesAndTheRetryRaises(t *testing.T) {
+	ctx := context.Background()
+	st, proxy := outageStore(t, pgtest.NewDatabase(t))
+	dev, _ := storetest.NewDevice(t, st, "veh-full")
+	pub := &lockedRecorder{}
+	svc := openJournaledMax(t, st, t.TempDir(), 64, pub) // smaller than one event
+	hot := storetest.Samples(dev.ID, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 2)
+	for i := range hot {
+		hot[i].DoseRate = 2
+	}
+	proxy.Down()
+	if err := svc.Process(ctx, dev, hot); err == nil {
+		t.Fatal("Process succeeded although neither the database nor the journal took the alarm")
+	}
+	if evs := pub.take(); len(evs) != 0 {
+		t.Fatalf("pushed %d events no journal holds", len(evs))
+	}
+	proxy.Up()
+	if err := svc.Process(ctx, dev, hot); err != nil {
+		t.Fatalf("retry after the outage: %v", err)
+	}
+	raised := 0
+	for _, ev := range pub.take() {
+		if ev.Type == rules.EventRaised && ev.AlarmID > 0 {
+			raised++
+		}
+	}
+	if raised != 2 {
+		t.Fatalf("the retry pushed %d raised alarms with stored ids, want 2 (notice, OIL3): the page must not be lost", raised)
 	}
 }
