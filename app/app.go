@@ -345,6 +345,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	stopBGeigie()
 	bgDone.Wait()
+	stopTicks() // no silence ticks or journal drains on a closing core
 	if err := n.Core.Close(sctx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("drain ingest queue (%d samples left): %w", n.Writer.Queued(), err))
 	}
