@@ -21,6 +21,7 @@ const (
 	lonLatDecimals  = 6
 	speedDecimals   = 1
 	headingDecimals = 0
+	batteryDecimals = 0 // whole percent: what a panel shows
 )
 
 func frameStart(b []byte, typ string) []byte {
@@ -66,6 +67,7 @@ func appendColumns(b []byte, ps []Position, meta bool) []byte {
 	b = col(b, "dose", false, func(b []byte, p *Position) []byte { return appendFloat(b, p.DoseRate, -1) })
 	b = col(b, "spd", false, func(b []byte, p *Position) []byte { return appendFloat(b, p.Speed, speedDecimals) })
 	b = col(b, "hdg", false, func(b []byte, p *Position) []byte { return appendFloat(b, p.Heading, headingDecimals) })
+	b = col(b, "bat", false, func(b []byte, p *Position) []byte { return appendFloat(b, p.Battery, batteryDecimals) })
 	for i := range ps {
 		if ps[i].Alarm { // the column is sent only when some vehicle is in alarm
 			b = col(b, "alarm", false, func(b []byte, p *Position) []byte {

@@ -232,7 +232,7 @@ func (th *testHub) waitOffset(t testing.TB, off int64) {
 
 func pos(id int64, lon, lat float64, t time.Time) Position {
 	return Position{DeviceID: id, UID: "uid-" + strconv.FormatInt(id, 10), Name: "car " + strconv.FormatInt(id, 10),
-		Time: t, Lon: lon, Lat: lat, DoseRate: 0.1, Speed: math.NaN(), Heading: math.NaN()}
+		Time: t, Lon: lon, Lat: lat, DoseRate: 0.1, Speed: math.NaN(), Heading: math.NaN(), Battery: math.NaN()}
 }
 
 // client is a test viewer. A goroutine reads frames into a channel (a
@@ -321,6 +321,7 @@ type columns struct {
 	Dose  []*float64 `json:"dose"`
 	Spd   []*float64 `json:"spd"`
 	Hdg   []*float64 `json:"hdg"`
+	Bat   []*float64 `json:"bat"`
 	Alarm []int      `json:"alarm"`
 	UID   []string   `json:"uid"`
 	Name  []string   `json:"name"`

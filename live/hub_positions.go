@@ -1,7 +1,10 @@
 package live
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -213,4 +216,40 @@ func (h *Hub) appendVisible(ps []Position, sub *subscription, v *Viewer) (_ []Po
 		}
 	}
 	return ps, h.tickSeq
+}
+
+// ErrNotReady means Run has not loaded the latest positions yet: the hub's
+// state would claim an empty fleet. Ask again shortly.
+var ErrNotReady = errors.New("live: hub not ready")
+
+// LatestPositions returns the latest position of every vehicle v may see,
+// ordered by device id: the positions a full snapshot carries, for clients
+// that poll instead of holding a WebSocket. A non-empty bbox [west, south,
+// east, north] keeps the vehicles inside it, without the subscription's
+// margin (the caller asked for exactly that box); west > east crosses the
+// antimeridian.
+func (h *Hub) LatestPositions(v Viewer, bbox []float64) ([]Position, error) {
+	select {
+	case <-h.ready:
+	default:
+		return nil, ErrNotReady
+	}
+	var sub subscription
+	if len(bbox) > 0 {
+		b, err := parseBBox(bbox, 0)
+		if err != nil {
+			return nil, err
+		}
+		sub.hasBox, sub.box = true, b
+	}
+	ps, _ := h.appendVisible(nil, &sub, &v)
+	slices.SortFunc(ps, func(a, b Position) int { return cmp.Compare(a.DeviceID, b.DeviceID) })
+	return ps, nil
+}
+
+// AppendPositionColumns appends ps as the columnar positions object of a
+// snapshot (uid and name included, PROTOCOL.md), so REST answers have the
+// same shape as the socket's.
+func AppendPositionColumns(b []byte, ps []Position) []byte {
+	return appendColumns(b, ps, true)
 }

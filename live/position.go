@@ -21,6 +21,7 @@ type Position struct {
 	DoseRate float64 // µSv/h, NaN if absent
 	Speed    float64 // m/s, NaN if absent
 	Heading  float64 // degrees from north, NaN if absent
+	Battery  float64 // percent 0–100, NaN if absent
 	Alarm    bool    // the device has an open alarm (set by the server)
 }
 
@@ -41,6 +42,7 @@ func PositionFromSample(s sample.Sample, name string) (p Position, ok bool) {
 		DoseRate: s.DoseRate,
 		Speed:    s.Speed,
 		Heading:  s.Heading,
+		Battery:  s.Battery,
 	}, true
 }
 
@@ -85,6 +87,8 @@ func (p Position) MarshalJSON() ([]byte, error) {
 	b = appendFloat(b, p.Speed, -1)
 	b = append(b, `,"heading":`...)
 	b = appendFloat(b, p.Heading, -1)
+	b = append(b, `,"battery":`...)
+	b = appendFloat(b, p.Battery, -1)
 	if p.Alarm {
 		b = append(b, `,"alarm":true`...)
 	}
@@ -103,6 +107,7 @@ func (p *Position) UnmarshalJSON(data []byte) error {
 		Dose     *float64  `json:"dose"`
 		Speed    *float64  `json:"speed"`
 		Heading  *float64  `json:"heading"`
+		Battery  *float64  `json:"battery"` // absent in entries of older nodes: NaN
 		Alarm    bool      `json:"alarm"`
 	}
 	if err := json.Unmarshal(data, &w); err != nil {
@@ -115,7 +120,7 @@ func (p *Position) UnmarshalJSON(data []byte) error {
 		DeviceID: w.DeviceID, UID: w.UID, Name: w.Name, Time: w.Time.UTC(),
 		Lon: *w.Lon, Lat: *w.Lat,
 		DoseRate: orNaN(w.Dose), Speed: orNaN(w.Speed), Heading: orNaN(w.Heading),
-		Alarm: w.Alarm,
+		Battery: orNaN(w.Battery), Alarm: w.Alarm,
 	}
 	return nil
 }

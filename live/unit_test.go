@@ -46,13 +46,13 @@ func TestPositionFromSample(t *testing.T) {
 	s := sample.New()
 	s.DeviceID, s.DeviceUID = 7, "5002"
 	s.Time = time.Date(2025, 7, 25, 19, 4, 40, 0, time.FixedZone("JST", 9*3600))
-	s.Lon, s.Lat, s.DoseRate = 136.163, 34.483, 0.12
+	s.Lon, s.Lat, s.DoseRate, s.Battery = 136.163, 34.483, 0.12, 87
 	if _, ok := PositionFromSample(s, "car"); ok {
 		t.Error("sample without GPS fix moved the vehicle")
 	}
 	s.GPSValid = true
 	p, ok := PositionFromSample(s, "car")
-	if !ok || p.DeviceID != 7 || p.UID != "5002" || p.Name != "car" || p.Lon != 136.163 || p.DoseRate != 0.12 || !math.IsNaN(p.Speed) {
+	if !ok || p.DeviceID != 7 || p.UID != "5002" || p.Name != "car" || p.Lon != 136.163 || p.DoseRate != 0.12 || p.Battery != 87 || !math.IsNaN(p.Speed) {
 		t.Fatalf("position = %+v, %v", p, ok)
 	}
 	if p.Time.Location() != time.UTC {
@@ -79,8 +79,17 @@ func TestPositionJSON(t *testing.T) {
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Name != p.Name || !back.Time.Equal(p.Time) || !math.IsNaN(back.Speed) || back.DoseRate != 0.1 || !back.Alarm {
+	if back.Name != p.Name || !back.Time.Equal(p.Time) || !math.IsNaN(back.Speed) || back.DoseRate != 0.1 || !back.Alarm || !math.IsNaN(back.Battery) {
 		t.Fatalf("round trip: %+v", back)
+	}
+	p.Battery = 86.5
+	raw, _ = json.Marshal(p)
+	if err := json.Unmarshal(raw, &back); err != nil || back.Battery != 86.5 {
+		t.Fatalf("battery round trip: %s → %+v, %v", raw, back, err)
+	}
+	// Entries written by a node without the battery field read as absent.
+	if err := json.Unmarshal([]byte(`{"device_id":1,"lon":1,"lat":2,"dose":0.1}`), &back); err != nil || !math.IsNaN(back.Battery) {
+		t.Fatalf("entry without battery: %+v, %v", back, err)
 	}
 	if err := json.Unmarshal([]byte(`{"device_id":1}`), &back); err == nil {
 		t.Error("position without lon/lat accepted")
@@ -143,6 +152,14 @@ func TestFramesAreValidJSON(t *testing.T) {
 	}
 	if !strings.Contains(string(frames["positions"]), `"alarm":[0,1]`) || !strings.Contains(string(frames["positions"]), `"t":[`) {
 		t.Errorf("alarm column: %s", frames["positions"])
+	}
+	ps[0].Battery = 86.6
+	var f frame
+	if err := json.Unmarshal(appendPositionsFrame(nil, ps, false), &f); err != nil {
+		t.Fatal(err)
+	}
+	if bat := f.Positions.Bat; len(bat) != 2 || bat[0] == nil || *bat[0] != 87 || bat[1] != nil {
+		t.Errorf("bat column %v, want [87 null] (whole percent, null when absent)", bat)
 	}
 }
 

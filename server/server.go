@@ -122,6 +122,9 @@ func (s *Server) routes() {
 	if s.live != nil {
 		s.mux.HandleFunc("GET /api/v1/live", s.require(auth.RoleViewer, s.handleLive))
 	}
+	// Registered without a hub too: the map's fallback gets a JSON 503
+	// rather than the catch-all 404 of an unknown route.
+	s.mux.HandleFunc("GET /api/v1/positions", s.require(auth.RoleViewer, s.handlePositions))
 	s.mux.HandleFunc("GET /api/v1/heatmap", s.require(auth.RoleViewer, s.handleHeatmap))
 
 	s.mux.HandleFunc("GET /api/v1/fences", s.require(auth.RoleViewer, s.handleListFences))
@@ -176,10 +179,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleLive is GET /api/v1/live: the WebSocket of live positions and
-// alarm events (live/PROTOCOL.md). Every role sees every device; operators
-// and admins may acknowledge over the socket.
+// alarm events (live/PROTOCOL.md).
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request, u store.User) {
-	s.live.ServeWS(w, r, live.Viewer{UserID: u.ID, Name: u.Username, Role: u.Role, CanAck: auth.Allows(u.Role, auth.RoleOperator)})
+	s.live.ServeWS(w, r, liveViewer(u))
 }
 
 // NewHTTPServer wraps a handler with timeouts that make slow clients

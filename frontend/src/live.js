@@ -1,16 +1,17 @@
 // Live feed client for /api/v1/live (live/PROTOCOL.md, version 1).
 // Keeps the offset of the last processed alarm frame as a string (offsets
 // exceed 2^53), reconnects with exponential backoff and jitter, resumes
-// with ?offset=, and falls back to REST polling while the server has no
-// live endpoint (404), checking again every minute.
-import { get, query } from './api.js';
+// with ?offset=, and falls back to REST polling (GET /api/v1/positions and
+// the open alarms) while the server has no live endpoint (404), checking
+// again every minute, or alongside reconnect attempts.
+import { ApiError, get, query } from './api.js';
 
 const PATH = '/api/v1/live';
 const BACKOFF_MIN = 1000;
 const BACKOFF_MAX = 30_000;
 const PING_EVERY = 20_000;
 const POLL_ALARMS_MS = 1000; // fallback: open alarms (cheap, must be prompt)
-const POLL_POSITIONS_MS = 3000; // fallback: latest samples per device
+const POLL_POSITIONS_MS = 3000; // fallback: latest position of every vehicle
 const RETRY_WS_WHILE_POLLING_MS = 60_000;
 
 // States reported to the UI.
@@ -24,7 +25,8 @@ export const State = {
 
 export class LiveClient extends EventTarget {
   // handlers: onSnapshot({positions, alarms|null}), onPositions(cols, full),
-  // onAlarm(frame), devices() → [{id}] for the polling fallback.
+  // onAlarm(frame), onPolledAlarms(list), devices() → [{id}] for the
+  // track fallback of servers that cannot answer /positions.
   constructor(handlers) {
     super();
     this.h = handlers;
@@ -195,15 +197,16 @@ async function probe() {
   }
 }
 
-// Poller is the REST fallback: open alarms every second, the newest sample
-// of each device every few seconds.
+// Poller is the REST fallback: open alarms every second, the latest
+// position of every vehicle every few seconds.
 class Poller {
   constructor(h) {
     this.h = h;
     this.timers = [];
-    this.last = new Map(); // device id → last sample time (ISO)
+    this.last = new Map(); // device id → last sample time (ISO), track fallback only
     this.alarmsBusy = false;
     this.posBusy = false;
+    this.stopped = false;
   }
 
   start() {
@@ -214,6 +217,7 @@ class Poller {
   }
 
   stop() {
+    this.stopped = true;
     this.timers.forEach(clearInterval);
     this.timers = [];
   }
@@ -223,7 +227,7 @@ class Poller {
     this.alarmsBusy = true;
     try {
       const { alarms } = await get('/alarms' + query({ state: 'open', limit: 1000 }));
-      this.h.onPolledAlarms(alarms);
+      if (!this.stopped) this.h.onPolledAlarms(alarms);
     } catch (err) {
       console.warn('poll alarms', err.message);
     } finally {
@@ -231,42 +235,78 @@ class Poller {
     }
   }
 
+  // pollPositions asks /positions for the whole fleet in one request, in
+  // the snapshot's columns, and replaces the vehicle set with it. Only a
+  // server without a live hub (503 or, before that route existed, 404)
+  // makes it fall back to per-device track queries.
   async pollPositions() {
     if (this.posBusy) return;
     this.posBusy = true;
     try {
-      const devices = (this.h.devices() || []).filter((d) => !d.revoked_at).slice(0, 300);
-      const now = Date.now();
-      const cols = { id: [], t: [], lon: [], lat: [], dose: [], spd: [], hdg: [] };
-      const work = devices.map((d) => async () => {
-        const since = this.last.get(d.id) || new Date(now - 15 * 60_000).toISOString();
-        const to = new Date(now + 60_000).toISOString();
-        const { samples } = await get(`/devices/${d.id}/track` + query({ from: since, to, limit: 5000 }));
-        for (let i = samples.length - 1; i >= 0; i--) {
-          const s = samples[i];
-          if (s.lon === null || s.lat === null || !s.gps_valid) continue;
-          cols.id.push(d.id);
-          cols.t.push(Date.parse(s.time));
-          cols.lon.push(s.lon);
-          cols.lat.push(s.lat);
-          cols.dose.push(s.dose_rate);
-          cols.spd.push(s.speed);
-          cols.hdg.push(s.heading);
-          break;
-        }
-        if (samples.length) {
-          // Next time, ask only for what is newer.
-          this.last.set(d.id, new Date(Date.parse(samples[samples.length - 1].time) + 1).toISOString());
-        }
-      });
-      await runLimited(work, 6);
-      if (cols.id.length) this.h.onPositions(cols, false);
+      let cols = null;
+      let full = true;
+      try {
+        ({ positions: cols } = await get('/positions'));
+      } catch (err) {
+        if (!(err instanceof ApiError) || !hasNoLiveHub(err.status)) throw err;
+        cols = await this.pollTracks();
+        full = false;
+      }
+      // A socket that opened meanwhile has sent newer state: do not undo it.
+      if (this.stopped || !cols) return;
+      if (full || cols.id.length) this.h.onPositions(cols, full);
     } catch (err) {
       console.warn('poll positions', err.message);
     } finally {
       this.posBusy = false;
     }
   }
+
+  // pollTracks collects the newest fix of up to 300 devices from their
+  // tracks, for servers that cannot answer /positions.
+  async pollTracks() {
+    const devices = (this.h.devices() || []).filter((d) => !d.revoked_at).slice(0, 300);
+    const now = Date.now();
+    const cols = { id: [], t: [], lon: [], lat: [], dose: [], spd: [], hdg: [], bat: [] };
+    const work = devices.map((d) => async () => {
+      const since = this.last.get(d.id) || new Date(now - 15 * 60_000).toISOString();
+      const to = new Date(now + 60_000).toISOString();
+      const { samples } = await get(`/devices/${d.id}/track` + query({ from: since, to, limit: 5000 }));
+      const s = newestFix(samples);
+      if (s) {
+        cols.id.push(d.id);
+        cols.t.push(Date.parse(s.time));
+        cols.lon.push(s.lon);
+        cols.lat.push(s.lat);
+        cols.dose.push(s.dose_rate);
+        cols.spd.push(s.speed);
+        cols.hdg.push(s.heading);
+        cols.bat.push(s.battery ?? null);
+      }
+      if (samples.length) {
+        // Next time, ask only for what is newer.
+        this.last.set(d.id, new Date(Date.parse(samples[samples.length - 1].time) + 1).toISOString());
+      }
+    });
+    await runLimited(work, 6);
+    return cols;
+  }
+}
+
+// hasNoLiveHub: /positions answers 503 on a server without a live hub (or
+// one still loading it) and 404 on one that predates the route.
+export function hasNoLiveHub(status) {
+  return status === 503 || status === 404;
+}
+
+// newestFix returns the last sample (oldest-first list) with a valid GPS
+// fix, or null.
+export function newestFix(samples) {
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const s = samples[i];
+    if (s.lon !== null && s.lat !== null && s.gps_valid) return s;
+  }
+  return null;
 }
 
 async function runLimited(tasks, n) {

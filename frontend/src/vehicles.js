@@ -137,6 +137,7 @@ export class Vehicles extends EventTarget {
         dose: cols.dose ? cols.dose[i] : null,
         spd: cols.spd ? cols.spd[i] : null,
         hdg: cols.hdg ? cols.hdg[i] : null,
+        bat: cols.bat ? cols.bat[i] : null,
         alarm: cols.alarm ? cols.alarm[i] === 1 : undefined,
       };
       if (cols.name) rec.name = cols.name[i];
@@ -155,7 +156,7 @@ export class Vehicles extends EventTarget {
     let v = this.byId.get(id);
     if (!v) {
       const m = this.meta.get(id) || {};
-      v = { id, name: m.name || '', uid: m.uid || '', t: null, lon: 0, lat: 0, dose: null, spd: null, hdg: null, alarm: false, stale: false, battery: null };
+      v = { id, name: m.name || '', uid: m.uid || '', t: null, lon: 0, lat: 0, dose: null, spd: null, hdg: null, alarm: false, stale: false, bat: null };
       this.byId.set(id, v);
     }
     for (const [k, val] of Object.entries(rec)) if (val !== undefined) v[k] = val;

@@ -1,5 +1,6 @@
-// Side panel for the selected vehicle: live values from the feed, battery
-// and the 30-minute dose chart from the track API.
+// Side panel for the selected vehicle: live values from the feed (battery
+// included; the row is left out when the device reports none) and the
+// 30-minute dose chart from the track API.
 import { get, query, errorText } from '../api.js';
 import { h, replace, fmtTime, fmtAge, fmtNum } from './dom.js';
 import { doseColor, fmtDose } from '../dose.js';
@@ -58,10 +59,10 @@ export class VehiclePanel {
     const name = this.vehicles.name(this.id);
     this.title.textContent = name;
     const last = this.samples.length ? this.samples[this.samples.length - 1] : null;
-    const battery = last && last.battery !== undefined && last.battery !== null ? `${fmtNum(last.battery, 0)} %` : '—';
     const dose = v ? v.dose : last ? last.dose_rate : null;
     const t = v ? v.t : last ? Date.parse(last.time) : null;
     const speed = v ? v.spd : last ? last.speed : null;
+    const battery = v ? v.bat : last ? last.battery : null;
     const meta = this.vehicles.meta.get(this.id) || {};
     const row = (k, val) => [h('dt', null, k), h('dd', null, val)];
     replace(this.values,
@@ -70,7 +71,7 @@ export class VehiclePanel {
       row('Dose rate', h('span', null, h('span', { class: 'dose-chip', style: { background: doseColor(dose) } }, fmtDose(dose)), ' µSv/h')),
       row('Speed', speed === null || speed === undefined ? '—' : `${fmtNum(speed * 3.6, 0)} km/h`),
       row('Heading', v && v.hdg !== null && v.hdg !== undefined ? `${fmtNum(v.hdg, 0)}°` : '—'),
-      row('Battery', battery),
+      battery === null || battery === undefined ? null : row('Battery', `${fmtNum(battery, 0)} %`),
       row('Position', v ? `${v.lat.toFixed(5)}, ${v.lon.toFixed(5)}` : '—'),
     );
   }

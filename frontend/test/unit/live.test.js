@@ -21,13 +21,25 @@ class FakeWS {
 globalThis.WebSocket = FakeWS;
 globalThis.location = { protocol: 'http:', host: 'rt.test' };
 let liveStatus = 400; // what a plain GET of /api/v1/live answers
+let positionsStatus = 200; // what GET /api/v1/positions answers
+let positionsGate = null; // a promise /api/v1/positions waits for
+const POSITIONS = { id: [3, 7], t: [1, 2], lon: [4, 5], lat: [52, 53], dose: [0.1, null], spd: [null, 1], hdg: [null, 2], bat: [87, null], uid: ['a', 'b'], name: ['Van 3', 'Van 7'] };
 const fetched = [];
 globalThis.fetch = async (url) => {
   fetched.push(String(url));
   const body = (obj, status = 200) => ({ status, ok: status < 300, text: async () => JSON.stringify(obj) });
   if (String(url).startsWith('/api/v1/live')) return body({ error: 'x' }, liveStatus);
+  if (String(url).startsWith('/api/v1/positions')) {
+    if (positionsGate) await positionsGate;
+    return positionsStatus === 200 ? body({ positions: POSITIONS }) : body({ error: 'no live hub' }, positionsStatus);
+  }
   if (String(url).startsWith('/api/v1/alarms')) return body({ alarms: [{ id: 9, state: 'raised', severity: 'alarm' }] });
-  if (String(url).includes('/track')) return body({ samples: [{ time: '2026-01-01T00:00:00Z', lon: 4, lat: 52, gps_valid: true, dose_rate: 0.1, speed: 1, heading: 2 }] });
+  if (String(url).includes('/track')) {
+    return body({ samples: [
+      { time: '2026-01-01T00:00:00Z', lon: 4, lat: 52, gps_valid: true, dose_rate: 0.1, speed: 1, heading: 2, battery: 55 },
+      { time: '2026-01-01T00:00:01Z', lon: null, lat: null, gps_valid: false, dose_rate: 0.2 },
+    ] });
+  }
   return body({}, 404);
 };
 
@@ -49,7 +61,10 @@ function client() {
 }
 
 let current;
-afterEach(() => { if (current) current.stop(); FakeWS.instances = []; fetched.length = 0; liveStatus = 400; });
+afterEach(() => {
+  if (current) current.stop();
+  FakeWS.instances = []; fetched.length = 0; liveStatus = 400; positionsStatus = 200; positionsGate = null;
+});
 
 test('keeps the offset as a string and resumes with it', async () => {
   const { c, got, states } = client();
@@ -100,6 +115,42 @@ test('polls REST when the server has no live endpoint', async () => {
   assert.equal(states.at(-1), 'polling');
   assert.ok(fetched.some((u) => u.startsWith('/api/v1/alarms?state=open')));
   assert.deepEqual(got.polled[0].map((a) => a.id), [9]);
+  // The whole fleet in one request, applied like a snapshot.
+  assert.equal(fetched.filter((u) => u.startsWith('/api/v1/positions')).length, 1);
+  assert.ok(!fetched.some((u) => u.includes('/track')), 'no per-device queries');
+  assert.deepEqual(got.positions, [{ cols: POSITIONS, full: true }]);
+});
+
+test('falls back to track queries when the server has no live hub', async () => {
+  liveStatus = 404;
+  positionsStatus = 503;
+  const { c, got } = client();
+  current = c;
+  c.start();
+  FakeWS.instances[0].drop(1006);
+  await sleep(50);
   assert.ok(fetched.some((u) => u.startsWith('/api/v1/devices/7/track?')));
-  assert.deepEqual(got.positions[0].cols.id, [7]);
+  assert.equal(got.positions.length, 1);
+  const { cols, full } = got.positions[0];
+  assert.equal(full, false, 'a partial view must not remove vehicles');
+  assert.deepEqual(cols.id, [7]);
+  assert.deepEqual([cols.lon[0], cols.lat[0], cols.bat[0]], [4, 52, 55], 'the newest sample with a fix');
+});
+
+test('a poll answered after the socket came back is dropped', async () => {
+  liveStatus = 404;
+  let release;
+  positionsGate = new Promise((r) => { release = r; });
+  const { c, got } = client();
+  current = c;
+  c.start();
+  FakeWS.instances[0].drop(1006);
+  await sleep(50);
+  assert.equal(c.state, 'polling');
+  c.connect(); // what the one-minute retry does
+  FakeWS.instances[1].open();
+  release();
+  await sleep(20);
+  assert.equal(c.state, 'live');
+  assert.deepEqual(got.positions, [], 'stale polled positions would undo the snapshot');
 });
