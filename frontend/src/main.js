@@ -19,6 +19,7 @@ import { RulesPanel } from './ui/rules.js';
 import { legend } from './ui/legend.js';
 import { soundEnabled, setSoundEnabled } from './sound.js';
 import { fmtDose } from './dose.js';
+import { watchHealth } from './health.js';
 
 const root = document.getElementById('app');
 
@@ -66,10 +67,11 @@ function startApp(user) {
       soundBtn.textContent = on ? 'Sound on' : 'Sound off';
     } }, soundEnabled() ? 'Sound on' : 'Sound off');
   const banner = h('button', { type: 'button', class: 'alarm-banner', hidden: true });
+  const health = h('span', { class: 'server-health', role: 'status', 'aria-live': 'polite', hidden: true });
   const statusLine = h('span', { class: 'status-line', role: 'status' });
   const header = h('header', { class: 'topbar' },
     h('div', { class: 'brand' }, h('span', { class: 'logo-mark', 'aria-hidden': 'true' }, '☢'), ' RadTrack'),
-    conn, count, banner, h('span', { class: 'spacer' }), statusLine, clock, soundBtn,
+    conn, health, count, banner, h('span', { class: 'spacer' }), statusLine, clock, soundBtn,
     h('span', { class: 'user' }, `${user.username} · ${user.role}`),
     h('button', { type: 'button', class: 'btn-small', onclick: async () => {
       try { await post('/logout'); } catch { /* already gone */ }
@@ -82,6 +84,7 @@ function startApp(user) {
   const side = h('aside', { class: 'sidebar', 'aria-label': 'Panels' }, tabsBar, tabBody);
   replace(root, header, h('div', { class: 'layout' }, mapWrap, side));
   setInterval(() => { clock.textContent = fmtTime(new Date()).slice(11); }, 1000);
+  watchHealth(health);
 
   const status = (msg) => {
     statusLine.textContent = msg;

@@ -46,6 +46,8 @@ describe('database outage', { skip: adminURL ? false : SKIP_REASON, timeout: 300
     const provisionalId = Number(await card.getAttribute('data-alarm-id'));
     assert.ok(provisionalId < 0, `card shows provisional id ${provisionalId}`);
     assert.equal(await card.locator('button', { hasText: 'Details' }).count(), 0, 'no details for an alarm not stored yet');
+    // The top bar says what is degraded (from /readyz, polled every 5 s).
+    await page.locator('.server-health', { hasText: 'Database unreachable' }).waitFor({ timeout: 8_000 });
     await screenshot(page, '11-alarm-during-outage.png');
 
     // An acknowledgement waits for the database, and says so.
@@ -61,6 +63,7 @@ describe('database outage', { skip: adminURL ? false : SKIP_REASON, timeout: 300
       return el && Number(el.dataset.alarmId) > 0 && !el.querySelector('.provisional');
     }, provisionalId, { timeout: 15_000 });
     console.log(`# stored id on the card ${Date.now() - back} ms after the database returned`);
+    await page.locator('.server-health').waitFor({ state: 'hidden', timeout: 8_000 });
     assert.equal(await page.locator('.alarm-card', { hasText: 'OIL3' }).count(), 1, 'one card: the stored alarm replaced the provisional one');
     // The comment typed during the outage survived the swap; now it goes through.
     assert.equal(await card.locator('input[name=comment]').inputValue(), 'on my way');

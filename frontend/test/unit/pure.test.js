@@ -104,3 +104,14 @@ test('an alarm raised during a database outage is replaced by its stored version
   assert.deepEqual(fresh, [-77, -78]);
   assert.deepEqual([...s.open.keys()].sort(), [12, 13]);
 });
+
+test('the top bar tells when the database or Redis is away', async () => {
+  const { healthNotice } = await import('../../src/health.js');
+  assert.deepEqual(healthNotice({ status: 'ready', database: 'ok' }, false), { text: '', detail: '' });
+  assert.equal(healthNotice(null, true).text, '', 'a server that does not answer is the connection badge\'s news');
+  const db = healthNotice({ status: 'unavailable', database: 'dial tcp: refused' }, false);
+  assert.equal(db.text, 'Database unreachable');
+  assert.match(db.detail, /live positions and alarms continue/);
+  assert.equal(healthNotice({ status: 'unavailable', database: 'ok', redis: 'EOF' }, false).text, 'Redis unreachable');
+  assert.equal(healthNotice({ status: 'unavailable', database: 'x', redis: 'y' }, false).text, 'Database unreachable · Redis unreachable');
+});
