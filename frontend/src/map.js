@@ -1,12 +1,14 @@
 // The map: MapLibre GL JS with an offline basemap (Natural Earth land,
 // coastlines and borders from world-atlas, served by our own server).
 // No glyphs URL, no tiles from anywhere: the page never leaves its host.
+// world-atlas is drawn for the sphere: its rings cross the antimeridian,
+// so the basemap is cut at ±180° once on load (antimeridian.js).
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 // Vite 8 leaves MapLibre's worker out of the bundle: point at it ourselves.
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import countriesUrl from 'world-atlas/countries-50m.json?url';
-import { feature, mesh } from 'topojson-client';
+import { basemapData } from './antimeridian.js';
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -25,13 +27,16 @@ function baseStyle() {
     // glyphs deliberately unset: labels are drawn as canvas images (vehicles.js).
     sources: {
       land: { type: 'geojson', data: EMPTY, attribution: 'Natural Earth (world-atlas)' },
+      // Coastlines apart from the land fills: a fill cut at ±180° has
+      // edges along the antimeridian (and the South Pole) that are no coast.
+      coast: { type: 'geojson', data: EMPTY },
       borders: { type: 'geojson', data: EMPTY },
     },
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': COLORS.water } },
       { id: 'land', type: 'fill', source: 'land', paint: { 'fill-color': COLORS.land } },
       {
-        id: 'coastline', type: 'line', source: 'land',
+        id: 'coastline', type: 'line', source: 'coast',
         paint: { 'line-color': COLORS.coast, 'line-width': ['interpolate', ['linear'], ['zoom'], 2, 0.5, 10, 1.5] },
       },
       {
@@ -75,10 +80,10 @@ export function createMap(container, { center = [4.05, 51.95], zoom = 9 } = {}) 
 async function loadBasemap(map) {
   const res = await fetch(countriesUrl);
   const topo = await res.json();
-  const land = feature(topo, topo.objects.land);
-  const borders = mesh(topo, topo.objects.countries, (a, b) => a !== b);
+  const { land, coast, borders } = basemapData(topo);
   map.getSource('land').setData(land);
-  map.getSource('borders').setData({ type: 'Feature', geometry: borders, properties: {} });
+  map.getSource('coast').setData(coast);
+  map.getSource('borders').setData(borders);
 }
 
 export { maplibregl, EMPTY };
