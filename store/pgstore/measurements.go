@@ -39,7 +39,12 @@ func (s *Store) WriteSamples(ctx context.Context, samples []sample.Sample) error
 	if s.mode == WriteInsert {
 		return s.insertSamples(ctx, samples)
 	}
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"measurements"}, measurementColumns, &sampleRows{samples: samples})
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("copy %d samples: %w", len(samples), err)
+	}
+	err = s.copySamples(ctx, conn.Conn().PgConn(), "measurements", samples)
+	conn.Release()
 	if err == nil {
 		return nil
 	}
@@ -59,7 +64,7 @@ func (s *Store) copyDeduplicated(ctx context.Context, samples []sample.Sample) e
 		(LIKE measurements INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 		return fmt.Errorf("create staging table: %w", err)
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"measurements_stage"}, measurementColumns, &sampleRows{samples: samples}); err != nil {
+	if err := s.copySamples(ctx, tx.Conn().PgConn(), "measurements_stage", samples); err != nil {
 		return fmt.Errorf("copy %d samples to staging: %w", len(samples), err)
 	}
 	cols := strings.Join(measurementColumns, ", ")

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +45,7 @@ type Config struct {
 type Store struct {
 	url       string
 	pool      *pgxpool.Pool
+	copyBufs  sync.Pool // *[]byte: encoded COPY batches, reused
 	mode      WriteMode
 	timescale bool
 }
