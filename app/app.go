@@ -204,7 +204,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		return nil, fmt.Errorf("live hub: %w", err)
 	}
 	n.live.pub.hub = n.live.hub
-	core, err := OpenCore(ctx, cfg, log, n.live.pub, positionStage{hub: n.live.hub})
+	core, err := OpenCore(ctx, cfg, log, n.live.pub, positionStage{hub: n.live.hub,
+		hasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpen(device) }})
 	if err != nil {
 		n.closeRedis()
 		return nil, err

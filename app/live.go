@@ -151,16 +151,23 @@ func (p *alarmPublisher) pending() int {
 
 // positionStage is the pipeline stage that puts every live sample with a
 // fix on the map. Imported samples are history: they do not move vehicles.
-type positionStage struct{ hub *live.Hub }
+// It runs after the rules, so a position carries whether its device has an
+// open alarm on this node's engine (the one that evaluated this sample).
+type positionStage struct {
+	hub      *live.Hub
+	hasAlarm func(deviceID int64) bool
+}
 
 func (s positionStage) Process(_ context.Context, dev store.Device, samples []sample.Sample) error {
 	ps := make([]live.Position, 0, len(samples))
+	alarmed := s.hasAlarm(dev.ID)
 	for _, smp := range samples {
 		if smp.Imported {
 			continue
 		}
 		if p, ok := live.PositionFromSample(smp, dev.Name); ok {
 			p.UID = dev.UID
+			p.Alarm = alarmed
 			ps = append(ps, p)
 		}
 	}

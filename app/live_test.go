@@ -35,10 +35,11 @@ type frame struct {
 	Recovered *bool             `json:"recovered"`
 	Alarms    []json.RawMessage `json:"alarms"`
 	Positions struct {
-		ID   []int64    `json:"id"`
-		Lon  []float64  `json:"lon"`
-		Lat  []float64  `json:"lat"`
-		Dose []*float64 `json:"dose"`
+		ID    []int64    `json:"id"`
+		Lon   []float64  `json:"lon"`
+		Lat   []float64  `json:"lat"`
+		Dose  []*float64 `json:"dose"`
+		Alarm []int      `json:"alarm"`
 	} `json:"positions"`
 	Error string `json:"error"`
 }
@@ -170,13 +171,20 @@ func TestLiveSnapshotPositionsAndAlarms(t *testing.T) {
 	t0 := time.Now().Add(-time.Minute)
 	postJSON(t, n.Addr(), token, sampleLine(t0, 4.05, 51.95, 0.1))
 	f := v.next("position of van-live", 5*time.Second, func(f frame) bool { return f.Type == "positions" && len(f.Positions.ID) > 0 })
-	if f.Positions.Lon[0] != 4.05 || f.Positions.Lat[0] != 51.95 || f.Positions.Dose[0] == nil || *f.Positions.Dose[0] != 0.1 {
-		t.Fatalf("position frame %+v", f.Positions)
+	if f.Positions.Lon[0] != 4.05 || f.Positions.Lat[0] != 51.95 || f.Positions.Dose[0] == nil || *f.Positions.Dose[0] != 0.1 || f.Positions.Alarm != nil {
+		t.Fatalf("position frame %+v (no alarm column while no vehicle has an open alarm)", f.Positions)
 	}
 	postJSON(t, n.Addr(), token, sampleLine(t0.Add(time.Second), 4.051, 51.95, 2.5))
 	a := v.next("raised alarm", 5*time.Second, func(f frame) bool { return f.Type == "alarm" && f.Event == "raised" })
 	if a.AlarmID == 0 || a.Offset == "" {
 		t.Fatalf("alarm frame %+v", a)
+	}
+	// The hot sample's position marks the vehicle as alarmed.
+	hot := v.next("position of the alarmed van", 5*time.Second, func(f frame) bool {
+		return f.Type == "positions" && len(f.Positions.Lon) > 0 && f.Positions.Lon[0] == 4.051
+	})
+	if len(hot.Positions.Alarm) != 1 || hot.Positions.Alarm[0] != 1 {
+		t.Fatalf("position of a vehicle with an open alarm: alarm column %v, want [1]", hot.Positions.Alarm)
 	}
 	// A viewer cannot acknowledge over the socket; the answer says so.
 	if err := v.ws.WriteJSON(map[string]any{"type": "ack", "alarm_id": a.AlarmID, "comment": "x", "id": 1}); err != nil {

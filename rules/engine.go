@@ -307,6 +307,17 @@ func (e *Engine) withOpen(key Key, f func(*deviceState, *Episode) error) error {
 	return f(d, ep)
 }
 
+// HasOpen reports whether a device's live stream has an open episode.
+func (e *Engine) HasOpen(deviceID int64) bool {
+	d := e.existing(streamKey{device: deviceID})
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.open) > 0
+}
+
 // OpenEpisodes returns snapshots of every open episode, by device.
 func (e *Engine) OpenEpisodes() []Episode {
 	var out []Episode

@@ -138,7 +138,6 @@ export class Vehicles extends EventTarget {
         spd: cols.spd ? cols.spd[i] : null,
         hdg: cols.hdg ? cols.hdg[i] : null,
         bat: cols.bat ? cols.bat[i] : null,
-        alarm: cols.alarm ? cols.alarm[i] === 1 : undefined,
       };
       if (cols.name) rec.name = cols.name[i];
       if (cols.uid) rec.uid = cols.uid[i];
@@ -156,7 +155,7 @@ export class Vehicles extends EventTarget {
     let v = this.byId.get(id);
     if (!v) {
       const m = this.meta.get(id) || {};
-      v = { id, name: m.name || '', uid: m.uid || '', t: null, lon: 0, lat: 0, dose: null, spd: null, hdg: null, alarm: false, stale: false, bat: null };
+      v = { id, name: m.name || '', uid: m.uid || '', t: null, lon: 0, lat: 0, dose: null, spd: null, hdg: null, stale: false, bat: null };
       this.byId.set(id, v);
     }
     for (const [k, val] of Object.entries(rec)) if (val !== undefined) v[k] = val;
@@ -197,7 +196,10 @@ export class Vehicles extends EventTarget {
       dose: v.dose === null || v.dose === undefined ? -1 : v.dose,
       hdg: v.hdg === null || v.hdg === undefined ? -1 : v.hdg,
       stale: v.stale ? 1 : 0,
-      alarm: v.alarm || this.alarmed.has(v.id) ? 1 : 0,
+      // The ring follows the alarm list, which every acknowledgement and
+      // resolution updates at once; the frames' `alarm` column is only as
+      // fresh as the vehicle's last position.
+      alarm: this.alarmed.has(v.id) ? 1 : 0,
     };
   }
 
