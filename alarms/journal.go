@@ -105,6 +105,11 @@ func (s *Service) journalEvent(ctx context.Context, ev rules.Event, cause error)
 // journalEventLocked appends ev to the journal, giving a never-stored
 // alarm a provisional id, then pushes it to viewers.
 func (s *Service) journalEventLocked(ctx context.Context, ev rules.Event, cause error) error {
+	if ev.AlarmID == 0 && ev.Episode.ProvisionalID != 0 {
+		// storeEvent tried to store a provisional alarm as a raise: viewers
+		// know it by that id already, it must not page them twice.
+		ev.AlarmID, ev.Episode.ProvisionalID = ev.Episode.ProvisionalID, 0
+	}
 	fresh := ev.AlarmID == 0
 	if fresh {
 		// Never stored: viewers need an id to follow it by.

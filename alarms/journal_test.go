@@ -258,3 +258,51 @@ func TestFullJournalRefusesAndTheRetryRaises(t *testing.T) {
 		t.Fatalf("the retry pushed %d raised alarms with stored ids, want 2 (notice, OIL3): the page must not be lost", raised)
 	}
 }
+
+// An alarm known to viewers by a provisional id is never announced again
+// under another one: here its journaled raise is refused by the store
+// (dropped, logged), and the next attempt to store it meets the database
+// away again.
+func TestProvisionalAlarmIsNotRaisedTwice(t *testing.T) {
+	ctx := context.Background()
+	st, proxy := outageStore(t, pgtest.NewDatabase(t))
+	dev, _ := storetest.NewDevice(t, st, "veh-twice")
+	pub := &lockedRecorder{}
+	svc := openJournaled(t, st, t.TempDir(), pub)
+	hot := storetest.Samples(dev.ID, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 3)
+	for i := range hot {
+		hot[i].DoseRate = 2
+	}
+	proxy.Down()
+	if err := svc.Process(ctx, dev, hot[:1]); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Up()
+	if _, err := st.Pool().Exec(ctx, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+		$$BEGIN RAISE EXCEPTION 'refused'; END$$;
+		CREATE TRIGGER refuse BEFORE INSERT ON alarms FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DrainJournal(ctx); err != nil {
+		t.Fatalf("drain: %v (a refused event is dropped, not retried forever)", err)
+	}
+	if err := svc.Process(ctx, dev, hot[1:2]); err == nil {
+		t.Fatal("stored although the store refuses alarms")
+	}
+	if _, err := st.Pool().Exec(ctx, `DROP TRIGGER refuse ON alarms`); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Down()
+	if err := svc.Process(ctx, dev, hot[2:]); err != nil {
+		t.Fatal(err)
+	}
+	raised := map[int64]int{}
+	for _, ev := range pub.take() {
+		if ev.Type == rules.EventRaised {
+			raised[ev.Key.RuleID]++
+		}
+	}
+	if len(raised) != 2 || raised[1] != 1 || raised[oil3] != 1 {
+		t.Fatalf("raised events per rule %v, want one each for the notice and OIL3", raised)
+	}
+}
