@@ -88,7 +88,6 @@ func (s *Service) recordJournaled(ctx context.Context, ev rules.Event) error {
 			return s.journalEventLocked(ctx, ev, err)
 		}
 	}
-	ev.AlarmID = s.storedID(ev.AlarmID)
 	err := s.storeAndPublish(ctx, &ev)
 	if err == nil || !s.unavailable(err) {
 		return err
@@ -110,6 +109,7 @@ func (s *Service) journalEventLocked(ctx context.Context, ev rules.Event, cause 
 		// know it by that id already, it must not page them twice.
 		ev.AlarmID, ev.Episode.ProvisionalID = ev.Episode.ProvisionalID, 0
 	}
+	ev.AlarmID = s.storedID(ev.AlarmID) // stored by an earlier drain: journal the real id
 	fresh := ev.AlarmID == 0
 	if fresh {
 		// Never stored: viewers need an id to follow it by.
