@@ -37,15 +37,7 @@ func TestRevocationReachesEveryNodeAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	post := func(n *app.Node, at time.Time) int {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+n.Addr()+"/api/v1/measurements", strings.NewReader(sampleLine(at, 4.05, 51.95, 0.1)))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/x-ndjson")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return postStatus(t, n.Addr(), token, sampleLine(at, 4.05, 51.95, 0.1))
 	}
 	now := time.Now().Add(-time.Minute)
 	if code := post(b, now); code != http.StatusOK {

@@ -144,6 +144,14 @@ func (v *viewer) next(what string, within time.Duration, ok func(frame) bool) fr
 
 func postJSON(t *testing.T, addr, token string, body string) {
 	t.Helper()
+	if code := postStatus(t, addr, token, body); code != http.StatusOK {
+		t.Fatalf("post to %s: %d", addr, code)
+	}
+}
+
+// postStatus posts NDJSON samples as a device and returns the status code.
+func postStatus(t *testing.T, addr, token string, body string) int {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/measurements", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/x-ndjson")
@@ -152,9 +160,7 @@ func postJSON(t *testing.T, addr, token string, body string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("post to %s: %s", addr, resp.Status)
-	}
+	return resp.StatusCode
 }
 
 func sampleLine(at time.Time, lon, lat, dose float64) string {
