@@ -337,6 +337,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 
 	n.log.Info("shutting down", "queued_samples", n.Writer.Queued())
+	stopping := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 	defer cancel()
 	for _, s := range servers {
@@ -347,7 +348,12 @@ func (n *Node) Run(ctx context.Context) error {
 	stopBGeigie()
 	bgDone.Wait()
 	stopTicks() // no silence ticks or journal drains on a closing core
-	if err := n.Core.Close(sctx); err != nil {
+	n.log.Info("listeners stopped", "took", time.Since(stopping).Round(time.Millisecond), "queued_samples", n.Writer.Queued())
+	// The queue gets a full timeout of its own: slow listeners must not
+	// eat the time its commits need.
+	dctx, cancelDrain := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+	defer cancelDrain()
+	if err := n.Core.Close(dctx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("drain ingest queue (%d samples left): %w", n.Writer.Queued(), err))
 	}
 	// Give queued alarm pushes a moment, then stop the live push.

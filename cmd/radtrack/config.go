@@ -165,7 +165,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	var spoolMB int
 	f.String(&c.SpoolDir, "spool-dir", "RADTRACK_SPOOL_DIR", "", "where acknowledged samples wait while the database is unreachable (default DATA/spool; \"off\" disables)")
 	f.Int(&spoolMB, "spool-max-mb", "RADTRACK_SPOOL_MAX_MB", 1024, "largest spool; when full, ingest answers 503")
-	f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "time to drain queues on SIGTERM")
+	f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "on SIGTERM: time for in-flight requests to finish, then again for the ingest queue to commit")
 	if err := f.Parse(args); err != nil {
 		return c, "", err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -43,16 +42,18 @@ var (
 // source raises an alarm close to where it is.
 func TestDemoVehiclesMoveAndTheHiddenSourceRaisesAnAlarm(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out, logs := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- runDemo(ctx, []string{"-data", t.TempDir(), "-addr", "127.0.0.1:0", "-osmand-addr", "127.0.0.1:0",
-			"-bgeigie-addr", "127.0.0.1:0", "-speed", "15", "-protocol", "http", "-vehicles", "10"}, out, io.Discard)
+			"-bgeigie-addr", "127.0.0.1:0", "-speed", "15", "-protocol", "http", "-vehicles", "10", "-log-level", "info"}, out, logs)
 	}()
 	defer func() {
 		cancel()
+		stopping := time.Now()
 		if err := <-done; err != nil {
-			t.Errorf("demo stopped with: %v", err)
+			l := logs.String()
+			t.Errorf("demo stopped after %s with: %v\nlast log lines:\n%s", time.Since(stopping).Round(time.Millisecond), err, l[max(0, len(l)-4000):])
 		}
 	}()
 	var base, user, password string
