@@ -102,6 +102,12 @@ func (b *BGeigie) handle(ctx context.Context, conn net.Conn) {
 	first := true
 	for {
 		conn.SetReadDeadline(time.Now().Add(b.IdleTimeout))
+		if ctx.Err() != nil {
+			// Stopping: the deadline just set may have replaced the one the
+			// stop set, which would hold the server for the idle timeout;
+			// read what is buffered, then return.
+			conn.SetReadDeadline(time.Now())
+		}
 		line, err := readLine(rd)
 		if len(line) > 0 {
 			if first && bytes.HasPrefix(line, []byte("AUTH ")) {
