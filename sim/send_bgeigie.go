@@ -115,9 +115,10 @@ func (b *BGeigieSender) write(ctx context.Context, u *unit, vehicle, token strin
 		}
 	}
 	conn := u.conn
-	// Ending ctx unblocks a write stuck on a full socket buffer.
-	stop := context.AfterFunc(ctx, func() { conn.SetWriteDeadline(time.Unix(1, 0)) })
+	// Ending ctx unblocks a write stuck on a full socket buffer. The own
+	// deadline is set first, so that the stop's always comes after it.
 	conn.SetWriteDeadline(time.Now().Add(withDefault(b.WriteTimeout, 10*time.Second)))
+	stop := context.AfterFunc(ctx, func() { conn.SetWriteDeadline(time.Unix(1, 0)) })
 	_, err := conn.Write(data)
 	stop()
 	if err != nil {
@@ -139,9 +140,9 @@ func (b *BGeigieSender) connect(ctx context.Context, u *unit, vehicle, token str
 	if err != nil {
 		return connError(ctx, fmt.Errorf("connect %s: %w", b.Addr, err))
 	}
+	conn.SetDeadline(time.Now().Add(timeout))
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	conn.SetDeadline(time.Now().Add(timeout))
 	br := bufio.NewReader(conn)
 	if _, err := fmt.Fprintf(conn, "AUTH %s\r\n", token); err != nil {
 		conn.Close()
