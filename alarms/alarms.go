@@ -98,20 +98,24 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 		s.journal, s.unavailable = opt.Journal, opt.Unavailable
 		// Events journaled before a crash are stored before the open
 		// alarms are loaded, so those alarms continue.
-		s.journalPending.Store(!opt.Journal.log.Empty())
-		if err := s.DrainJournal(ctx); err != nil {
-			return nil, fmt.Errorf("store journaled alarm events: %w", err)
+		if !opt.Journal.log.Empty() {
+			// Journaled updates carry their episode's total sample count:
+			// what is stored already must be known to add only the rest.
+			if _, err := s.loadCounted(ctx); err != nil {
+				return nil, err
+			}
+			s.journalPending.Store(true)
+			if err := s.DrainJournal(ctx); err != nil {
+				return nil, fmt.Errorf("store journaled alarm events: %w", err)
+			}
 		}
 	}
 	if err := s.ReloadFences(ctx); err != nil {
 		return nil, err
 	}
-	open, err := st.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{rules.StateRaised, rules.StateAcknowledged}})
+	open, err := s.loadCounted(ctx)
 	if err != nil {
 		return nil, err
-	}
-	for _, ep := range open {
-		s.counted[ep.Key] = ep.Samples
 	}
 	if err := engine.Restore(open); err != nil {
 		// Every other episode was restored; a duplicate key is a data
@@ -119,6 +123,21 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 		log.Error("restore open alarms", "err", err)
 	}
 	return s, nil
+}
+
+// loadCounted reads the open alarms and takes their stored sample counts
+// as this node's.
+func (s *Service) loadCounted(ctx context.Context) ([]rules.Episode, error) {
+	open, err := s.store.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{rules.StateRaised, rules.StateAcknowledged}})
+	if err != nil {
+		return nil, err
+	}
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	for _, ep := range open {
+		s.counted[ep.Key] = ep.Samples
+	}
+	return open, nil
 }
 
 // OpenByState counts this node's open live alarms by state, for metrics.

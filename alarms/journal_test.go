@@ -306,3 +306,39 @@ func TestProvisionalAlarmIsNotRaisedTwice(t *testing.T) {
 		t.Fatalf("raised events per rule %v, want one each for the notice and OIL3", raised)
 	}
 }
+
+// An alarm stored before the outage and updated during it counts each
+// sample once after a crash and restart (the journaled updates carry the
+// episode's total; the restart must know what the database already has).
+func TestJournaledUpdatesAfterRestartCountOnce(t *testing.T) {
+	ctx := context.Background()
+	st, proxy := outageStore(t, pgtest.NewDatabase(t))
+	dev, _ := storetest.NewDevice(t, st, "veh-count")
+	dir := t.TempDir()
+	svc := openJournaled(t, st, dir, nil)
+	hot := storetest.Samples(dev.ID, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 4)
+	for i := range hot {
+		hot[i].DoseRate = 3
+	}
+	if err := svc.Process(ctx, dev, hot[:2]); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Down()
+	if err := svc.Process(ctx, dev, hot[2:]); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Up()
+	openJournaled(t, st, dir, nil) // the restart stores the journal
+	all, err := st.ListAlarms(ctx, store.AlarmFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 {
+		t.Fatalf("%d alarms, want 2", len(all))
+	}
+	for _, a := range all {
+		if a.Samples != 4 {
+			t.Errorf("alarm %s counted %d samples after the restart, want 4 (2 before the outage, 2 during)", a.RuleName, a.Samples)
+		}
+	}
+}
