@@ -1,0 +1,303 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/mail"
+	"net/textproto"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/radtrack/radtrack/rules"
+)
+
+// SMTPSecurity is how the connection to the mail server is protected.
+type SMTPSecurity string
+
+const (
+	// SMTPStartTLS: STARTTLS is required; a server that does not offer it
+	// (or offers a bad certificate) gets nothing, credentials included.
+	// The default.
+	SMTPStartTLS SMTPSecurity = "starttls"
+	// SMTPStartTLSOpportunistic: STARTTLS when offered, else plain text
+	// (credentials are then only sent to localhost).
+	SMTPStartTLSOpportunistic SMTPSecurity = "opportunistic"
+	// SMTPImplicitTLS: TLS from the first byte (port 465).
+	SMTPImplicitTLS SMTPSecurity = "tls"
+)
+
+// EmailConfig configures the e-mail channel (one SMTP submission server).
+type EmailConfig struct {
+	Host string
+	// Port defaults to 587 (465 with SMTPImplicitTLS).
+	Port     int
+	Security SMTPSecurity
+	// TLS overrides the TLS settings (e.g. a private CA); ServerName
+	// defaults to Host.
+	TLS *tls.Config
+	// Username and Password enable SMTP AUTH (PLAIN by default).
+	Username string
+	Password string
+	// AuthMechanism: "PLAIN" (default), "LOGIN", "SCRAM-SHA-256" or
+	// "AUTODISCOVER" (the strongest the server offers).
+	AuthMechanism string
+	// From is the sender, e.g. "RadTrack <radtrack@example.org>".
+	From string
+	// HELO is the name we greet with (default: the library's, the host name).
+	HELO string
+	// Timeout bounds one attempt (default 10 s).
+	Timeout time.Duration
+}
+
+// Email sends incident events as multipart/alternative (text and HTML)
+// mail, one SMTP transaction per delivery.
+type Email struct {
+	cfg    EmailConfig
+	from   *mail.Address
+	domain string
+}
+
+// NewEmail checks cfg and returns the channel.
+func NewEmail(cfg EmailConfig) (*Email, error) {
+	if cfg.Host == "" {
+		return nil, errors.New("notify: SMTP host required")
+	}
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("notify: SMTP from %q: %w", cfg.From, err)
+	}
+	switch cfg.Security {
+	case "":
+		cfg.Security = SMTPStartTLS
+	case SMTPStartTLS, SMTPStartTLSOpportunistic, SMTPImplicitTLS:
+	default:
+		return nil, fmt.Errorf("notify: SMTP security %q: want starttls, opportunistic or tls", cfg.Security)
+	}
+	if cfg.Port == 0 {
+		cfg.Port = 587
+		if cfg.Security == SMTPImplicitTLS {
+			cfg.Port = 465
+		}
+	}
+	if cfg.Port < 1 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("notify: SMTP port %d", cfg.Port)
+	}
+	if cfg.AuthMechanism == "" {
+		cfg.AuthMechanism = "PLAIN"
+	}
+	var probe gomail.SMTPAuthType
+	if err := probe.UnmarshalString(cfg.AuthMechanism); err != nil {
+		return nil, fmt.Errorf("notify: SMTP auth mechanism %q: %w", cfg.AuthMechanism, err)
+	}
+	_, domain, _ := strings.Cut(from.Address, "@")
+	return &Email{cfg: cfg, from: from, domain: domain}, nil
+}
+
+// messageID derives the Message-ID from an idempotency key, so a retried
+// delivery carries the same Message-ID and mail systems drop the copy.
+func (m *Email) messageID(key string) string { return key + "@" + m.domain }
+
+// Send implements Sender.
+func (m *Email) Send(ctx context.Context, d Delivery) error {
+	if err := d.validate(); err != nil {
+		return err
+	}
+	to, err := mail.ParseAddress(d.Recipient.Email)
+	if err != nil {
+		return fmt.Errorf("%w: recipient %s e-mail %q: %v", ErrInvalid, d.Recipient.ID, d.Recipient.Email, err)
+	}
+	if to.Name == "" {
+		to.Name = d.Recipient.Name
+	}
+	msg, err := m.message(d, to)
+	if err != nil {
+		return err
+	}
+	client, err := m.client()
+	if err != nil {
+		return permanent(0, err)
+	}
+	ctx, cancel := withTimeout(ctx, m.cfg.Timeout)
+	defer cancel()
+	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		return classifySMTP(fmt.Errorf("e-mail via %s:%d: %w", m.cfg.Host, m.cfg.Port, err))
+	}
+	return nil
+}
+
+func (m *Email) client() (*gomail.Client, error) {
+	timeout := m.cfg.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	tlsCfg := &tls.Config{ServerName: m.cfg.Host, MinVersion: tls.VersionTLS12}
+	if m.cfg.TLS != nil {
+		tlsCfg = m.cfg.TLS.Clone()
+		if tlsCfg.ServerName == "" {
+			tlsCfg.ServerName = m.cfg.Host
+		}
+	}
+	opts := []gomail.Option{gomail.WithPort(m.cfg.Port), gomail.WithTimeout(timeout), gomail.WithTLSConfig(tlsCfg)}
+	switch m.cfg.Security {
+	case SMTPStartTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case SMTPStartTLSOpportunistic:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	case SMTPImplicitTLS:
+		opts = append(opts, gomail.WithSSL())
+	}
+	if m.cfg.HELO != "" {
+		opts = append(opts, gomail.WithHELO(m.cfg.HELO))
+	}
+	if m.cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthType(strings.ToUpper(m.cfg.AuthMechanism))),
+			gomail.WithUsername(m.cfg.Username), gomail.WithPassword(m.cfg.Password))
+	}
+	c, err := gomail.NewClient(m.cfg.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("notify: SMTP client: %w", err)
+	}
+	return c, nil
+}
+
+func (m *Email) message(d Delivery, to *mail.Address) (*gomail.Msg, error) {
+	e := d.Event
+	msg := gomail.NewMsg()
+	msg.FromMailAddress(m.from)
+	msg.ToMailAddress(to)
+	msg.Subject(title(e))
+	msg.SetMessageIDWithValue(m.messageID(d.Key()))
+	msg.SetDateWithValue(e.Time)
+	// Thread every mail of an incident under the first one this
+	// recipient got.
+	if first, ok := firstRef(e); ok && first.Version != e.Incident.Version {
+		ref := "<" + m.messageID(eventKey(e.Incident.ID, first, d.Recipient.ID)) + ">"
+		msg.SetGenHeader(gomail.HeaderInReplyTo, ref)
+		msg.SetGenHeader(gomail.HeaderReferences, ref)
+	}
+	msg.SetGenHeader("Auto-Submitted", "auto-generated") // RFC 3834: no auto-replies
+	msg.SetGenHeader("X-RadTrack-Idempotency-Key", d.Key())
+	msg.SetGenHeader("X-RadTrack-Event", string(e.Type))
+	if e.Type.Pages() && (e.Incident.Severity == rules.SeverityAlarm || e.Incident.Severity == rules.SeverityCritical) {
+		msg.SetImportance(gomail.ImportanceUrgent)
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, emailText(e))
+	var html bytes.Buffer
+	if err := emailHTML.Execute(&html, emailView(e)); err != nil {
+		return nil, permanent(0, fmt.Errorf("e-mail html: %w", err))
+	}
+	msg.AddAlternativeString(gomail.TypeTextHTML, html.String())
+	return msg, nil
+}
+
+// firstRef is the event that opened the incident's thread: the first in
+// History, or the event itself.
+func firstRef(e Event) (EventRef, bool) {
+	if len(e.History) > 0 {
+		return e.History[0], true
+	}
+	return EventRef{}, false
+}
+
+func emailText(e Event) string {
+	var b strings.Builder
+	b.WriteString(title(e) + "\n\n")
+	b.WriteString(description(e))
+	b.WriteString("\n" + instruction(e) + "\n")
+	if e.Incident.URL != "" {
+		b.WriteString("\nOpen in RadTrack: " + e.Incident.URL + "\n")
+	}
+	return b.String()
+}
+
+type emailViewData struct {
+	Title, Severity, State, Dose, Place, PeakTime, FirstSeen, LastSeen, Instruction, URL, Colour string
+	Vehicles, Rules                                                                              []string
+	AckedBy, AckedAt, ResolvedBy, ResolvedAt, Adjudication                                       string
+	Test                                                                                         bool
+}
+
+func emailView(e Event) emailViewData {
+	inc := e.Incident
+	v := emailViewData{
+		Title: title(e), Severity: severityLabel(inc.Severity), State: string(inc.State),
+		Dose: formatDose(inc.Peak.DoseUSvh), Place: place(inc), PeakTime: formatTime(inc.Peak.Time),
+		FirstSeen: formatTime(inc.FirstSeen), LastSeen: formatTime(inc.LastSeen),
+		Instruction: instruction(e), URL: inc.URL, Rules: inc.Rules, Test: e.Test,
+		Colour: map[rules.Severity]string{
+			rules.SeverityCritical: "#7f0000", rules.SeverityAlarm: "#c62828", rules.SeverityWarning: "#ef6c00",
+			rules.SeverityNotice: "#f9a825", rules.SeverityInfo: "#1565c0",
+		}[inc.Severity],
+	}
+	for _, veh := range inc.Vehicles {
+		v.Vehicles = append(v.Vehicles, vehicleDetails([]Vehicle{veh}))
+	}
+	if inc.AckedBy != "" {
+		v.AckedBy, v.AckedAt = inc.AckedBy, formatTime(inc.AckedAt)
+	}
+	if inc.State == rules.StateResolved {
+		v.ResolvedBy, v.ResolvedAt, v.Adjudication = inc.ResolvedBy, formatTime(inc.ResolvedAt), adjudicationLabel(inc.Adjudication)
+	}
+	return v
+}
+
+var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body style="font-family:sans-serif">
+<h2 style="color:#fff;background:{{.Colour}};padding:8px">{{if .Test}}[TEST] {{end}}{{.Severity}}: {{.Dose}}</h2>
+<p><strong>{{.Title}}</strong></p>
+<table cellpadding="4">
+<tr><th align="left">Peak dose rate</th><td>{{.Dose}} at {{.PeakTime}}</td></tr>
+<tr><th align="left">Place</th><td>{{.Place}}</td></tr>
+<tr><th align="left">Vehicles</th><td>{{range $i, $v := .Vehicles}}{{if $i}}<br>{{end}}{{$v}}{{end}}</td></tr>
+<tr><th align="left">Rules</th><td>{{range $i, $r := .Rules}}{{if $i}}<br>{{end}}{{$r}}{{end}}</td></tr>
+<tr><th align="left">State</th><td>{{.State}}</td></tr>
+<tr><th align="left">First / last seen</th><td>{{.FirstSeen}} / {{.LastSeen}}</td></tr>
+{{if .AckedBy}}<tr><th align="left">Acknowledged</th><td>{{.AckedBy}}, {{.AckedAt}}</td></tr>{{end}}
+{{if .ResolvedAt}}<tr><th align="left">Resolved</th><td>{{.ResolvedBy}}, {{.ResolvedAt}}: {{.Adjudication}}</td></tr>{{end}}
+</table>
+<p>{{.Instruction}}</p>
+{{if .URL}}<p><a href="{{.URL}}">Open in RadTrack</a></p>{{end}}
+</body></html>
+`))
+
+// classifySMTP: 5xx replies (bad recipient, authentication failed) and
+// configuration faults (no STARTTLS where it is required, a certificate
+// we do not trust) are permanent; 4xx replies and network faults
+// transient.
+func classifySMTP(err error) error {
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		if code := se.ErrorCode(); code >= 500 {
+			return permanent(code, err)
+		}
+		return transient(se.ErrorCode(), 0, err)
+	}
+	var tp *textproto.Error
+	if errors.As(err, &tp) {
+		if tp.Code >= 500 {
+			return permanent(tp.Code, err)
+		}
+		return transient(tp.Code, 0, err)
+	}
+	var (
+		unknownCA *x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		certErr   x509.CertificateInvalidError
+		verifyErr *tls.CertificateVerificationError
+	)
+	if errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &certErr) || errors.As(err, &verifyErr) {
+		return permanent(0, err)
+	}
+	if strings.Contains(err.Error(), "does not support STARTTLS") {
+		return permanent(0, err)
+	}
+	return transient(0, 0, err) // network, timeouts, anything unknown
+}
