@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/mail"
 	"net/textproto"
 	"strings"
@@ -120,19 +121,24 @@ func (m *Email) Send(ctx context.Context, d Delivery) error {
 	if err != nil {
 		return err
 	}
-	client, err := m.client()
+	ctx, cancel := withTimeout(ctx, m.cfg.Timeout)
+	defer cancel()
+	client, err := m.client(ctx)
 	if err != nil {
 		return permanent(0, err)
 	}
-	ctx, cancel := withTimeout(ctx, m.cfg.Timeout)
-	defer cancel()
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
 		return classifySMTP(fmt.Errorf("e-mail via %s:%d: %w", m.cfg.Host, m.cfg.Port, err))
 	}
 	return nil
 }
 
-func (m *Email) client() (*gomail.Client, error) {
+// client makes a go-mail client for one attempt bounded by ctx. go-mail
+// bounds only the dial; the greeting and every later reply would wait
+// forever on a server that accepts and then says nothing. So we dial
+// ourselves: the connection gets ctx's deadline and is closed when ctx
+// ends.
+func (m *Email) client(ctx context.Context) (*gomail.Client, error) {
 	timeout := m.cfg.Timeout
 	if timeout <= 0 {
 		timeout = defaultTimeout
@@ -144,14 +150,36 @@ func (m *Email) client() (*gomail.Client, error) {
 			tlsCfg.ServerName = m.cfg.Host
 		}
 	}
-	opts := []gomail.Option{gomail.WithPort(m.cfg.Port), gomail.WithTimeout(timeout), gomail.WithTLSConfig(tlsCfg)}
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		var conn net.Conn
+		var err error
+		if m.cfg.Security == SMTPImplicitTLS {
+			// A *tls.Conn as is: go-mail recognises it as encrypted.
+			conn, err = (&tls.Dialer{NetDialer: &d, Config: tlsCfg}).DialContext(dctx, network, addr)
+		} else {
+			conn, err = d.DialContext(dctx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if deadline, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(deadline)
+		}
+		context.AfterFunc(ctx, func() { conn.Close() })
+		return conn, nil
+	}
+	opts := []gomail.Option{
+		gomail.WithPort(m.cfg.Port), gomail.WithTimeout(timeout), gomail.WithTLSConfig(tlsCfg),
+		gomail.WithDialContextFunc(dial),
+	}
 	switch m.cfg.Security {
 	case SMTPStartTLS:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	case SMTPStartTLSOpportunistic:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	case SMTPImplicitTLS:
-		opts = append(opts, gomail.WithSSL())
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS)) // no STARTTLS inside TLS
 	}
 	if m.cfg.HELO != "" {
 		opts = append(opts, gomail.WithHELO(m.cfg.HELO))

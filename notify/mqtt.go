@@ -51,7 +51,8 @@ type MQTTConfig struct {
 	// Timeout bounds one Send: waiting for the connection plus the PUBACKs
 	// (default 10 s).
 	Timeout time.Duration
-	// ReconnectMax caps the reconnect backoff (default 10 s).
+	// ReconnectMax caps the reconnect backoff (default 10 s, at least
+	// 200 ms).
 	ReconnectMax time.Duration
 	Logger       *slog.Logger
 }
@@ -93,6 +94,9 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 	if cfg.ReconnectMax <= 0 {
 		cfg.ReconnectMax = 10 * time.Second
 	}
+	// autopaho panics unless min < initial max <= max.
+	cfg.ReconnectMax = max(cfg.ReconnectMax, 200*time.Millisecond)
+	backoff := autopaho.NewExponentialBackoff(100*time.Millisecond, cfg.ReconnectMax, min(500*time.Millisecond, cfg.ReconnectMax), 2)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -103,7 +107,7 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 		KeepAlive:                     20,
 		CleanStartOnInitialConnection: true,
 		ConnectTimeout:                5 * time.Second,
-		ReconnectBackoff:              autopaho.NewExponentialBackoff(100*time.Millisecond, cfg.ReconnectMax, 500*time.Millisecond, 2),
+		ReconnectBackoff:              backoff,
 		OnConnectionUp: func(*autopaho.ConnectionManager, *paho.Connack) {
 			log.Info("mqtt connected")
 		},
