@@ -105,3 +105,18 @@ func validateCAP(t testing.TB, doc []byte) {
 		t.Fatalf("CAP document does not validate against CAP-v1.2.xsd: %v\n%s\n%s", err, out, doc)
 	}
 }
+
+// within runs send and fails the test if it does not return in limit: a
+// missing deadline fails fast instead of hanging the suite.
+func within(t *testing.T, limit time.Duration, send func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- send() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(limit):
+		t.Fatalf("send did not return within %v", limit)
+	}
+	return nil
+}
