@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"mime"
 	"mime/multipart"
@@ -150,6 +151,7 @@ func startSMTPListener(t *testing.T, cert *tls.Certificate, user, pass string, i
 	b := &smtpDouble{user: user, pass: pass, rcptReply: map[string]*smtp.SMTPError{}}
 	s := smtp.NewServer(b)
 	s.Domain = "mx.test"
+	s.ErrorLog = log.New(io.Discard, "", 0) // the failure tests reset connections on purpose
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
 	if cert != nil {
 		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}

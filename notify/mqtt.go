@@ -98,7 +98,7 @@ func NewMQTT(ctx context.Context, cfg MQTTConfig) (*MQTT, error) {
 	cfg.ReconnectMax = max(cfg.ReconnectMax, 200*time.Millisecond)
 	backoff := autopaho.NewExponentialBackoff(100*time.Millisecond, cfg.ReconnectMax, min(500*time.Millisecond, cfg.ReconnectMax), 2)
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := cfg.Logger.With("broker", u.Host)
 	acfg := autopaho.ClientConfig{

@@ -25,11 +25,15 @@ import (
 
 // PushSubscription is the browser's PushSubscription.toJSON().
 type PushSubscription struct {
-	Endpoint string `json:"endpoint"`
-	Keys     struct {
-		P256dh string `json:"p256dh"`
-		Auth   string `json:"auth"`
-	} `json:"keys"`
+	Endpoint string   `json:"endpoint"`
+	Keys     PushKeys `json:"keys"`
+}
+
+// PushKeys are a subscription's keys, base64url: the user agent's P-256
+// public key and its 16-byte authentication secret (RFC 8291 §2).
+type PushKeys struct {
+	P256dh string `json:"p256dh"`
+	Auth   string `json:"auth"`
 }
 
 // ErrSubscriptionGone is a push service's 404 or 410: the subscription

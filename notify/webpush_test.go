@@ -379,16 +379,10 @@ func TestWebPushGoneAndErrors(t *testing.T) {
 	}
 	good := ps.subscribe(t, "/push/good")
 	for name, sub := range map[string]*PushSubscription{
-		"nil":  nil,
-		"http": {Endpoint: strings.Replace(good.Endpoint, "https:", "http:", 1), Keys: good.Keys},
-		"short key": {Endpoint: good.Endpoint, Keys: struct {
-			P256dh string `json:"p256dh"`
-			Auth   string `json:"auth"`
-		}{"AAAA", good.Keys.Auth}},
-		"short auth": {Endpoint: good.Endpoint, Keys: struct {
-			P256dh string `json:"p256dh"`
-			Auth   string `json:"auth"`
-		}{good.Keys.P256dh, "AAAA"}},
+		"nil":        nil,
+		"http":       {Endpoint: strings.Replace(good.Endpoint, "https:", "http:", 1), Keys: good.Keys},
+		"short key":  {Endpoint: good.Endpoint, Keys: PushKeys{"AAAA", good.Keys.Auth}},
+		"short auth": {Endpoint: good.Endpoint, Keys: PushKeys{good.Keys.P256dh, "AAAA"}},
 	} {
 		if err := send(sub); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s subscription: %v", name, err)
