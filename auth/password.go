@@ -23,6 +23,29 @@ func ValidRole(role string) bool { return roleRank[role] > 0 }
 // Allows reports whether a user with role may act as need.
 func Allows(role, need string) bool { return roleRank[role] > 0 && roleRank[role] >= roleRank[need] }
 
+// Lower returns the less allowed of two roles, "" if either is not a role.
+func Lower(a, b string) string {
+	if !ValidRole(a) || !ValidRole(b) {
+		return ""
+	}
+	if roleRank[a] <= roleRank[b] {
+		return a
+	}
+	return b
+}
+
+// RolesAbove lists the roles allowed more than role, least first (all of
+// them if role is not a role).
+func RolesAbove(role string) []string {
+	var out []string
+	for _, r := range []string{RoleViewer, RoleOperator, RoleAdmin} {
+		if roleRank[r] > roleRank[role] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
 

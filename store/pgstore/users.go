@@ -62,8 +62,8 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	return users, nil
 }
 
-// UpdateUser changes role, password or disabled state. Disabling a user or
-// changing the password ends the user's sessions.
+// UpdateUser changes role, password or disabled state, and ends the
+// sessions and API tokens up.Ends() names in the same transaction.
 func (s *Store) UpdateUser(ctx context.Context, id int64, up store.UserUpdate) (store.User, error) {
 	var disabled any
 	if up.Disabled != nil {
@@ -84,9 +84,16 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, up store.UserUpdate) (
 	if err != nil {
 		return store.User{}, fmt.Errorf("update user %d: %w", id, notFound(err))
 	}
-	if up.PasswordHash != nil || (up.Disabled != nil && *up.Disabled) {
+	ends := up.Ends()
+	if ends.Sessions {
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
 			return store.User{}, fmt.Errorf("end sessions of user %d: %w", id, err)
+		}
+	}
+	if ends.AllTokens || len(ends.TokenRoles) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = now()
+			WHERE user_id = $1 AND revoked_at IS NULL AND ($2 OR role = ANY($3))`, id, ends.AllTokens, ends.TokenRoles); err != nil {
+			return store.User{}, fmt.Errorf("revoke API tokens of user %d: %w", id, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -135,24 +142,97 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return nil
 }
 
-// CreateAPIToken stores a user's API token.
-func (s *Store) CreateAPIToken(ctx context.Context, userID int64, name string, tokenHash []byte) (int64, error) {
-	var id int64
-	if err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3) RETURNING id`,
-		userID, name, tokenHash).Scan(&id); err != nil {
-		return 0, fmt.Errorf("create API token for user %d: %w", userID, err)
-	}
-	return id, nil
+const tokenColumns = `t.id, t.user_id, u.username, t.name, t.role, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.token_hash`
+
+func scanToken(row pgx.Row) (store.APIToken, error) {
+	var t store.APIToken
+	err := row.Scan(&t.ID, &t.UserID, &t.Username, &t.Name, &t.Role, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt, &t.Hash)
+	return t, err
 }
 
-// APITokenUser returns the user of an unrevoked API token.
-func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (store.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM api_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, tokenHash))
+// CreateAPIToken stores a token with its user's current role and no expiry.
+func (s *Store) CreateAPIToken(ctx context.Context, userID int64, name string, tokenHash []byte) (int64, error) {
+	t, err := s.IssueAPIToken(ctx, store.APIToken{UserID: userID, Name: name, Hash: tokenHash})
+	return t.ID, err
+}
+
+// IssueAPIToken stores a token; an empty role is the user's current role.
+func (s *Store) IssueAPIToken(ctx context.Context, t store.APIToken) (store.APIToken, error) {
+	created, err := scanToken(s.pool.QueryRow(ctx, `WITH t AS (
+			INSERT INTO api_tokens (user_id, name, token_hash, role, expires_at)
+			SELECT u.id, $2, $3, COALESCE(NULLIF($4, ''), u.role), $5 FROM users u WHERE u.id = $1
+			RETURNING *)
+		SELECT `+tokenColumns+` FROM t JOIN users u ON u.id = t.user_id`,
+		t.UserID, t.Name, t.Hash, t.Role, t.ExpiresAt))
 	if err != nil {
-		return store.User{}, fmt.Errorf("API token: %w", notFound(err))
+		return store.APIToken{}, fmt.Errorf("create API token for user %d: %w", t.UserID, notFound(err))
 	}
-	return u, nil
+	return created, nil
+}
+
+// APITokenByHash returns a token (revoked and expired ones included) and
+// its user.
+func (s *Store) APITokenByHash(ctx context.Context, tokenHash []byte) (store.APIToken, store.User, error) {
+	var (
+		t store.APIToken
+		u store.User
+	)
+	err := s.pool.QueryRow(ctx, `SELECT `+tokenColumns+`, `+userColumns+` FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1`, tokenHash).Scan(
+		&t.ID, &t.UserID, &t.Username, &t.Name, &t.Role, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt, &t.Hash,
+		&u.ID, &u.Username, &u.Role, &u.PasswordHash, &u.DisabledAt, &u.CreatedAt, &u.UpdatedAt)
+	if err != nil {
+		return store.APIToken{}, store.User{}, fmt.Errorf("API token: %w", notFound(err))
+	}
+	return t, u, nil
+}
+
+// APITokenByID returns a token, revoked and expired ones included.
+func (s *Store) APITokenByID(ctx context.Context, id int64) (store.APIToken, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1`, id))
+	if err != nil {
+		return store.APIToken{}, fmt.Errorf("API token %d: %w", id, notFound(err))
+	}
+	return t, nil
+}
+
+// ListAPITokens returns tokens, newest first.
+func (s *Store) ListAPITokens(ctx context.Context, f store.APITokenFilter) ([]store.APIToken, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE ($1 = 0 OR t.user_id = $1) AND ($2 OR t.revoked_at IS NULL) ORDER BY t.id DESC`, f.UserID, f.IncludeRevoked)
+	if err != nil {
+		return nil, fmt.Errorf("list API tokens: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.APIToken, error) { return scanToken(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list API tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIToken revokes a token; a second revocation keeps the first time.
+func (s *Store) RevokeAPIToken(ctx context.Context, id int64, at time.Time) (store.APIToken, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, `WITH t AS (
+			UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING *)
+		SELECT `+tokenColumns+` FROM t JOIN users u ON u.id = t.user_id`, id, at))
+	if err != nil {
+		return store.APIToken{}, fmt.Errorf("revoke API token %d: %w", id, notFound(err))
+	}
+	return t, nil
+}
+
+// TouchAPIToken records a use of the token.
+func (s *Store) TouchAPIToken(ctx context.Context, id int64, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2
+		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)`, id, at); err != nil {
+		return fmt.Errorf("record use of API token %d: %w", id, err)
+	}
+	return nil
+}
+
+// APITokenUser returns the user a usable API token acts as.
+func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (store.User, error) {
+	return store.TokenUser(ctx, s, tokenHash, time.Now())
 }
 
 // AppendAudit records an action.
