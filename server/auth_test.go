@@ -21,15 +21,27 @@ import (
 
 // client is a logged-in (or anonymous) browser-like client.
 type client struct {
-	t    *testing.T
-	base string
-	http *http.Client
-	auth string // Authorization header, for API-token clients
+	t      *testing.T
+	base   string
+	http   *http.Client
+	auth   string // Authorization header, for API-token clients
+	cookie string // a session cookie value to present, besides the jar's
+}
+
+func newJar() http.CookieJar {
+	jar, _ := cookiejar.New(nil)
+	return jar
 }
 
 func (h *harness) anonymous(t *testing.T) *client {
-	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: h.url, http: &http.Client{Jar: jar}}
+	return &client{t: t, base: h.url, http: &http.Client{Jar: newJar()}}
+}
+
+// withBase is the same client talking to another server.
+func (c *client) withBase(base string) *client {
+	cc := *c
+	cc.base = base
+	return &cc
 }
 
 func (h *harness) addUser(t *testing.T, name, role string) {
@@ -72,6 +84,9 @@ func (c *client) do(method, path string, body any) (int, []byte) {
 	}
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
+	}
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "radtrack_session", Value: c.cookie})
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/frontend"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/ratelimit"
@@ -65,6 +66,8 @@ type Server struct {
 	redisPing func(context.Context) error
 	logins    *ratelimit.Limiter // login attempts per client IP
 	known     *knownUsers        // credentials' last users, for database outages
+	revoked   *revocations.Set   // revoked credentials the database does not hold yet
+	peers     CredentialPeers    // nil: a single node
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
 }
@@ -82,6 +85,11 @@ type Deps struct {
 	Redis   func(context.Context) error
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
+	// Revocations journals logouts and token revocations the database
+	// could not take (nil: kept in memory only, lost on restart).
+	Revocations *revocations.Set
+	// Peers announces revocations to the other nodes (nil: single node).
+	Peers CredentialPeers
 }
 
 // New builds the server and its routes.
@@ -89,7 +97,10 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
 		devices: d.Devices, alarms: d.Alarms, limits: d.Limits, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
-		known:  newKnownUsers(cfg.SessionTTL)}
+		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers}
+	if s.revoked == nil {
+		s.revoked = revocations.InMemory(revocations.DefaultMax)
+	}
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := auth.HashPassword("timing-equaliser-password", cfg.BcryptCost)
 		return h
@@ -106,7 +117,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/login", s.handleLogin)
 	s.mux.HandleFunc("POST /api/v1/logout", s.handleLogout)
 	s.mux.HandleFunc("GET /api/v1/me", s.require(auth.RoleViewer, s.handleMe))
-	s.mux.HandleFunc("POST /api/v1/tokens", s.require(auth.RoleViewer, s.handleCreateAPIToken))
+	s.tokenRoutes()
 
 	s.mux.HandleFunc("GET /api/v1/users", s.require(auth.RoleAdmin, s.handleListUsers))
 	s.mux.HandleFunc("POST /api/v1/users", s.require(auth.RoleAdmin, s.handleCreateUser))

@@ -3,10 +3,12 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -49,9 +51,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "password", "invalid username or password")
 		return
 	}
+	gen := s.known.generation()
 	token, tokenHash, err := auth.NewSessionToken()
 	if err == nil {
 		err = s.store.CreateSession(r.Context(), tokenHash, u.ID, time.Now().Add(s.cfg.SessionTTL))
+	}
+	if err == nil {
+		// Known from the start: a login just before an outage holds.
+		s.known.remember(tokenHash, knownUser{user: u, checked: time.Now()}, gen)
 	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "create session", "err", err)
@@ -66,49 +73,38 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"user": u})
 }
 
-// handleLogout is POST /api/v1/logout.
+// handleLogout is POST /api/v1/logout. The session ends on this node at
+// once and on every node that hears of it; while the database is
+// unreachable the logout is journaled here and applied when it answers
+// (see revoke). A cookie this node does not know costs the caller a login
+// attempt: strangers must not fill the journal.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		s.known.forget(auth.HashToken(c.Value))
-		if err := s.store.DeleteSession(r.Context(), auth.HashToken(c.Value)); err != nil {
-			s.log.ErrorContext(r.Context(), "logout", "err", err)
+	if c, err := r.Cookie(sessionCookie); err == nil && strings.HasPrefix(c.Value, auth.SessionTokenPrefix) {
+		hash := auth.HashToken(c.Value)
+		if !s.known.has(hash) && !s.revoked.Holds(hash, 0) {
+			if ok, wait := s.logins.Allow(ingest.ClientIP(r)); !ok {
+				w.Header().Set("Retry-After", ingest.RetryAfterSeconds(wait))
+				writeError(w, http.StatusTooManyRequests, "", "too many attempts from your address, retry later")
+				return
+			}
+		}
+		if _, err := s.revoke(r.Context(), revocations.Record{SessionHash: hash, At: time.Now()}); err != nil {
+			s.log.ErrorContext(r.Context(), "logout not recorded", "err", err)
+			w.Header().Set("Retry-After", "2")
+			writeError(w, http.StatusServiceUnavailable, "", "cannot record the logout now, retry")
+			return
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleMe is GET /api/v1/me: who is logged in.
-func (s *Server) handleMe(w http.ResponseWriter, _ *http.Request, u store.User) {
-	writeJSON(w, http.StatusOK, map[string]any{"user": u})
-}
-
-type tokenRequest struct {
-	Name string `json:"name"`
-}
-
-// handleCreateAPIToken is POST /api/v1/tokens: a token acting as the
-// calling user, for integrations; shown once.
-func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request, u store.User) {
-	var req tokenRequest
-	if !decodeJSON(w, r, &req) {
-		return
+// handleMe is GET /api/v1/me: who is logged in, and with an API token its
+// id (the user's role is the token's when that is lower).
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, u store.User) {
+	body := map[string]any{"user": u}
+	if id := credentialOf(r).tokenID; id != 0 {
+		body["api_token_id"] = id
 	}
-	if req.Name == "" {
-		writeError(w, http.StatusBadRequest, "name", "required")
-		return
-	}
-	token, hash, err := auth.NewAPIToken()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
-		return
-	}
-	id, err := s.store.CreateAPIToken(r.Context(), u.ID, req.Name, hash)
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "create API token", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "", "cannot create token now")
-		return
-	}
-	s.audit(r.Context(), &u, "token.create", "token/"+req.Name, nil)
-	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "name": req.Name, "token": token})
+	writeJSON(w, http.StatusOK, body)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/store"
@@ -64,7 +65,9 @@ type updateUserRequest struct {
 }
 
 // handleUpdateUser is PATCH /api/v1/users/{id} (admin): role, password,
-// disabled. Disabling or a new password ends the user's sessions.
+// disabled. What that ends (sessions, API tokens) is store.UserUpdate.Ends;
+// every node then forgets what it remembers of the user, so none serves
+// the old state from memory during a database outage.
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, admin store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
@@ -100,8 +103,12 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, admin 
 		s.internalError(w, r, "update user", err)
 		return
 	}
+	s.known.forgetUser(u.ID)
+	s.announce(r.Context(), CredentialRevoked{UserID: u.ID, At: time.Now()})
+	ends := up.Ends()
 	s.audit(r.Context(), &admin, "user.update", "user/"+u.Username, map[string]any{
 		"role": req.Role, "disabled": req.Disabled, "password_changed": req.Password != nil,
+		"ended_sessions": ends.Sessions, "revoked_all_tokens": ends.AllTokens, "revoked_token_roles": ends.TokenRoles,
 	})
 	writeJSON(w, http.StatusOK, map[string]any{"user": u})
 }

@@ -76,12 +76,17 @@ type APIToken struct {
 	Hash       []byte     `json:"-"`
 }
 
-// Reasons an API token cannot authenticate (wrapping ErrNotFound, so
-// callers that only ask "usable or not" need not know them).
+// Reasons an API token cannot authenticate. Both are ErrNotFound too, so
+// callers that only ask "usable or not" need not know them.
 var (
-	ErrTokenRevoked = fmt.Errorf("API token revoked: %w", ErrNotFound)
-	ErrTokenExpired = fmt.Errorf("API token expired: %w", ErrNotFound)
+	ErrTokenRevoked error = tokenError("API token revoked")
+	ErrTokenExpired error = tokenError("API token expired")
 )
+
+type tokenError string
+
+func (e tokenError) Error() string        { return string(e) }
+func (e tokenError) Is(target error) bool { return target == ErrNotFound }
 
 // Usable returns nil if the token may authenticate at now, else why not.
 func (t APIToken) Usable(now time.Time) error {
