@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -360,4 +361,31 @@ func TestRevocationsReachPeersDuringOutage(t *testing.T) {
 func jsonHas(body []byte, key, want string) bool {
 	var m map[string]any
 	return json.Unmarshal(body, &m) == nil && m[key] == want
+}
+
+// A change to a user made on one node (here a demotion) makes every node
+// forget what it remembers of the user, so none serves the old role from
+// memory during a later outage.
+func TestUserChangeReachesPeers(t *testing.T) {
+	o := newOutage(t)
+	createUser(t, o.direct, "root", auth.RoleAdmin)
+	kim := createUser(t, o.direct, "kim", auth.RoleOperator)
+	toB, toA := &peerLink{}, &peerLink{}
+	a := startNode(t, newParts(t, o.openStore(t)), t.TempDir(), toB)
+	b := startNode(t, newParts(t, o.openStore(t)), t.TempDir(), toA)
+	toB.to, toA.to = b.srv, a.srv
+
+	root, _ := a.login(t, "root")
+	_, cookie := a.login(t, "kim")
+	if status, body := b.withCookie(t, cookie).do("GET", "/api/v1/me", nil); status != http.StatusOK || !strings.Contains(string(body), `"role":"operator"`) {
+		t.Fatalf("kim on B: %d %s", status, body)
+	}
+	if status, body := root.do("PATCH", fmt.Sprintf("/api/v1/users/%d", kim.ID), map[string]string{"role": "viewer"}); status != http.StatusOK {
+		t.Fatalf("demote kim on A: %d %s", status, body)
+	}
+	o.proxy.Down()
+	status, body := b.withCookie(t, cookie).do("GET", "/api/v1/me", nil)
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("kim on B during the outage after a demotion on A: %d %s, want 503 (B must not act on the old role)", status, body)
+	}
 }

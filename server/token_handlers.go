@@ -89,7 +89,7 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request, u 
 			writeError(w, http.StatusBadRequest, "expires_in", "seconds, more than 0 and at most 10 years")
 			return
 		}
-		at := now.Add(time.Duration(*req.ExpiresIn) * time.Second).UTC().Truncate(time.Second)
+		at := now.Add(time.Duration(*req.ExpiresIn) * time.Second).UTC()
 		expires = &at
 	case req.ExpiresAt != nil:
 		if !req.ExpiresAt.After(now) || req.ExpiresAt.Sub(now) > maxTokenLifetime {
