@@ -1,6 +1,7 @@
-// Admin: users (create, role, disable, reset password), devices (create,
-// rotate token, revoke; tokens are shown once) and the audit log.
-import { get, post, patch, errorText } from '../api.js';
+// Admin: users (create, role, disable, reset password; their API tokens,
+// revocable), devices (create, rotate token, revoke; tokens are shown once)
+// and the audit log.
+import { get, post, patch, del, errorText } from '../api.js';
 import { h, replace, fmtTime } from './dom.js';
 
 const ROLES = ['viewer', 'operator', 'admin'];
@@ -48,24 +49,47 @@ export class AdminPanel {
 
   async loadUsers() {
     try {
-      const { users } = await get('/users');
+      const [{ users }, { tokens }] = await Promise.all([get('/users'), get('/tokens?user_id=all')]);
+      const byUser = new Map();
+      for (const t of tokens) byUser.set(t.user_id, [...(byUser.get(t.user_id) || []), t]);
       replace(this.users, h('table', null, h('tbody', null, users.map((u) => {
         const err = h('span', { class: 'error' });
         const act = async (body) => {
           try { await patch(`/users/${u.id}`, body); this.loadUsers(); } catch (ex) { err.textContent = errorText(ex); }
         };
-        return h('tr', null,
+        return [h('tr', null,
           h('td', null, u.username, u.disabled_at ? h('span', { class: 'muted' }, ' (disabled)') : ''),
           h('td', null, h('select', { 'aria-label': `Role of ${u.username}`, disabled: u.id === this.me.id, onchange: (e) => act({ role: e.target.value }) },
             ROLES.map((r) => h('option', { value: r, selected: r === u.role }, r)))),
           h('td', null,
             u.id === this.me.id ? null : h('button', { type: 'button', class: 'btn-small', onclick: () => act({ disabled: !u.disabled_at }) }, u.disabled_at ? 'Enable' : 'Disable'),
             h('button', { type: 'button', class: 'btn-small', onclick: () => {
-              const p = prompt(`New password for ${u.username}`);
+              const p = prompt(`New password for ${u.username} (ends their sessions and revokes their API tokens)`);
               if (p) act({ password: p });
-            } }, 'Password…'), err));
+            } }, 'Password…'), err)),
+        this.tokenRows(u, byUser.get(u.id) || [])];
       }))));
     } catch (err) { replace(this.users, h('p', { class: 'error' }, errorText(err))); }
+  }
+
+  // tokenRows lists a user's API tokens under the user, each revocable. A
+  // revocation the database could not take yet answers 202: it is refused
+  // at once and stored when the database is back.
+  tokenRows(u, tokens) {
+    return tokens.map((t) => {
+      const note = h('span', { class: 'muted' });
+      return h('tr', { class: 'token-row' },
+        h('td', { class: 'muted' }, `↳ token “${t.name}”`),
+        h('td', { class: 'muted' }, `${t.role} · expires ${t.expires_at ? fmtTime(t.expires_at) : 'never'} · last used ${fmtTime(t.last_used_at)}`),
+        h('td', null, h('button', { type: 'button', class: 'btn-small danger', onclick: async () => {
+          if (!confirm(`Revoke the API token “${t.name}” of ${u.username}? Integrations using it stop working.`)) return;
+          try {
+            const pending = await del(`/tokens/${t.id}`);
+            if (pending) note.textContent = ' revoked; stored when the database is back';
+            else this.loadUsers();
+          } catch (ex) { note.textContent = ' ' + errorText(ex); }
+        } }, 'Revoke'), note));
+    });
   }
 
   deviceForm() {
