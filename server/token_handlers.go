@@ -201,7 +201,10 @@ func (s *Server) handleRevokeAPIToken(w http.ResponseWriter, r *http.Request, u 
 		// for — any token for an admin, else the caller's own as this node
 		// knows it.
 		owner, hash, known := s.known.token(id)
-		if !admin && cred.tokenID != id && (!known || owner != u.ID) {
+		if cred.tokenID == id {
+			owner, hash, known = u.ID, cred.hash, true
+		}
+		if !admin && (!known || owner != u.ID) {
 			s.internalError(w, r, "check the token's owner", err)
 			return
 		}
