@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -65,6 +66,12 @@ func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		fmt.Fprintf(stdout, "device %d %q (uid %s) created\ntoken: %s\nThe token is shown only now; store it in the device.\n", created.ID, created.Name, created.UID, token)
+		// The same entry as POST /api/v1/devices, marked as done from the
+		// command line (no user: whoever can run this owns the database).
+		details, _ := json.Marshal(map[string]any{"legacy_id_only": created.LegacyIDOnly, "via": "cli"})
+		if err := st.AppendAudit(ctx, store.AuditEntry{Action: "device.create", Target: "device/" + created.UID, Details: details}); err != nil {
+			return fmt.Errorf("device %d created, but not written to the audit log: %w", created.ID, err)
+		}
 		return nil
 	case "list":
 		devices, err := st.ListDevices(ctx)

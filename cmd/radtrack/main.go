@@ -50,7 +50,7 @@ commands:
   device list    list registered devices
   import         import drive logs (bGeigie, AtomFast CSV, N42.42) for a device
   user add NAME  add a user (-role viewer|operator|admin); password on stdin
-  healthcheck    exit 0 if -url (default /readyz on 127.0.0.1:8080) answers 2xx
+  healthcheck    exit 0 if -url (default /healthz on RADTRACK_ADDR) answers 2xx
   bench ingest   benchmark HTTP ingest against raw COPY on the same database
   bench live     benchmark the live push: N vehicles at 1 Hz, M WebSocket viewers
   sim            simulate a patrol fleet (and log replays) against a server; a load generator
