@@ -22,6 +22,7 @@ import (
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/spool"
 	"github.com/radtrack/radtrack/store"
@@ -44,6 +45,13 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	BGeigieIdle     time.Duration
 	BGeigieMaxConns int
+	// BGeigieAuthTimeout is a new bGeigie connection's time to
+	// authenticate (0: 10 s); BGeigieMaxUnauth caps connections not yet
+	// authenticated (0: a tenth of BGeigieMaxConns).
+	BGeigieAuthTimeout time.Duration
+	BGeigieMaxUnauth   int
+	// Concurrent connections per client IP on each listener (0: no cap).
+	HTTPMaxConnsPerIP, OsmAndMaxConnsPerIP, BGeigieMaxConnsPerIP int
 	// SilenceTick is how often silence rules are checked (0: 5 s).
 	SilenceTick time.Duration
 	// Limits are the ingest abuse limits (zero rates disable them).
@@ -279,27 +287,35 @@ func addrOf(ln net.Listener) string {
 // Run serves until ctx ends, then stops taking data, lets every accepted
 // sample commit, and closes the store.
 func (n *Node) Run(ctx context.Context) error {
-	limits := ingest.NewLimits(n.cfg.Limits)
-	api := server.NewHTTPServer(n.cfg.Addr, server.New(n.cfg.Server, server.Deps{
-		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: limits, Metrics: n.Metrics, Log: n.log,
-		Live: n.live.hub, Redis: n.redisPing(),
-	}))
+	srv := server.New(n.cfg.Server, server.Deps{
+		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: ingest.NewLimits(n.cfg.Limits),
+		Metrics: n.Metrics, Log: n.log, Live: n.live.hub, Redis: n.redisPing(),
+	})
+	// One gate for every ingest door: the per-IP and per-device budgets
+	// are shared by all protocols.
+	gate := srv.Gate()
+	refusedConn := func(protocol string) func(string) {
+		return func(string) {
+			gate.Refuse(protocol, ingest.ReasonTooManyConns, "", "too many connections from this address", nil)
+		}
+	}
+	api := server.NewHTTPServer(n.cfg.Addr, srv)
 	servers := []*http.Server{api}
 	errs := make(chan error, 3)
-	go func() { errs <- n.serveHTTP(api, n.httpLn) }()
+	httpLn := server.LimitConnsPerIP(n.httpLn, n.cfg.HTTPMaxConnsPerIP, refusedConn(sample.SourceHTTP))
+	go func() { errs <- n.serveHTTP(api, httpLn) }()
 	n.log.Info("listening", "api", n.Addr(), "osmand", n.OsmAndAddr(), "bgeigie", n.BGeigieAddr())
 	if n.osmandLn != nil {
-		osm := server.NewHTTPServer(n.cfg.OsmAndAddr, &listen.OsmAnd{
-			Pipeline: n.Pipeline, Devices: n.Devices, Limits: limits, Log: n.log, MaxBody: 64 << 10,
-		})
+		osm := server.NewHTTPServer(n.cfg.OsmAndAddr, &listen.OsmAnd{Gate: gate, Log: n.log, MaxBody: 64 << 10})
 		servers = append(servers, osm)
-		go func() { errs <- n.serveHTTP(osm, n.osmandLn) }()
+		osmLn := server.LimitConnsPerIP(n.osmandLn, n.cfg.OsmAndMaxConnsPerIP, refusedConn(sample.SourceOsmAnd))
+		go func() { errs <- n.serveHTTP(osm, osmLn) }()
 	}
 	bgCtx, stopBGeigie := context.WithCancel(context.WithoutCancel(ctx))
 	var bgDone sync.WaitGroup
 	if n.bgeigieLn != nil {
-		bg := &listen.BGeigie{Pipeline: n.Pipeline, Devices: n.Devices, Log: n.log,
-			IdleTimeout: n.cfg.BGeigieIdle, MaxConns: n.cfg.BGeigieMaxConns}
+		bg := &listen.BGeigie{Gate: gate, Log: n.log, IdleTimeout: n.cfg.BGeigieIdle, AuthTimeout: n.cfg.BGeigieAuthTimeout,
+			MaxConns: n.cfg.BGeigieMaxConns, MaxConnsPerIP: n.cfg.BGeigieMaxConnsPerIP, MaxUnauthenticated: n.cfg.BGeigieMaxUnauth}
 		bgDone.Go(func() {
 			if err := bg.Serve(bgCtx, n.bgeigieLn); err != nil {
 				errs <- err

@@ -199,7 +199,7 @@ func TestOsmAndListenerStoresVectors(t *testing.T) {
 		status int
 	}{
 		{"?timestamp=1377177267&lat=60.0&lon=30.0", http.StatusBadRequest},                // no id (vector 11)
-		{"?id=999999&lat=60.0&lon=30.0", http.StatusNotFound},                             // unknown device
+		{"?id=999999&lat=60.0&lon=30.0", http.StatusUnauthorized},                         // unknown device: answered like a wrong key
 		{"?id=123456&lat=60.0&lon=30.0", http.StatusUnauthorized},                         // no key, not legacy
 		{"?id=123456&lat=60.0&lon=30.0&key=" + tokens["902064"], http.StatusUnauthorized}, // another device's key
 		{"?id=123456&lat=91.0&lon=30.0&key=" + tokens["123456"], http.StatusBadRequest},   // invalid latitude

@@ -9,8 +9,9 @@ import (
 	"github.com/radtrack/radtrack/ratelimit"
 )
 
-// Limits are the abuse limits every ingest listener applies: per client
-// IP (requests) and per device (samples). A nil *Limits allows everything.
+// Limits are the rate limits the Gate applies to every ingest door: per
+// client IP (requests) and per device (samples). A nil *Limits allows
+// everything.
 type Limits struct {
 	PerIP     *ratelimit.Limiter // requests per second per client IP
 	PerDevice *ratelimit.Limiter // samples per second per device
@@ -38,12 +39,13 @@ func NewLimits(c LimitConfig) *Limits {
 	}
 }
 
-// AllowIP takes one request from the client's address.
-func (l *Limits) AllowIP(r *http.Request) (bool, time.Duration) {
+// AllowIP takes one request (or, for a TCP protocol, one connection)
+// from a client address.
+func (l *Limits) AllowIP(ip string) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
-	return l.PerIP.Allow(ClientIP(r))
+	return l.PerIP.Allow(ip)
 }
 
 // AllowDevice takes n samples from a device's budget.
@@ -56,10 +58,13 @@ func (l *Limits) AllowDevice(deviceID int64, n int) (bool, time.Duration) {
 
 // ClientIP is the request's peer address without the port. Proxy headers
 // are not trusted: behind a load balancer, limit there or per device.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+func ClientIP(r *http.Request) string { return HostOf(r.RemoteAddr) }
+
+// HostOf strips the port from a peer address ("127.0.0.1:5000").
+func HostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return r.RemoteAddr
+		return addr
 	}
 	return host
 }

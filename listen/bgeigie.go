@@ -15,7 +15,6 @@ import (
 	"github.com/radtrack/radtrack/ingest/bgeigie"
 	"github.com/radtrack/radtrack/internal/lineread"
 	"github.com/radtrack/radtrack/sample"
-	"github.com/radtrack/radtrack/store"
 )
 
 // BGeigie serves Safecast bGeigie sentences over TCP, one connection per
@@ -24,19 +23,28 @@ import (
 //	AUTH <device token>\n                      (optional first line; answered "OK <uid>" or "ERR <reason>")
 //	$BNRDD,5002,2025-07-25T19:04:40Z,…*76\n   (one per line; CRLF, '#' comments, glued sentences accepted)
 //
-// Without AUTH the sentence's device serial names the device, which an admin
-// must have marked legacy-id-only. With AUTH, sentences of another serial
-// are refused. A line that cannot be parsed is counted and logged, and the
-// stream goes on; nothing is written back after the AUTH answer.
+// Without AUTH the first sentence's device serial names the device, which
+// an admin must have marked legacy-id-only. With AUTH, sentences of
+// another serial are refused. A line that cannot be parsed is counted and
+// logged, and the stream goes on. The server writes only the AUTH answer,
+// and "ERR <reason>" before it closes a connection it refuses: a failed
+// credential, no credential within AuthTimeout, or a device revoked (or
+// its token rotated) while the connection is open.
 type BGeigie struct {
-	Pipeline *ingest.Pipeline
-	Devices  *ingest.Devices
-	Log      *slog.Logger
+	Gate *ingest.Gate
+	Log  *slog.Logger
 	// IdleTimeout closes a connection silent for this long (units send
 	// every 5 s); it also bounds slow-loris connections.
 	IdleTimeout time.Duration
-	// MaxConns bounds concurrent connections.
-	MaxConns int
+	// AuthTimeout is how long a new connection has to authenticate (an
+	// AUTH line or a legacy device's first sentence); 0: 10 s.
+	AuthTimeout time.Duration
+	// MaxConns bounds concurrent connections, MaxConnsPerIP those of one
+	// client address (0: no per-address cap), and MaxUnauthenticated
+	// those not authenticated yet (0: a tenth of MaxConns); see connTable.
+	MaxConns           int
+	MaxConnsPerIP      int
+	MaxUnauthenticated int
 }
 
 // maxBatch bounds the samples handed to the pipeline at once when a
@@ -46,6 +54,10 @@ const maxBatch = 500
 // maxLoggedLineErrors per connection; further bad lines are only counted.
 const maxLoggedLineErrors = 10
 
+// DefaultAuthTimeout is a new connection's time to authenticate: a unit
+// sends AUTH at once, and a legacy unit its first sentence within 5 s.
+const DefaultAuthTimeout = 10 * time.Second
+
 // Serve accepts connections until ctx ends or ln fails, then waits for
 // open connections to hand over what they read.
 func (b *BGeigie) Serve(ctx context.Context, ln net.Listener) error {
@@ -53,7 +65,11 @@ func (b *BGeigie) Serve(ctx context.Context, ln net.Listener) error {
 	defer wg.Wait()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
-	slots := make(chan struct{}, max(1, b.MaxConns))
+	unauth := b.MaxUnauthenticated
+	if unauth <= 0 {
+		unauth = max(1, b.MaxConns/10)
+	}
+	table := newConnTable(b.MaxConns, b.MaxConnsPerIP, unauth)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -67,41 +83,83 @@ func (b *BGeigie) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			return fmt.Errorf("bgeigie: accept: %w", err)
 		}
-		select {
-		case slots <- struct{}{}:
-		default:
-			b.Pipeline.CountRefused(sample.SourceBGeigie, "too_many_connections")
-			conn.Close()
+		ip := ingest.HostOf(conn.RemoteAddr().String())
+		adm, err := b.Gate.Admit(sample.SourceBGeigie, ip)
+		if err != nil {
+			refuseConn(conn, err)
+			continue
+		}
+		slot, evicted, refused := table.open(conn, ip)
+		if evicted != nil {
+			b.Gate.Refuse(sample.SourceBGeigie, ingest.ReasonEvicted, "", "closed for a newer connection: authenticate at once", nil)
+			evicted.Close()
+		}
+		if slot == nil {
+			refuseConn(conn, b.Gate.Refuse(sample.SourceBGeigie, refused, "", "too many connections", nil))
 			continue
 		}
 		wg.Go(func() {
-			defer func() { <-slots }()
-			b.handle(ctx, conn)
+			defer table.close(slot)
+			b.handle(ctx, conn, adm, func() { table.authenticated(slot) })
 		})
 	}
 }
 
+// refuseConn tells a refused peer why ("ERR reason") and hangs up; the
+// write goes to the socket buffer and never waits for the peer.
+func refuseConn(conn net.Conn, err error) {
+	writeErr(conn, err)
+	conn.Close()
+}
+
+func writeErr(conn net.Conn, err error) {
+	reason := ingest.ReasonStorage
+	var rf *ingest.Refusal
+	if errors.As(err, &rf) {
+		reason = rf.Reason
+	}
+	conn.SetWriteDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(conn, "ERR %s\n", reason)
+}
+
 // session is one unit's connection.
 type session struct {
-	b      *BGeigie
-	conn   net.Conn
-	log    *slog.Logger
-	dev    *store.Device // set by AUTH, or by the first legacy-id-only sentence
-	authed bool          // dev came from a token
+	b    *BGeigie
+	conn net.Conn
+	log  *slog.Logger
+	adm  ingest.Admission
+	pass *ingest.Pass // set by AUTH, or by the first legacy-id-only sentence
+	// onAuth moves the connection out of the unauthenticated share; it is
+	// called before anything is answered, so a unit that has read "OK"
+	// can no longer be evicted.
+	onAuth func()
 	errors int
 }
 
-func (b *BGeigie) handle(ctx context.Context, conn net.Conn) {
+func (s *session) authenticated(pass ingest.Pass) {
+	s.pass = &pass
+	s.log = s.log.With("device", pass.Device.UID)
+	s.onAuth()
+}
+
+// handle reads one connection until it ends; authenticated is called once
+// the unit has proved itself, to move it out of the unauthenticated share.
+func (b *BGeigie) handle(ctx context.Context, conn net.Conn, adm ingest.Admission, authenticated func()) {
 	defer conn.Close()
 	// Closing the connection when the server stops unblocks the read.
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 	defer stop()
-	s := &session{b: b, conn: conn, log: b.Log.With("remote", conn.RemoteAddr().String())}
+	s := &session{b: b, conn: conn, adm: adm, onAuth: authenticated, log: b.Log.With("remote", conn.RemoteAddr().String())}
+	authBy := time.Now().Add(b.authTimeout())
 	rd := bufio.NewReaderSize(conn, bgeigie.MaxLineLength)
 	var batch []sample.Sample
 	first := true
 	for {
-		conn.SetReadDeadline(time.Now().Add(b.IdleTimeout))
+		deadline := time.Now().Add(b.IdleTimeout)
+		if s.pass == nil && authBy.Before(deadline) {
+			deadline = authBy
+		}
+		conn.SetReadDeadline(deadline)
 		if ctx.Err() != nil {
 			// Stopping: the deadline just set may have replaced the one the
 			// stop set, which would hold the server for the idle timeout;
@@ -110,19 +168,23 @@ func (b *BGeigie) handle(ctx context.Context, conn net.Conn) {
 		}
 		line, err := readLine(rd)
 		if len(line) > 0 {
+			var ok bool
 			if first && bytes.HasPrefix(line, []byte("AUTH ")) {
-				if !s.auth(ctx, bytes.TrimSpace(line[5:])) {
-					return
-				}
+				ok = s.auth(ctx, bytes.TrimSpace(line[5:]))
 			} else {
-				batch = s.decodeLine(ctx, line, batch)
+				batch, ok = s.decodeLine(ctx, line, batch)
+			}
+			if !ok {
+				return
 			}
 			first = false
 		}
 		// Hand over what was read once the socket has nothing more buffered:
 		// live units send one line per 5 s, replays send many at once.
 		if len(batch) > 0 && (rd.Buffered() == 0 || len(batch) >= maxBatch || err != nil) {
-			s.ingest(ctx, batch)
+			if !s.ingest(ctx, batch) {
+				return
+			}
 			batch = batch[:0]
 		}
 		if errors.Is(err, errLineTooLong) {
@@ -130,9 +192,20 @@ func (b *BGeigie) handle(ctx context.Context, conn net.Conn) {
 			continue
 		}
 		if err != nil {
+			var ne net.Error
+			if s.pass == nil && ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(authBy) {
+				writeErr(conn, b.Gate.Refuse(sample.SourceBGeigie, ingest.ReasonAuthTimeout, "", "no AUTH line or sentence in time", nil))
+			}
 			return
 		}
 	}
+}
+
+func (b *BGeigie) authTimeout() time.Duration {
+	if b.AuthTimeout > 0 {
+		return b.AuthTimeout
+	}
+	return DefaultAuthTimeout
 }
 
 var errLineTooLong = fmt.Errorf("line longer than %d bytes", bgeigie.MaxLineLength)
@@ -148,51 +221,45 @@ func readLine(rd *bufio.Reader) ([]byte, error) {
 	return bytes.TrimRight(line, "\r"), err
 }
 
+// auth checks an AUTH line's token; false ends the session.
 func (s *session) auth(ctx context.Context, token []byte) bool {
-	dev, err := s.b.Devices.ByToken(ctx, string(token))
+	pass, err := s.adm.Authenticate(ctx, ingest.Credential{Token: string(token)})
 	if err != nil {
-		s.b.Pipeline.CountRefused(sample.SourceBGeigie, authReason(err))
 		s.log.Warn("bgeigie: authentication refused", "err", err)
-		fmt.Fprintf(s.conn, "ERR %s\n", authReason(err))
+		writeErr(s.conn, err)
 		return false
 	}
-	s.dev, s.authed = &dev, true
-	s.log = s.log.With("device", dev.UID)
-	fmt.Fprintf(s.conn, "OK %s\n", dev.UID)
+	s.authenticated(pass)
+	s.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(s.conn, "OK %s\n", pass.Device.UID)
 	return true
 }
 
-func (s *session) decodeLine(ctx context.Context, line []byte, batch []sample.Sample) []sample.Sample {
+// decodeLine appends the line's samples to batch; false ends the session
+// (a first sentence whose device may not report by id alone).
+func (s *session) decodeLine(ctx context.Context, line []byte, batch []sample.Sample) ([]sample.Sample, bool) {
 	for _, sentence := range bgeigie.Sentences(line) {
 		smp, err := bgeigie.ParseSentence(sentence)
 		if err != nil {
 			s.lineError(sentence, err)
 			continue
 		}
-		if err := s.resolve(ctx, smp.DeviceUID); err != nil {
-			s.lineError(sentence, err)
+		if s.pass == nil {
+			pass, err := s.adm.Authenticate(ctx, ingest.Credential{UID: smp.DeviceUID})
+			if err != nil {
+				s.log.Warn("bgeigie: sentence without AUTH refused (send AUTH <token> first)", "device", smp.DeviceUID, "err", err)
+				writeErr(s.conn, err)
+				return batch, false
+			}
+			s.authenticated(pass)
+		}
+		if uid := s.pass.Device.UID; smp.DeviceUID != uid {
+			s.lineError(sentence, fmt.Errorf("sentence of device %q on a connection of %q", smp.DeviceUID, uid))
 			continue
 		}
 		batch = append(batch, smp)
 	}
-	return batch
-}
-
-// resolve checks that a sentence's serial belongs to the session's device.
-func (s *session) resolve(ctx context.Context, uid string) error {
-	if s.dev != nil {
-		if s.dev.UID != uid {
-			return fmt.Errorf("sentence of device %q on a connection of %q", uid, s.dev.UID)
-		}
-		return nil
-	}
-	dev, err := s.b.Devices.ByUIDAndKey(ctx, uid, "")
-	if err != nil {
-		return fmt.Errorf("device %q: %w (send AUTH <token> first)", uid, err)
-	}
-	s.dev = &dev
-	s.log = s.log.With("device", dev.UID)
-	return nil
+	return batch, true
 }
 
 func (s *session) lineError(line []byte, err error) {
@@ -203,41 +270,64 @@ func (s *session) lineError(line []byte, err error) {
 		reason = "checksum"
 	case errors.Is(err, errLineTooLong):
 		reason = "too_long"
-	case errors.Is(err, ingest.ErrBadCredential), errors.Is(err, ingest.ErrUnknownDevice), errors.Is(err, ingest.ErrRevoked):
-		reason = "unauthenticated"
 	}
-	s.b.Pipeline.CountRejected(sample.SourceBGeigie, reason)
+	s.b.Gate.CountRejected(sample.SourceBGeigie, reason)
 	if s.errors <= maxLoggedLineErrors {
 		s.log.Warn("bgeigie: line refused", "err", err, "line", string(line), "refused_so_far", s.errors)
 	}
 }
 
-// ingest hands a batch to the pipeline. A unit cannot resend, so a storage
-// failure is retried with backoff while the connection waits (TCP holds the
-// unit's further lines) rather than dropping samples.
-func (s *session) ingest(ctx context.Context, batch []sample.Sample) {
+// ingest hands a batch to the gate after checking the session's
+// credential again, so a device revoked (or its token rotated) while
+// connected stores nothing more and the session ends (false). A unit
+// cannot resend, so what the node cannot take now is retried while the
+// connection waits (TCP holds the unit's further lines): a storage
+// failure with backoff, the device's rate limit after the time it asks.
+func (s *session) ingest(ctx context.Context, batch []sample.Sample) bool {
 	backoff := 100 * time.Millisecond
 	for {
 		// What was read is handed over even while the server stops: the
 		// writer drains after the listeners have returned.
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		res, err := s.b.Pipeline.Ingest(ictx, *s.dev, sample.SourceBGeigie, batch)
-		cancel()
+		pass, err := s.pass.Recheck(ictx)
 		if err == nil {
+			s.pass = &pass // a calibration edit applies from this batch on
+			var res ingest.Result
+			res, err = pass.Ingest(ictx, batch)
 			for _, r := range res.Rejected { // already counted by the pipeline
 				s.log.Warn("bgeigie: sample refused", "field", r.Field, "err", r.Error)
 			}
-			return
+		}
+		cancel()
+		if err == nil {
+			return true
+		}
+		wait := backoff
+		var rf *ingest.Refusal
+		errors.As(err, &rf)
+		switch {
+		case rf == nil:
+			s.log.Error("bgeigie: ingest", "err", err)
+		case rf.Reason == ingest.ReasonRevoked, rf.Reason == ingest.ReasonBadCredential, rf.Reason == ingest.ReasonUnknownDevice:
+			s.log.Warn("bgeigie: device credential no longer valid, closing the connection", "reason", rf.Reason, "samples_not_stored", len(batch))
+			writeErr(s.conn, err)
+			return false
+		case rf.Reason == ingest.ReasonNotStorable:
+			s.log.Error("bgeigie: samples the store cannot hold, dropped", "samples", len(batch), "err", err)
+			return true
+		case rf.Reason == ingest.ReasonDeviceRateLimited:
+			wait = rf.RetryAfter
+		default:
+			s.log.Warn("bgeigie: ingest failed, retrying", "samples", len(batch), "err", err, "backoff", backoff)
+			backoff = min(2*backoff, 10*time.Second)
 		}
 		if ctx.Err() != nil {
 			s.log.Error("bgeigie: samples not stored at shutdown", "samples", len(batch), "err", err)
-			return
+			return true
 		}
-		s.log.Warn("bgeigie: ingest failed, retrying", "samples", len(batch), "err", err, "backoff", backoff)
 		select {
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		case <-ctx.Done():
 		}
-		backoff = min(2*backoff, 10*time.Second)
 	}
 }

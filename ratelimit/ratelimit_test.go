@@ -67,3 +67,35 @@ func TestZeroRateDisables(t *testing.T) {
 		t.Fatal("zero rate refused")
 	}
 }
+
+func TestConnsCapsEachKeyAndForgetsClosedOnes(t *testing.T) {
+	c := NewConns(2)
+	if !c.Acquire("10.0.0.1") || !c.Acquire("10.0.0.1") {
+		t.Fatal("the first two connections of an address refused")
+	}
+	if c.Acquire("10.0.0.1") {
+		t.Fatal("a third connection of the same address allowed with a cap of 2")
+	}
+	if !c.Acquire("10.0.0.2") {
+		t.Fatal("another address shares the cap")
+	}
+	c.Release("10.0.0.1")
+	if !c.Acquire("10.0.0.1") {
+		t.Fatal("a slot given back is not reusable")
+	}
+	c.Release("10.0.0.1")
+	c.Release("10.0.0.1")
+	c.Release("10.0.0.2")
+	if n := len(c.open); n != 0 {
+		t.Fatalf("%d keys kept after every connection closed, want 0 (bounded memory)", n)
+	}
+	unlimited := NewConns(0)
+	for i := range 1000 {
+		if !unlimited.Acquire("h") {
+			t.Fatalf("connection %d refused without a cap", i)
+		}
+	}
+	if unlimited.Open("h") != 1000 {
+		t.Fatalf("Open = %d, want 1000", unlimited.Open("h"))
+	}
+}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"io"
 	"mime"
@@ -13,7 +12,6 @@ import (
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/ingest/batch"
 	"github.com/radtrack/radtrack/sample"
-	"github.com/radtrack/radtrack/store"
 )
 
 // handleMeasurements is POST /api/v1/measurements: a JSON array or NDJSON
@@ -21,58 +19,57 @@ import (
 // only after every accepted sample is committed.
 func (s *Server) handleMeasurements(w http.ResponseWriter, r *http.Request) {
 	const protocol = sample.SourceHTTP
-	if !s.allowIP(w, r, protocol) {
+	adm, err := s.gate.Admit(protocol, ingest.ClientIP(r))
+	if err != nil {
+		s.writeRefusal(w, r, err)
 		return
 	}
-	dev, ok := s.authenticateDevice(w, r, protocol)
-	if !ok {
+	pass, err := adm.Authenticate(r.Context(), ingest.Credential{Token: bearer(r)})
+	if err != nil {
+		s.writeRefusal(w, r, err)
+		return
+	}
+	// Every client we know (the simulator, bench, the map's tests, curl
+	// with -H) names its type; a body without one, or text/plain, is
+	// refused before it is read.
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var ndjson bool
+	switch mt {
+	case "application/json":
+	case "application/x-ndjson", "application/jsonl", "application/jsonlines":
+		ndjson = true
+	default:
+		got := "no Content-Type"
+		if mt != "" {
+			got = mt
+		}
+		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonContentType, "Content-Type", "use application/json or application/x-ndjson, not "+got, nil))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.pipeline.CountRefused(protocol, "too_large")
-			writeError(w, http.StatusRequestEntityTooLarge, "body", "body exceeds "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
+			s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonTooLarge, "body", "body exceeds "+strconv.FormatInt(tooBig.Limit, 10)+" bytes", nil))
 			return
 		}
-		s.pipeline.CountRefused(protocol, "read_error")
-		writeError(w, http.StatusBadRequest, "body", "read body: "+err.Error())
+		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonReadError, "body", "read body: "+err.Error(), nil))
 		return
-	}
-	ndjson := false
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := mime.ParseMediaType(ct)
-		switch mt {
-		case "application/x-ndjson", "application/jsonl", "application/jsonlines":
-			ndjson = true
-		case "application/json", "text/plain":
-		default:
-			s.pipeline.CountRefused(protocol, "content_type")
-			writeError(w, http.StatusUnsupportedMediaType, "Content-Type", "use application/json or application/x-ndjson, not "+mt)
-			return
-		}
 	}
 	decoded, err := batch.Decode(body, ndjson)
 	if err != nil {
+		rf := s.gate.Refuse(protocol, ingest.ReasonMalformed, "body", err.Error(), nil)
 		var se *batch.SyntaxError
 		if errors.As(err, &se) {
-			s.pipeline.CountRefused(protocol, "malformed")
-			writeJSON(w, http.StatusBadRequest, apiError{Error: se.Error(), Field: "body", Offset: &se.Offset, Line: se.Line})
+			writeJSON(w, rf.Status, apiError{Error: se.Error(), Field: "body", Offset: &se.Offset, Line: se.Line})
 			return
 		}
-		writeError(w, http.StatusBadRequest, "body", err.Error())
+		s.writeRefusal(w, r, rf)
 		return
 	}
-	if ok, wait := s.limits.AllowDevice(dev.ID, len(decoded.Samples)); !ok {
-		s.pipeline.CountRefused(protocol, "rate_limited")
-		w.Header().Set("Retry-After", ingest.RetryAfterSeconds(wait))
-		writeError(w, http.StatusTooManyRequests, "", "device sends faster than its limit, retry later")
-		return
-	}
-	res, err := s.pipeline.Ingest(r.Context(), dev, protocol, decoded.Samples)
+	res, err := pass.Ingest(r.Context(), decoded.Samples)
 	if err != nil {
-		s.writeIngestFailure(w, r, protocol, err)
+		s.writeRefusal(w, r, err)
 		return
 	}
 	// Pipeline rejections index the decoded samples; map them back to the
@@ -81,7 +78,7 @@ func (s *Server) handleMeasurements(w http.ResponseWriter, r *http.Request) {
 		res.Rejected[i].Index = decoded.Index[res.Rejected[i].Index]
 	}
 	for _, de := range decoded.Errors {
-		s.pipeline.CountRejected(protocol, de.Field)
+		s.gate.CountRejected(protocol, de.Field)
 		res.Rejected = append(res.Rejected, ingest.Rejection{Index: de.Index, Field: de.Field, Error: de.Field + ": " + de.Msg})
 	}
 	slices.SortFunc(res.Rejected, func(a, b ingest.Rejection) int { return a.Index - b.Index })
@@ -92,51 +89,29 @@ func (s *Server) handleMeasurements(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, res)
 }
 
-// allowIP applies the per-client-IP request limit, answering 429 itself.
-func (s *Server) allowIP(w http.ResponseWriter, r *http.Request, protocol string) bool {
-	ok, wait := s.limits.AllowIP(r)
-	if !ok {
-		s.pipeline.CountRefused(protocol, "rate_limited")
-		w.Header().Set("Retry-After", ingest.RetryAfterSeconds(wait))
-		writeError(w, http.StatusTooManyRequests, "", "too many requests from your address, retry later")
-	}
-	return ok
-}
-
-// writeIngestFailure answers a request none of whose samples was committed.
-func (s *Server) writeIngestFailure(w http.ResponseWriter, r *http.Request, protocol string, err error) {
-	retry := strconv.Itoa(max(1, int(s.cfg.RetryAfter.Seconds())))
-	switch {
-	case errors.Is(err, ingest.ErrQueueFull):
-		s.pipeline.CountRefused(protocol, "queue_full")
-		w.Header().Set("Retry-After", retry)
-		writeError(w, http.StatusServiceUnavailable, "", "server busy: ingest queue full, retry later")
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		s.pipeline.CountRefused(protocol, "client_gone")
-	default:
-		s.pipeline.CountRefused(protocol, "storage")
-		s.log.ErrorContext(r.Context(), "ingest failed", "protocol", protocol, "err", err)
-		w.Header().Set("Retry-After", retry)
-		writeError(w, http.StatusServiceUnavailable, "", "samples not stored, retry later")
-	}
-}
-
-// authenticateDevice resolves the bearer token to an active device, or
-// answers 401 (503 if the database cannot tell) and returns false.
-func (s *Server) authenticateDevice(w http.ResponseWriter, r *http.Request, protocol string) (store.Device, bool) {
+// bearer is the request's bearer token, "" without one.
+func bearer(r *http.Request) string {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	dev, err := s.devices.ByToken(r.Context(), strings.TrimSpace(token))
-	switch {
-	case err == nil:
-		return dev, true
-	case errors.Is(err, ingest.ErrBadCredential), errors.Is(err, ingest.ErrRevoked), errors.Is(err, ingest.ErrUnknownDevice):
-		s.pipeline.CountRefused(protocol, "unauthenticated")
-		w.Header().Set("WWW-Authenticate", `Bearer realm="radtrack"`)
-		writeError(w, http.StatusUnauthorized, "Authorization", "missing, unknown or revoked device token")
-	default:
-		s.log.ErrorContext(r.Context(), "authenticate device", "err", err)
-		w.Header().Set("Retry-After", "2")
-		writeError(w, http.StatusServiceUnavailable, "", "cannot check credentials now, retry later")
+	return strings.TrimSpace(token)
+}
+
+// writeRefusal answers an ingest request the gate refused: its status,
+// Retry-After when it has one, a bearer challenge on 401, and the JSON
+// error body naming the field.
+func (s *Server) writeRefusal(w http.ResponseWriter, r *http.Request, err error) {
+	var rf *ingest.Refusal
+	if !errors.As(err, &rf) {
+		s.internalError(w, r, "ingest", err)
+		return
 	}
-	return store.Device{}, false
+	if rf.Reason == ingest.ReasonClientGone {
+		return
+	}
+	if ra := rf.RetryAfterHeader(); ra != "" {
+		w.Header().Set("Retry-After", ra)
+	}
+	if rf.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="radtrack"`)
+	}
+	writeError(w, rf.Status, rf.Field, rf.Message)
 }

@@ -219,6 +219,8 @@ func TestRefusedRequestsStoreNothing(t *testing.T) {
 		{"malformed json", h.token, "application/json", []byte(`[{"time":"2026-01-01T00:00:00Z","lat":1,` + "\n" + `"lon":}]`), http.StatusBadRequest, "body"},
 		{"malformed ndjson line", h.token, "application/x-ndjson", []byte(sampleJSON(0, t0) + "\n{\"lat\":\n"), http.StatusBadRequest, "body"},
 		{"wrong content type", h.token, "text/csv", one, http.StatusUnsupportedMediaType, "Content-Type"},
+		{"text/plain", h.token, "text/plain", one, http.StatusUnsupportedMediaType, "Content-Type"},
+		{"no content type", h.token, "", one, http.StatusUnsupportedMediaType, "Content-Type"},
 		{"too large", h.token, "application/json", bytes.Repeat([]byte(" "), 4096), http.StatusRequestEntityTooLarge, "body"},
 		{"queue full", h.token, "application/json", six, http.StatusServiceUnavailable, ""},
 	}

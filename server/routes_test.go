@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -63,5 +64,43 @@ func TestEveryResponseCarriesARequestID(t *testing.T) {
 		if resp.Header.Get("X-Request-ID") == "bad\nid" {
 			t.Fatal("a caller id with a newline was echoed")
 		}
+	}
+}
+
+// A method a route does not take answers the JSON error body with 405 and
+// the Allow header, like every other API error.
+func TestUnsupportedMethodAnswersJSONWithAllow(t *testing.T) {
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
+	for _, c := range []struct{ method, path, allow string }{
+		{http.MethodGet, "/api/v1/measurements", "POST"},
+		{http.MethodDelete, "/api/v1/traccar", "POST"},
+		{http.MethodPut, "/api/v1/devices/1/revoke", "POST"},
+		{http.MethodPost, "/healthz", "GET, HEAD"},
+		{http.MethodPost, "/index.html", "GET, HEAD"}, // the map app
+	} {
+		req, _ := http.NewRequest(c.method, h.url+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct{ Error, Field string }
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != c.allow ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+			json.Unmarshal(body, &e) != nil || e.Field != "method" || !strings.Contains(e.Error, c.method) {
+			t.Errorf("%s %s: %d Allow %q Content-Type %q body %s; want 405, Allow %q, a JSON error naming the method",
+				c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), resp.Header.Get("Content-Type"), body, c.allow)
+		}
+	}
+	// An API path without any route is unknown, whatever the method.
+	resp, err := http.Post(h.url+"/api/v1/no-such-route", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("POST to an unknown API path: %d %s, want a JSON 404", resp.StatusCode, body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,8 +60,8 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler // mux behind the request-id middleware
 	devices  *ingest.Devices
+	gate     *ingest.Gate // every ingest route enters through it
 	alarms   *alarms.Service
-	limits   *ingest.Limits
 	live     *live.Hub
 	// redisPing checks Redis for /readyz; nil without Redis.
 	redisPing func(context.Context) error
@@ -72,8 +73,9 @@ type Server struct {
 	dummyHash func() string
 }
 
-// Deps are the parts the server wires together. Devices is shared with the
-// protocol listeners so a revocation here reaches them at once.
+// Deps are the parts the server wires together. Devices is shared with
+// the protocol listeners, so a revocation here reaches them at once; they
+// enter through the server's Gate, so every door applies the same limits.
 type Deps struct {
 	Store    store.Store
 	Pipeline *ingest.Pipeline
@@ -95,18 +97,22 @@ type Deps struct {
 // New builds the server and its routes.
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
-		devices: d.Devices, alarms: d.Alarms, limits: d.Limits, live: d.Live, redisPing: d.Redis,
+		devices: d.Devices, alarms: d.Alarms, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
 		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers}
 	if s.revoked == nil {
 		s.revoked = revocations.InMemory(revocations.DefaultMax)
 	}
+	// The gate checks gateway (user API) tokens through this server, by
+	// the same rules as every API route.
+	s.gate = ingest.NewGate(ingest.GateConfig{Pipeline: d.Pipeline, Devices: d.Devices, Limits: d.Limits,
+		Gateways: s, RetryAfter: cfg.RetryAfter, Log: d.Log})
 	s.dummyHash = sync.OnceValue(func() string {
 		h, _ := auth.HashPassword("timing-equaliser-password", cfg.BcryptCost)
 		return h
 	})
 	s.routes()
-	s.handler = s.withRequestID(s.mux)
+	s.handler = s.withRequestID(http.HandlerFunc(s.route))
 	return s
 }
 
@@ -156,11 +162,65 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
-	s.mux.Handle("GET /", frontend.Handler())
-	s.mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.Handle(appPattern, frontend.Handler())
+	s.mux.HandleFunc(apiNotFound, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", "no such API route: "+r.Method+" "+r.URL.Path)
 	})
 }
+
+// Catch-all patterns: the map app, and the JSON 404 of unknown API routes.
+const (
+	appPattern      = "GET /"
+	apiNotFoundPath = "/api/"
+	apiNotFound     = "GET " + apiNotFoundPath
+)
+
+// routeMethods are the methods routes are registered with.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// route dispatches through the mux. A request no route takes gets a JSON
+// error like every other answer: 405 with the Allow header when the path
+// has routes for other methods (the catch-alls do not count: GET on
+// /api/v1/traccar is not allowed, it is unknown), else 404.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	_, pattern := s.mux.Handler(r)
+	if pattern != "" && pattern != appPattern && pattern != apiNotFound {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "method", "method "+r.Method+" not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
+		return
+	}
+	switch {
+	case strings.HasPrefix(r.URL.Path, apiNotFoundPath):
+		writeError(w, http.StatusNotFound, "", "no such API route: "+r.Method+" "+r.URL.Path)
+	case pattern == "": // the map app's paths take GET and HEAD only
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method", "method "+r.Method+" not allowed on "+r.URL.Path+"; allowed: GET, HEAD")
+	default:
+		s.mux.ServeHTTP(w, r) // the map app
+	}
+}
+
+// allowedMethods lists the methods with a route (not a catch-all) for r's
+// path; only asked for requests no route takes.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range routeMethods {
+		probe := *r
+		probe.Method = m
+		if _, p := s.mux.Handler(&probe); p != "" && p != appPattern && p != apiNotFound {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// Gate is the entry every ingest door passes through; the protocol
+// listeners share it with the API's ingest routes.
+func (s *Server) Gate() *ingest.Gate { return s.gate }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/ingest"
@@ -14,6 +16,9 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
+// traccarMaxBody bounds one forwarded position (Traccar sends ~1 KiB).
+const traccarMaxBody = 64 << 10
+
 // handleTraccar is POST /api/v1/traccar: the body a stock Traccar server
 // posts with forward.type=json, so Traccar can act as a gateway for its
 // hardware protocols. Credentials, in forward.header:
@@ -21,39 +26,48 @@ import (
 //   - a user API token (rtu_…) of an operator or admin: a gateway for any
 //     registered device, matched by Traccar's uniqueId.
 //
-// 200 after commit; 404 for a uniqueId RadTrack does not know.
+// 200 after commit; 404 for a uniqueId RadTrack does not know (gateway
+// tokens only: a device token gets the same 401 whatever is wrong).
 func (s *Server) handleTraccar(w http.ResponseWriter, r *http.Request) {
 	const protocol = sample.SourceTraccar
-	if !s.allowIP(w, r, protocol) {
+	adm, err := s.gate.Admit(protocol, ingest.ClientIP(r))
+	if err != nil {
+		s.writeRefusal(w, r, err)
 		return
 	}
-	token := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, traccarMaxBody))
 	if err != nil {
-		s.pipeline.CountRefused(protocol, "too_large")
-		writeError(w, http.StatusRequestEntityTooLarge, "body", "body too large")
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonTooLarge, "body", "body too large", nil))
+			return
+		}
+		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonReadError, "body", "read body: "+err.Error(), nil))
 		return
 	}
 	pos, err := traccar.Decode(body)
 	if err != nil {
-		s.pipeline.CountRefused(protocol, "malformed")
 		field := "body"
 		var fe *sample.FieldError
 		if errors.As(err, &fe) {
 			field = fe.Field
 		}
-		writeError(w, http.StatusBadRequest, field, err.Error())
+		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonMalformed, field, err.Error(), nil))
 		return
 	}
-	dev, status, msg := s.traccarDevice(r, token, pos.Sample.DeviceUID)
-	if status != 0 {
-		s.pipeline.CountRefused(protocol, "unauthenticated")
-		writeError(w, status, "Authorization", msg)
-		return
+	token := bearer(r)
+	cred := ingest.Credential{UID: pos.Sample.DeviceUID, Key: token}
+	if strings.HasPrefix(token, auth.APITokenPrefix) {
+		cred = ingest.Credential{UID: pos.Sample.DeviceUID, GatewayToken: token}
 	}
-	res, err := s.pipeline.Ingest(r.Context(), dev, protocol, []sample.Sample{pos.Sample})
+	pass, err := adm.Authenticate(r.Context(), cred)
 	if err != nil {
-		s.writeIngestFailure(w, r, protocol, err)
+		s.writeRefusal(w, r, err)
+		return
+	}
+	res, err := pass.Ingest(r.Context(), []sample.Sample{pos.Sample})
+	if err != nil {
+		s.writeRefusal(w, r, err)
 		return
 	}
 	if len(res.Rejected) > 0 {
@@ -63,33 +77,18 @@ func (s *Server) handleTraccar(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// traccarDevice authenticates the forwarder; status 0 means ok.
-func (s *Server) traccarDevice(r *http.Request, token, uid string) (store.Device, int, string) {
-	ctx := r.Context()
-	if strings.HasPrefix(token, auth.APITokenPrefix) {
-		u, err := s.store.APITokenUser(ctx, auth.HashToken(token))
-		if err != nil || !u.Active() || !auth.Allows(u.Role, auth.RoleOperator) {
-			return store.Device{}, http.StatusUnauthorized, "API token unknown, revoked, or not of an operator"
-		}
-		dev, err := s.devices.ByUID(ctx, uid)
-		switch {
-		case errors.Is(err, ingest.ErrUnknownDevice):
-			return dev, http.StatusNotFound, "no device with uid " + strconv.Quote(uid) + ": register it first"
-		case errors.Is(err, ingest.ErrRevoked):
-			return dev, http.StatusUnauthorized, "device revoked"
-		case err != nil:
-			return dev, http.StatusServiceUnavailable, "cannot check the device now"
-		}
-		return dev, 0, ""
+// GatewayUser implements ingest.Gateways: the user a gateway's API token
+// acts as, by the rules of every API route (the revocations this node
+// holds, expiry, the token's role, the memory that serves during a
+// database outage).
+func (s *Server) GatewayUser(ctx context.Context, token string) (store.User, error) {
+	cred, err := s.authenticateToken(ctx, token, time.Now())
+	var refused *authError
+	if errors.As(err, &refused) {
+		return store.User{}, fmt.Errorf("%s: %w", refused.msg, ingest.ErrBadCredential)
 	}
-	dev, err := s.devices.ByUIDAndKey(ctx, uid, token)
-	switch {
-	case errors.Is(err, ingest.ErrUnknownDevice):
-		return dev, http.StatusNotFound, "no device with uid " + strconv.Quote(uid)
-	case err != nil && (errors.Is(err, ingest.ErrBadCredential) || errors.Is(err, ingest.ErrRevoked)):
-		return dev, http.StatusUnauthorized, "missing or wrong token for device " + strconv.Quote(uid)
-	case err != nil:
-		return dev, http.StatusServiceUnavailable, "cannot check the device now"
+	if err != nil {
+		return store.User{}, err
 	}
-	return dev, 0, ""
+	return cred.user, nil
 }
