@@ -3,6 +3,7 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -505,4 +506,70 @@ func subscribers(t *testing.T, rurl, channel string) int64 {
 		return 0
 	}
 	return n[channel]
+}
+
+// A Traccar gateway's API token is checked by the rules of every API
+// route: its role (scope) must allow operator work, and a revoked token is
+// refused at once.
+func TestTraccarGatewayTokenFollowsTheAPITokenRules(t *testing.T) {
+	n := startNode(t)
+	addDevice(t, n, "7601", false)
+	addUser(t, n, "gw", auth.RoleOperator)
+	gw := loginClient(t, n, "gw")
+	newToken := func(role string) (int64, string) {
+		resp, err := gw.Post("http://"+n.Addr()+"/api/v1/tokens", "application/json", strings.NewReader(`{"name":"traccar-`+role+`","role":"`+role+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tok struct {
+			ID    int64  `json:"id"`
+			Token string `json:"token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create %s token: %d %v", role, resp.StatusCode, err)
+		}
+		return tok.ID, tok.Token
+	}
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	forward := func(token, uid string) int {
+		at = at.Add(time.Second)
+		body := fmt.Sprintf(`{"position":{"fixTime":%q,"valid":true,"latitude":51.95,"longitude":4.05},"device":{"uniqueId":%q}}`, at.Format(time.RFC3339), uid)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+n.Addr()+"/api/v1/traccar", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	opID, operator := newToken(auth.RoleOperator)
+	_, viewer := newToken(auth.RoleViewer)
+	if got := forward(operator, "7601"); got != http.StatusOK {
+		t.Fatalf("operator-scoped token: %d, want 200", got)
+	}
+	if got := forward(operator, "no-such-uid"); got != http.StatusNotFound {
+		t.Fatalf("operator-scoped token, unknown uniqueId: %d, want 404", got)
+	}
+	if got := forward(viewer, "7601"); got != http.StatusUnauthorized {
+		t.Fatalf("viewer-scoped token of an operator: %d, want 401", got)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("http://%s/api/v1/tokens/%d", n.Addr(), opID), nil)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := gw.Do(req)
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("revoke the operator token: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if got := forward(operator, "7601"); got != http.StatusUnauthorized {
+		t.Fatalf("revoked token: %d, want 401", got)
+	}
+	if got := storedOf(t, n, "7601"); got != 1 {
+		t.Fatalf("%d samples stored, want the one the usable token forwarded", got)
+	}
+	if got := refused(t, n, "traccar", ingest.ReasonBadCredential); got != 2 {
+		t.Fatalf("refused{traccar,bad_credential} = %d, want 2", got)
+	}
 }
