@@ -84,6 +84,15 @@ type deviceState struct {
 	open        []*Episode       // open episodes, in the order raised
 	latched     []Key            // resolved while the condition held: no new episode until it ends
 	backgrounds []ruleBackground // one estimator per background rule
+	levelHist   *levelHistory    // recent readings for level and zone rules
+	stays       []fenceStay      // fences the device is inside, for dwell rules
+}
+
+func (d *deviceState) levels() *levelHistory {
+	if d.levelHist == nil {
+		d.levelHist = &levelHistory{}
+	}
+	return d.levelHist
 }
 
 type ruleBackground struct {

@@ -33,55 +33,65 @@ func driveThroughZone(hot int) []Input {
 	return in
 }
 
+// A dose-only device (no counts): the zone's level is judged by the k-of-n
+// rule of detect.go — raised on the second of the latest three readings at
+// or above the level, ended by the third reading below it in a row (or by
+// leaving the fence).
 func TestZoneDriveYieldsOneEpisodeWithExactPeakAndCount(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		hot  int
+		name                string
+		hot                 int
+		raised, ended, over int // sample indices; readings in the episode
 	}{
-		{"dose rises inside the zone", 28},
-		{"vehicle enters already at high dose", 15},
+		// Doses ≥ 0.3 for |i−hot| ≤ 6 (0.6·e^(−d²/36) ≥ 0.2 ⇔ d² ≤ 39.5):
+		// samples 22..34; the second of them raises, 35, 36, 37 end it.
+		{"dose rises inside the zone", 28, 23, 37, 12},
+		// Entering at sample 15 with the readings before it (outside the
+		// fence, same device) already high: raised on entry; 15..21 over,
+		// 22, 23, 24 end it.
+		{"vehicle enters already at high dose", 15, 15, 24, 7},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEngine(t, zoneRule(10, 0.3))
 			drive := driveThroughZone(c.hot)
-			var events []Event
-			over, first, peak := 0, -1, -1
+			raisedAt, endedAt := -1, -1
+			n := map[EventType]int{}
 			for i, x := range drive {
-				events = append(events, e.Evaluate(x)...)
-				if len(x.Inside) > 0 && x.Sample.DoseRate >= 0.3 {
-					over++
-					if first < 0 {
-						first = i
-					}
-					if peak < 0 || x.Sample.DoseRate > drive[peak].Sample.DoseRate {
-						peak = i
+				for _, ev := range e.Evaluate(x) {
+					n[ev.Type]++
+					switch ev.Type {
+					case EventRaised:
+						raisedAt = i
+					case EventConditionEnded:
+						endedAt = i
 					}
 				}
 			}
-			n := countTypes(events)
-			if n[EventRaised] != 1 || n[EventConditionEnded] != 1 || n[EventUpdated] != over-1 {
-				t.Fatalf("events %v, want 1 raised, %d updated, 1 condition_ended", n, over-1)
+			if raisedAt != c.raised || endedAt != c.ended || n[EventRaised] != 1 || n[EventConditionEnded] != 1 || n[EventUpdated] != c.over-1 {
+				t.Fatalf("events %v, raised at %d, ended at %d; want 1 raised at %d, %d updated, 1 condition_ended at %d",
+					n, raisedAt, endedAt, c.raised, c.over-1, c.ended)
 			}
 			open := e.OpenEpisodes()
 			if len(open) != 1 {
 				t.Fatalf("%d open episodes, want 1", len(open))
 			}
-			ep, p := open[0], drive[peak].Sample
-			if ep.Samples != over || ep.PeakDose != p.DoseRate || !ep.PeakTime.Equal(p.Time) ||
+			ep, p := open[0], drive[c.hot].Sample
+			if ep.Samples != c.over || ep.PeakDose != p.DoseRate || !ep.PeakTime.Equal(p.Time) ||
 				ep.PeakLon != p.Lon || ep.PeakLat != p.Lat || !ep.PeakGPSValid {
-				t.Errorf("episode %+v\nwant %d samples, peak %v at %v (%v, %v)", ep, over, p.DoseRate, p.Time, p.Lon, p.Lat)
+				t.Errorf("episode %+v\nwant %d samples, peak %v at %v (%v, %v)", ep, c.over, p.DoseRate, p.Time, p.Lon, p.Lat)
 			}
-			if !ep.FirstSeen.Equal(at(first)) || ep.Key != (Key{DeviceID: 1, RuleID: 10, FenceID: zoneFence}) ||
-				ep.State != StateRaised || ep.ConditionActive || ep.ConditionEndedAt.IsZero() {
+			if !ep.FirstSeen.Equal(at(c.raised)) || ep.Key != (Key{DeviceID: 1, RuleID: 10, FenceID: zoneFence}) ||
+				ep.State != StateRaised || ep.ConditionActive || !ep.ConditionEndedAt.Equal(at(c.ended)) {
 				t.Errorf("episode %+v", ep)
-			}
-			if c.hot == 15 && first != 15 {
-				t.Errorf("raised at sample %d, want 15 (entry)", first)
 			}
 		})
 	}
 }
 
+// A dose alternating just under and just over the level: the single-reading
+// rule this replaced ended and restarted the condition 49 times; k-of-n
+// raises once (sample 3: two of the latest three over) and never ends it,
+// since no three readings in a row are below.
 func TestDoseOscillatingAroundThresholdIsOneEpisode(t *testing.T) {
 	e := newEngine(t, levelRule(2, 1.0))
 	var events []Event
@@ -93,11 +103,11 @@ func TestDoseOscillatingAroundThresholdIsOneEpisode(t *testing.T) {
 		events = append(events, e.Evaluate(Input{Sample: doseSample(1, at(i), dose, 4.4, 51.2)})...)
 	}
 	n := countTypes(events)
-	if n[EventRaised] != 1 || n[EventUpdated] != 49 || n[EventConditionEnded] != 49 {
-		t.Fatalf("events %v, want 1 raised, 49 updated, 49 condition_ended", n)
+	if n[EventRaised] != 1 || n[EventUpdated] != 48 || n[EventConditionEnded] != 0 {
+		t.Fatalf("events %v, want 1 raised, 48 updated, no condition_ended", n)
 	}
 	ep := e.OpenEpisodes()[0]
-	if ep.Samples != 50 || ep.PeakDose != 1.05+0.001*99 || !ep.PeakTime.Equal(at(99)) || !ep.ConditionActive {
+	if ep.Samples != 49 || !ep.FirstSeen.Equal(at(3)) || ep.PeakDose != 1.05+0.001*99 || !ep.PeakTime.Equal(at(99)) || !ep.ConditionActive {
 		t.Errorf("episode %+v", ep)
 	}
 }
@@ -105,7 +115,10 @@ func TestDoseOscillatingAroundThresholdIsOneEpisode(t *testing.T) {
 func TestMissingDoseKeepsConditionState(t *testing.T) {
 	e := newEngine(t, levelRule(2, 1.0))
 	e.Evaluate(Input{Sample: doseSample(1, at(0), 2, 4.4, 51.2)})
-	if ev := e.Evaluate(Input{Sample: doseSample(1, at(1), math.NaN(), 4.4, 51.2)}); ev != nil {
+	if ev := e.Evaluate(Input{Sample: doseSample(1, at(1), 2, 4.4, 51.2)}); len(ev) != 1 || ev[0].Type != EventRaised {
+		t.Fatalf("two readings at twice the level: %+v, want raised", ev)
+	}
+	if ev := e.Evaluate(Input{Sample: doseSample(1, at(2), math.NaN(), 4.4, 51.2)}); ev != nil {
 		t.Fatalf("a sample without dose changed the episode: %v", ev)
 	}
 	if !e.OpenEpisodes()[0].ConditionActive {
@@ -183,10 +196,14 @@ func TestLateSamples(t *testing.T) {
 	if ev := e.Evaluate(Input{Sample: doseSample(1, at(6), 0.1, 4.4, 51.2)}); ev != nil {
 		t.Fatalf("late low sample produced %+v", ev)
 	}
-	// … a current one does; a late one over the level then adds to the
-	// episode without restarting the condition.
-	if ev := e.Evaluate(Input{Sample: doseSample(1, at(11), 0.1, 4.4, 51.2)}); len(ev) != 1 || ev[0].Type != EventConditionEnded {
-		t.Fatalf("current low sample: %+v", ev)
+	// … current ones do (the third reading below in a row, at(10), at(11),
+	// at(12), on this dose-only device: detect.go); a late one over the
+	// level then adds to the episode without restarting the condition.
+	if ev := e.Evaluate(Input{Sample: doseSample(1, at(11), 0.1, 4.4, 51.2)}); ev != nil {
+		t.Fatalf("second low sample: %+v", ev)
+	}
+	if ev := e.Evaluate(Input{Sample: doseSample(1, at(12), 0.1, 4.4, 51.2)}); len(ev) != 1 || ev[0].Type != EventConditionEnded {
+		t.Fatalf("third current low sample: %+v", ev)
 	}
 	ev = e.Evaluate(Input{Sample: doseSample(1, at(7), 4, 4.4, 51.2)})
 	if len(ev) != 1 || ev[0].Type != EventUpdated || ev[0].Episode.ConditionActive || ev[0].Episode.PeakDose != 4 ||
@@ -197,13 +214,13 @@ func TestLateSamples(t *testing.T) {
 
 func TestImportedSamplesUseTheirOwnStream(t *testing.T) {
 	e := newEngine(t, levelRule(2, 1.0))
-	imp := doseSample(1, at(0), 2, 4.4, 51.2)
+	imp := doseSample(1, at(0), 3, 4.4, 51.2) // 3× the level: raises on one reading
 	imp.Imported = true
 	ev := e.Evaluate(Input{Sample: imp})
 	if len(ev) != 1 || !ev[0].Imported || !ev[0].Key.Imported || ev[0].Type != EventRaised {
 		t.Fatalf("imported: %+v", ev)
 	}
-	ev = e.Evaluate(Input{Sample: doseSample(1, at(1), 2, 4.4, 51.2)})
+	ev = e.Evaluate(Input{Sample: doseSample(1, at(1), 3, 4.4, 51.2)})
 	if len(ev) != 1 || ev[0].Imported || ev[0].Type != EventRaised {
 		t.Fatalf("a live alarm must be raised (and paged) even while an imported one is open: %+v", ev)
 	}
@@ -214,7 +231,7 @@ func TestImportedSamplesUseTheirOwnStream(t *testing.T) {
 
 func TestRestorePreventsDuplicates(t *testing.T) {
 	first := newEngine(t, DefaultRules()...)
-	first.Evaluate(Input{Sample: doseSample(1, at(0), 2, 4.4, 51.2)}) // notice + OIL3
+	first.Evaluate(Input{Sample: doseSample(1, at(0), 3, 4.4, 51.2)}) // notice + OIL3 (one reading ≥ 3× each level)
 	open := first.OpenEpisodes()
 	if len(open) != 2 {
 		t.Fatalf("%d open, want 2", len(open))
@@ -226,9 +243,9 @@ func TestRestorePreventsDuplicates(t *testing.T) {
 	if err := restarted.Restore(open); err != nil {
 		t.Fatal(err)
 	}
-	ev := restarted.Evaluate(Input{Sample: doseSample(1, at(1), 2.5, 4.4, 51.2)})
+	ev := restarted.Evaluate(Input{Sample: doseSample(1, at(1), 3.5, 4.4, 51.2)})
 	if len(ev) != 2 || ev[0].Type != EventUpdated || ev[1].Type != EventUpdated ||
-		ev[0].AlarmID != 1000 || ev[1].AlarmID != 1001 || ev[1].Episode.Samples != 2 || ev[1].Episode.PeakDose != 2.5 {
+		ev[0].AlarmID != 1000 || ev[1].AlarmID != 1001 || ev[1].Episode.Samples != 2 || ev[1].Episode.PeakDose != 3.5 {
 		t.Fatalf("after restore: %+v", ev)
 	}
 	// Restoring a resolved episode or a repeated key is reported; the rest loads.
@@ -245,14 +262,14 @@ func TestRestorePreventsDuplicates(t *testing.T) {
 
 func TestAssignIDIsCarriedByLaterEvents(t *testing.T) {
 	e := newEngine(t, levelRule(2, 1.0))
-	ev := e.Evaluate(Input{Sample: doseSample(1, at(0), 2, 4.4, 51.2)})
+	ev := e.Evaluate(Input{Sample: doseSample(1, at(0), 3, 4.4, 51.2)})
 	if ev[0].AlarmID != 0 {
 		t.Fatal("the engine cannot know a database id")
 	}
 	if err := e.AssignID(ev[0].Key, 77); err != nil {
 		t.Fatal(err)
 	}
-	if ev = e.Evaluate(Input{Sample: doseSample(1, at(1), 2, 4.4, 51.2)}); ev[0].AlarmID != 77 || ev[0].Episode.ID != 77 {
+	if ev = e.Evaluate(Input{Sample: doseSample(1, at(1), 3, 4.4, 51.2)}); ev[0].AlarmID != 77 || ev[0].Episode.ID != 77 {
 		t.Errorf("got %+v", ev[0])
 	}
 	if err := e.AssignID(Key{DeviceID: 9}, 1); err != ErrNoOpenAlarm {

@@ -9,11 +9,12 @@ import (
 	"time"
 )
 
-// raiseOne returns an engine with one open OIL3 episode on device 1.
+// raiseOne returns an engine with one open OIL3 episode on device 1 (one
+// dose-only reading at 3× the level raises at once: detect.go).
 func raiseOne(t *testing.T) (*Engine, Key) {
 	t.Helper()
 	e := newEngine(t, levelRule(2, 1.0))
-	ev := e.Evaluate(Input{Sample: doseSample(1, at(0), 2, 4.4, 51.2)})
+	ev := e.Evaluate(Input{Sample: doseSample(1, at(0), 3, 4.4, 51.2)})
 	if len(ev) != 1 || ev[0].Type != EventRaised {
 		t.Fatalf("setup: %+v", ev)
 	}
@@ -95,11 +96,13 @@ func TestResolveWithoutAckNeedsPermissionAndIsRecorded(t *testing.T) {
 
 func TestAfterResolveANewConditionRaisesANewEpisode(t *testing.T) {
 	e, key := raiseOne(t)
-	e.Evaluate(Input{Sample: doseSample(1, at(1), 0.1, 4.4, 51.2)})
-	if _, err := e.Resolve(key, Resolution{User: "chief", Time: at(2), Code: CodeReal, MaySkipAck: true}); err != nil {
+	for i := 1; i <= 3; i++ { // three readings below end the condition (detect.go)
+		e.Evaluate(Input{Sample: doseSample(1, at(i), 0.1, 4.4, 51.2)})
+	}
+	if _, err := e.Resolve(key, Resolution{User: "chief", Time: at(4), Code: CodeReal, MaySkipAck: true}); err != nil {
 		t.Fatal(err)
 	}
-	ev := e.Evaluate(Input{Sample: doseSample(1, at(3), 2, 4.4, 51.2)})
+	ev := e.Evaluate(Input{Sample: doseSample(1, at(5), 3, 4.4, 51.2)})
 	if len(ev) != 1 || ev[0].Type != EventRaised || ev[0].Episode.Samples != 1 {
 		t.Fatalf("got %+v", ev)
 	}
@@ -117,10 +120,12 @@ func TestResolveWhileConditionHoldsLatchesUntilItEnds(t *testing.T) {
 			t.Fatalf("sample %d re-raised: %+v", i, ev)
 		}
 	}
-	if ev := e.Evaluate(Input{Sample: doseSample(1, at(10), 0.1, 4.4, 51.2)}); ev != nil {
-		t.Fatalf("no open episode, yet %+v", ev)
+	for i := 10; i <= 12; i++ { // three readings below end the condition (detect.go)
+		if ev := e.Evaluate(Input{Sample: doseSample(1, at(i), 0.1, 4.4, 51.2)}); ev != nil {
+			t.Fatalf("no open episode, yet %+v", ev)
+		}
 	}
-	if ev := e.Evaluate(Input{Sample: doseSample(1, at(11), 2, 4.4, 51.2)}); len(ev) != 1 || ev[0].Type != EventRaised {
+	if ev := e.Evaluate(Input{Sample: doseSample(1, at(13), 3, 4.4, 51.2)}); len(ev) != 1 || ev[0].Type != EventRaised {
 		t.Fatalf("after the condition ended a new alarm is due: %+v", ev)
 	}
 }

@@ -24,6 +24,9 @@ import (
 //   - Imported samples run every rule in their own stream (Key.Imported),
 //     with their own clock and background; their events carry Imported so
 //     nobody is paged. They do not count as the device being alive.
+//   - A level (or a zone's level) is exceeded only with the confidence
+//     detect.go states, never on one noisy reading; between "confidently
+//     above" and "confidently below" the condition keeps its state.
 //   - A missing dose (NaN) is no evidence either way: the condition keeps
 //     its state. The detector's RadValid flag is not consulted, because
 //     decoders differ in setting it and a missed alarm is the worse error.
@@ -50,18 +53,25 @@ func (e *Engine) Evaluate(in Input) []Event {
 	if !s.Imported {
 		c.heard(rs, s)
 	}
+	lv := d.levels().observe(s, late) // level and zone decisions: detect.go
+	if s.GPSValid && !late {
+		d.updateStays(&in) // dwell rules: dwell.go
+	}
 	for _, r := range rs.enabled {
 		key := Key{DeviceID: s.DeviceID, RuleID: r.ID, Imported: s.Imported}
 		switch r.Kind {
 		case KindLevel:
-			if sample.Has(s.DoseRate) {
-				c.observe(key, r, s.DoseRate >= r.Level.ThresholdUSvH, ev, late)
+			if lv.usable {
+				c.level(key, r, lv.decide(r.Level.ThresholdUSvH, d.conditionHeld(key)), ev, late)
 			}
 		case KindZone:
-			if s.GPSValid && sample.Has(s.DoseRate) {
+			if s.GPSValid && lv.usable {
 				key.FenceID = r.Zone.FenceID
-				inside := slices.Contains(in.Inside, r.Zone.FenceID)
-				c.observe(key, r, inside && s.DoseRate >= r.Zone.ThresholdUSvH, ev, late)
+				v := below
+				if slices.Contains(in.Inside, r.Zone.FenceID) {
+					v = lv.decide(r.Zone.ThresholdUSvH, d.conditionHeld(key))
+				}
+				c.level(key, r, v, ev, late)
 			}
 		case KindBackground:
 			if late {
@@ -75,7 +85,13 @@ func (e *Engine) Evaluate(in Input) []Event {
 				c.observe(key, r, v.anomalous, bgEv, false)
 			}
 		case KindFence:
-			if s.GPSValid {
+			switch {
+			case !s.GPSValid:
+			case r.Fence.Event == Dwell:
+				if !late {
+					c.dwell(r, key, ev)
+				}
+			default:
 				c.fence(r, key, &in, ev, late)
 			}
 		}

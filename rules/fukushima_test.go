@@ -59,7 +59,7 @@ func parseBGRDD(line string) (sample.Sample, bool) {
 	s.DeviceID, s.Time, s.ReceivedAt, s.Source = 3, tm, tm, sample.SourceBGeigie
 	s.Lat, s.Lon, s.GPSValid = lat, lon, f[12] == "A"
 	s.CPM, s.Counts, s.CountInterval, s.RadValid = cpm, counts, 5, f[6] == "A"
-	s.DoseRate = cpm / sample.DefaultCPMPerUSvH
+	s.FillDose(sample.DefaultCPMPerUSvH) // as the pipeline does
 	return s, true
 }
 
@@ -77,46 +77,64 @@ func nmeaDegrees(v string, negative bool) (float64, error) {
 	return d, nil
 }
 
-// Replays the real Fukushima drive (1 046 samples) with a level rule at
-// 1.0 µSv/h = 334 CPM. Expected numbers computed independently from the
-// raw file, from the repo root:
+// Replays the real Fukushima drive (1 046 samples) through the notice
+// (0.5 µSv/h) and OIL3 (1.0 µSv/h) levels and the background rule, dose
+// derived by FillDose as in the pipeline.
 //
-//	awk -F, '/^\$BGRDD/{if($4/334>=1.0){n++; if(!hi)runs++; hi=1; if($4+0>max){max=$4+0;t=$3;lat=$8;lon=$10}} else {if(hi)ends++; hi=0}} END{print n, runs, ends, max, t, lat, lon}' ../shared/data/radiation/safecast_bgeigie_BGRDD_fukushima_2012-07-01.log
-//	→ 71 2 2 637 2012-07-01T01:52:26Z 3732.0751 14056.7233
+// The single-reading rule this replaced raised the condition on 29 spells
+// of 5-s readings at or above 0.5 µSv/h and 12 at or above 1.0 (counting
+// noise flapping at the level: awk '$5*12/334>=L' over the log). With the
+// counting statistics (detect.go) each level has one spell. Expected
+// numbers from the independent reference rules/testdata/level_reference.py
+// (README "Detection statistics" re-implemented in Python with mpmath):
 //
-// i.e. 71 samples over the level in 2 spells, both ending before the log
-// does; one unresolved episode spans both; peak 637 CPM.
+//	level 0.5: raised 01:49:12, 118 samples, ended 02:07:46
+//	level 1.0: raised 01:50:32,  49 samples, ended 01:57:59
+//	both: peak 1.907 µSv/h (637 CPM: the 71 counts of that reading agree
+//	with its CPM, so FillDose shows the CPM dose) at 01:52:26, 3732.0751 N
+//	14056.7233 E
 func TestFukushimaDriveLevelRule(t *testing.T) {
 	samples := loadFukushima(t)
 	if len(samples) != 1046 {
 		t.Fatalf("parsed %d samples, want 1046", len(samples))
 	}
-	e := newEngine(t, levelRule(1, 1.0), backgroundRule(2))
+	e := newEngine(t, levelRule(1, 0.5), levelRule(2, 1.0), backgroundRule(3))
 	var events []Event
 	for _, s := range samples {
 		events = append(events, e.Evaluate(Input{Sample: s})...)
 	}
-	perRule := map[int64]map[EventType]int{1: {}, 2: {}}
+	perRule := map[int64]map[EventType]int{1: {}, 2: {}, 3: {}}
 	for _, ev := range events {
 		perRule[ev.Key.RuleID][ev.Type]++
 	}
-	if got := perRule[1]; got[EventRaised] != 1 || got[EventUpdated] != 70 || got[EventConditionEnded] != 2 {
-		t.Errorf("level rule events %v, want 1 raised, 70 updated, 2 condition_ended", got)
-	}
 	open := e.OpenEpisodes()
-	if len(open) != 1 {
-		t.Fatalf("%d open episodes, want 1: %+v", len(open), open)
+	if len(open) != 2 {
+		t.Fatalf("%d open episodes, want 2: %+v", len(open), open)
 	}
-	ep := open[0]
-	wantTime := time.Date(2012, 7, 1, 1, 52, 26, 0, time.UTC)
+	wantPeak := time.Date(2012, 7, 1, 1, 52, 26, 0, time.UTC)
 	wantLat, wantLon := 37+32.0751/60, 140+56.7233/60
-	if ep.Samples != 71 || ep.PeakDose != 637.0/334 || !ep.PeakTime.Equal(wantTime) ||
-		math.Abs(ep.PeakLat-wantLat) > 1e-12 || math.Abs(ep.PeakLon-wantLon) > 1e-12 || ep.ConditionActive {
-		t.Errorf("episode %+v\nwant 71 samples, peak %v µSv/h at %v (%v, %v), condition ended", ep, 637.0/334, wantTime, wantLat, wantLon)
+	for i, c := range []struct {
+		rule          int64
+		samples       int
+		raised, ended time.Time
+	}{
+		{1, 118, time.Date(2012, 7, 1, 1, 49, 12, 0, time.UTC), time.Date(2012, 7, 1, 2, 7, 46, 0, time.UTC)},
+		{2, 49, time.Date(2012, 7, 1, 1, 50, 32, 0, time.UTC), time.Date(2012, 7, 1, 1, 57, 59, 0, time.UTC)},
+	} {
+		if got := perRule[c.rule]; got[EventRaised] != 1 || got[EventUpdated] != c.samples-1 || got[EventConditionEnded] != 1 {
+			t.Errorf("level %d events %v, want 1 raised, %d updated, 1 condition_ended", c.rule, got, c.samples-1)
+		}
+		ep := open[i]
+		if ep.RuleID != c.rule || ep.Samples != c.samples || !ep.FirstSeen.Equal(c.raised) || !ep.ConditionEndedAt.Equal(c.ended) ||
+			ep.PeakDose != 637.0/334 || !ep.PeakTime.Equal(wantPeak) ||
+			math.Abs(ep.PeakLat-wantLat) > 1e-12 || math.Abs(ep.PeakLon-wantLon) > 1e-12 || ep.ConditionActive {
+			t.Errorf("episode %+v\nwant rule %d, %d samples from %v, ended %v, peak %v µSv/h at %v (%v, %v)",
+				ep, c.rule, c.samples, c.raised, c.ended, 637.0/334, wantPeak, wantLat, wantLon)
+		}
 	}
 	// The ×10 rise of the background along the road (≈ 5 → 46 counts/5 s
 	// between 01:45 and 01:52) is followed, not mistaken for a source.
-	if got := perRule[2]; len(got) != 0 {
+	if got := perRule[3]; len(got) != 0 {
 		t.Errorf("background rule events %v on the real drive, want none", got)
 	}
 }

@@ -22,6 +22,23 @@ func logPoissonTail(k, lambda float64) float64 {
 	}
 }
 
+// logPoissonCDF returns ln P(X ≤ k) for X ~ Poisson(λ), k ≥ 0: the
+// regularised upper incomplete gamma function Q(k+1, λ), in log space for
+// the same reason as logPoissonTail.
+func logPoissonCDF(k, lambda float64) float64 {
+	switch {
+	case k < 0:
+		return math.Inf(-1)
+	case lambda <= 0:
+		return 0 // P(X ≤ k) = 1 when X is always 0
+	case lambda < k+2:
+		// Here P(k+1, λ) is at most about one half, so 1 − P loses nothing.
+		return math.Log1p(-math.Exp(logGammaPSeries(k+1, lambda)))
+	default:
+		return logGammaQContinuedFraction(k+1, lambda)
+	}
+}
+
 // maxGammaIterations bounds both expansions; both need O(√a) terms when x
 // is close to a, so the bound scales with √a.
 func maxGammaIterations(a float64) int { return 100 + int(20*math.Sqrt(a)) }
@@ -46,6 +63,11 @@ func logGammaPSeries(a, x float64) float64 {
 // gammaQContinuedFraction evaluates Q(a, x) = 1 − P(a, x) by its continued
 // fraction (modified Lentz), which converges quickly for x ≥ a+1.
 func gammaQContinuedFraction(a, x float64) float64 {
+	return math.Exp(logGammaQContinuedFraction(a, x))
+}
+
+// logGammaQContinuedFraction is ln Q(a, x) by the continued fraction.
+func logGammaQContinuedFraction(a, x float64) float64 {
 	const tiny = 1e-300
 	b := x + 1 - a
 	c := 1 / tiny
@@ -70,5 +92,5 @@ func gammaQContinuedFraction(a, x float64) float64 {
 		}
 	}
 	lgA, _ := math.Lgamma(a)
-	return math.Exp(a*math.Log(x)-x-lgA) * h
+	return a*math.Log(x) - x - lgA + math.Log(h)
 }

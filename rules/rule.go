@@ -64,11 +64,15 @@ type ZoneParams struct {
 }
 
 // FenceParams: a fence transition of type Event, for one fence (FenceID) or
-// every fence of a kind (FenceKind), or both narrowed together.
+// every fence of a kind (FenceKind), or both narrowed together. Event
+// "dwell" holds once the device has been inside such a fence for DwellS
+// seconds without leaving (dwell.go); DwellS is required for it and only
+// for it.
 type FenceParams struct {
 	Event     TransitionType `json:"event"`
 	FenceID   int64          `json:"fence_id,omitempty"`
 	FenceKind string         `json:"fence_kind,omitempty"`
+	DwellS    float64        `json:"dwell_s,omitempty"`
 }
 
 // BackgroundParams configures the local-background test (see background.go).
@@ -221,6 +225,12 @@ func (f *FenceParams) validate(bad func(string, string) error) error {
 	}
 	if f.FenceID == 0 && f.FenceKind == "" {
 		return bad("fence.fence_id", "set fence_id or fence_kind")
+	}
+	if f.Event == Dwell {
+		return positive(bad, "fence.dwell_s", f.DwellS)
+	}
+	if f.DwellS != 0 {
+		return bad("fence.dwell_s", "only for event dwell")
 	}
 	return nil
 }

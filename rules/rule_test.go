@@ -76,6 +76,9 @@ func TestRuleValidationNamesTheField(t *testing.T) {
 		{KindFence, "fence.event", func(r *Rule) { r.Fence.Event = "linger" }},
 		{KindFence, "fence.fence_kind", func(r *Rule) { r.Fence.FenceKind = "parking" }},
 		{KindFence, "fence.fence_id", func(r *Rule) { r.Fence.FenceKind, r.Fence.FenceID = "", 0 }},
+		{KindFence, "fence.dwell_s", func(r *Rule) { r.Fence.Event = Dwell }},
+		{KindFence, "fence.dwell_s", func(r *Rule) { r.Fence.Event, r.Fence.DwellS = Dwell, -5 }},
+		{KindFence, "fence.dwell_s", func(r *Rule) { r.Fence.DwellS = 60 }}, // only for event dwell
 		{KindBackground, "background.p_value", func(r *Rule) { r.Background.PValue = 0 }},
 		{KindBackground, "background.exclude_p_value", func(r *Rule) { r.Background.ExcludePValue = 1e-7 }},
 		{KindBackground, "background.time_constant_s", func(r *Rule) { r.Background.TimeConstantS = 0 }},
