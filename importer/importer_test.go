@@ -25,21 +25,27 @@ import (
 //	python3: re.findall(r'\$[A-Z]+,[^$\r\n]*', text), checksum checked, then
 //	  stored   = sentences whose time is not 2000-01-01 (GPS time lost), distinct times
 //	  gps      = of those, field 12 == 'A' and coordinates not 0000.0000
-//	awk -F, '/^\$B/ && $3 !~ /^2000-01-01/ {if ($5+0>m) m=$5+0} END {print m}'   → max counts in 5 s
 //
-// Dose is counts×12/334 (5-s counts preferred to CPM, default calibration).
+// The dose is sample.FillDose's (default calibration 334 CPM per µSv/h):
+// CPM/334 while the 5-s counts agree with the minute's CPM (two-sided
+// binomial test, p ≥ 1e-3), counts×12/334 when they do not. The largest,
+// from the same sentences with exact binomial sums (Python math.comb):
+// Fukushima 637 CPM (49 counts, steady) → 637/334; Los Angeles 63 CPM
+// (3 counts) → 63/334; Zen 13 counts in a CPM of 50 (p < 1e-3) → 13×12/334.
+// (Before FillDose weighed the two, the maxima were the 5-s counts' 71, 11
+// and 13 × 12/334.)
 func TestImportRealLogs(t *testing.T) {
 	cases := []struct {
 		file            string
 		stored, gps     int
 		noTime          int
-		maxCounts5s     float64
+		maxDose         float64
 		format          string
 		maxDoseOverride float64 // for files that carry dose themselves
 	}{
-		{file: "safecast_bgeigie_BGRDD_fukushima_2012-07-01.log", stored: 1046, gps: 1046, maxCounts5s: 71, format: "bgeigie"},
-		{file: "safecast_bgeigie-mini_BMRDD_los-angeles_2012-05-23.LOG", stored: 1701, gps: 1700, maxCounts5s: 11, format: "bgeigie"},
-		{file: "safecast_bgeigie-zen_BNRDD_5002_2025-07-25.log", stored: 14987, gps: 14968, noTime: 863, maxCounts5s: 13, format: "bgeigie"},
+		{file: "safecast_bgeigie_BGRDD_fukushima_2012-07-01.log", stored: 1046, gps: 1046, maxDose: 637.0 / 334, format: "bgeigie"},
+		{file: "safecast_bgeigie-mini_BMRDD_los-angeles_2012-05-23.LOG", stored: 1701, gps: 1700, maxDose: 63.0 / 334, format: "bgeigie"},
+		{file: "safecast_bgeigie-zen_BNRDD_5002_2025-07-25.log", stored: 14987, gps: 14968, noTime: 863, maxDose: 13 * 12.0 / 334, format: "bgeigie"},
 		// tail -n +2 atomfast_walk_2025-07-19.csv | cut -d';' -f1 | sort -u | wc -l → 1112
 		// awk -F';' 'NR>1 {if ($2+0>m) m=$2+0} END {print m}'                      → 0.12916
 		{file: "atomfast_walk_2025-07-19.csv", stored: 1112, gps: 1112, format: "atomfast", maxDoseOverride: 0.12916},
@@ -63,7 +69,7 @@ func TestImportRealLogs(t *testing.T) {
 				FROM measurements`).Scan(&rows, &gps, &maxDose, &allImported); err != nil {
 				t.Fatal(err)
 			}
-			wantDose := c.maxCounts5s * 12 / 334
+			wantDose := c.maxDose
 			if c.maxDoseOverride > 0 {
 				wantDose = c.maxDoseOverride
 			}

@@ -105,7 +105,12 @@ func TestHTTPSenderRetriesThenNeverResends(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &w); err != nil {
 			t.Fatalf("line %d %q: %v", i, line, err)
 		}
-		want := samples[i].Counts * 30 / DefaultCPMPerUSvH // counts × 60/2 s / 334
+		// The dose sample.FillDose derived: from the minute's CPM while the
+		// 2-s counts agree with it, else from the counts (× 60/2 s / 334).
+		want := samples[i].CPM / DefaultCPMPerUSvH
+		if !sample.SteadyWithCPM(samples[i].Counts, samples[i].CPM, 2) {
+			want = samples[i].Counts * 30 / DefaultCPMPerUSvH
+		}
 		if w["counts"] != samples[i].Counts || w["count_interval"] != 2.0 || w["dose_rate"] != want ||
 			w["time"] != samples[i].Time.Format("2006-01-02T15:04:05.000Z") || w["lat"] == nil || w["speed"] == nil {
 			t.Errorf("line %d: %s", i, line)

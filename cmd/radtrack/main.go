@@ -9,6 +9,7 @@
 //	radtrack import -device UID FILE...  import recorded drives
 //	radtrack bench ingest     measure HTTP ingest against raw COPY
 //	radtrack bench live       measure the live push under load
+//	radtrack eval detection   measure false alarms and detection on real logs
 //
 // Every setting is an environment variable with a matching flag
 // (DATABASE_URL ↔ -database-url); run any command with -h to see them.
@@ -54,6 +55,7 @@ commands:
   bench ingest   benchmark HTTP ingest against raw COPY on the same database
   bench live     benchmark the live push: N vehicles at 1 Hz, M WebSocket viewers
   sim            simulate a patrol fleet (and log replays) against a server; a load generator
+  eval detection false-alarm rates and source detection of the rules on real drive logs
 
 Run "radtrack <command> -h" for the command's flags and environment variables.
 `
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, rest, stdout, stderr)
 	case "sim":
 		return runSim(ctx, rest, stdout, stderr)
+	case "eval":
+		return runEval(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
