@@ -90,9 +90,9 @@ func nmeaDegrees(v string, negative bool) (float64, error) {
 //
 //	level 0.5: raised 01:49:12, 118 samples, ended 02:07:46
 //	level 1.0: raised 01:50:32,  49 samples, ended 01:57:59
-//	both: peak 1.907 µSv/h (637 CPM: the 71 counts of that reading agree
-//	with its CPM, so FillDose shows the CPM dose) at 01:52:26, 3732.0751 N
-//	14056.7233 E
+//	both: peak 1.907 µSv/h (637 CPM, whose 49 counts agree with it, so
+//	FillDose shows the CPM dose; the busiest 5 s, 71 counts at 01:52:01,
+//	agree with their 601 CPM too) at 01:52:26, 3732.0751 N 14056.7233 E
 func TestFukushimaDriveLevelRule(t *testing.T) {
 	samples := loadFukushima(t)
 	if len(samples) != 1046 {

@@ -21,10 +21,13 @@ func TestFillDoseChoosesCountsOrCPMByTheirStatistics(t *testing.T) {
 		// 4 of 40 in the latest 5 s: Binomial(40, 1/12) has mean 3.33,
 		// p = 0.86, steady: the minute's CPM is the better estimate.
 		{"steady background", bgeigieLike(40, 4), 40.0 / 334, true},
-		// The Fukushima peak reading (637 CPM, 71 counts): Binomial(637,
-		// 1/12) mean 53.1, sd 6.97; two-sided p = 0.016 > 1e-3: CPM, 1.91.
+		// The Fukushima drive's busiest 5 s (01:52:01, 601 CPM, 71 counts,
+		// 2.55 µSv/h on its own): Binomial(601, 1/12) mean 50.1, two-sided
+		// p = 0.0041 > 1e-3: steady, CPM, 1.80 µSv/h. Its CPM peak (01:52:26,
+		// 637 CPM, 49 counts, p = 0.62) reads 1.91, the drive's peak.
 		// (Two-sided p-values here from exact sums, Python math.comb.)
-		{"fukushima peak", bgeigieLike(637, 71), 637.0 / 334, true},
+		{"fukushima busiest 5 s", bgeigieLike(601, 71), 601.0 / 334, true},
+		{"fukushima peak", bgeigieLike(637, 49), 637.0 / 334, true},
 		// A source passed at speed: 20 of 57 counts in the latest 5 s
 		// (mean 4.75): p = 3.0e-8, the 5-s counts are the truth.
 		{"source pass", bgeigieLike(57, 20), 20 * 12.0 / 334, true},
