@@ -85,9 +85,10 @@ const (
 	below                    // the condition has ended
 )
 
-// countReading is one counting interval.
+// countReading is one counting interval. Times are Unix seconds: the
+// ring then holds no pointers (no write barriers on the hot path).
 type countReading struct {
-	end      time.Time
+	end      float64 // Unix seconds
 	counts   float64
 	interval float64 // seconds
 }
@@ -102,7 +103,7 @@ type levelHistory struct {
 	doses [3]float64 // ring of the latest dose-path readings (DoseKOfN.N)
 	nd    int
 	dhead int
-	dLast time.Time
+	dLast float64 // Unix seconds
 }
 
 // levelReading is what one sample offers the level decisions, computed once
@@ -114,9 +115,9 @@ type levelReading struct {
 	// counts path: counts and counting seconds per window
 	k, t [len(LevelWindowsS)]float64
 	nw   int
-	// dose path: the latest readings, newest first
-	dose []float64
-	buf  [3]float64
+	// dose path: the latest nd readings, newest first
+	dose [3]float64
+	nd   int
 }
 
 // observe adds s to the history (unless late) and returns its reading.
@@ -125,7 +126,7 @@ func (h *levelHistory) observe(s *sample.Sample, late bool) levelReading {
 	var r levelReading
 	if s.CPMPerUSvH > 0 && sample.Has(s.Counts) && s.Counts >= 0 && sample.Has(s.CountInterval) && s.CountInterval > 0 {
 		r.usable, r.counts, r.cal = true, true, s.CPMPerUSvH
-		cur := countReading{end: s.Time, counts: s.Counts, interval: s.CountInterval}
+		cur := countReading{end: unixSeconds(s.Time), counts: s.Counts, interval: s.CountInterval}
 		if late {
 			r.k[0], r.t[0], r.nw = cur.counts, cur.interval, 1
 			return r
@@ -139,28 +140,30 @@ func (h *levelHistory) observe(s *sample.Sample, late bool) levelReading {
 	}
 	r.usable = true
 	if late {
-		r.buf[0] = s.DoseRate
-		r.dose = r.buf[:1]
+		r.dose[0], r.nd = s.DoseRate, 1
 		return r
 	}
-	if h.nd > 0 && s.Time.Sub(h.dLast).Seconds() > LevelMaxGapS {
+	now := unixSeconds(s.Time)
+	if h.nd > 0 && now-h.dLast > LevelMaxGapS {
 		h.nd = 0
 	}
-	h.dLast = s.Time
+	h.dLast = now
 	h.doses[h.dhead] = s.DoseRate
 	h.dhead = (h.dhead + 1) % len(h.doses)
 	h.nd = min(h.nd+1, len(h.doses))
 	for i := range h.nd {
-		r.buf[i] = h.doses[(h.dhead-1-i+len(h.doses))%len(h.doses)]
+		r.dose[i] = h.doses[(h.dhead-1-i+len(h.doses))%len(h.doses)]
 	}
-	r.dose = r.buf[:h.nd]
+	r.nd = h.nd
 	return r
 }
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 func (h *levelHistory) addCounts(cur countReading) {
 	if h.nc > 0 {
 		prev := h.counts[(h.head-1+levelHistoryLen)%levelHistoryLen]
-		if cur.end.Sub(prev.end).Seconds() > LevelMaxGapS {
+		if cur.end-prev.end > LevelMaxGapS {
 			h.nc = 0
 		}
 	}
@@ -181,11 +184,11 @@ func (h *levelHistory) windows(r *levelReading) {
 	nextStart := newest.end
 	for i := range h.nc {
 		c := h.counts[(h.head-1-i+2*levelHistoryLen)%levelHistoryLen]
-		if i > 0 && c.end.Sub(nextStart).Seconds() > windowSlackS {
+		if i > 0 && c.end-nextStart > windowSlackS {
 			break // overlaps the reading after it
 		}
-		start := c.end.Add(-time.Duration(c.interval * float64(time.Second)))
-		age := newest.end.Sub(start).Seconds() // how far back this reading reaches
+		start := c.end - c.interval
+		age := newest.end - start // how far back this reading reaches
 		for w < len(LevelWindowsS) && age > LevelWindowsS[w]+windowSlackS {
 			if t > 0 {
 				r.k[w], r.t[w] = k, t
@@ -251,7 +254,7 @@ func (r *levelReading) decideDose(level float64) verdict {
 		return above
 	}
 	n := 0
-	for _, d := range r.dose {
+	for _, d := range r.dose[:r.nd] {
 		if d >= level {
 			n++
 		}
@@ -259,7 +262,7 @@ func (r *levelReading) decideDose(level float64) verdict {
 	switch {
 	case latest >= level && n >= DoseKOfN.K:
 		return above
-	case n == 0 && len(r.dose) == DoseKOfN.N:
+	case n == 0 && r.nd == DoseKOfN.N:
 		return below
 	}
 	return undecided
