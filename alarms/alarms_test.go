@@ -79,8 +79,10 @@ func TestRestartContinuesOpenEpisodes(t *testing.T) {
 		t.Fatalf("%d alarms after restart, want still 2", len(all))
 	}
 	for _, a := range all {
-		if a.Samples != 6 {
-			t.Errorf("alarm %s counted %d samples, want 6 (3 before, 3 after the restart)", a.RuleName, a.Samples)
+		// 2 before (these dose-only readings raise on the second: 2 of 3 over
+		// the level, rules/detect.go), 3 after the restart.
+		if a.Samples != 5 {
+			t.Errorf("alarm %s counted %d samples, want 5 (2 before, 3 after the restart)", a.RuleName, a.Samples)
 		}
 	}
 

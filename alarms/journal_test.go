@@ -161,8 +161,10 @@ func TestAlarmsRaiseAndPushDuringDatabaseOutage(t *testing.T) {
 		t.Fatalf("%d alarms stored, want 2 (notice, OIL3)", len(all))
 	}
 	for _, a := range all {
-		if a.Samples != 6 || fmt.Sprintf("%.1f", a.PeakDose) != "1.7" || !a.PeakTime.Equal(hot[5].Time) {
-			t.Errorf("alarm %s: %d samples, peak %.2f at %s; want 6 samples, peak 1.7 at %s",
+		// 5 of the 6 samples: these dose-only readings raise on the second
+		// (2 of 3 over the level, rules/detect.go), then every one continues.
+		if a.Samples != 5 || fmt.Sprintf("%.1f", a.PeakDose) != "1.7" || !a.PeakTime.Equal(hot[5].Time) {
+			t.Errorf("alarm %s: %d samples, peak %.2f at %s; want 5 samples, peak 1.7 at %s",
 				a.RuleName, a.Samples, a.PeakDose, a.PeakTime, hot[5].Time)
 		}
 		if a.ID != reconciled[provisional[a.RuleID]] {

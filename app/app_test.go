@@ -257,8 +257,10 @@ func TestBGeigieListenerStreamsRealLog(t *testing.T) {
 	}
 	// Expected: every $BGRDD sentence of the file, each with a distinct time:
 	//   grep -c '^\$BGRDD' safecast_bgeigie_BGRDD_fukushima_2012-07-01.log   → 1046
-	// Max dose from 5-s counts (preferred to CPM), calibration 334 CPM per µSv/h:
-	//   awk -F, '/^\$BGRDD/ {if ($5+0>m) m=$5+0} END {print m*12/334}' …   → 71*12/334
+	// Max dose, calibration 334 CPM per µSv/h, from CPM while the 5-s counts
+	// agree with it (sample.FillDose): the drive's CPM peak, 637 (49 counts,
+	// binomial p = 0.62), → 637/334 (before FillDose weighed the two: the
+	// 5-s counts' 71×12/334)
 	waitFor(t, "1046 samples", func() bool {
 		return count(t, n, "SELECT count(*) FROM measurements") == 1046
 	})
@@ -268,8 +270,8 @@ func TestBGeigieListenerStreamsRealLog(t *testing.T) {
 		"SELECT max(dose_rate), count(*) FILTER (WHERE gps_valid) FROM measurements").Scan(&maxDose, &valid); err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(maxDose-71*12.0/334) > 1e-9 || valid != 1046 {
-		t.Fatalf("max dose %v (want %v), gps-valid %d (want 1046)", maxDose, 71*12.0/334, valid)
+	if math.Abs(maxDose-637.0/334) > 1e-9 || valid != 1046 {
+		t.Fatalf("max dose %v (want %v), gps-valid %d (want 1046)", maxDose, 637.0/334, valid)
 	}
 
 	// A wrong token is refused and the connection closed.

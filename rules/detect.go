@@ -29,8 +29,9 @@ import (
 //   - Dose path, for samples with a dose but no usable counts: k-of-n. The
 //     condition holds when the latest reading is at or above the level and
 //     so are DoseKOfN.K of the latest DoseKOfN.N readings, or when the
-//     latest reading alone is DoseSingleFactor × the level; it ends when
-//     all N latest readings are below the level.
+//     latest reading alone is DoseSingleFactor × the level; once it holds,
+//     every reading at or above the level continues it; it ends when all N
+//     latest readings are below the level.
 //
 // Readings further apart than LevelMaxGapS from the previous one start the
 // history afresh: the vehicle may be anywhere by then.
@@ -229,7 +230,7 @@ var logLevelAlpha = math.Log(LevelAlpha / float64(len(LevelWindowsS)))
 // latched), which keeps the background case free of tail computations.
 func (r *levelReading) decide(level float64, wantBelow bool) verdict {
 	if !r.counts {
-		return r.decideDose(level)
+		return r.decideDose(level, wantBelow)
 	}
 	rate := level * r.cal / 60 // counts per second at the level
 	for i := range r.nw {
@@ -248,10 +249,10 @@ func (r *levelReading) decide(level float64, wantBelow bool) verdict {
 	return undecided
 }
 
-func (r *levelReading) decideDose(level float64) verdict {
+func (r *levelReading) decideDose(level float64, held bool) verdict {
 	latest := r.dose[0]
-	if latest >= DoseSingleFactor*level {
-		return above
+	if latest >= DoseSingleFactor*level || (held && latest >= level) {
+		return above // (a held condition goes on with any reading at the level)
 	}
 	n := 0
 	for _, d := range r.dose[:r.nd] {

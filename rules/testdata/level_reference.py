@@ -3,10 +3,21 @@
 # the Go code) over the raw log. Usage, from the repository root:
 #   python3 rules/testdata/level_reference.py ../shared/data/radiation/safecast_bgeigie_BGRDD_fukushima_2012-07-01.log 1.0
 # Needs mpmath (Poisson tails as regularised incomplete gamma functions).
+# With three more arguments LAT LON RADIUS_M it judges a zone rule instead:
+# the level only while inside that circle (haversine), entered after two
+# consecutive fixes at least 5 m inside and left after two at least 5 m
+# outside (README "Fences"); leaving ends the condition.
 import sys, math
 from datetime import datetime
 import mpmath
 path = sys.argv[1]; level = float(sys.argv[2])
+zone = tuple(float(x) for x in sys.argv[3:6]) if len(sys.argv) >= 6 else None
+def haversine(lat1, lon1, lat2, lon2):
+    R = 6371008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp/2)**2 + math.cos(p1)*math.cos(p2)*math.sin(dl/2)**2
+    return 2*R*math.asin(math.sqrt(a))
 rows = []
 for line in open(path, encoding='latin-1'):
     f = line.strip().split(',')
@@ -32,12 +43,21 @@ alpha = 1e-3/4
 rate = level*334/60
 active = False; ev = {'raised':0, 'updated':0, 'condition_ended':0}
 peak = None; first = None; ended_at = None
+inside, run = zone is None, 0
 for i, (t, cpm, c, lat, lon) in enumerate(rows):
+    if zone is not None:
+        dist = haversine(lat, lon, zone[0], zone[1])
+        if not inside:
+            run = run + 1 if dist <= zone[2] - 5 else 0
+            if run >= 2: inside, run = True, 0
+        else:
+            run = run + 1 if dist >= zone[2] + 5 else 0
+            if run >= 2: inside, run = False, 0
     wins = []
     for n in (1, 3, 6, 12):
         if i+1 >= n: wins.append((sum(r[2] for r in rows[i+1-n:i+1]), 5*n))
         else: wins.append((sum(r[2] for r in rows[:i+1]), 5*(i+1)))
-    up = any(K > rate*T and mpmath.gammainc(K, 0, rate*T, regularized=True) < alpha for K, T in wins)
+    up = inside and any(K > rate*T and mpmath.gammainc(K, 0, rate*T, regularized=True) < alpha for K, T in wins)
     d = dose(cpm, c)
     if up:
         if first is None:
@@ -45,6 +65,8 @@ for i, (t, cpm, c, lat, lon) in enumerate(rows):
         else: ev['updated'] += 1
         active = True
         if peak is None or d > peak[0]: peak = (d, t, lat, lon)
+    elif active and not inside:
+        active = False; ev['condition_ended'] += 1; ended_at = t
     elif active:
         down = any(K < rate*T and mpmath.gammainc(K+1, rate*T, mpmath.inf, regularized=True) < alpha for K, T in wins[:2])  # 5 and 15 s only
         if down:
