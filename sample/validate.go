@@ -73,6 +73,10 @@ func (s *Sample) Validate(now time.Time) error {
 	if s.Satellites < -1 {
 		return &FieldError{"satellites", "must not be negative"}
 	}
+	if len(s.Attributes) > 0 {
+		// What no store can hold is refused here, at every door (text.go).
+		return CheckValue("attributes", s.Attributes)
+	}
 	return nil
 }
 

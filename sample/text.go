@@ -1,0 +1,116 @@
+package sample
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// What every store can hold, decided once for all of them (and for every
+// door: the HTTP batch, the Traccar forwarder, OsmAnd, bGeigie, imports,
+// and the names and comments people type):
+//
+//   - Text is valid UTF-8 without U+0000. PostgreSQL's text and jsonb
+//     cannot hold NUL at all ("\u0000 cannot be converted to text",
+//     SQLSTATE 22P05; "invalid byte sequence for encoding UTF8: 0x00",
+//     22021) and text refuses invalid UTF-8; jsonb refuses a lone surrogate
+//     escape such as "\ud800", which valid UTF-8 cannot carry. The embedded
+//     SQLite store could hold them, but the stores must agree, so such text
+//     is refused, not stored on one store and refused on another.
+//   - Numbers in attributes are finite: JSON (and so jsonb) has no NaN or
+//     infinity, and jsonb refuses numbers beyond its numeric range.
+//
+// Refused, not rewritten: a replaced character would silently change what
+// a device reported. The refusal names the field (400/422 with the field,
+// e.g. "attributes.note" or "name"), so the sender can see what to fix.
+
+// CheckText refuses text no store can hold; field names it in the error.
+func CheckText(field, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return &FieldError{field, "contains a NUL character (U+0000), which the database cannot store"}
+	}
+	if !utf8.ValidString(s) {
+		return &FieldError{field, "is not valid UTF-8"}
+	}
+	return nil
+}
+
+// CheckValue walks a decoded JSON value (objects, arrays, strings, numbers,
+// booleans, null, and the typed attribute values decoders produce) and
+// refuses the first key or string CheckText refuses and any number JSON
+// cannot carry, naming it by its path below field ("attributes.note",
+// "attributes.list[2]"). When several are wrong, the smallest path is named,
+// so the answer does not depend on map order.
+func CheckValue(field string, v any) error {
+	switch x := v.(type) {
+	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return nil
+	case string:
+		return CheckText(field, x)
+	case float64:
+		return checkNumber(field, x)
+	case float32:
+		return checkNumber(field, float64(x))
+	case json.Number:
+		f, err := strconv.ParseFloat(x.String(), 64)
+		if err != nil {
+			return &FieldError{field, fmt.Sprintf("%q is not a number the database can store", x.String())}
+		}
+		return checkNumber(field, f)
+	case map[string]any:
+		var first *FieldError
+		for k, e := range x {
+			path := field + "." + k
+			if err := CheckText(path, k); err != nil {
+				first = smaller(first, err)
+				continue
+			}
+			if first != nil && path >= first.Field {
+				continue // cannot be named before the one found
+			}
+			if err := CheckValue(path, e); err != nil {
+				first = smaller(first, err)
+			}
+		}
+		if first != nil {
+			return first
+		}
+		return nil
+	case []any:
+		for i, e := range x {
+			if err := CheckValue(field+"["+strconv.Itoa(i)+"]", e); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []string:
+		for i, e := range x {
+			if err := CheckText(field+"["+strconv.Itoa(i)+"]", e); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		// Another type encodes through encoding/json, which refuses what
+		// JSON cannot carry; stores then refuse it as a permanent error.
+		return nil
+	}
+}
+
+func checkNumber(field string, f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return &FieldError{field, "must be a finite number"}
+	}
+	return nil
+}
+
+func smaller(have *FieldError, err error) *FieldError {
+	fe := err.(*FieldError) // CheckText and CheckValue return nothing else
+	if have == nil || fe.Field < have.Field {
+		return fe
+	}
+	return have
+}
