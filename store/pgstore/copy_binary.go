@@ -41,8 +41,13 @@ func encodeSamplesCopy(b []byte, samples []sample.Sample) ([]byte, error) {
 		b = appendTime(b, s.Time.UnixMicro())
 		b = appendInt64(b, s.DeviceID)
 		b = appendTime(b, s.ReceivedAt.UnixMicro())
-		b = appendFloat(b, s.Lon)
-		b = appendFloat(b, s.Lat)
+		if s.GPSValid {
+			b = appendFloat(b, s.Lon)
+			b = appendFloat(b, s.Lat)
+		} else {
+			// No fix: NULL, so a table reader never sees a point at 0,0.
+			b = appendNull(appendNull(b))
+		}
 		b = appendBool(b, s.GPSValid)
 		b = appendFloat(b, s.Altitude)
 		b = appendFloat(b, s.Speed)

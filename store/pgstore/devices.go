@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -47,6 +48,10 @@ func (s *Store) DeviceByTokenHash(ctx context.Context, tokenHash []byte) (store.
 
 // DeviceByUID finds a device by the identifier it reports.
 func (s *Store) DeviceByUID(ctx context.Context, uid string) (store.Device, error) {
+	if sample.CheckText("uid", uid) != nil {
+		// No stored uid can hold it; asking would only make the server refuse it.
+		return store.Device{}, fmt.Errorf("device %q: %w", uid, store.ErrNotFound)
+	}
 	d, err := scanDevice(s.pool.QueryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE uid = $1`, uid))
 	if err != nil {
 		return store.Device{}, fmt.Errorf("device %q: %w", uid, notFound(err))

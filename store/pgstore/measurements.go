@@ -49,7 +49,7 @@ func (s *Store) WriteSamples(ctx context.Context, samples []sample.Sample) error
 		return nil
 	}
 	if !isUniqueViolation(err) {
-		return fmt.Errorf("copy %d samples: %w", len(samples), err)
+		return fmt.Errorf("copy %d samples: %w", len(samples), withColumn(err, measurementColumns))
 	}
 	return s.copyDeduplicated(ctx, samples)
 }
@@ -65,7 +65,7 @@ func (s *Store) copyDeduplicated(ctx context.Context, samples []sample.Sample) e
 		return fmt.Errorf("create staging table: %w", err)
 	}
 	if err := s.copySamples(ctx, tx.Conn().PgConn(), "measurements_stage", samples); err != nil {
-		return fmt.Errorf("copy %d samples to staging: %w", len(samples), err)
+		return fmt.Errorf("copy %d samples to staging: %w", len(samples), withColumn(err, measurementColumns))
 	}
 	cols := strings.Join(measurementColumns, ", ")
 	if _, err := tx.Exec(ctx, `INSERT INTO measurements (`+cols+`) SELECT `+cols+
@@ -109,7 +109,7 @@ func (s *Store) insertSamples(ctx context.Context, samples []sample.Sample) erro
 		}
 		sql.WriteString(" ON CONFLICT (device_id, time) DO NOTHING")
 		if _, err := tx.Exec(ctx, sql.String(), args...); err != nil {
-			return fmt.Errorf("insert %d samples: %w", len(chunk), err)
+			return fmt.Errorf("insert %d samples: %w", len(chunk), withColumn(err, measurementColumns))
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -151,8 +151,12 @@ func sampleRow(s *sample.Sample) ([]any, error) {
 	if s.Satellites >= 0 {
 		sats = int16(min(s.Satellites, math.MaxInt16))
 	}
+	var lon, lat any // NULL without a fix: a table reader must never see 0,0
+	if s.GPSValid {
+		lon, lat = s.Lon, s.Lat
+	}
 	return []any{
-		s.Time, s.DeviceID, s.ReceivedAt, s.Lon, s.Lat, s.GPSValid, opt(s.Altitude), opt(s.Speed), opt(s.Heading),
+		s.Time, s.DeviceID, s.ReceivedAt, lon, lat, s.GPSValid, opt(s.Altitude), opt(s.Speed), opt(s.Heading),
 		opt(s.HDOP), opt(s.Accuracy), sats, opt(s.DoseRate), opt(s.CPM), opt(s.Counts), opt(s.CountInterval), s.RadValid,
 		opt(s.Battery), s.Source, s.Imported, attrs,
 	}, nil

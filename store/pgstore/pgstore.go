@@ -141,26 +141,3 @@ func notFound(err error) error {
 	}
 	return err
 }
-
-// Unavailable reports whether err means the database could not be reached
-// or could not work right now (connection lost, shutting down, out of
-// resources) — worth spooling and retrying — as opposed to a refusal of the
-// data itself, which a retry would only repeat.
-func Unavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		// Network errors, timeouts, pool exhaustion: no answer at all.
-		return true
-	}
-	switch pgErr.Code[:2] {
-	case "08", // connection exception
-		"53", // insufficient resources
-		"57", // operator intervention (admin shutdown, crash shutdown)
-		"58": // system error
-		return true
-	}
-	return pgErr.Code == "40001" || pgErr.Code == "40P01" // serialization failure, deadlock
-}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -33,6 +34,10 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 
 // UserByUsername finds a user by login name.
 func (s *Store) UserByUsername(ctx context.Context, username string) (store.User, error) {
+	if sample.CheckText("username", username) != nil {
+		// No stored name can hold it; asking would only make the server refuse it.
+		return store.User{}, fmt.Errorf("user %q: %w", username, store.ErrNotFound)
+	}
 	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.username = $1`, username))
 	if err != nil {
 		return store.User{}, fmt.Errorf("user %q: %w", username, notFound(err))

@@ -102,8 +102,12 @@ func appendSampleArgs(args []any, s *sample.Sample) ([]any, error) {
 	if s.Satellites >= 0 {
 		sats = int64(min(s.Satellites, math.MaxInt16)) // smallint in PostgreSQL
 	}
+	var lon, lat any // NULL without a fix: a table reader must never see 0,0
+	if s.GPSValid {
+		lon, lat = s.Lon, s.Lat
+	}
 	return append(args,
-		micros(s.Time), s.DeviceID, micros(s.ReceivedAt), s.Lon, s.Lat, s.GPSValid, opt(s.Altitude), opt(s.Speed), opt(s.Heading),
+		micros(s.Time), s.DeviceID, micros(s.ReceivedAt), lon, lat, s.GPSValid, opt(s.Altitude), opt(s.Speed), opt(s.Heading),
 		opt(s.HDOP), opt(s.Accuracy), sats, opt(s.DoseRate), opt(s.CPM), opt(s.Counts), opt(s.CountInterval), s.RadValid,
 		opt(s.Battery), s.Source, s.Imported, attrs,
 	), nil
