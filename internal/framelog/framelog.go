@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -355,4 +356,52 @@ func (l *Log) Close() error {
 	err := l.active.Close()
 	l.active = nil
 	return err
+}
+
+// Scan reads every frame of the log in dir, oldest first, without
+// consuming anything and without creating dir (a missing dir holds no
+// frames), for tools that only look. Frames a replay already consumed
+// are included. A frame cut short ends its segment, as in Replay.
+func Scan(dir string, fn func(payload []byte) error) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("framelog: %w", err)
+	}
+	var ids []int64
+	for _, e := range entries {
+		if id, ok := segmentID(e.Name()); ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := scanSegment(filepath.Join(dir, fmt.Sprintf("%012d.seg", id)), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanSegment(path string, fn func([]byte) error) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // removed since the directory was read
+	}
+	if err != nil {
+		return fmt.Errorf("framelog: %w", err)
+	}
+	defer f.Close()
+	rd := bufio.NewReader(f)
+	for {
+		payload, err := readFrame(rd)
+		if err != nil {
+			return nil
+		}
+		if err := fn(payload); err != nil {
+			return err
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -178,5 +179,42 @@ func TestManySegments(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("frames %q, want %q", got, want)
+	}
+}
+
+// Scan reads without consuming, without creating the directory, and stops
+// a segment at a torn frame like Replay.
+func TestScanLooksWithoutConsuming(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "log")
+	if err := Scan(dir, func([]byte) error { t.Fatal("frame in a missing dir"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatal("Scan created the directory")
+	}
+	l, err := Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a", "bb", "ccc"} {
+		if err := l.Append([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	f, err := os.OpenFile(filepath.Join(dir, "000000000001.seg"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.Write([]byte{9, 0, 0, 0, 1, 2}) // a torn frame
+	f.Close()
+	for range 2 {
+		var got []string
+		if err := Scan(dir, func(p []byte) error { got = append(got, string(p)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, ",") != "a,bb,ccc" {
+			t.Fatalf("Scan = %q, want the three whole frames, twice", got)
+		}
 	}
 }
