@@ -16,10 +16,12 @@ import (
 //
 //   - Permanent: the server refused the data — SQLSTATE class 22 (data
 //     exception: NUL in text or jsonb, a lone surrogate escape, a number
-//     out of range), 23 (integrity constraint violation), 54 (program
-//     limit exceeded: a value nested or sized beyond what the server
-//     takes); a value this package could not encode; a record that refers
-//     to nothing (store.ErrNotFound, store.ErrConflict).
+//     out of range), 23 (integrity constraint violation), 44 (WITH CHECK
+//     OPTION violation), 54 (program limit exceeded: a value nested or
+//     sized beyond what the server takes), P0 (raised by server-side code
+//     such as a trigger that refuses the row); a value this package could
+//     not encode; a record that refers to nothing (store.ErrNotFound,
+//     store.ErrConflict).
 //   - Transient: class 08 (connection exception), 53 (insufficient
 //     resources, too many connections), 57 (operator intervention: admin
 //     shutdown, crash shutdown, statement timeout), 58 (system error),
@@ -70,7 +72,9 @@ func classifySQLState(code string) store.Fault {
 	switch code[:2] {
 	case "22", // data exception
 		"23", // integrity constraint violation
-		"54": // program limit exceeded
+		"44", // WITH CHECK OPTION violation
+		"54", // program limit exceeded
+		"P0": // PL/pgSQL raise_exception and kin: a trigger refusing the row
 		return store.Permanent
 	case "08", // connection exception
 		"53", // insufficient resources

@@ -25,6 +25,8 @@ func TestClassifySQLStates(t *testing.T) {
 		"23505": store.Permanent, // unique violation
 		"23502": store.Permanent, // not null violation
 		"54001": store.Permanent, // stack depth (too deeply nested jsonb)
+		"P0001": store.Permanent, // RAISE EXCEPTION in a trigger refusing the row
+		"44000": store.Permanent, // WITH CHECK OPTION violation
 		"08006": store.Transient, // connection failure
 		"53300": store.Transient, // too many connections
 		"57P01": store.Transient, // admin shutdown
