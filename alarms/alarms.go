@@ -45,7 +45,7 @@ type Service struct {
 
 	// Outage journal (nil: an event the store refuses fails the samples).
 	journal          *Journal
-	unavailable      func(error) bool
+	classify         func(error) store.Fault
 	journalMu        sync.Mutex // serialises journal appends and drains
 	journalPending   atomic.Bool
 	lastDrainFailure time.Time // guarded by journalMu
@@ -69,12 +69,12 @@ type trackerKey struct {
 type Options struct {
 	Geo       geo.Config
 	Publisher Publisher // nil: events are only stored
-	// Journal, with Unavailable, keeps alarms evaluating and pushing while
-	// the database is unreachable (errors Unavailable accepts): their
+	// Journal, with Classify, keeps alarms evaluating and pushing while
+	// the database is unreachable (errors Classify calls Transient): their
 	// events are journaled and stored when it returns. Without a journal
 	// such an event fails the samples that caused it (the sender retries).
-	Journal     *Journal
-	Unavailable func(error) bool
+	Journal  *Journal
+	Classify func(error) store.Fault
 }
 
 // New loads rules (seeding the defaults on an installation's first start),
@@ -94,8 +94,8 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 	}
 	s := &Service{store: st, engine: engine, geoCfg: opt.Geo, pub: opt.Publisher, log: log, now: time.Now,
 		trackers: map[trackerKey]*geo.Tracker{}, counted: map[rules.Key]int{}, provisional: map[int64]int64{}}
-	if opt.Journal != nil && opt.Unavailable != nil {
-		s.journal, s.unavailable = opt.Journal, opt.Unavailable
+	if opt.Journal != nil && opt.Classify != nil {
+		s.journal, s.classify = opt.Journal, opt.Classify
 		// Events journaled before a crash are stored before the open
 		// alarms are loaded, so those alarms continue.
 		if !opt.Journal.log.Empty() {

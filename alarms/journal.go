@@ -3,13 +3,17 @@ package alarms
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
+	"github.com/radtrack/radtrack/internal/deadletter"
 	"github.com/radtrack/radtrack/internal/framelog"
 	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
 )
 
 // Journal keeps, in order and on local disk, the alarm events the store
@@ -22,19 +26,25 @@ import (
 // negative provisional id, under which viewers see it, and the events
 // that store it carry that id as Episode.ProvisionalID so that viewers
 // swap it for the stored one.
+//
+// An event the database refuses for good (store.Permanent) never stops
+// the drain: it is set aside in the dead-letter log beside the journal
+// (DIR/deadletter), logged and counted, and the drain moves on.
 type Journal struct {
-	log *framelog.Log
+	log  *framelog.Log
+	dead *deadletter.Log
 
-	journaled, replayed, dropped atomic.Uint64
+	journaled, replayed atomic.Uint64
 }
 
 // JournalStats are the journal's counters, for metrics.
 type JournalStats struct {
-	Bytes                        int64
-	Journaled, Replayed, Dropped uint64
+	Bytes, DeadLetterBytes            int64
+	Journaled, Replayed, DeadLettered uint64
 }
 
-// OpenJournal opens (creating if needed) the journal in dir; events left
+// OpenJournal opens (creating if needed) the journal in dir and its
+// dead-letter log in dir/deadletter, each bounded by maxBytes; events left
 // by a previous run are stored by the Service that takes it, before it
 // loads the open alarms.
 func OpenJournal(dir string, maxBytes int64) (*Journal, error) {
@@ -42,16 +52,27 @@ func OpenJournal(dir string, maxBytes int64) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alarm journal: %w", err)
 	}
-	return &Journal{log: l}, nil
+	dead, err := deadletter.Open(filepath.Join(dir, deadletter.DirName), maxBytes)
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("alarm journal: %w", err)
+	}
+	return &Journal{log: l, dead: dead}, nil
 }
 
 // Stats reads the counters.
 func (j *Journal) Stats() JournalStats {
-	return JournalStats{Bytes: j.log.Bytes(), Journaled: j.journaled.Load(), Replayed: j.replayed.Load(), Dropped: j.dropped.Load()}
+	return JournalStats{Bytes: j.log.Bytes(), Journaled: j.journaled.Load(), Replayed: j.replayed.Load(),
+		DeadLetterBytes: j.dead.Bytes(), DeadLettered: j.dead.Appended()}
 }
 
 // Close closes the journal; what it holds stays for the next start.
-func (j *Journal) Close() error { return j.log.Close() }
+func (j *Journal) Close() error { return errors.Join(j.log.Close(), j.dead.Close()) }
+
+// transient reports whether err means the database cannot take the event
+// now (as opposed to refusing it): only then is an event journaled, or a
+// drain stopped.
+func (s *Service) transient(err error) bool { return s.classify(err) == store.Transient }
 
 // journalEntry is one frame of the journal.
 type journalEntry struct {
@@ -73,7 +94,7 @@ func newProvisionalID() int64 { return -1 - rand.Int64N(1<<52) }
 func (s *Service) recordJournaled(ctx context.Context, ev rules.Event) error {
 	if !s.journalPending.Load() {
 		err := s.storeAndPublish(ctx, &ev)
-		if err == nil || !s.unavailable(err) {
+		if err == nil || !s.transient(err) {
 			return err
 		}
 		return s.journalEvent(ctx, ev, err)
@@ -89,7 +110,7 @@ func (s *Service) recordJournaled(ctx context.Context, ev rules.Event) error {
 		}
 	}
 	err := s.storeAndPublish(ctx, &ev)
-	if err == nil || !s.unavailable(err) {
+	if err == nil || !s.transient(err) {
 		return err
 	}
 	return s.journalEventLocked(ctx, ev, err)
@@ -189,26 +210,29 @@ func (s *Service) drainLocked(ctx context.Context) error {
 	return nil
 }
 
-// storeJournaled stores one journaled event. An event the store refuses
-// for a reason other than unavailability is dropped with an error: a
-// retry would only repeat the refusal and hold back every later alarm.
+// storeJournaled stores one journaled event. Only a database that cannot
+// take it now (Transient) stops the drain; an event it refuses for good
+// (Permanent), or an entry that cannot be read, is set aside in the
+// dead-letter log — a retry would only repeat the refusal and hold back
+// every later alarm. An error of unknown kind (a bug, a misconfiguration)
+// also stops the drain: the events wait in the journal, still shown to
+// viewers, until a person fixes the cause.
 func (s *Service) storeJournaled(ctx context.Context, payload []byte) error {
 	var entry journalEntry
 	if err := json.Unmarshal(payload, &entry); err != nil {
-		s.journal.dropped.Add(1)
-		s.log.Error("alarm journal: unreadable entry dropped", "err", err)
-		return nil
+		return s.setAside(deadletter.Record{Kind: deadletter.KindFrame, Reason: "unreadable alarm journal entry: " + err.Error(), Raw: payload})
 	}
 	ev := entry.Event
 	provisionalID := min(ev.AlarmID, 0)
 	err := s.storeEvent(ctx, &ev)
 	if err != nil {
-		if s.unavailable(err) {
+		if s.classify(err) != store.Permanent {
 			return err
 		}
-		s.journal.dropped.Add(1)
-		s.log.Error("alarm journal: event refused by the store, dropped", "alarm", ev.AlarmID, "type", ev.Type, "err", err)
-		return nil
+		return s.setAside(deadletter.Record{
+			Kind: deadletter.KindAlarmEvent, DeviceID: entry.Event.Key.DeviceID, Time: entry.Event.Time,
+			AlarmID: entry.Event.AlarmID, Event: string(entry.Event.Type), Reason: err.Error(), Payload: payload,
+		})
 	}
 	s.journal.replayed.Add(1)
 	if provisionalID != 0 {
@@ -220,6 +244,20 @@ func (s *Service) storeJournaled(ctx context.Context, payload []byte) error {
 		}
 		s.publish(ctx, ev)
 	}
+	return nil
+}
+
+// setAside appends rec to the journal's dead-letter log; if that fails
+// (full), the drain stops there and keeps the event.
+func (s *Service) setAside(rec deadletter.Record) error {
+	rec.SetAside = time.Now().UTC()
+	if err := s.journal.dead.Append([]deadletter.Record{rec}); err != nil {
+		s.log.Error("alarm journal: cannot set aside an event the database refuses; the drain waits", "alarm", rec.AlarmID, "err", err)
+		return fmt.Errorf("set aside a refused alarm event: %w", err)
+	}
+	s.log.Error("alarm event refused by the database for good: set aside in the dead-letter log",
+		"alarm", rec.AlarmID, "type", rec.Event, "device", rec.DeviceID, "time", rec.Time, "kind", rec.Kind,
+		"reason", rec.Reason, "dir", s.journal.dead.Dir())
 	return nil
 }
 

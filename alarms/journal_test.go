@@ -1,18 +1,25 @@
 package alarms_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/internal/deadletter"
 	"github.com/radtrack/radtrack/internal/faultproxy"
+	"github.com/radtrack/radtrack/internal/framelog"
 	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
@@ -78,7 +85,7 @@ func openJournaledMax(t *testing.T, st store.Store, dir string, maxBytes int64, 
 	}
 	t.Cleanup(func() { j.Close() })
 	svc, err := alarms.New(context.Background(), st, alarms.Options{
-		Geo: geo.DefaultConfig(), Publisher: pub, Journal: j, Unavailable: pgstore.Unavailable,
+		Geo: geo.DefaultConfig(), Publisher: pub, Journal: j, Classify: pgstore.Classify,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +293,7 @@ func TestProvisionalAlarmIsNotRaisedTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := svc.DrainJournal(ctx); err != nil {
-		t.Fatalf("drain: %v (a refused event is dropped, not retried forever)", err)
+		t.Fatalf("drain: %v (a refused event is set aside, not retried forever)", err)
 	}
 	if err := svc.Process(ctx, dev, hot[1:2]); err == nil {
 		t.Fatal("stored although the store refuses alarms")
@@ -342,5 +349,110 @@ func TestJournaledUpdatesAfterRestartCountOnce(t *testing.T) {
 		if a.Samples != 4 {
 			t.Errorf("alarm %s counted %d samples after the restart, want 4 (2 before the outage, 2 during)", a.RuleName, a.Samples)
 		}
+	}
+}
+
+// A journaled event the database refuses for good (here: a rule name with
+// a NUL, which no text column holds — crafted into the journal, since
+// nothing this version journals can carry one) does not stop the drain:
+// it is set aside in the dead-letter log, the events journaled after it
+// are stored, and a restart neither loses it nor stores the others twice.
+func TestRefusedJournalEventIsSetAsideAndTheDrainGoesOn(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDatabase(t)
+	st, proxy := outageStore(t, db)
+	devA, _ := storetest.NewDevice(t, st, "veh-good")
+	devB, _ := storetest.NewDevice(t, st, "veh-poisoned")
+	dir := t.TempDir()
+	svc := openJournaled(t, st, dir, nil)
+
+	hot := storetest.Samples(devA.ID, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 3)
+	for i := range hot {
+		hot[i].DoseRate = 2
+	}
+	proxy.Down()
+	if err := svc.Process(ctx, devA, hot); err != nil {
+		t.Fatal(err)
+	}
+	// "Crash"; then put a poisoned raise of device B in front of what the
+	// outage journaled.
+	var frames [][]byte
+	if err := framelog.Scan(dir, func(p []byte) error { frames = append(frames, append([]byte(nil), p...)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) < 2 {
+		t.Fatalf("%d journaled events, want the raises and updates of device A", len(frames))
+	}
+	var entry struct {
+		Event rules.Event `json:"event"`
+	}
+	if err := json.Unmarshal(frames[0], &entry); err != nil || entry.Event.Type != rules.EventRaised {
+		t.Fatalf("first journaled event %s: %v", frames[0], err)
+	}
+	entry.Event.Key.DeviceID, entry.Event.Episode.DeviceID = devB.ID, devB.ID
+	entry.Event.AlarmID, entry.Event.Episode.ID = -4242, -4242
+	entry.Event.Episode.RuleName = "OIL3\x00"
+	poisoned, err := json.Marshal(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	l, err := framelog.Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append([][]byte{poisoned}, frames...) {
+		if err := l.Append(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+
+	proxy.Up()
+	j, err := alarms.OpenJournal(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	// New stores the journal before it loads the open alarms.
+	if _, err := alarms.New(ctx, st, alarms.Options{Geo: geo.DefaultConfig(), Journal: j, Classify: pgstore.Classify},
+		slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("start with a poisoned journal: %v", err)
+	}
+	all, err := st.ListAlarms(ctx, store.AlarmFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].DeviceID != devA.ID || all[1].DeviceID != devA.ID {
+		t.Fatalf("stored alarms %+v, want device A's 2 (notice, OIL3) and nothing of device B", all)
+	}
+	list := func() []deadletter.Record {
+		var out []deadletter.Record
+		if err := deadletter.List(filepath.Join(dir, deadletter.DirName), func(r deadletter.Record) error { out = append(out, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	dead := list()
+	if len(dead) != 1 || dead[0].Kind != deadletter.KindAlarmEvent || dead[0].DeviceID != devB.ID || dead[0].AlarmID != -4242 ||
+		dead[0].Event != string(rules.EventRaised) || !strings.Contains(dead[0].Reason, "SQLSTATE 22") || !bytes.Equal(dead[0].Payload, poisoned) {
+		t.Fatalf("dead letters %+v, want device B's poisoned raise, as journaled", dead)
+	}
+	if got := j.Stats(); got.DeadLettered != 1 || got.DeadLetterBytes == 0 || got.Replayed != uint64(len(frames)) {
+		t.Fatalf("journal stats %+v, want 1 event set aside", got)
+	}
+	// A second restart: nothing left to drain, nothing stored twice, the
+	// set-aside event still there.
+	openJournaled(t, st, dir, nil)
+	if again, _ := st.ListAlarms(ctx, store.AlarmFilter{}); len(again) != 2 || again[0].Samples != 3 {
+		t.Fatalf("after a second restart: %+v, want the same 2 alarms with 3 samples each", again)
+	}
+	if len(list()) != 1 {
+		t.Fatal("the set-aside event did not survive a restart")
 	}
 }

@@ -120,11 +120,12 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 			return nil, err
 		}
 		closeAll = func() { sp.Close(); journal.Close(); st.Close() }
-		wcfg.Spool, wcfg.Unavailable = sp, pgstore.Unavailable
-		aopt.Journal, aopt.Unavailable = journal, pgstore.Unavailable
+		wcfg.Spool, wcfg.Classify = sp, pgstore.Classify
+		aopt.Journal, aopt.Classify = journal, pgstore.Classify
 		m.RegisterAlarmJournal(func() metrics.JournalStats {
 			js := journal.Stats()
-			return metrics.JournalStats{Bytes: js.Bytes, Journaled: js.Journaled, Replayed: js.Replayed, Dropped: js.Dropped}
+			return metrics.JournalStats{Bytes: js.Bytes, Journaled: js.Journaled, Replayed: js.Replayed,
+				DeadLetterBytes: js.DeadLetterBytes, DeadLettered: js.DeadLettered}
 		})
 	}
 	svc, err := alarms.New(ctx, st, aopt, log)

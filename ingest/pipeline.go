@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,13 +92,52 @@ func (p *Pipeline) Ingest(ctx context.Context, dev store.Device, protocol string
 	if err := p.runStages(ctx, dev, valid); err != nil {
 		return res, err
 	}
+	stored := len(valid)
 	if err := p.writer.Write(ctx, valid); err != nil {
-		return res, err
+		var refused *store.RefusedError
+		if !errors.As(err, &refused) {
+			return res, err
+		}
+		// The database refused some samples for good (the writer stored
+		// the others): a retry cannot help, so they are refused like
+		// invalid ones, by index, never with a "retry later".
+		res.Rejected = p.refusals(res.Rejected, refused, protocol)
+		stored -= len(refused.Refusals)
 	}
-	res.Accepted = len(valid)
-	p.metrics.SamplesAccepted.WithLabelValues(protocol).Add(float64(len(valid)))
+	res.Accepted = stored
+	p.metrics.SamplesAccepted.WithLabelValues(protocol).Add(float64(stored))
 	return res, nil
 }
+
+// refusals adds the samples the store refused to the validation
+// rejections, translating their indexes among the valid samples back to
+// the request's.
+func (p *Pipeline) refusals(rejected []Rejection, refused *store.RefusedError, protocol string) []Rejection {
+	invalid := make([]int, len(rejected)) // request indexes already rejected, ascending
+	for i, r := range rejected {
+		invalid[i] = r.Index
+	}
+	for _, rf := range refused.Refusals {
+		index := rf.Index // among the valid ones: skip the invalid before it
+		for _, inv := range invalid {
+			if inv <= index {
+				index++
+			}
+		}
+		field := rf.Field
+		if field == "" {
+			field = "sample"
+		}
+		rejected = append(rejected, Rejection{Index: index, Field: field,
+			Error: field + ": the database cannot store this sample: " + rf.Err.Error()})
+		p.CountRejected(protocol, RejectUnstorable)
+	}
+	slices.SortFunc(rejected, func(a, b Rejection) int { return a.Index - b.Index })
+	return rejected
+}
+
+// RejectUnstorable is the metrics reason of samples the database refused.
+const RejectUnstorable = "unstorable"
 
 func (p *Pipeline) runStages(ctx context.Context, dev store.Device, samples []sample.Sample) error {
 	if len(p.stages) == 0 {

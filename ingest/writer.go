@@ -6,6 +6,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -40,12 +41,16 @@ type WriterConfig struct {
 	// QueueLimit bounds the uncommitted samples held in memory.
 	QueueLimit int
 
-	// Spool, if set, takes a batch the database cannot take right now
-	// (Unavailable reports such errors): the batch is fsynced to local disk,
-	// its senders are acknowledged, and it is replayed in order once the
-	// database answers again.
-	Spool       *spool.Spool
-	Unavailable func(error) bool
+	// Classify tells what a store error means (store.Fault): a batch the
+	// database cannot take now (Transient) goes to the spool; one it
+	// refuses for good (Permanent) is split until the refused samples are
+	// isolated. nil: the store's own classifier (store.FaultClassifier),
+	// else every error is Unknown (the waiters get it, nothing more).
+	Classify func(error) store.Fault
+	// Spool, if set, takes what the database cannot take right now: the
+	// samples are fsynced to local disk, their senders are acknowledged,
+	// and they are replayed in order once the database answers again.
+	Spool *spool.Spool
 	// ReplayEvery is how often a non-empty spool is retried (0: 1 s).
 	ReplayEvery time.Duration
 }
@@ -91,6 +96,18 @@ func NewWriter(dst store.SampleWriter, cfg WriterConfig, m *metrics.Metrics, log
 	if cfg.QueueLimit <= 0 {
 		cfg.QueueLimit = def.QueueLimit
 	}
+	if cfg.Classify == nil {
+		if c, ok := dst.(store.FaultClassifier); ok {
+			cfg.Classify = c.Classify
+		} else {
+			cfg.Classify = func(err error) store.Fault {
+				if err == nil {
+					return store.NoFault
+				}
+				return store.Unknown
+			}
+		}
+	}
 	w := &Writer{
 		cfg: cfg, dst: dst, metrics: m, log: log,
 		// Every request holds at least one queued sample, so QueueLimit
@@ -104,6 +121,7 @@ func NewWriter(dst store.SampleWriter, cfg WriterConfig, m *metrics.Metrics, log
 	w.stopReplay = cancel
 	if cfg.Spool != nil {
 		m.SpoolBytes.Set(float64(cfg.Spool.Bytes()))
+		m.SpoolDeadLetterBytes.Set(float64(cfg.Spool.DeadLetterBytes()))
 		w.replayed.Go(func() { w.replayLoop(ctx) })
 	}
 	return w
@@ -180,14 +198,21 @@ func (w *Writer) replayLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if w.cfg.Spool.Bytes() > 0 {
-			n, err := w.cfg.Spool.Replay(ctx, w.dst.WriteSamples)
+			st, err := w.cfg.Spool.Replay(ctx, w.replayBatch)
 			w.metrics.SpoolBytes.Set(float64(w.cfg.Spool.Bytes()))
-			w.metrics.SpoolReplayed.Add(float64(n))
+			w.metrics.SpoolReplayed.Add(float64(st.Replayed))
+			w.metrics.SpoolDeadLetterBytes.Set(float64(w.cfg.Spool.DeadLetterBytes()))
+			w.metrics.SpoolDeadLettered.Add(float64(len(st.DeadLettered)))
+			for _, dl := range st.DeadLettered {
+				w.log.Error("spooled sample refused by the database for good: set aside in the dead-letter log",
+					"device", dl.DeviceID, "time", dl.Time, "field", dl.Field, "reason", dl.Reason, "kind", dl.Kind)
+			}
 			switch {
 			case err != nil && ctx.Err() == nil:
-				w.log.Warn("spool replay paused: database still unavailable", "replayed", n, "spooled_bytes", w.cfg.Spool.Bytes(), "err", err)
-			case n > 0:
-				w.log.Info("spool replayed into the database", "samples", n)
+				w.log.Warn("spool replay paused", "replayed", st.Replayed, "spooled_bytes", w.cfg.Spool.Bytes(),
+					"fault", w.cfg.Classify(err).String(), "err", err)
+			case st.Replayed > 0:
+				w.log.Info("spool replayed into the database", "samples", st.Replayed)
 			}
 		}
 		select {
@@ -243,20 +268,16 @@ func (w *Writer) flushLoop() {
 	}
 }
 
-// spill writes a batch the database refused to the spool when the refusal
-// means "unavailable"; it returns nil if the batch is now durable there.
-func (w *Writer) spill(buf []sample.Sample, commitErr error) error {
-	if w.cfg.Spool == nil || w.cfg.Unavailable == nil || !w.cfg.Unavailable(commitErr) {
-		w.log.Error("commit samples", "samples", len(buf), "err", commitErr)
-		return commitErr
-	}
-	if err := w.cfg.Spool.Append(buf); err != nil {
-		w.log.Error("database unavailable and spool refused the batch", "samples", len(buf), "commit_err", commitErr, "spool_err", err)
+// spill writes samples the database cannot take now to the spool; it
+// returns nil if they are durable there.
+func (w *Writer) spill(samples []sample.Sample, commitErr error) error {
+	if err := w.cfg.Spool.Append(samples); err != nil {
+		w.log.Error("database unavailable and spool refused the batch", "samples", len(samples), "commit_err", commitErr, "spool_err", err)
 		return errors.Join(commitErr, err)
 	}
 	w.metrics.SpoolBytes.Set(float64(w.cfg.Spool.Bytes()))
-	w.metrics.SpooledSamples.Add(float64(len(buf)))
-	w.log.Warn("database unavailable: batch spooled to disk", "samples", len(buf), "spooled_bytes", w.cfg.Spool.Bytes(), "err", commitErr)
+	w.metrics.SpooledSamples.Add(float64(len(samples)))
+	w.log.Warn("database unavailable: batch spooled to disk", "samples", len(samples), "spooled_bytes", w.cfg.Spool.Bytes(), "err", commitErr)
 	return nil
 }
 
@@ -275,15 +296,174 @@ func (w *Writer) flush(batch []*writeRequest, buf []sample.Sample) []sample.Samp
 	cancel()
 	w.metrics.CommitSeconds.Observe(time.Since(start).Seconds())
 	w.metrics.BatchSize.Observe(float64(len(buf)))
-	if err != nil {
+	if err == nil {
+		for _, r := range batch {
+			w.answer(r, nil)
+		}
+	} else {
 		w.metrics.CommitErrors.Inc()
-		err = w.spill(buf, err)
-	}
-	for _, r := range batch {
-		w.queued.Add(-int64(len(r.samples)))
-		w.metrics.QueueDepth.Sub(float64(len(r.samples)))
-		r.done <- err
+		w.settle(batch, buf, err)
 	}
 	clear(buf) // drop references to attribute maps
 	return buf
+}
+
+func (w *Writer) answer(r *writeRequest, err error) {
+	w.queued.Add(-int64(len(r.samples)))
+	w.metrics.QueueDepth.Sub(float64(len(r.samples)))
+	r.done <- err
+}
+
+// settle answers the waiters of a batch whose commit failed with
+// commitErr. A batch the database cannot take now is spooled whole. One it
+// refuses for good is split until the refused samples are isolated: the
+// others are stored (or spooled, if the database goes away meanwhile) and
+// acknowledged, and only the requests that carried a refused sample learn
+// which (a *store.RefusedError), so that one bad sample never fails the
+// other devices' requests.
+func (w *Writer) settle(batch []*writeRequest, buf []sample.Sample, commitErr error) {
+	var iso isolation
+	if w.cfg.Classify(commitErr) == store.Permanent {
+		ctx, cancel := context.WithTimeout(context.Background(), isolateTimeout)
+		iso = w.isolate(ctx, buf, commitErr)
+		cancel()
+	} else {
+		iso.failed = []failedSpan{{0, len(buf), commitErr}}
+	}
+	w.logRefusals(buf, iso.refused)
+	// Spool what the database could not take now, all in one append.
+	var (
+		later    []sample.Sample
+		laterErr error
+	)
+	for _, f := range iso.failed {
+		if w.cfg.Classify(f.err) == store.Transient {
+			later = append(later, buf[f.lo:f.hi]...)
+			laterErr = f.err
+		}
+	}
+	var spillErr error
+	if len(later) > 0 && w.cfg.Spool != nil {
+		spillErr = w.spill(later, laterErr)
+	}
+	for i := range iso.failed {
+		f := &iso.failed[i]
+		if w.cfg.Spool != nil && w.cfg.Classify(f.err) == store.Transient {
+			f.err = spillErr // nil: durable in the spool
+			continue
+		}
+		w.log.Error("commit samples", "samples", f.hi-f.lo, "fault", w.cfg.Classify(f.err).String(), "err", f.err)
+	}
+	off := 0
+	for _, r := range batch {
+		lo, hi := off, off+len(r.samples)
+		off = hi
+		w.answer(r, iso.outcome(lo, hi))
+	}
+}
+
+// isolateTimeout bounds how long the commit of a group may take to
+// isolate the samples the database refuses, its waiters waiting: what is
+// not isolated by then answers with the refusal as an error (503), and
+// the devices retry.
+const isolateTimeout = commitTimeout
+
+// isolation is where each sample of a batch ended after a refusal.
+type isolation struct {
+	refused []store.Refusal // sorted by index
+	failed  []failedSpan    // neither stored nor refused, sorted
+}
+
+// failedSpan is buf[lo:hi], not written because of err (nil once spooled).
+type failedSpan struct {
+	lo, hi int
+	err    error
+}
+
+// outcome is what a request covering buf[lo:hi] is answered.
+func (iso *isolation) outcome(lo, hi int) error {
+	for _, f := range iso.failed {
+		if f.err != nil && f.lo < hi && lo < f.hi {
+			return f.err
+		}
+	}
+	var mine []store.Refusal
+	for _, rf := range iso.refused {
+		if rf.Index >= lo && rf.Index < hi {
+			rf.Index -= lo
+			mine = append(mine, rf)
+		}
+	}
+	if len(mine) > 0 {
+		return &store.RefusedError{Refusals: mine}
+	}
+	return nil
+}
+
+// isolate splits buf, whose write failed with the permanent error
+// refusal, in halves and writes each, recursively, until every sample the
+// database refuses stands alone: k bad samples among n cost about
+// 2k·log2(n) small commits, and nothing when nothing fails. Parts that
+// fail for another reason (the database went away), or that ctx leaves no
+// time for, are reported as failed.
+func (w *Writer) isolate(ctx context.Context, buf []sample.Sample, refusal error) isolation {
+	var iso isolation
+	w.bisect(ctx, buf, 0, len(buf), refusal, &iso)
+	return iso
+}
+
+func (w *Writer) bisect(ctx context.Context, buf []sample.Sample, lo, hi int, err error, iso *isolation) {
+	if w.cfg.Classify(err) != store.Permanent {
+		iso.failed = append(iso.failed, failedSpan{lo, hi, err})
+		return
+	}
+	if hi-lo == 1 {
+		rf := store.Refusal{Index: lo, Err: err}
+		var ce *store.ColumnError
+		if errors.As(err, &ce) {
+			rf.Field = ce.Column
+		}
+		iso.refused = append(iso.refused, rf)
+		return
+	}
+	if ctx.Err() != nil {
+		iso.failed = append(iso.failed, failedSpan{lo, hi, fmt.Errorf("no time left to isolate the refused samples: %w", err)})
+		return
+	}
+	mid := lo + (hi-lo)/2
+	for _, part := range [2][2]int{{lo, mid}, {mid, hi}} {
+		wctx, cancel := context.WithTimeout(ctx, commitTimeout)
+		perr := w.dst.WriteSamples(wctx, buf[part[0]:part[1]])
+		cancel()
+		if perr != nil {
+			w.bisect(ctx, buf, part[0], part[1], perr, iso)
+		}
+	}
+}
+
+func (w *Writer) logRefusals(buf []sample.Sample, refused []store.Refusal) {
+	for _, rf := range refused {
+		s := &buf[rf.Index]
+		w.log.Warn("sample refused by the database for good", "device", s.DeviceID, "time", s.Time,
+			"field", rf.Field, "err", rf.Err)
+	}
+}
+
+// replayBatch writes one spooled batch for the spool's replay. A batch the
+// database refuses for good is split like a live one; the refused samples
+// come back as a *store.RefusedError, which the spool sets aside in its
+// dead-letter log. Any other failure stops the replay (retried later).
+// Isolation here is not hurried: nobody waits for it.
+func (w *Writer) replayBatch(ctx context.Context, samples []sample.Sample) error {
+	wctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	err := w.dst.WriteSamples(wctx, samples)
+	cancel()
+	if err == nil || w.cfg.Classify(err) != store.Permanent {
+		return err
+	}
+	iso := w.isolate(ctx, samples, err)
+	if len(iso.failed) > 0 {
+		return iso.failed[0].err
+	}
+	return &store.RefusedError{Refusals: iso.refused}
 }

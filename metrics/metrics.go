@@ -22,6 +22,10 @@ type Metrics struct {
 	SpoolBytes      prometheus.Gauge   // bytes waiting in the disk spool
 	SpooledSamples  prometheus.Counter // samples written to the spool
 	SpoolReplayed   prometheus.Counter // samples moved from the spool to the database
+	// SpoolDeadLettered counts spooled samples the database refused for
+	// good, set aside in the spool's dead-letter log.
+	SpoolDeadLettered    prometheus.Counter
+	SpoolDeadLetterBytes prometheus.Gauge
 }
 
 // New registers every collector on a fresh registry.
@@ -34,7 +38,7 @@ func New() *Metrics {
 			Name: "radtrack_samples_accepted_total", Help: "Samples committed to storage, by protocol.",
 		}, []string{"protocol"}),
 		SamplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "radtrack_samples_rejected_total", Help: "Samples refused as invalid, by protocol and reason (the field at fault).",
+			Name: "radtrack_samples_rejected_total", Help: "Samples refused as invalid, by protocol and reason (the field at fault; \"unstorable\": refused by the database itself).",
 		}, []string{"protocol", "reason"}),
 		RequestsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "radtrack_requests_refused_total", Help: "Whole ingest requests refused, by protocol and reason.",
@@ -63,7 +67,13 @@ func New() *Metrics {
 	m.SpoolReplayed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "radtrack_spool_replayed_samples_total", Help: "Samples moved from the disk spool into the database.",
 	})
-	reg.MustRegister(m.SpoolBytes, m.SpooledSamples, m.SpoolReplayed)
+	m.SpoolDeadLettered = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "radtrack_spool_deadlettered_samples_total", Help: "Spooled samples the database refused for good, set aside in the spool's dead-letter log during replay.",
+	})
+	m.SpoolDeadLetterBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "radtrack_spool_deadletter_bytes", Help: "Bytes held by the spool's dead-letter log (radtrack deadletter list).",
+	})
+	reg.MustRegister(m.SpoolBytes, m.SpooledSamples, m.SpoolReplayed, m.SpoolDeadLettered, m.SpoolDeadLetterBytes)
 	reg.MustRegister(m.SamplesAccepted, m.SamplesRejected, m.RequestsRefused, m.QueueDepth, m.BatchSize, m.CommitSeconds, m.CommitErrors)
 	return m
 }
@@ -115,8 +125,8 @@ func (a *alarmStates) Collect(ch chan<- prometheus.Metric) {
 
 // JournalStats is what the alarm journal reports for metrics.
 type JournalStats struct {
-	Bytes                        int64
-	Journaled, Replayed, Dropped uint64
+	Bytes, DeadLetterBytes            int64
+	Journaled, Replayed, DeadLettered uint64
 }
 
 // RegisterAlarmJournal exports the alarm journal's state, read at scrape
@@ -129,7 +139,9 @@ func (m *Metrics) RegisterAlarmJournal(stats func() JournalStats) {
 			func() float64 { return float64(stats().Journaled) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "radtrack_alarm_events_replayed_total", Help: "Journaled alarm events stored once the database answered."},
 			func() float64 { return float64(stats().Replayed) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "radtrack_alarm_events_dropped_total", Help: "Journaled alarm events the database refused (not unavailable): logged as errors."},
-			func() float64 { return float64(stats().Dropped) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "radtrack_alarm_events_deadlettered_total", Help: "Journaled alarm events the database refused for good, set aside in the journal's dead-letter log."},
+			func() float64 { return float64(stats().DeadLettered) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "radtrack_alarm_journal_deadletter_bytes", Help: "Bytes held by the alarm journal's dead-letter log (radtrack deadletter list)."},
+			func() float64 { return float64(stats().DeadLetterBytes) }),
 	)
 }

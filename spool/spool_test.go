@@ -58,13 +58,13 @@ func TestAppendReplayRoundTrip(t *testing.T) {
 		t.Fatal("spool reports no bytes after appends")
 	}
 	k := &sink{fail: errors.New("database down")}
-	if n, err := sp.Replay(context.Background(), k.write); err == nil || n != 0 || sp.Bytes() == 0 {
-		t.Fatalf("replay into a failing sink: n=%d err=%v bytes=%d; want error, data kept", n, err, sp.Bytes())
+	if st, err := sp.Replay(context.Background(), k.write); err == nil || st.Replayed != 0 || sp.Bytes() == 0 {
+		t.Fatalf("replay into a failing sink: n=%d err=%v bytes=%d; want error, data kept", st.Replayed, err, sp.Bytes())
 	}
 	k.fail = nil
-	n, err := sp.Replay(context.Background(), k.write)
-	if err != nil || n != 5 || len(k.got) != 5 || sp.Bytes() != 0 {
-		t.Fatalf("replay: n=%d err=%v got=%d bytes=%d", n, err, len(k.got), sp.Bytes())
+	st, err := sp.Replay(context.Background(), k.write)
+	if err != nil || st.Replayed != 5 || len(k.got) != 5 || sp.Bytes() != 0 {
+		t.Fatalf("replay: n=%d err=%v got=%d bytes=%d", st.Replayed, err, len(k.got), sp.Bytes())
 	}
 	for i := range in {
 		a, b := in[i], k.got[i]
@@ -78,8 +78,8 @@ func TestAppendReplayRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.got = nil
-	if n, _ := sp.Replay(context.Background(), k.write); n != 1 {
-		t.Fatalf("second replay: %d samples", n)
+	if st, _ := sp.Replay(context.Background(), k.write); st.Replayed != 1 {
+		t.Fatalf("second replay: %d samples", st.Replayed)
 	}
 }
 
@@ -119,8 +119,8 @@ func TestSurvivesRestartAndIgnoresTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := &sink{}
-	if n, err := reopened.Replay(context.Background(), k.write); err != nil || n != 4 {
-		t.Fatalf("replay after restart: n=%d err=%v, want the 4 acknowledged samples", n, err)
+	if st, err := reopened.Replay(context.Background(), k.write); err != nil || st.Replayed != 4 {
+		t.Fatalf("replay after restart: n=%d err=%v, want the 4 acknowledged samples", st.Replayed, err)
 	}
 	if _, err := os.Stat(seg); !os.IsNotExist(err) {
 		t.Fatalf("replayed segment not removed: %v", err)
