@@ -297,6 +297,12 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, fmt.Errorf("must be RFC 3339 (e.g. 2026-01-02T15:04:05Z), got %q", s)
 		}
+		if t.IsZero() {
+			// The zero time means "no time sent" to the pipeline, which
+			// would stamp the receive time on it: refuse it like any other
+			// time before 2000 instead.
+			return time.Time{}, fmt.Errorf("%s is before the year 2000", s)
+		}
 		return t.UTC(), nil
 	}
 	var n float64

@@ -38,6 +38,23 @@ func TestDecodeArrayNDJSONAndSingleObject(t *testing.T) {
 	}
 }
 
+// Year 1 is refused, not decoded as the zero time, which means "no time"
+// and would be stamped with the receive time.
+func TestDecodeRefusesYearOne(t *testing.T) {
+	for _, raw := range []string{`"0001-01-01T00:00:00Z"`, `"0001-01-01T02:00:00+02:00"`} {
+		for _, ndjson := range []bool{false, true} {
+			body := `{"time":` + raw + `,"lat":1,"lon":1,"dose_rate":0.1}`
+			if !ndjson {
+				body = "[" + body + "]"
+			}
+			d, err := Decode([]byte(body), ndjson)
+			if err != nil || len(d.Samples) != 0 || len(d.Errors) != 1 || d.Errors[0].Field != "time" {
+				t.Errorf("time %s (ndjson %v): %+v %v, want the sample refused naming time", raw, ndjson, d, err)
+			}
+		}
+	}
+}
+
 func TestDecodeTimes(t *testing.T) {
 	want := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	for _, raw := range []string{`"2026-03-01T10:00:00Z"`, `"2026-03-01T11:00:00+01:00"`, `1772359200`, `1772359200000`} {

@@ -25,8 +25,9 @@
 // 2000-01-01T00:00:00Z. Such a sentence decodes with a zero Sample.Time and
 // the attribute "time_lost" = true (see TimeLost). Live callers substitute
 // their receive time; importers keep the sample flagged and decide (it does
-// not pass sample.Validate until a time is filled in). Any time before
-// 2000-01-02 is treated the same way.
+// not pass sample.Validate until a time is filled in). Any time on
+// 2000-01-01 is treated the same way; a time before it is impossible and
+// refused (field "time"), as on every other protocol.
 //
 // The decoder never computes a dose: CPM and Counts are kept and the
 // pipeline converts them with the device's calibration (sample.FillDose).
@@ -61,8 +62,12 @@ var ErrChecksum = errors.New("bgeigie: checksum mismatch")
 // all (no '$', no '*XX', too few fields, unknown header).
 var ErrFormat = errors.New("bgeigie: not a radiation sentence")
 
-// timeLostBefore: device times before this are placeholders.
-var timeLostBefore = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
+// Device times in [timeLostFrom, timeLostBefore) are placeholders; before
+// timeLostFrom they are impossible.
+var (
+	timeLostFrom   = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	timeLostBefore = time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
+)
 
 // TimeLost reports whether s came from a sentence with the placeholder
 // time (GPS time lost); its Time is zero.
@@ -125,10 +130,13 @@ func ParseSentence(b []byte) (sample.Sample, error) {
 	if err != nil {
 		return sample.Sample{}, &sample.FieldError{Field: "time", Reason: fmt.Sprintf("%q is not an ISO-8601 UTC time (field 2)", f[2])}
 	}
-	if t.Before(timeLostBefore) {
+	switch {
+	case t.Before(timeLostFrom):
+		return sample.Sample{}, &sample.FieldError{Field: "time", Reason: fmt.Sprintf("%q is before the year 2000 (field 2)", f[2])}
+	case t.Before(timeLostBefore):
 		s.Attributes[AttrTimeLost] = true
 		s.Attributes["device_time"] = f[2]
-	} else {
+	default:
 		s.Time = t.UTC()
 	}
 

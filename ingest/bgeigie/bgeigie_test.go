@@ -374,3 +374,20 @@ func BenchmarkParseSentence(b *testing.B) {
 		}
 	}
 }
+
+// Only 2000-01-01 is the placeholder of a lost GPS time: an earlier time
+// (year 1, 1970) is impossible and refused, never stamped with the
+// receive time.
+func TestTimeBefore2000IsRefused(t *testing.T) {
+	for _, tm := range []string{"0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1999-12-31T23:59:59Z"} {
+		_, err := ParseSentence([]byte(withChecksum("BNRDD,5002," + tm + ",37,3,9680,A,3428.9589,N,13609.7811,E,578.7,A,18,141")))
+		var fe *sample.FieldError
+		if !errors.As(err, &fe) || fe.Field != "time" {
+			t.Errorf("time %s: %v, want a refusal naming time", tm, err)
+		}
+	}
+	s, err := ParseSentence([]byte(withChecksum("BNRDD,5002,2000-01-01T00:03:07Z,37,3,9680,A,3428.9589,N,13609.7811,E,578.7,A,18,141")))
+	if err != nil || !TimeLost(s) || !s.Time.IsZero() {
+		t.Fatalf("a time on the placeholder day: %+v %v, want it treated as lost", s, err)
+	}
+}

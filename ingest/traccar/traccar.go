@@ -258,6 +258,12 @@ func parseTime(field string, v any) (time.Time, error) {
 		}
 		for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"} {
 			if t, err := time.Parse(l, x); err == nil {
+				if t.IsZero() {
+					// Zero means "no time" to the pipeline, which would
+					// stamp the receive time: refuse it like any time
+					// before 2000.
+					return time.Time{}, &sample.FieldError{Field: field, Reason: fmt.Sprintf("%q is before the year 2000", x)}
+				}
 				return t.UTC(), nil
 			}
 		}

@@ -121,18 +121,21 @@ func TestFixFlags(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	for body, field := range map[string]string{
-		`{"position":{"latitude":1}}`:                                              "device.uniqueId",
-		`{"position":{"latitude":1},"device":{"uniqueId":" "}}`:                    "device.uniqueId",
-		`{"device":{"uniqueId":"x"}}`:                                              "position",
-		`{"position":{"fixTime":"yesterday"},"device":{"uniqueId":"x"}}`:           "position.fixTime",
-		`{"position":{"fixTime":true},"device":{"uniqueId":"x"}}`:                  "position.fixTime",
-		`{"position":{"latitude":91,"longitude":1},"device":{"uniqueId":"x"}}`:     "position.latitude",
-		`{"position":{"latitude":1,"longitude":-181},"device":{"uniqueId":"x"}}`:   "position.longitude",
-		`{"position":{"speed":-1},"device":{"uniqueId":"x"}}`:                      "position.speed",
-		`{"position":{"attributes":{"sat":"many"}},"device":{"uniqueId":"x"}}`:     "sat",
-		`{"position":{"attributes":{"hdop":"x"}},"device":{"uniqueId":"x"}}`:       "hdop",
-		`{"position":{"attributes":{"doseRate":"hot"}},"device":{"uniqueId":"x"}}`: "doseRate",
-		`{"position":{"attributes":{"cpm":-3}},"device":{"uniqueId":"x"}}`:         "cpm",
+		`{"position":{"latitude":1}}`:                                    "device.uniqueId",
+		`{"position":{"latitude":1},"device":{"uniqueId":" "}}`:          "device.uniqueId",
+		`{"device":{"uniqueId":"x"}}`:                                    "position",
+		`{"position":{"fixTime":"yesterday"},"device":{"uniqueId":"x"}}`: "position.fixTime",
+		`{"position":{"fixTime":true},"device":{"uniqueId":"x"}}`:        "position.fixTime",
+		// Year 1 is not "no time" (which the pipeline stamps on arrival).
+		`{"position":{"fixTime":"0001-01-01T00:00:00.000+00:00"},"device":{"uniqueId":"x"}}`:    "position.fixTime",
+		`{"position":{"deviceTime":"0001-01-01T01:00:00.000+01:00"},"device":{"uniqueId":"x"}}`: "position.deviceTime",
+		`{"position":{"latitude":91,"longitude":1},"device":{"uniqueId":"x"}}`:                  "position.latitude",
+		`{"position":{"latitude":1,"longitude":-181},"device":{"uniqueId":"x"}}`:                "position.longitude",
+		`{"position":{"speed":-1},"device":{"uniqueId":"x"}}`:                                   "position.speed",
+		`{"position":{"attributes":{"sat":"many"}},"device":{"uniqueId":"x"}}`:                  "sat",
+		`{"position":{"attributes":{"hdop":"x"}},"device":{"uniqueId":"x"}}`:                    "hdop",
+		`{"position":{"attributes":{"doseRate":"hot"}},"device":{"uniqueId":"x"}}`:              "doseRate",
+		`{"position":{"attributes":{"cpm":-3}},"device":{"uniqueId":"x"}}`:                      "cpm",
 	} {
 		_, err := Decode([]byte(body))
 		var fe *sample.FieldError
