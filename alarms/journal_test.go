@@ -288,7 +288,7 @@ func TestProvisionalAlarmIsNotRaisedTwice(t *testing.T) {
 	}
 	proxy.Up()
 	if _, err := st.Pool().Exec(ctx, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
-		$$BEGIN RAISE EXCEPTION 'refused'; END$$;
+		$$BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END$$;
 		CREATE TRIGGER refuse BEFORE INSERT ON alarms FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
 		t.Fatal(err)
 	}

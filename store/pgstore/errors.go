@@ -18,9 +18,8 @@ import (
 //     exception: NUL in text or jsonb, a lone surrogate escape, a number
 //     out of range), 23 (integrity constraint violation), 44 (WITH CHECK
 //     OPTION violation), 54 (program limit exceeded: a value nested or
-//     sized beyond what the server takes), P0 (raised by server-side code
-//     such as a trigger that refuses the row); a value this package could
-//     not encode; a record that refers to nothing (store.ErrNotFound,
+//     sized beyond what the server takes); a value this package could not
+//     encode; a record that refers to nothing (store.ErrNotFound,
 //     store.ErrConflict).
 //   - Transient: class 08 (connection exception), 53 (insufficient
 //     resources, too many connections), 57 (operator intervention: admin
@@ -29,9 +28,10 @@ import (
 //     25006 (read-only transaction: a standby after a failover); and every
 //     error the server did not answer at all (connection refused or lost,
 //     timeouts, a closed pool) — the server never judged the data.
-//   - Unknown: any other SQLSTATE (a missing table, a permission): a bug
-//     or a misconfiguration that neither a retry nor setting data aside
-//     fixes.
+//   - Unknown: any other SQLSTATE (a missing table, a permission, a
+//     trigger's RAISE EXCEPTION without a code, P0001, which may mean
+//     anything): a bug or a misconfiguration that neither a retry nor
+//     setting data aside fixes.
 func Classify(err error) store.Fault {
 	if err == nil {
 		return store.NoFault
@@ -73,8 +73,7 @@ func classifySQLState(code string) store.Fault {
 	case "22", // data exception
 		"23", // integrity constraint violation
 		"44", // WITH CHECK OPTION violation
-		"54", // program limit exceeded
-		"P0": // PL/pgSQL raise_exception and kin: a trigger refusing the row
+		"54": // program limit exceeded
 		return store.Permanent
 	case "08", // connection exception
 		"53", // insufficient resources

@@ -25,7 +25,6 @@ func TestClassifySQLStates(t *testing.T) {
 		"23505": store.Permanent, // unique violation
 		"23502": store.Permanent, // not null violation
 		"54001": store.Permanent, // stack depth (too deeply nested jsonb)
-		"P0001": store.Permanent, // RAISE EXCEPTION in a trigger refusing the row
 		"44000": store.Permanent, // WITH CHECK OPTION violation
 		"08006": store.Transient, // connection failure
 		"53300": store.Transient, // too many connections
@@ -39,6 +38,7 @@ func TestClassifySQLStates(t *testing.T) {
 		"42P01": store.Unknown,   // undefined table
 		"42501": store.Unknown,   // insufficient privilege
 		"XX000": store.Unknown,   // internal error
+		"P0001": store.Unknown,   // a trigger's RAISE EXCEPTION: may mean anything
 	} {
 		err := fmt.Errorf("write: %w", &pgconn.PgError{Code: code})
 		if got := pgstore.Classify(err); got != want {
