@@ -42,8 +42,9 @@ func CheckText(field, s string) error {
 // booleans, null, and the typed attribute values decoders produce) and
 // refuses the first key or string CheckText refuses and any number JSON
 // cannot carry, naming it by its path below field ("attributes.note",
-// "attributes.list[2]"). When several are wrong, the smallest path is named,
-// so the answer does not depend on map order.
+// "attributes.list[2]"; with field "", from the top: "name"). When several
+// are wrong, the smallest path is named, so the answer does not depend on
+// map order.
 func CheckValue(field string, v any) error {
 	switch x := v.(type) {
 	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
@@ -63,7 +64,10 @@ func CheckValue(field string, v any) error {
 	case map[string]any:
 		var first *FieldError
 		for k, e := range x {
-			path := field + "." + k
+			path := k
+			if field != "" {
+				path = field + "." + k
+			}
 			if err := CheckText(path, k); err != nil {
 				first = smaller(first, err)
 				continue

@@ -31,6 +31,11 @@ func parseAlarmFilter(q url.Values) (store.AlarmFilter, string, string) {
 		}
 	}
 	for _, sev := range splitList(q.Get("severity")) {
+		switch rules.Severity(sev) {
+		case rules.SeverityInfo, rules.SeverityNotice, rules.SeverityWarning, rules.SeverityAlarm, rules.SeverityCritical:
+		default:
+			return f, "severity", "must be info, notice, warning, alarm or critical"
+		}
 		f.Severity = append(f.Severity, rules.Severity(sev))
 	}
 	if v := q.Get("device"); v != "" {

@@ -44,6 +44,9 @@ func (s *Server) parseFence(w http.ResponseWriter, r *http.Request) (geo.Fence, 
 		writeError(w, http.StatusRequestEntityTooLarge, "body", "body too large")
 		return geo.Fence{}, false
 	}
+	if !storableBody(w, body) {
+		return geo.Fence{}, false
+	}
 	fences, err := geo.ParseGeoJSON(body)
 	if err != nil {
 		writeFenceError(w, err)
@@ -168,6 +171,9 @@ func (s *Server) handleImportFences(w http.ResponseWriter, r *http.Request, u st
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, "body", "body too large")
+		return
+	}
+	if !storableBody(w, body) {
 		return
 	}
 	var probe struct {

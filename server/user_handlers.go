@@ -143,8 +143,16 @@ func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 }
 
 // internalError logs a storage failure and answers 503: these are
-// transient (database unreachable) far more often than bugs.
+// transient (database unreachable) far more often than bugs. A value the
+// database refuses for good (store.Permanent) answers 400 instead: a retry
+// would only repeat the refusal.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if c, ok := s.store.(store.FaultClassifier); ok && c.Classify(err) == store.Permanent &&
+		!errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+		s.log.WarnContext(r.Context(), what+": the database refused the request's data", "err", err)
+		writeError(w, http.StatusBadRequest, "", what+" failed: the database cannot store this request's data")
+		return
+	}
 	s.log.ErrorContext(r.Context(), what, "err", err)
 	w.Header().Set("Retry-After", "2")
 	writeError(w, http.StatusServiceUnavailable, "", what+" failed, retry later")
