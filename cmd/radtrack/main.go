@@ -7,6 +7,7 @@
 //	radtrack device list      list devices
 //	radtrack user add NAME    add a user (password on stdin)
 //	radtrack import -device UID FILE...  import recorded drives
+//	radtrack deadletter list  what spool and journal replay set aside
 //	radtrack bench ingest     measure HTTP ingest against raw COPY
 //	radtrack bench live       measure the live push under load
 //	radtrack eval detection   measure false alarms and detection on real logs
@@ -51,6 +52,7 @@ commands:
   device list    list registered devices
   import         import drive logs (bGeigie, AtomFast CSV, N42.42) for a device
   user add NAME  add a user (-role viewer|operator|admin); password on stdin
+  deadletter     list (or re-drive) what spool and alarm-journal replay set aside
   healthcheck    exit 0 if -url (default /healthz on RADTRACK_ADDR) answers 2xx
   bench ingest   benchmark HTTP ingest against raw COPY on the same database
   bench live     benchmark the live push: N vehicles at 1 Hz, M WebSocket viewers
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUser(ctx, rest, os.Stdin, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, stderr)
+	case "deadletter":
+		return runDeadletter(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "sim":
