@@ -93,6 +93,43 @@ func storedOf(t *testing.T, db string, device int64) map[int64]bool {
 	return out
 }
 
+// fleetMissing counts, per vehicle, the acknowledged samples not stored
+// under that vehicle's device (times of different vehicles may coincide,
+// so they are checked per device), and the rows in the table.
+func fleetMissing(t *testing.T, db string, fleet []*vehicle, uids []string) (rows, miss int) {
+	t.Helper()
+	for i, v := range fleet {
+		have := storedOf(t, db, deviceID(t, db, uids[i]))
+		for _, a := range v.ackedTimes() {
+			if !have[a.Unix()] {
+				miss++
+			}
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM measurements").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	return rows, miss
+}
+
+// waitFleetStored polls fleetMissing until nothing is missing or within
+// passes.
+func waitFleetStored(t *testing.T, db string, fleet []*vehicle, uids []string, within time.Duration) (rows, miss int) {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(200 * time.Millisecond) {
+		rows, miss = fleetMissing(t, db, fleet, uids)
+		if miss == 0 || time.Now().After(deadline) {
+			return rows, miss
+		}
+	}
+}
+
 // deadletterList runs "radtrack deadletter list" on a node's data dir.
 func deadletterList(t *testing.T, data string) string {
 	t.Helper()
@@ -104,14 +141,15 @@ func deadletterList(t *testing.T, data string) string {
 }
 
 // waitSpoolEmpty waits until the node's spool replay is done
-// (radtrack_spool_bytes 0).
-func waitSpoolEmpty(t *testing.T, addr string, within time.Duration) {
+// (radtrack_spool_bytes 0) and reports whether it is.
+func waitSpoolEmpty(t *testing.T, addr string, within time.Duration) bool {
 	t.Helper()
 	for deadline := time.Now().Add(within); metricValue(t, addr, "radtrack_spool_bytes") != "0"; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("spool not replayed within %s: radtrack_spool_bytes %s", within, metricValue(t, addr, "radtrack_spool_bytes"))
+			return false
 		}
 	}
+	return true
 }
 
 func metricValue(t *testing.T, addr, name string) string {
@@ -142,10 +180,11 @@ func TestPoisonedSampleFailsOnlyItsOwnRequest(t *testing.T) {
 	srv := start(t, db, data, addr, "-osmand-addr", osmAddr)
 	password := waitPassword(t, srv)
 	const vehicles = 20
-	fleet := make([]*vehicle, vehicles)
+	fleet, uids := make([]*vehicle, vehicles), make([]string, vehicles)
 	start0 := time.Now().UTC().Add(-6 * time.Hour).Truncate(time.Second)
 	for i := range fleet {
-		fleet[i] = &vehicle{token: addDevice(t, db, fmt.Sprintf("van-%02d", i)), start: start0.Add(time.Duration(i) * time.Hour / vehicles)}
+		uids[i] = fmt.Sprintf("van-%02d", i)
+		fleet[i] = &vehicle{token: addDevice(t, db, uids[i]), start: start0}
 	}
 	poisonToken := addDevice(t, db, "van-poison")
 	poisonID := deviceID(t, db, "van-poison")
@@ -228,7 +267,7 @@ func TestPoisonedSampleFailsOnlyItsOwnRequest(t *testing.T) {
 			others[code] += n
 		}
 	}
-	stored, miss := waitStored(t, db, acked, 10*time.Second)
+	stored, miss := waitFleetStored(t, db, fleet, uids, 10*time.Second)
 	poisonStored := storedOf(t, db, poisonID)
 	t.Logf("other vehicles: answers %v, %d samples acknowledged, %d acknowledged but missing; %d rows in the table; poisoning device: %d of its good samples stored",
 		others, len(acked), miss, stored, len(poisonStored))
@@ -304,10 +343,11 @@ func TestPoisonedSpoolRecordIsSetAsideAndReplayGoesOn(t *testing.T) {
 	data := t.TempDir()
 	addr := freePort(t)
 	const vehicles = 8
-	fleet := make([]*vehicle, vehicles)
+	fleet, uids := make([]*vehicle, vehicles), make([]string, vehicles)
 	start0 := time.Now().UTC().Add(-6 * time.Hour).Truncate(time.Second)
 	for i := range fleet {
-		fleet[i] = &vehicle{token: addDevice(t, db, fmt.Sprintf("van-spool-%d", i)), start: start0.Add(time.Duration(i) * time.Hour / vehicles)}
+		uids[i] = fmt.Sprintf("van-spool-%d", i)
+		fleet[i] = &vehicle{token: addDevice(t, db, uids[i]), start: start0}
 	}
 	addDevice(t, db, "van-poison")
 	poisonID := deviceID(t, db, "van-poison")
@@ -366,8 +406,12 @@ func TestPoisonedSpoolRecordIsSetAsideAndReplayGoesOn(t *testing.T) {
 
 	proxy.Up()
 	restarted := start(t, viaProxy, data, addr)
-	waitSpoolEmpty(t, addr, 30*time.Second)
-	stored, miss := waitStored(t, db, acked, 5*time.Second)
+	if !waitSpoolEmpty(t, addr, 30*time.Second) {
+		stored, miss := fleetMissing(t, db, fleet, uids)
+		t.Fatalf("spool not replayed within 30 s (radtrack_spool_bytes %s): %d of %d acknowledged samples missing, %d rows stored\n%s",
+			metricValue(t, addr, "radtrack_spool_bytes"), miss, len(acked), stored, tail(restarted.output(), 2000))
+	}
+	stored, miss := waitFleetStored(t, db, fleet, uids, 5*time.Second)
 	got := storedOf(t, db, poisonID)
 	// Rows may exceed the acknowledged samples: a batch spooled just before
 	// the kill whose answer never reached its vehicle is stored too.
@@ -398,8 +442,10 @@ func TestPoisonedSpoolRecordIsSetAsideAndReplayGoesOn(t *testing.T) {
 	restarted.kill()
 	again := start(t, viaProxy, data, addr)
 	time.Sleep(1500 * time.Millisecond) // a replay round
-	waitSpoolEmpty(t, addr, 10*time.Second)
-	if s2, m2 := waitStored(t, db, acked, 5*time.Second); m2 != 0 || s2 != stored {
+	if !waitSpoolEmpty(t, addr, 10*time.Second) {
+		t.Fatalf("spool not empty after a restart\n%s", tail(again.output(), 2000))
+	}
+	if s2, m2 := waitFleetStored(t, db, fleet, uids, 5*time.Second); m2 != 0 || s2 != stored {
 		t.Fatalf("after a restart: %d stored (was %d), %d missing\n%s", s2, stored, m2, tail(again.output(), 2000))
 	}
 	if l2 := deadletterList(t, data); !strings.Contains(l2, "1 record(s) set aside") || !strings.Contains(l2, wantLine) {
