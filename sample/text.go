@@ -29,13 +29,13 @@ import (
 
 // CheckText refuses text no store can hold; field names it in the error.
 func CheckText(field, s string) error {
+	if textOK(s) {
+		return nil
+	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return &FieldError{field, "contains a NUL character (U+0000), which the database cannot store"}
 	}
-	if !utf8.ValidString(s) {
-		return &FieldError{field, "is not valid UTF-8"}
-	}
-	return nil
+	return &FieldError{field, "is not valid UTF-8"}
 }
 
 // CheckValue walks a decoded JSON value (objects, arrays, strings, numbers,
@@ -46,6 +46,42 @@ func CheckText(field, s string) error {
 // are wrong, the smallest path is named, so the answer does not depend on
 // map order.
 func CheckValue(field string, v any) error {
+	if storable(v) {
+		return nil // the common case: no path strings built
+	}
+	return checkValue(field, v)
+}
+
+// storable is CheckValue's verdict without naming anything.
+func storable(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return textOK(x)
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case map[string]any:
+		for k, e := range x {
+			if !textOK(k) || !storable(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range x {
+			if !storable(e) {
+				return false
+			}
+		}
+		return true
+	case nil, bool, int, int64:
+		return true
+	}
+	return false // anything else: let checkValue decide, naming it
+}
+
+func textOK(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
+
+func checkValue(field string, v any) error {
 	switch x := v.(type) {
 	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		return nil
@@ -75,7 +111,7 @@ func CheckValue(field string, v any) error {
 			if first != nil && path >= first.Field {
 				continue // cannot be named before the one found
 			}
-			if err := CheckValue(path, e); err != nil {
+			if err := checkValue(path, e); err != nil {
 				first = smaller(first, err)
 			}
 		}
@@ -85,7 +121,7 @@ func CheckValue(field string, v any) error {
 		return nil
 	case []any:
 		for i, e := range x {
-			if err := CheckValue(field+"["+strconv.Itoa(i)+"]", e); err != nil {
+			if err := checkValue(field+"["+strconv.Itoa(i)+"]", e); err != nil {
 				return err
 			}
 		}
