@@ -61,14 +61,14 @@ func storable(v any) bool {
 		return !math.IsNaN(x) && !math.IsInf(x, 0)
 	case map[string]any:
 		for k, e := range x {
-			if !textOK(k) || !storable(e) {
+			if !textOK(k) || !scalarOK(e) && !storable(e) {
 				return false
 			}
 		}
 		return true
 	case []any:
 		for _, e := range x {
-			if !storable(e) {
+			if !scalarOK(e) && !storable(e) {
 				return false
 			}
 		}
@@ -79,7 +79,32 @@ func storable(v any) bool {
 	return false // anything else: let checkValue decide, naming it
 }
 
-func textOK(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
+// scalarOK is storable for the usual attribute values, without a call per
+// value (attributes are checked for every sample); false for the rest.
+func scalarOK(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return textOK(x)
+	case bool, int64:
+		return true
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	}
+	return false
+}
+
+// textOK is CheckText's verdict; ASCII, the usual case, in one pass.
+func textOK(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0:
+			return false
+		case c >= utf8.RuneSelf:
+			return strings.IndexByte(s[i:], 0) < 0 && utf8.ValidString(s[i:])
+		}
+	}
+	return true
+}
 
 func checkValue(field string, v any) error {
 	switch x := v.(type) {
