@@ -69,8 +69,8 @@ func deviceID(t *testing.T, db, uid string) int64 {
 	return id
 }
 
-// storedOf returns the stored times (Unix seconds) of one device.
-func storedOf(t *testing.T, db string, device int64) map[int64]bool {
+// storedTimesOf returns the stored times (Unix seconds) of one device.
+func storedTimesOf(t *testing.T, db string, device int64) map[int64]bool {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, db)
@@ -99,7 +99,7 @@ func storedOf(t *testing.T, db string, device int64) map[int64]bool {
 func fleetMissing(t *testing.T, db string, fleet []*vehicle, uids []string) (rows, miss int) {
 	t.Helper()
 	for i, v := range fleet {
-		have := storedOf(t, db, deviceID(t, db, uids[i]))
+		have := storedTimesOf(t, db, deviceID(t, db, uids[i]))
 		for _, a := range v.ackedTimes() {
 			if !have[a.Unix()] {
 				miss++
@@ -268,7 +268,7 @@ func TestPoisonedSampleFailsOnlyItsOwnRequest(t *testing.T) {
 		}
 	}
 	stored, miss := waitFleetStored(t, db, fleet, uids, 10*time.Second)
-	poisonStored := storedOf(t, db, poisonID)
+	poisonStored := storedTimesOf(t, db, poisonID)
 	t.Logf("other vehicles: answers %v, %d samples acknowledged, %d acknowledged but missing; %d rows in the table; poisoning device: %d of its good samples stored",
 		others, len(acked), miss, stored, len(poisonStored))
 	for _, b := range bad {
@@ -412,7 +412,7 @@ func TestPoisonedSpoolRecordIsSetAsideAndReplayGoesOn(t *testing.T) {
 			metricValue(t, addr, "radtrack_spool_bytes"), miss, len(acked), stored, tail(restarted.output(), 2000))
 	}
 	stored, miss := waitFleetStored(t, db, fleet, uids, 5*time.Second)
-	got := storedOf(t, db, poisonID)
+	got := storedTimesOf(t, db, poisonID)
 	// Rows may exceed the acknowledged samples: a batch spooled just before
 	// the kill whose answer never reached its vehicle is stored too.
 	t.Logf("spool with a poisoned batch in the middle (%d of %d batches): %d samples acknowledged, %d samples spooled during the outage, %d rows stored, %d acknowledged but missing; poisoned batch: %d of 3 stored",
