@@ -130,14 +130,11 @@ func (p *Pipeline) refusals(rejected []Rejection, refused *store.RefusedError, p
 		}
 		rejected = append(rejected, Rejection{Index: index, Field: field,
 			Error: field + ": the database cannot store this sample: " + rf.Err.Error()})
-		p.CountRejected(protocol, RejectUnstorable)
+		p.CountRejected(protocol, string(ReasonNotStorable))
 	}
 	slices.SortFunc(rejected, func(a, b Rejection) int { return a.Index - b.Index })
 	return rejected
 }
-
-// RejectUnstorable is the metrics reason of samples the database refused.
-const RejectUnstorable = "unstorable"
 
 func (p *Pipeline) runStages(ctx context.Context, dev store.Device, samples []sample.Sample) error {
 	if len(p.stages) == 0 {

@@ -44,8 +44,8 @@ func TestPipelineReportsRefusedSamplesByRequestIndex(t *testing.T) {
 	if !sink.has(9, in[1].Time) || !sink.has(9, in[4].Time) || sink.has(9, in[2].Time) {
 		t.Fatal("the valid, storable samples must be stored, the refused ones not")
 	}
-	if v := counterValue(m.SamplesRejected.WithLabelValues(sample.SourceHTTP, RejectUnstorable)); v != 2 {
-		t.Fatalf(`radtrack_samples_rejected_total{reason="unstorable"} = %v, want 2`, v)
+	if v := counterValue(m.SamplesRejected.WithLabelValues(sample.SourceHTTP, string(ReasonNotStorable))); v != 2 {
+		t.Fatalf(`radtrack_samples_rejected_total{reason="not_storable"} = %v, want 2`, v)
 	}
 }
 

@@ -38,7 +38,7 @@ func New() *Metrics {
 			Name: "radtrack_samples_accepted_total", Help: "Samples committed to storage, by protocol.",
 		}, []string{"protocol"}),
 		SamplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "radtrack_samples_rejected_total", Help: "Samples refused as invalid, by protocol and reason (the field at fault; \"unstorable\": refused by the database itself).",
+			Name: "radtrack_samples_rejected_total", Help: "Samples refused as invalid, by protocol and reason (the field at fault; \"not_storable\": refused by the database itself).",
 		}, []string{"protocol", "reason"}),
 		RequestsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "radtrack_requests_refused_total", Help: "Whole ingest requests refused, by protocol and reason.",
