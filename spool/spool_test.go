@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/radtrack/radtrack/internal/deadletter"
+	"github.com/radtrack/radtrack/internal/framelog"
 	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/store"
 )
 
 func batch(device int64, start, n int) []sample.Sample {
@@ -124,5 +127,71 @@ func TestSurvivesRestartAndIgnoresTornTail(t *testing.T) {
 	}
 	if _, err := os.Stat(seg); !os.IsNotExist(err) {
 		t.Fatalf("replayed segment not removed: %v", err)
+	}
+}
+
+// A refused sample that the full dead-letter log cannot take stops the
+// replay and stays in the spool: nothing acknowledged is dropped.
+func TestFullDeadLetterLogKeepsTheBatch(t *testing.T) {
+	dir := t.TempDir()
+	one := batch(1, 0, 1)
+	probe, err := Open(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := probe.Append(one); err != nil {
+		t.Fatal(err)
+	}
+	frame := probe.Bytes() // the spool frame of one sample; its dead letter is larger
+	probe.Close()
+	sp, err := Open(dir, frame+8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Append(one); err != nil {
+		t.Fatal(err)
+	}
+	refuse := func(context.Context, []sample.Sample) error {
+		return &store.RefusedError{Refusals: []store.Refusal{{Index: 0, Err: errors.New("refused")}}}
+	}
+	st, err := sp.Replay(context.Background(), refuse)
+	if !errors.Is(err, ErrFull) || st.Replayed != 0 || len(st.DeadLettered) != 0 || sp.Bytes() != frame {
+		t.Fatalf("replay with a full dead-letter log: %+v, %v, spool %d bytes; want ErrFull and the batch kept (%d bytes)", st, err, sp.Bytes(), frame)
+	}
+	k := &sink{}
+	if st, err := sp.Replay(context.Background(), k.write); err != nil || st.Replayed != 1 || len(k.got) != 1 {
+		t.Fatalf("the kept batch replays once the database takes it: %+v %v", st, err)
+	}
+}
+
+// A frame this version cannot decode is set aside as it is, and the
+// batches after it replay.
+func TestUnreadableFrameIsSetAside(t *testing.T) {
+	dir := t.TempDir()
+	l, err := framelog.Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append([]byte(`{"format":"from the future"}`)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	sp, err := Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Append(batch(2, 0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{}
+	st, err := sp.Replay(context.Background(), k.write)
+	if err != nil || st.Replayed != 3 || len(k.got) != 3 || len(st.DeadLettered) != 1 ||
+		st.DeadLettered[0].Kind != deadletter.KindFrame || string(st.DeadLettered[0].Raw) != `{"format":"from the future"}` {
+		t.Fatalf("replay: %+v %v; want the unreadable frame set aside and the 3 samples after it stored", st, err)
+	}
+	var listed int
+	_ = deadletter.List(filepath.Join(dir, deadletter.DirName), func(deadletter.Record) error { listed++; return nil })
+	if listed != 1 || sp.DeadLetterBytes() == 0 {
+		t.Fatalf("%d records in the dead-letter log, want 1", listed)
 	}
 }
