@@ -58,6 +58,10 @@ type Alarms interface {
 	CreateRule(ctx context.Context, r rules.Rule) (rules.Rule, error)
 	UpdateRule(ctx context.Context, r rules.Rule) (rules.Rule, error)
 	DeleteRule(ctx context.Context, id int64) error
+	// ConfigVersion returns a number that every change of fences or rules
+	// moves, in the change's own transaction: fences and rules loaded
+	// after reading version V are current while it still reads V.
+	ConfigVersion(ctx context.Context) (int64, error)
 
 	// RaiseAlarm stores an episode the rules engine raised. If an unresolved
 	// episode with the same key exists (raised by another node), the new

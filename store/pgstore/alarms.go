@@ -179,6 +179,15 @@ func (s *Store) DeleteRule(ctx context.Context, id int64) error {
 	return nil
 }
 
+// ConfigVersion reads the counter the fence and rule triggers move.
+func (s *Store) ConfigVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.pool.QueryRow(ctx, `SELECT version FROM config_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read config version: %w", err)
+	}
+	return v, nil
+}
+
 // ---- alarms ----
 
 const alarmColumns = `id, device_id, rule_id, fence_id, imported, rule_name, kind, severity, state,

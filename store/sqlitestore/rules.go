@@ -106,3 +106,12 @@ func (s *Store) DeleteRule(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// ConfigVersion reads the counter the fence and rule triggers move.
+func (s *Store) ConfigVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, `SELECT version FROM config_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read config version: %w", err)
+	}
+	return v, nil
+}

@@ -69,6 +69,50 @@ func testFencesAndRules(t *testing.T, s store.Store) {
 	}
 }
 
+// testConfigVersion: every write of fences and rules moves the version,
+// reads and failed writes do not.
+func testConfigVersion(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	last, err := s.ConfigVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(what string, moves bool, do func() error) {
+		t.Helper()
+		if err := do(); err != nil && moves {
+			t.Fatalf("%s: %v", what, err)
+		}
+		v, err := s.ConfigVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved := v != last; moved != moves || v < last {
+			t.Fatalf("%s: config version %d → %d, want moved=%v (and never back)", what, last, v, moves)
+		}
+		last = v
+	}
+	feature := json.RawMessage(`{"type":"Feature","properties":{"name":"Yard","kind":"restricted"},"geometry":{"type":"Polygon","coordinates":[[[4.0,51.9],[4.1,51.9],[4.1,52.0],[4.0,51.9]]]}}`)
+	var f store.Fence
+	var r rules.Rule
+	step("create fence", true, func() (err error) {
+		f, err = s.CreateFence(ctx, store.Fence{Name: "Yard", Kind: "restricted", Feature: feature})
+		return err
+	})
+	step("list fences", false, func() error { _, err := s.ListFences(ctx); return err })
+	step("update fence", true, func() error { f.Name = "Yard 2"; _, err := s.UpdateFence(ctx, f); return err })
+	step("update a missing fence", false, func() error {
+		_, err := s.UpdateFence(ctx, store.Fence{ID: f.ID + 1000, Name: "x", Kind: "patrol", Feature: feature})
+		return err
+	})
+	step("delete fence", true, func() error { return s.DeleteFence(ctx, f.ID) })
+	step("seed rules", true, func() error { _, err := s.SeedRules(ctx, rules.DefaultRules()[:1]); return err })
+	step("create rule", true, func() (err error) { r, err = s.CreateRule(ctx, rules.DefaultRules()[1]); return err })
+	step("list rules", false, func() error { _, err := s.ListRules(ctx); return err })
+	step("update rule", true, func() error { r.Enabled = !r.Enabled; _, err := s.UpdateRule(ctx, r); return err })
+	step("delete rule", true, func() error { return s.DeleteRule(ctx, r.ID) })
+	step("delete a missing rule", false, func() error { return s.DeleteRule(ctx, r.ID) })
+}
+
 func episode(device, rule int64, first time.Time, peak float64) rules.Episode {
 	return rules.Episode{
 		Key:      rules.Key{DeviceID: device, RuleID: rule},

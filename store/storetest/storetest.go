@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("APITokens", func(t *testing.T) { testAPITokens(t, open(t)) })
 	t.Run("UserChangesEndCredentials", func(t *testing.T) { testUserChangesEndCredentials(t, open(t)) })
 	t.Run("FencesAndRules", func(t *testing.T) { testFencesAndRules(t, open(t)) })
+	t.Run("ConfigVersion", func(t *testing.T) { testConfigVersion(t, open(t)) })
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
 	t.Run("Heatmap", func(t *testing.T) { testHeatmap(t, open(t)) })
 }
