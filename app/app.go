@@ -67,6 +67,9 @@ type Config struct {
 	RedisPrefix string // keys and channel prefix; nodes sharing it form one cluster
 	// LiveTick is how often positions are flushed to each viewer (0: 100 ms).
 	LiveTick time.Duration
+	// ConfigCheck is how often the node checks whether fences or rules
+	// changed through another node whose notice it missed (0: 5 s).
+	ConfigCheck time.Duration
 	// AllowedOrigins are extra WebSocket origins (the server's own host is
 	// always allowed).
 	AllowedOrigins []string
@@ -198,32 +201,40 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 	if err != nil {
 		return nil, err
 	}
-	n.live = liveParts{broker: broker, redis: rdb, pub: newAlarmPublisher(log)}
+	n.live = liveParts{broker: broker, redis: rdb}
 	// The hub's callbacks reach the core through n, which is complete
-	// before the hub runs.
+	// before the hub runs. The hub is the node's one consumer of the
+	// broker: peer resolutions and cluster changes come through it.
 	n.live.hub, err = live.NewHub(live.Config{
 		Broker: broker, Logger: log, Tick: cfg.LiveTick, AllowedOrigins: cfg.AllowedOrigins,
 		OpenAlarms: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
 			return openAlarms(ctx, n.Store, n.Alarms, n.log)
 		},
 		Ack: n.ackFromSocket,
+		// Resolutions made on any node free the key in this node's engine,
+		// so the next alarm of that device and rule is raised here too.
+		OnAlarmEvents: func(evs []live.AlarmEvent) {
+			live.ResolvedEpisodes(evs, n.Alarms.ForgetResolved, func(ev live.AlarmEvent, err error) {
+				n.log.Error("decode peer alarm event", "alarm", ev.AlarmID, "err", err)
+			})
+		},
+		OnChange: func(c live.Change) { n.live.cluster.onChange(c) },
+		OnResync: func() { n.live.cluster.onResync() },
 	})
 	if err != nil {
 		n.closeRedis()
 		return nil, fmt.Errorf("live hub: %w", err)
 	}
-	n.live.pub.hub = n.live.hub
-	core, err := OpenCore(ctx, cfg, log, n.live.pub, positionStage{hub: n.live.hub,
-		hasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpen(device) }})
+	n.live.cluster = newClusterChanges(n.live.hub, cfg.ConfigCheck, log)
+	core, err := OpenCore(ctx, cfg, log, live.AlarmPublisher{Hub: n.live.hub}, live.PositionStage{Hub: n.live.hub,
+		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpen(device) }})
 	if err != nil {
 		n.closeRedis()
 		return nil, err
 	}
 	n.Core = core
-	if rdb != nil {
-		n.live.devices = newDeviceChanges(rdb, redisPrefix(cfg))
-		core.Devices.SetPeers(n.live.devices)
-	}
+	n.live.cluster.store, n.live.cluster.alarms, n.live.cluster.devices = core.Store, core.Alarms, core.Devices
+	core.Devices.SetPeers(n.live.cluster)
 	core.Metrics.RegisterAlarmStates(core.Alarms.OpenByState)
 	core.Metrics.RegisterLive(func() metrics.LiveStats {
 		st := n.live.hub.Stats()
@@ -330,6 +341,8 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.journal != nil {
 		go n.Alarms.RunJournal(tickCtx, time.Second)
 	}
+	var configDone sync.WaitGroup
+	configDone.Go(func() { n.live.cluster.watchConfig(tickCtx) })
 
 	// The live push outlives the listeners during shutdown so that alarms
 	// raised by the last requests still reach viewers.
@@ -340,11 +353,6 @@ func (n *Node) Run(ctx context.Context) error {
 			n.log.Error("live hub stopped", "err", err)
 		}
 	})
-	liveDone.Go(func() { n.live.pub.run(liveCtx) })
-	if n.live.redis != nil {
-		liveDone.Go(func() { n.followPeerResolutions(liveCtx) })
-		liveDone.Go(func() { n.live.devices.follow(liveCtx, n.Devices, n.log) })
-	}
 
 	var runErr error
 	select {
@@ -364,7 +372,8 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	stopBGeigie()
 	bgDone.Wait()
-	stopTicks() // no silence ticks or journal drains on a closing core
+	stopTicks() // no silence ticks, journal drains or config reloads on a closing core
+	configDone.Wait()
 	n.log.Info("listeners stopped", "took", time.Since(stopping).Round(time.Millisecond), "queued_samples", n.Writer.Queued())
 	// The queue gets a full timeout of its own: slow listeners must not
 	// eat the time its commits need.
@@ -374,7 +383,7 @@ func (n *Node) Run(ctx context.Context) error {
 		runErr = errors.Join(runErr, fmt.Errorf("drain ingest queue (%d samples left): %w", n.Writer.Queued(), err))
 	}
 	// Give queued alarm pushes a moment, then stop the live push.
-	for deadline := time.Now().Add(2 * time.Second); n.live.pub.pending() > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(2 * time.Second); n.live.hub.UnloggedAlarms() > 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stopLive()

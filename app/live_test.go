@@ -342,7 +342,9 @@ func offsetLess(a, b string) bool {
 }
 
 // Redis cut for a few seconds during a two-node run: nodes keep taking data
-// and serving their viewers, and fan-out comes back by itself.
+// and serving their viewers — node A's viewer gets A's alarm at once, B's
+// viewer when Redis is back, and A's viewer does not get it twice — and
+// fan-out comes back by itself.
 func TestRedisOutageTwoNodesRecover(t *testing.T) {
 	rurl := redisURL(t)
 	ru, _ := url.Parse(rurl)
@@ -357,15 +359,25 @@ func TestRedisOutageTwoNodesRecover(t *testing.T) {
 	token := addDevice(t, a, "van-redis", false)
 	onB := connect(t, b, "vera", "")
 	onB.next("snapshot", 5*time.Second, func(f frame) bool { return f.Type == "snapshot" })
+	onA := connect(t, a, "vera", "")
+	onA.next("snapshot", 5*time.Second, func(f frame) bool { return f.Type == "snapshot" })
 
 	proxy.Down()
 	t0 := time.Now().Add(-time.Minute)
 	for i := range 3 {
-		postJSON(t, a.Addr(), token, sampleLine(t0.Add(time.Duration(i)*time.Second), 4.05, 51.95, 0.1)) // ingest goes on
+		postJSON(t, a.Addr(), token, sampleLine(t0.Add(time.Duration(i)*time.Second), 4.05+float64(i)*0.001, 51.95, 0.1)) // ingest goes on
 	}
-	// A hot sample while Redis is away: the alarm is stored; its push waits.
+	// Positions keep reaching A's own viewers.
+	onA.next("position on A while Redis is away", 2*time.Second, func(f frame) bool {
+		return f.Type == "positions" && len(f.Positions.Lon) > 0 && f.Positions.Lon[len(f.Positions.Lon)-1] == 4.052
+	})
+	// A hot sample while Redis is away: the alarm is stored and A's viewer
+	// sees it at once; B's waits for Redis.
+	sent := time.Now()
 	postJSON(t, a.Addr(), token, sampleLine(t0.Add(5*time.Second), 4.05, 51.95, 5))
-	time.Sleep(3 * time.Second)
+	raised := onA.next("raised alarm on A while Redis is away", 2*time.Second, func(f frame) bool { return f.Type == "alarm" && f.Event == "raised" })
+	t.Logf("sample → A's viewer with Redis cut: %s", time.Since(sent).Round(time.Millisecond))
+	time.Sleep(2 * time.Second)
 	proxy.Up()
 
 	// The viewer on B gets the alarm raised during the outage — on its
@@ -379,7 +391,7 @@ func TestRedisOutageTwoNodesRecover(t *testing.T) {
 				onB = connect(t, b, "vera", onB.lastOffset())
 				continue
 			}
-			if f.Type == "alarm" && f.Event == "raised" {
+			if f.Type == "alarm" && f.Event == "raised" && f.AlarmID == raised.AlarmID {
 				got = true
 			}
 			if f.Type == "snapshot" && len(f.Alarms) > 0 {
@@ -391,9 +403,23 @@ func TestRedisOutageTwoNodesRecover(t *testing.T) {
 	if !got {
 		t.Fatal("the alarm raised while Redis was away never reached the viewer on the other node")
 	}
+	t.Logf("sample → B's viewer across the outage: %s", time.Since(sent).Round(time.Millisecond))
+	// A's viewer: the log's copy moves its offset, it is not sent again.
+	onA.next("offset frame on A", 10*time.Second, func(f frame) bool {
+		if f.Type == "alarm" && f.Event == "raised" && f.AlarmID == raised.AlarmID {
+			t.Fatalf("A's viewer got alarm %d raised twice", raised.AlarmID)
+		}
+		return f.Type == "offset"
+	})
 	// And positions flow across nodes again.
 	postJSON(t, a.Addr(), token, sampleLine(t0.Add(10*time.Second), 4.06, 51.96, 0.1))
 	onB.next("position after recovery", 10*time.Second, func(f frame) bool {
+		return f.Type == "positions" && len(f.Positions.Lon) > 0 && f.Positions.Lon[len(f.Positions.Lon)-1] == 4.06
+	})
+	onA.next("no second raise on A", 2*time.Second, func(f frame) bool {
+		if f.Type == "alarm" && f.Event == "raised" && f.AlarmID == raised.AlarmID {
+			t.Fatalf("A's viewer got alarm %d raised twice", raised.AlarmID)
+		}
 		return f.Type == "positions" && len(f.Positions.Lon) > 0 && f.Positions.Lon[len(f.Positions.Lon)-1] == 4.06
 	})
 }

@@ -19,7 +19,12 @@ const (
 // may see, in offset order, at once and regardless of its map area.
 type AlarmEvent struct {
 	// Offset is assigned by the alarm log on append; callers leave it 0.
-	Offset   int64
+	Offset int64
+	// EID identifies the event across the cluster: the hub that publishes
+	// it sets it, so that the copy it later reads back from the log is
+	// known as one it may have delivered already. Empty for events of
+	// nodes that predate it.
+	EID      string
 	Type     string // one of the Event constants
 	AlarmID  int64
 	DeviceID int64

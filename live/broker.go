@@ -11,6 +11,27 @@ import (
 // list of open alarms instead of a replay.
 var ErrOffsetNotRetained = errors.New("live: alarm offset not retained by the log")
 
+// ChangeKind names what a cluster change notice is about.
+type ChangeKind string
+
+const (
+	// ChangeDevice: a device's credentials changed (rotation, revocation);
+	// Change.ID is the device id.
+	ChangeDevice ChangeKind = "devices"
+	// ChangeConfig: fences or rules changed; Change.ID is unused (0).
+	ChangeConfig ChangeKind = "config"
+)
+
+// Change tells every node that something they cache changed in the
+// database. Notices are delivered at most once: a node that may have missed
+// some is told through Sink.Resync.
+type Change struct {
+	Kind ChangeKind
+	ID   int64
+}
+
+func (c Change) valid() bool { return c.Kind == ChangeDevice || c.Kind == ChangeConfig }
+
 // Broker connects the hubs of all nodes. Implementations must be safe for
 // concurrent use. MemoryBroker and RedisBroker are interchangeable.
 type Broker interface {
@@ -33,12 +54,21 @@ type Broker interface {
 	// creating the log (and its epoch) if it does not exist yet.
 	LastAlarmOffset(ctx context.Context) (int64, error)
 
+	// PublishChange sends a change notice to every node, this one included.
+	PublishChange(ctx context.Context, c Change) error
+
 	// Run delivers to sink, until ctx ends, every alarm event with an offset
-	// greater than after in log order (this node's own appends included)
-	// and the positions published by other nodes. It reconnects by itself;
-	// it returns early only on a fault it cannot recover from.
+	// greater than after in log order (this node's own appends included),
+	// the positions published by other nodes and every change notice. It
+	// reconnects by itself; it returns early only on a fault it cannot
+	// recover from. It is the node's one consumer of the broker.
 	Run(ctx context.Context, after int64, sink Sink) error
 }
+
+var (
+	_ Broker = (*MemoryBroker)(nil)
+	_ Broker = (*RedisBroker)(nil)
+)
 
 // Sink receives what a Broker delivers. The functions are called from the
 // broker's goroutines, one call at a time per kind, and must not block or
@@ -48,8 +78,11 @@ type Sink struct {
 	Positions func([]Position)
 	// Alarms gets alarm events in strictly increasing offset order.
 	Alarms func([]AlarmEvent)
-	// Resync means position messages may have been missed (the Pub/Sub
-	// connection was (re)established): reload LatestPositions.
+	// Changes gets the change notices of every node.
+	Changes func(Change)
+	// Resync means position messages and change notices may have been
+	// missed (the Pub/Sub connection was (re)established): reload
+	// LatestPositions and whatever the notices would have invalidated.
 	Resync func()
 	// Reset means alarm events up to last may have been missed for good
 	// (the log was trimmed past this node or restarted); the events that
@@ -66,6 +99,12 @@ func (s Sink) positions(ps []Position) {
 func (s Sink) alarms(evs []AlarmEvent) {
 	if s.Alarms != nil && len(evs) > 0 {
 		s.Alarms(evs)
+	}
+}
+
+func (s Sink) changes(c Change) {
+	if s.Changes != nil {
+		s.Changes(c)
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 )
 
 // MemoryBroker is the single-node Broker: the alarm log is a bounded ring in
-// memory and positions go nowhere but the latest-position map. One
-// MemoryBroker serves one Hub.
+// memory, positions go nowhere but the latest-position map and change
+// notices straight back to this node. One MemoryBroker serves one Hub.
 type MemoryBroker struct {
 	mu     sync.Mutex
 	ring   []AlarmEvent // oldest at ring[start], len(ring) == retain once full
@@ -76,6 +76,9 @@ func (b *MemoryBroker) AppendAlarm(_ context.Context, ev AlarmEvent) (int64, err
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	off := max(b.last+1, timeOffset(b.now()))
+	if isLocalOffset(off) { // never in practice: 2^19 events in one millisecond
+		off = (off>>seqBits + 1) << seqBits
+	}
 	b.last = off
 	ev.Offset = off
 	ev.Time = ev.Time.UTC()
@@ -91,6 +94,19 @@ func (b *MemoryBroker) AppendAlarm(_ context.Context, ev AlarmEvent) (int64, err
 		s.alarms(one)
 	}
 	return off, nil
+}
+
+// PublishChange hands the notice to the running sinks (this node).
+func (b *MemoryBroker) PublishChange(_ context.Context, c Change) error {
+	if !c.valid() {
+		return fmt.Errorf("publish change: unknown kind %q", c.Kind)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.sinks {
+		s.changes(c)
+	}
+	return nil
 }
 
 // ReadAlarmsAfter returns up to limit events after the offset.

@@ -39,10 +39,16 @@ type RedisConfig struct {
 //
 //	<prefix>:positions  Pub/Sub channel, one message per batch chunk:
 //	                    {"n":node,"p":[Position...]}
+//	<prefix>:devices    Pub/Sub channel, change notices: a device id
+//	<prefix>:config     Pub/Sub channel, change notices: "0" (fences, rules)
 //	<prefix>:latest     hash device id → Position JSON (snapshots, resync)
 //	<prefix>:alarms     stream, one entry per alarm event: p=<previous
-//	                    entry id> e=<event JSON>; the first entry of every
-//	                    stream incarnation is a marker genesis=1
+//	                    entry id> e=<event JSON> i=<event id, if any>; the
+//	                    first entry of every stream incarnation is a marker
+//	                    genesis=1
+//
+// One Pub/Sub connection carries the three channels: a node consumes the
+// broker once (Run), whatever it does with the messages.
 //
 // The prev field makes gaps detectable: an entry whose prev is not the ID
 // the reader saw last means entries were trimmed or the stream restarted
@@ -54,6 +60,8 @@ type RedisBroker struct {
 	log     *slog.Logger
 	node    string // skips our own Pub/Sub messages: the hub delivered them
 	channel string
+	devices string
+	config  string
 	latest  string
 	stream  string
 }
@@ -86,6 +94,8 @@ func NewRedisBroker(rdb redis.UniversalClient, cfg RedisConfig) *RedisBroker {
 		rdb: rdb, cfg: cfg, log: log.With("component", "live.redis"),
 		node:    hex.EncodeToString(id[:]),
 		channel: cfg.Prefix + ":positions",
+		devices: cfg.Prefix + ":" + string(ChangeDevice),
+		config:  cfg.Prefix + ":" + string(ChangeConfig),
 		latest:  cfg.Prefix + ":latest",
 		stream:  cfg.Prefix + ":alarms",
 	}
@@ -95,19 +105,38 @@ func NewRedisBroker(rdb redis.UniversalClient, cfg RedisConfig) *RedisBroker {
 // the stream exists) and links it to the current last entry. Running as a
 // script makes reading the last ID and appending atomic across nodes.
 // Trimming never removes the last entry, so XREVRANGE sees the real head.
+// An event whose id (ARGV[3]) is among the newest ARGV[4] entries is not
+// appended again: a retry after a lost reply, or after Redis, frozen
+// while a timed-out append waited in its socket buffer, ran it late,
+// returns the entry already there.
 var appendScript = redis.NewScript(`
+local recent = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[4])
 local prev
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if #last == 0 then
+if #recent == 0 then
   prev = redis.call('XADD', KEYS[1], '*', 'genesis', '1')
 else
-  prev = last[1][1]
+  prev = recent[1][1]
 end
 if ARGV[2] == '' then
   return prev
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', prev, 'e', ARGV[2])
+if ARGV[3] == '' then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', prev, 'e', ARGV[2])
+end
+for _, e in ipairs(recent) do
+  local f = e[2]
+  for j = 1, #f - 1, 2 do
+    if f[j] == 'i' and f[j + 1] == ARGV[3] then
+      return e[1]
+    end
+  end
+end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'p', prev, 'e', ARGV[2], 'i', ARGV[3])
 `)
+
+// dedupWindow is how many of the newest entries an append searches for its
+// event id.
+const dedupWindow = 32
 
 // PublishPositions stores the batch in the latest hash and publishes it, in
 // one pipelined round trip. HSET goes first so that a node that misses the
@@ -183,7 +212,11 @@ func (b *RedisBroker) AppendAlarm(ctx context.Context, ev AlarmEvent) (int64, er
 	if err != nil {
 		return 0, fmt.Errorf("encode alarm event %d: %w", ev.AlarmID, err)
 	}
-	id, err := appendScript.Run(ctx, b.rdb, []string{b.stream}, b.cfg.StreamMaxLen, payload).Text()
+	window := 1
+	if ev.EID != "" {
+		window = dedupWindow
+	}
+	id, err := appendScript.Run(ctx, b.rdb, []string{b.stream}, b.cfg.StreamMaxLen, payload, ev.EID, window).Text()
 	if err != nil {
 		return 0, fmt.Errorf("append alarm event %d to redis stream: %w", ev.AlarmID, err)
 	}
@@ -193,11 +226,26 @@ func (b *RedisBroker) AppendAlarm(ctx context.Context, ev AlarmEvent) (int64, er
 // LastAlarmOffset returns the offset of the stream's last entry, creating
 // the stream with its genesis marker if needed.
 func (b *RedisBroker) LastAlarmOffset(ctx context.Context) (int64, error) {
-	id, err := appendScript.Run(ctx, b.rdb, []string{b.stream}, b.cfg.StreamMaxLen, "").Text()
+	id, err := appendScript.Run(ctx, b.rdb, []string{b.stream}, b.cfg.StreamMaxLen, "", "", 1).Text()
 	if err != nil {
 		return 0, fmt.Errorf("read alarm log head from redis: %w", err)
 	}
 	return offsetFromID(id)
+}
+
+// PublishChange publishes a change notice on its kind's channel.
+func (b *RedisBroker) PublishChange(ctx context.Context, c Change) error {
+	if !c.valid() {
+		return fmt.Errorf("publish change: unknown kind %q", c.Kind)
+	}
+	ch := b.devices
+	if c.Kind == ChangeConfig {
+		ch = b.config
+	}
+	if err := b.rdb.Publish(ctx, ch, strconv.FormatInt(c.ID, 10)).Err(); err != nil {
+		return fmt.Errorf("publish %s change %d: %w", c.Kind, c.ID, err)
+	}
+	return nil
 }
 
 // entry is a decoded stream entry.
@@ -225,7 +273,9 @@ func decodeEntry(m redis.XMessage) (entry, error) {
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return entry{off: off, prev: prev}, fmt.Errorf("alarm log entry %s: %w", m.ID, err)
 	}
-	return entry{off: off, prev: prev, ev: s.event(off)}, nil
+	ev := s.event(off)
+	ev.EID, _ = m.Values["i"].(string)
+	return entry{off: off, prev: prev, ev: ev}, nil
 }
 
 // ReadAlarmsAfter reads entries after the offset and the stream head in one
@@ -292,9 +342,11 @@ func (b *RedisBroker) Run(ctx context.Context, after int64, sink Sink) error {
 
 // drain moves Pub/Sub messages into the hub. go-redis reconnects and
 // resubscribes by itself; each (re)subscription is reported as a resync
-// because messages published while it was down are gone.
+// because messages published while it was down are gone. The resync comes
+// with the last channel's confirmation, when nothing can be missed any more.
 func (b *RedisBroker) drain(ctx context.Context, sink Sink) error {
-	ps := b.rdb.Subscribe(ctx, b.channel)
+	channels := []string{b.channel, b.devices, b.config}
+	ps := b.rdb.Subscribe(ctx, channels...)
 	defer ps.Close()
 	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(b.cfg.ChannelSize))
 	for {
@@ -307,13 +359,27 @@ func (b *RedisBroker) drain(ctx context.Context, sink Sink) error {
 			}
 			switch m := m.(type) {
 			case *redis.Subscription:
-				if m.Kind == "subscribe" {
-					b.log.Debug("subscribed to positions", "channel", m.Channel)
+				if m.Kind == "subscribe" && m.Count == len(channels) {
+					b.log.Debug("subscribed", "channels", channels)
 					sink.resync()
 				}
 			case *redis.Message:
-				if ps, ok := b.decodeBatch(m.Payload); ok {
-					sink.positions(ps)
+				switch m.Channel {
+				case b.channel:
+					if ps, ok := b.decodeBatch(m.Payload); ok {
+						sink.positions(ps)
+					}
+				case b.devices, b.config:
+					id, err := strconv.ParseInt(m.Payload, 10, 64)
+					if err != nil {
+						b.log.Warn("skip malformed change notice", "channel", m.Channel, "payload", m.Payload)
+						continue
+					}
+					kind := ChangeDevice
+					if m.Channel == b.config {
+						kind = ChangeConfig
+					}
+					sink.changes(Change{Kind: kind, ID: id})
 				}
 			}
 		}

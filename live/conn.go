@@ -56,6 +56,7 @@ type conn struct {
 	// writer only
 	sentOffset int64 // alarm events up to here are handled
 	coveredSeq int64 // tick batches up to here are covered by a snapshot or full frame
+	wrote      bool  // a frame was written since the last heartbeat tick
 }
 
 func newConn(h *Hub, ws *websocket.Conn, v Viewer) *conn {

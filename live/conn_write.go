@@ -24,6 +24,8 @@ func (c *conn) writeLoop(first syncRequest) {
 	err := c.sync(first)
 	ping := time.NewTicker(c.h.cfg.PingInterval)
 	defer ping.Stop()
+	heartbeat := time.NewTicker(c.h.cfg.Heartbeat)
+	defer heartbeat.Stop()
 	for err == nil {
 		select {
 		case <-c.done: // checked first: no more data once kicked
@@ -44,6 +46,13 @@ func (c *conn) writeLoop(first syncRequest) {
 			}
 		case <-ping.C:
 			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.cfg.WriteTimeout))
+		case <-heartbeat.C:
+			// Only to a connection sent nothing since the last tick: a busy
+			// map sees frames anyway.
+			if !c.wrote {
+				err = c.write(heartbeatFrame)
+			}
+			c.wrote = false
 		}
 	}
 	c.finish(err)
@@ -75,6 +84,7 @@ func (c *conn) write(frame []byte) error {
 		return fmt.Errorf("write frame: %w", err)
 	}
 	c.h.stats.bytes.Add(uint64(len(frame)))
+	c.wrote = true
 	return nil
 }
 
@@ -181,6 +191,12 @@ const replayPage = 500
 // alarms are read, and every event after it is either queued on this
 // connection (registered before) or replayed here; sentOffset then makes
 // sure no event is written twice.
+//
+// A resume replays from the cluster log when it can: the offset is a log
+// offset and no event of this node is outstanding ahead of the log (then
+// the log holds exactly what the viewer missed, see hub_alarms.go).
+// Otherwise it replays from the hub's ring of recent frames, which knows
+// node-local offsets; failing both, the viewer gets a full snapshot.
 func (c *conn) sync(req syncRequest) error {
 	h := c.h
 	c.mu.Lock()
@@ -188,16 +204,32 @@ func (c *conn) sync(req syncRequest) error {
 	sub := c.sub
 	c.mu.Unlock()
 
-	last := h.currentOffset()
-	snap := snapshot{offset: last, resume: req.resume}
-	var replay []AlarmEvent
+	p := h.syncPoint(req)
+	var replay []*alarmItem
+	recovered := false
 	if req.resume {
-		ctx, cancel := c.callContext()
-		evs, err := c.replay(ctx, req.after, last)
-		cancel()
+		var err error
+		switch {
+		case !isLocalOffset(req.after) && !p.diverged:
+			ctx, cancel := c.callContext()
+			if req.after > p.lastLog {
+				p, err = c.catchUp(ctx, req, p)
+			}
+			if err == nil {
+				replay, err = c.replay(ctx, req.after, p.lastLog)
+			}
+			cancel()
+		case p.inRing:
+			replay = p.ring
+			if len(replay) > h.cfg.MaxReplay {
+				err = errReplayTooLong
+			}
+		default:
+			err = fmt.Errorf("offset %d: %w", req.after, ErrOffsetNotRetained)
+		}
 		switch {
 		case err == nil:
-			snap.recovered, snap.offset, replay = true, req.after, evs
+			recovered = true
 		case errors.Is(err, ErrOffsetNotRetained), errors.Is(err, errReplayTooLong):
 			h.log.Debug("resume not recoverable, sending full snapshot", "user", c.v.UserID, "after", req.after, "err", err)
 		case c.closing():
@@ -206,7 +238,10 @@ func (c *conn) sync(req syncRequest) error {
 			h.log.Warn("alarm replay failed, sending full snapshot", "user", c.v.UserID, "err", err)
 		}
 	}
-	if !snap.recovered {
+	snap := snapshot{offset: p.last, resume: req.resume, recovered: recovered}
+	if recovered {
+		snap.offset = req.after
+	} else {
 		// A timeout of its own: a slow replay must not starve the fallback.
 		ctx, cancel := c.callContext()
 		alarms, err := h.cfg.OpenAlarms(ctx, c.v)
@@ -232,27 +267,71 @@ func (c *conn) sync(req syncRequest) error {
 	}
 
 	if !snap.recovered {
-		c.sentOffset = last
+		c.sentOffset = p.last
 		return nil
 	}
-	for _, ev := range replay {
-		if ev.DeviceID != 0 && !c.v.canSee(ev.DeviceID) {
+	for _, it := range replay {
+		if it.deviceID != 0 && !c.v.canSee(it.deviceID) {
 			continue
 		}
-		if err := c.write(alarmFrame(ev)); err != nil {
+		if err := c.write(it.frame); err != nil {
 			return err
 		}
 		c.h.stats.alarmFrames.Add(1)
 	}
-	c.sentOffset = max(req.after, last)
+	c.sentOffset = max(req.after, p.last)
 	return nil
 }
 
-// replay reads the events in (after, last]; later ones are in the queue.
-// It always asks the log at least once, so that an offset the log does not
-// know (ahead of it, or from an earlier log) is refused.
-func (c *conn) replay(ctx context.Context, after, last int64) ([]AlarmEvent, error) {
-	var out []AlarmEvent
+// catchUpWait bounds how long a resume waits for this node's feed to reach
+// the offset a viewer got from another node (it trails by milliseconds).
+const catchUpWait = time.Second
+
+// catchUp waits until the hub has read the log up to req.after, an offset
+// the viewer got from a node whose feed is ahead of this one's: replaying
+// now would send again, under other offsets, events the queue will bring.
+// An offset the log does not hold fails at once.
+func (c *conn) catchUp(ctx context.Context, req syncRequest, p syncPoint) (syncPoint, error) {
+	if _, err := c.replay(ctx, req.after, req.after); err != nil {
+		return p, err
+	}
+	for deadline := time.Now().Add(catchUpWait); p.lastLog < req.after; p = c.h.syncPoint(req) {
+		if time.Now().After(deadline) || c.closing() {
+			return p, fmt.Errorf("offset %d: this node's alarm feed is behind it: %w", req.after, ErrOffsetNotRetained)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if p.diverged {
+		return p, fmt.Errorf("offset %d: events of this node are ahead of the log: %w", req.after, ErrOffsetNotRetained)
+	}
+	return p, nil
+}
+
+// syncPoint is what a snapshot starts from, read in one step: the offset
+// it reports, the log offset behind it and, for a resume, what the ring
+// can replay.
+type syncPoint struct {
+	last, lastLog int64
+	diverged      bool // events of this node reached viewers ahead of the log
+	ring          []*alarmItem
+	inRing        bool
+}
+
+func (h *Hub) syncPoint(req syncRequest) (p syncPoint) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	p.last, p.lastLog, p.diverged = h.lastIssued, h.lastLog, h.provisional > 0
+	if req.resume {
+		p.ring, p.inRing = h.ringAfterLocked(req.after)
+	}
+	return p
+}
+
+// replay reads the log's events in (after, last]; later ones are in the
+// queue. It always asks the log at least once, so that an offset the log
+// does not know (ahead of it, or from an earlier log) is refused.
+func (c *conn) replay(ctx context.Context, after, last int64) ([]*alarmItem, error) {
+	var out []*alarmItem
 	for cur := after; ; {
 		evs, err := c.h.broker.ReadAlarmsAfter(ctx, cur, replayPage)
 		if err != nil {
@@ -265,7 +344,7 @@ func (c *conn) replay(ctx context.Context, after, last int64) ([]AlarmEvent, err
 			if len(out) >= c.h.cfg.MaxReplay {
 				return nil, errReplayTooLong
 			}
-			out = append(out, ev)
+			out = append(out, &alarmItem{offset: ev.Offset, deviceID: ev.DeviceID, frame: alarmFrame(ev)})
 		}
 		if len(evs) < replayPage {
 			return out, nil

@@ -106,6 +106,18 @@ func alarmFrame(ev AlarmEvent) []byte {
 	return append(b, '}')
 }
 
+// offsetFrame moves a viewer's offset to a log offset without an event: the
+// events before it reached the viewer ahead of the log (hub_alarms.go).
+func offsetFrame(off int64) []byte {
+	b := frameStart(make([]byte, 0, 48), "offset")
+	b = append(b, `,"offset":"`...)
+	b = strconv.AppendInt(b, off, 10)
+	return append(b, `"}`...)
+}
+
+// heartbeatFrame goes to a connection that was sent nothing for a while.
+var heartbeatFrame = []byte(`{"v":1,"type":"heartbeat"}`)
+
 // snapshot is the state a connection starts from, after connect or resume.
 type snapshot struct {
 	offset    int64

@@ -212,7 +212,7 @@ func (th *testHub) publishAlarm(t testing.TB, id, dev int64, typ string) int64 {
 	payload := th.store.set(id, typ)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	off, err := th.PublishAlarm(ctx, AlarmEvent{Type: typ, AlarmID: id, DeviceID: dev, Time: time.Now(), Payload: payload})
+	off, err := th.AppendAlarm(ctx, AlarmEvent{Type: typ, AlarmID: id, DeviceID: dev, Time: time.Now(), Payload: payload})
 	if err != nil {
 		t.Fatalf("publish alarm %d: %v", id, err)
 	}

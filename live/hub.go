@@ -2,6 +2,8 @@ package live
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +38,19 @@ type Config struct {
 	// refused.
 	Ack func(ctx context.Context, v Viewer, alarmID int64, comment string) error
 
+	// The node's other interests in what the cluster says, fed by the
+	// hub's one consumer of the broker. Each is called on the broker's
+	// goroutine and must not block; nil ones are skipped.
+	//
+	// OnAlarmEvents gets every event of the alarm log once, in log order,
+	// this node's own included (e.g. to apply peers' resolutions).
+	OnAlarmEvents func([]AlarmEvent)
+	// OnChange gets every change notice, this node's own included.
+	OnChange func(Change)
+	// OnResync: change notices may have been missed (the broker's
+	// subscription was re-established); drop what they would have.
+	OnResync func()
+
 	Tick           time.Duration // position flush period per connection; 100ms
 	BBoxMargin     float64       // bbox widening per side, fraction of its size; 0.1
 	AlarmQueue     int           // alarm events queued per connection before CloseLagging; 1024
@@ -47,7 +62,22 @@ type Config struct {
 	WriteTimeout   time.Duration // deadline per frame write; 2s
 	ReadLimit      int64         // largest client message; 8 KiB
 	CallTimeout    time.Duration // OpenAlarms, Ack and log reads; 5s
-	PublishTimeout time.Duration // one position publish to the broker; 2s
+	PublishTimeout time.Duration // one publish or append to the broker; 2s
+	// LocalFallback: an event of this node that the log has not brought
+	// back within this goes to this node's viewers ahead of it; 100ms
+	// (the position tick: an early delivery costs only an "offset" frame
+	// later, so erring early is cheap).
+	LocalFallback time.Duration
+	// ResumeRing is how many recent alarm frames the hub keeps to resume
+	// viewers from node-local offsets; 4096.
+	ResumeRing int
+	// MaxUnlogged bounds this node's events waiting for the log; beyond it
+	// the oldest queued "updated" events are dropped; 100000.
+	MaxUnlogged int
+	// Heartbeat: a connection that was sent nothing for this long gets a
+	// heartbeat frame, so a client can tell a silent socket from a dead
+	// one (browsers do not see WebSocket pings); 10s.
+	Heartbeat time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -76,6 +106,10 @@ func (c *Config) setDefaults() error {
 	setDur(&c.WriteTimeout, 2*time.Second)
 	setDur(&c.CallTimeout, 5*time.Second)
 	setDur(&c.PublishTimeout, 2*time.Second)
+	setDur(&c.LocalFallback, 100*time.Millisecond)
+	setDur(&c.Heartbeat, 10*time.Second)
+	setInt(&c.ResumeRing, 4096)
+	setInt(&c.MaxUnlogged, 100_000)
 	setInt(&c.AlarmQueue, 1024)
 	setInt(&c.MaxPending, 65536)
 	setInt(&c.MaxReplay, 10000)
@@ -101,14 +135,28 @@ type Hub struct {
 	ready   chan struct{}
 	runCtx  context.Context // Run's context, set before ready; parent of every connection
 
-	// mu guards the connection set and lastOffset together: an event is
-	// queued to exactly the connections registered when lastOffset passes
-	// it, which is what makes snapshot offsets exact.
+	// mu guards the connection set and the alarm stream together: an
+	// item is queued to exactly the connections registered when lastIssued
+	// passes it, which is what makes snapshot offsets exact.
 	mu         sync.RWMutex
 	conns      map[*conn]struct{}
-	lastOffset int64
+	lastLog    int64 // newest log offset read from the broker
+	lastIssued int64 // newest offset handed to connections (log or local)
 	closing    bool
 	connWG     sync.WaitGroup
+
+	// This node's events on their way to the log (hub_alarms.go), and the
+	// recent frames for resumes; under mu.
+	node         string // prefix of the event ids this hub assigns
+	eidSeq       uint64
+	unlogged     []*localEvent // published, not read back from the log yet
+	toAppend     []*localEvent // of those, not appended yet
+	provisional  int           // of unlogged, those delivered ahead of the log
+	logDown      bool          // the last append failed
+	ring         []*alarmItem  // newest ResumeRing items, offsets increasing
+	ringBase     int64         // offset issued just before ring[0]; -1: none
+	appendWake   chan struct{}
+	fallbackWake chan struct{}
 
 	posMu   sync.RWMutex
 	latest  map[int64]Position
@@ -141,7 +189,8 @@ type Stats struct {
 	AlarmFrames    uint64
 	BytesWritten   uint64
 	PublishErrors  uint64 // failed position publishes to the broker
-	AlarmOffset    int64  // newest alarm offset delivered to this node
+	AlarmOffset    int64  // newest alarm log offset delivered to this node
+	UnloggedAlarms int    // this node's alarm events not appended to the log yet
 }
 
 // NewHub returns a hub; call Run to start it.
@@ -149,17 +198,23 @@ func NewHub(cfg Config) (*Hub, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	var node [6]byte
+	_, _ = rand.Read(node[:])
 	h := &Hub{
-		cfg:        cfg,
-		log:        cfg.Logger.With("component", "live"),
-		broker:     cfg.Broker,
-		ready:      make(chan struct{}),
-		conns:      make(map[*conn]struct{}),
-		latest:     make(map[int64]Position),
-		dirty:      make(map[int64]struct{}),
-		outbound:   make(map[int64]Position),
-		outWake:    make(chan struct{}, 1),
-		resyncWake: make(chan struct{}, 1),
+		node:         hex.EncodeToString(node[:]),
+		ringBase:     -1,
+		appendWake:   make(chan struct{}, 1),
+		fallbackWake: make(chan struct{}, 1),
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "live"),
+		broker:       cfg.Broker,
+		ready:        make(chan struct{}),
+		conns:        make(map[*conn]struct{}),
+		latest:       make(map[int64]Position),
+		dirty:        make(map[int64]struct{}),
+		outbound:     make(map[int64]Position),
+		outWake:      make(chan struct{}, 1),
+		resyncWake:   make(chan struct{}, 1),
 	}
 	h.upgrader = websocket.Upgrader{
 		// Small read buffer: clients send a few small messages. Writes borrow
@@ -181,10 +236,10 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 // Stats returns the current counters.
 func (h *Hub) Stats() Stats {
 	h.mu.RLock()
-	n, off := len(h.conns), h.lastOffset
+	n, off, unlogged := len(h.conns), h.lastLog, len(h.toAppend)
 	h.mu.RUnlock()
 	return Stats{
-		Connections: n, AlarmOffset: off,
+		Connections: n, AlarmOffset: off, UnloggedAlarms: unlogged,
 		Lagging:        h.stats.lagging.Load(),
 		PositionFrames: h.stats.positionFrames.Load(),
 		AlarmFrames:    h.stats.alarmFrames.Load(),
@@ -212,6 +267,12 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 	}
 	h.runCtx = ctx
+	// Events published before Run waited for nothing yet.
+	h.mu.Lock()
+	for _, le := range h.unlogged {
+		le.at = time.Now()
+	}
+	h.mu.Unlock()
 	close(h.ready)
 
 	var wg sync.WaitGroup
@@ -219,6 +280,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	wg.Go(func() { h.tickLoop(ctx) })
 	wg.Go(func() { h.publishLoop(ctx) })
 	wg.Go(func() { h.resyncLoop(ctx) })
+	wg.Go(func() { h.appendLoop(ctx) })
+	wg.Go(func() { h.fallbackLoop(ctx) })
 	<-ctx.Done()
 
 	h.mu.Lock()
@@ -244,7 +307,7 @@ func (h *Hub) load(ctx context.Context) error {
 		return fmt.Errorf("load latest positions: %w", err)
 	}
 	h.mu.Lock()
-	h.lastOffset = last
+	h.lastLog, h.lastIssued, h.ringBase = last, last, last
 	h.mu.Unlock()
 	h.applyPositions(ps, false)
 	return nil
@@ -256,13 +319,19 @@ func (h *Hub) brokerLoop(ctx context.Context) {
 	sink := Sink{
 		Positions: func(ps []Position) { h.applyPositions(ps, false) },
 		Alarms:    h.dispatchAlarms,
-		Resync:    h.requestResync,
-		Reset:     h.resetAlarms,
+		Changes:   h.cfg.OnChange,
+		Resync: func() {
+			h.requestResync()
+			if h.cfg.OnResync != nil {
+				h.cfg.OnResync()
+			}
+		},
+		Reset: h.resetAlarms,
 	}
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		h.mu.RLock()
-		after := h.lastOffset
+		after := h.lastLog
 		h.mu.RUnlock()
 		err := h.broker.Run(ctx, after, sink)
 		if ctx.Err() != nil {
@@ -291,8 +360,13 @@ func (h *Hub) unregister(c *conn) {
 	h.connWG.Done()
 }
 
-func (h *Hub) currentOffset() int64 {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.lastOffset
+// PublishChange tells every node, this one included, that something they
+// cache changed (at most once: see Change).
+func (h *Hub) PublishChange(ctx context.Context, c Change) error {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.PublishTimeout)
+	defer cancel()
+	if err := h.broker.PublishChange(ctx, c); err != nil {
+		return fmt.Errorf("live: %w", err)
+	}
+	return nil
 }

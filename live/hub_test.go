@@ -310,7 +310,7 @@ func TestSlowReaderDoesNotDelayOthers(t *testing.T) {
 			mu.Lock()
 			sentAt[i] = time.Now()
 			mu.Unlock()
-			off, err := th.PublishAlarm(context.Background(), AlarmEvent{Type: EventRaised, AlarmID: int64(i + 1), DeviceID: 1, Time: time.Now(), Payload: payload})
+			off, err := th.AppendAlarm(context.Background(), AlarmEvent{Type: EventRaised, AlarmID: int64(i + 1), DeviceID: 1, Time: time.Now(), Payload: payload})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -389,7 +389,7 @@ func TestAckAndPing(t *testing.T) {
 			th.store.mu.Lock()
 			th.store.acks = append(th.store.acks, fmt.Sprintf("%d:%d:%s", v.UserID, id, comment))
 			th.store.mu.Unlock()
-			_, err := th.PublishAlarm(ctx, AlarmEvent{Type: EventAcknowledged, AlarmID: id, DeviceID: 1, Time: time.Now(), Payload: th.store.set(id, "acknowledged")})
+			_, err := th.AppendAlarm(ctx, AlarmEvent{Type: EventAcknowledged, AlarmID: id, DeviceID: 1, Time: time.Now(), Payload: th.store.set(id, "acknowledged")})
 			return err
 		}
 	})

@@ -130,7 +130,7 @@ func TestRedisReconnect(t *testing.T) {
 	var want []int64
 	publish := func(id int64) {
 		for try := 0; ; try++ {
-			off, err := a.PublishAlarm(context.Background(), AlarmEvent{Type: EventRaised, AlarmID: id, DeviceID: 1, Time: time.Now()})
+			off, err := a.AppendAlarm(context.Background(), AlarmEvent{Type: EventRaised, AlarmID: id, DeviceID: 1, Time: time.Now()})
 			if err == nil {
 				want = append(want, off)
 				return

@@ -11,7 +11,7 @@ import (
 )
 
 func TestOffsets(t *testing.T) {
-	for _, id := range []string{"0-0", "1753470280000-0", "1753470280000-1048575", "8796093022207-5"} {
+	for _, id := range []string{"0-0", "1753470280000-0", "1753470280000-524287", "8796093022207-5"} {
 		off, err := offsetFromID(id)
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
@@ -20,7 +20,7 @@ func TestOffsets(t *testing.T) {
 			t.Errorf("%s → %d → %s", id, off, back)
 		}
 	}
-	for _, bad := range []string{"", "12", "1-1048576", "x-1", "1-y", "8796093022208-0"} {
+	for _, bad := range []string{"", "12", "1-524288", "1-1048576", "x-1", "1-y", "8796093022208-0"} {
 		if _, err := offsetFromID(bad); err == nil {
 			t.Errorf("offsetFromID(%q) accepted", bad)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -230,13 +231,26 @@ func (s *Server) handleImportFences(w http.ResponseWriter, r *http.Request, u st
 	writeJSON(w, http.StatusCreated, map[string]any{"created": ids})
 }
 
-// afterFenceChange makes the edit effective for the next sample and
-// records who made it.
+// afterFenceChange makes the edit effective for the next sample, on this
+// node and on the others, and records who made it.
 func (s *Server) afterFenceChange(r *http.Request, u *store.User, action string, f store.Fence) {
 	if err := s.alarms.ReloadFences(r.Context()); err != nil {
 		s.log.ErrorContext(r.Context(), "reload fences", "err", err)
 	}
+	s.announceConfigChange(r)
 	s.audit(r.Context(), u, action, "fence/"+itoa64(f.ID), map[string]string{"name": f.Name, "kind": f.Kind})
+}
+
+// announceConfigChange tells the other nodes that fences or rules changed,
+// so they reload them at once. A notice that does not get through is
+// logged: the nodes' periodic config version check catches up.
+func (s *Server) announceConfigChange(r *http.Request) {
+	if s.live == nil {
+		return
+	}
+	if err := s.live.PublishChange(r.Context(), live.Change{Kind: live.ChangeConfig}); err != nil {
+		s.log.WarnContext(r.Context(), "other nodes apply this fence or rule change at their next config check", "err", err)
+	}
 }
 
 func (s *Server) writeFence(w http.ResponseWriter, r *http.Request, status int, sf store.Fence) {

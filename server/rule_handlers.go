@@ -113,5 +113,6 @@ func (s *Server) afterRuleChange(r *http.Request, u *store.User, action string, 
 	if err := s.alarms.ReloadRules(r.Context()); err != nil {
 		s.log.ErrorContext(r.Context(), "reload rules", "err", err)
 	}
+	s.announceConfigChange(r)
 	s.audit(r.Context(), u, action, "rule/"+itoa64(rule.ID), rule)
 }

@@ -1,0 +1,74 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/store"
+)
+
+// The glue between the ingest side of a node and its hub.
+
+// AlarmPublisher hands every stored alarm event to the hub (it implements
+// alarms.Publisher). It never waits for the broker: the hub keeps the
+// events in order and delivers them (see PublishAlarm).
+type AlarmPublisher struct{ Hub *Hub }
+
+// PublishAlarm renders the episode as the REST API does and queues it.
+func (p AlarmPublisher) PublishAlarm(_ context.Context, ev rules.Event) error {
+	payload, err := json.Marshal(ev.Episode)
+	if err != nil {
+		return fmt.Errorf("render alarm %d: %w", ev.AlarmID, err)
+	}
+	p.Hub.PublishAlarm(AlarmEvent{Type: string(ev.Type), AlarmID: ev.AlarmID, DeviceID: ev.Key.DeviceID, Time: ev.Time, Payload: payload})
+	return nil
+}
+
+// PositionStage is the pipeline stage that puts every live sample with a
+// fix on the map. Imported samples are history: they do not move vehicles.
+// It runs after the rules, so a position carries whether its device has an
+// open alarm on this node's engine (the one that evaluated this sample).
+type PositionStage struct {
+	Hub      *Hub
+	HasAlarm func(deviceID int64) bool
+}
+
+// Process implements the pipeline's stage; it never fails a sample.
+func (s PositionStage) Process(_ context.Context, dev store.Device, samples []sample.Sample) error {
+	ps := make([]Position, 0, len(samples))
+	alarmed := s.HasAlarm(dev.ID)
+	for _, smp := range samples {
+		if smp.Imported {
+			continue
+		}
+		if p, ok := PositionFromSample(smp, dev.Name); ok {
+			p.UID = dev.UID
+			p.Alarm = alarmed
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) > 0 {
+		s.Hub.PublishPositions(ps...)
+	}
+	return nil
+}
+
+// ResolvedEpisodes calls f with the episode of every "resolved" event in
+// evs (events of the alarm log, e.g. from Config.OnAlarmEvents), so that a
+// node can apply resolutions made on other nodes.
+func ResolvedEpisodes(evs []AlarmEvent, f func(rules.Episode), onErr func(AlarmEvent, error)) {
+	for _, ev := range evs {
+		if ev.Type != EventResolved {
+			continue
+		}
+		var ep rules.Episode
+		if err := json.Unmarshal(ev.Payload, &ep); err != nil {
+			onErr(ev, err)
+			continue
+		}
+		f(ep)
+	}
+}
