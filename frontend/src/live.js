@@ -1,15 +1,22 @@
 // Live feed client for /api/v1/live (live/PROTOCOL.md, version 1).
-// Keeps the offset of the last processed alarm frame as a string (offsets
-// exceed 2^53), reconnects with exponential backoff and jitter, resumes
-// with ?offset=, and falls back to REST polling (GET /api/v1/positions and
-// the open alarms) while the server has no live endpoint (404), checking
-// again every minute, or alongside reconnect attempts.
+// Keeps the offset of the last processed alarm or offset frame as a string
+// (offsets exceed 2^53), reconnects with exponential backoff and jitter,
+// resumes with ?offset=, and falls back to REST polling (GET
+// /api/v1/positions and the open alarms) while the server has no live
+// endpoint (404), checking again every minute, or alongside reconnect
+// attempts. A socket that delivers nothing — no frame, not even the
+// server's heartbeat — for SILENT_MS is taken for dead: the client drops
+// it, polls at once and reconnects.
 import { ApiError, get, query } from './api.js';
 
 const PATH = '/api/v1/live';
 const BACKOFF_MIN = 1000;
 const BACKOFF_MAX = 30_000;
 const PING_EVERY = 20_000;
+// The server sends a heartbeat frame after 10 s without any other frame;
+// three missed ones mean the socket is dead even if the browser has not
+// noticed (a NAT or proxy that dropped the connection, a frozen server).
+export const SILENT_MS = 30_000;
 const POLL_ALARMS_MS = 1000; // fallback: open alarms (cheap, must be prompt)
 const POLL_POSITIONS_MS = 3000; // fallback: latest position of every vehicle
 const RETRY_WS_WHILE_POLLING_MS = 60_000;
@@ -35,6 +42,7 @@ export class LiveClient extends EventTarget {
     this.attempt = 0;
     this.timer = 0;
     this.pingTimer = 0;
+    this.silenceTimer = 0;
     this.stopped = false;
     this.state = null;
     this.poller = null;
@@ -55,6 +63,7 @@ export class LiveClient extends EventTarget {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.pingTimer);
+    clearTimeout(this.silenceTimer);
     if (this.poller) this.poller.stop();
     this.poller = null;
     if (this.ws) {
@@ -82,6 +91,7 @@ export class LiveClient extends EventTarget {
       return;
     }
     this.ws = ws;
+    this.watch(); // a handshake that hangs is a silent socket too
     ws.onopen = () => {
       opened = true;
       this.attempt = 0;
@@ -90,9 +100,13 @@ export class LiveClient extends EventTarget {
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.send({ type: 'ping' }), PING_EVERY);
     };
-    ws.onmessage = (ev) => this.onFrame(ev.data);
+    ws.onmessage = (ev) => {
+      this.watch();
+      this.onFrame(ev.data);
+    };
     ws.onclose = (ev) => {
       clearInterval(this.pingTimer);
+      clearTimeout(this.silenceTimer);
       this.ws = null;
       if (this.stopped) return;
       if (ev.code === 4008) {
@@ -102,6 +116,31 @@ export class LiveClient extends EventTarget {
       }
       this.retry(opened);
     };
+  }
+
+  // watch (re)arms the silence watchdog: called on connect and on every
+  // frame.
+  watch() {
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = setTimeout(() => this.onSilent(), SILENT_MS);
+  }
+
+  // onSilent drops a socket that delivered nothing for SILENT_MS, polls
+  // REST at once so alarms keep coming, and reconnects with backoff.
+  onSilent() {
+    const ws = this.ws;
+    if (!ws || this.stopped) return;
+    console.warn(`live: nothing received for ${SILENT_MS / 1000} s, reconnecting`);
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    try {
+      ws.close(4000, 'silent');
+    } catch {
+      // already closing
+    }
+    this.ws = null;
+    clearInterval(this.pingTimer);
+    this.startPolling(true);
+    this.retry(true);
   }
 
   // retry decides what a failed or closed connection means: a missing
@@ -174,6 +213,11 @@ export class LiveClient extends EventTarget {
         this.h.onAlarm(f);
         this.offset = f.offset; // processed: only now may we resume after it
         break;
+      case 'offset':
+        // Events we already have reached the cluster log: resume from
+        // their log offset (resumable on any node).
+        this.offset = f.offset;
+        break;
       case 'positions': {
         const unknown = this.h.onPositions(f.positions, !!f.full);
         if (!f.full && unknown && unknown.length) this.resubscribe();
@@ -183,7 +227,7 @@ export class LiveClient extends EventTarget {
         console.warn('live:', f.re, f.error);
         break;
       default:
-        break; // ok, pong, and types we do not know
+        break; // ok, pong, heartbeat, and types we do not know
     }
   }
 }

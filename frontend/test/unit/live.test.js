@@ -1,6 +1,6 @@
 // LiveClient against a fake WebSocket and fetch: offsets, resume, close
 // codes, and the REST polling fallback when the endpoint is missing.
-import { test, afterEach } from 'node:test';
+import { test, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 
 class FakeWS {
@@ -15,7 +15,7 @@ class FakeWS {
   open() { this.readyState = 1; this.onopen && this.onopen(); }
   recv(obj) { this.onmessage({ data: JSON.stringify(obj) }); }
   send(s) { this.sent.push(JSON.parse(s)); }
-  close() { this.drop(1000); }
+  close(code = 1000) { this.closedWith = code; this.drop(code); }
   drop(code) { this.readyState = 3; this.onclose && this.onclose({ code }); }
 }
 globalThis.WebSocket = FakeWS;
@@ -43,7 +43,7 @@ globalThis.fetch = async (url) => {
   return body({}, 404);
 };
 
-const { LiveClient } = await import('../../src/live.js');
+const { LiveClient, SILENT_MS } = await import('../../src/live.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function client() {
@@ -62,6 +62,7 @@ function client() {
 
 let current;
 afterEach(() => {
+  mock.timers.reset();
   if (current) current.stop();
   FakeWS.instances = []; fetched.length = 0; liveStatus = 400; positionsStatus = 200; positionsGate = null;
 });
@@ -153,4 +154,71 @@ test('a poll answered after the socket came back is dropped', async () => {
   await sleep(20);
   assert.equal(c.state, 'live');
   assert.deepEqual(got.positions, [], 'stale polled positions would undo the snapshot');
+});
+
+test('an offset frame moves the resume offset', async () => {
+  const { c, got } = client();
+  current = c;
+  c.start();
+  const ws = FakeWS.instances[0];
+  ws.open();
+  ws.recv({ v: 1, type: 'snapshot', offset: '100', alarms: [], positions: { id: [], lon: [], lat: [] } });
+  ws.recv({ v: 1, type: 'alarm', offset: '1883912374813474817', event: 'raised', alarm_id: 3, alarm: { id: 3 } });
+  ws.recv({ v: 1, type: 'offset', offset: '1883912374900000000' });
+  assert.equal(got.alarms.length, 1, 'an offset frame is not an alarm');
+  assert.equal(c.offset, '1883912374900000000');
+  ws.drop(1006);
+  await sleep(1100);
+  assert.equal(FakeWS.instances[1].url, 'ws://rt.test/api/v1/live?offset=1883912374900000000');
+});
+
+test('a silent socket is dropped: polling at once, then a resumed socket', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const { c, got, states } = client();
+  current = c;
+  c.start();
+  const ws = FakeWS.instances[0];
+  ws.open();
+  ws.recv({ v: 1, type: 'snapshot', offset: '42', alarms: [], positions: { id: [], lon: [], lat: [] } });
+  // Heartbeats (or any frame) keep it alive.
+  for (let i = 0; i < 5; i++) {
+    mock.timers.tick(SILENT_MS - 1000);
+    ws.recv({ v: 1, type: 'heartbeat' });
+  }
+  assert.equal(ws.closedWith, undefined, 'a socket with heartbeats stays');
+  assert.equal(fetched.length, 0, 'no polling while frames arrive');
+  assert.equal(states.at(-1), 'live');
+  // Then nothing at all.
+  mock.timers.tick(SILENT_MS - 1);
+  assert.equal(ws.closedWith, undefined, 'not before SILENT_MS');
+  mock.timers.tick(1);
+  assert.equal(ws.closedWith, 4000, 'closed as silent');
+  assert.equal(states.at(-1), 'reconnecting');
+  await Promise.resolve(); await Promise.resolve(); await Promise.resolve();
+  assert.ok(fetched.some((u) => u.startsWith('/api/v1/alarms?state=open')), 'open alarms polled at once');
+  assert.ok(fetched.some((u) => u.startsWith('/api/v1/positions')), 'positions polled at once');
+  assert.equal(FakeWS.instances.length, 1, 'reconnects after a backoff');
+  mock.timers.tick(1000);
+  const ws2 = FakeWS.instances[1];
+  assert.ok(ws2, 'reconnected');
+  assert.equal(ws2.url, 'ws://rt.test/api/v1/live?offset=42');
+  ws2.open();
+  assert.equal(states.at(-1), 'live');
+  const polls = fetched.length;
+  mock.timers.tick(10_000);
+  assert.equal(fetched.length, polls, 'polling stops once the socket is back');
+  // A late frame of the dropped socket changes nothing.
+  assert.equal(ws.onmessage, null);
+  assert.equal(got.snapshots.length, 1);
+});
+
+test('a handshake that never completes counts as silent', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const { c } = client();
+  current = c;
+  c.start();
+  mock.timers.tick(SILENT_MS);
+  assert.equal(FakeWS.instances[0].closedWith, 4000);
+  mock.timers.tick(1000);
+  assert.equal(FakeWS.instances.length, 2, 'a new attempt');
 });
