@@ -34,6 +34,10 @@ func newBroker(cfg Config, log *slog.Logger) (live.Broker, *redis.Client, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
+	// The hub's deadlines (appends, publishes) must bound the socket wait,
+	// not only go-redis's 3 s read timeout: a hanging Redis otherwise holds
+	// each call that long whatever its context says.
+	opt.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(opt)
 	return live.NewRedisBroker(rdb, live.RedisConfig{Prefix: redisPrefix(cfg), Logger: log}), rdb, nil
 }

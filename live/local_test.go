@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ func newBrokerAt(t *testing.T, rawURL, prefix string) (*RedisBroker, *redis.Clie
 	if err != nil {
 		t.Fatal(err)
 	}
+	opt.ContextTimeoutEnabled = true // as app's broker: deadlines bound socket waits
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { _ = rdb.Close() })
 	return NewRedisBroker(rdb, RedisConfig{Prefix: prefix, Block: 200 * time.Millisecond, Logger: testLogger(t)}), rdb
@@ -133,10 +135,18 @@ func TestLocalAlarmsWhileLogUnreachable(t *testing.T) {
 // sockets, leave the event in the log once, and the viewers get it once.
 func TestLocalFallbackWhenLogHangs(t *testing.T) {
 	srv := redistest.Start(t)
-	b, _ := newBrokerAt(t, srv.URL(), "radtrack:test:hang")
+	b, rdb := newBrokerAt(t, srv.URL(), "radtrack:test:hang")
 	a := startHub(t, b, func(c *Config) { c.PublishTimeout = 300 * time.Millisecond })
 	v := a.dial(t, "")
 	snap := v.nextOf("snapshot", 5*time.Second)
+	// Idle connections in the pool, as a busy node has: each retried
+	// append then goes out on one of them (a new connection would hang in
+	// its handshake instead) and waits in the frozen server's socket.
+	var warm sync.WaitGroup
+	for range 8 {
+		warm.Go(func() { _ = rdb.Ping(context.Background()).Err() })
+	}
+	warm.Wait()
 
 	srv.Freeze()
 	start := time.Now()
