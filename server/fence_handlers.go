@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -248,7 +249,8 @@ func (s *Server) announceConfigChange(r *http.Request) {
 	if s.live == nil {
 		return
 	}
-	if err := s.live.PublishChange(r.Context(), live.Change{Kind: live.ChangeConfig}); err != nil {
+	// Stored already: the notice goes out even if the client has left.
+	if err := s.live.PublishChange(context.WithoutCancel(r.Context()), live.Change{Kind: live.ChangeConfig}); err != nil {
 		s.log.WarnContext(r.Context(), "other nodes apply this fence or rule change at their next config check", "err", err)
 	}
 }
