@@ -47,8 +47,9 @@ func (c *conn) writeLoop(first syncRequest) {
 		case <-ping.C:
 			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.cfg.WriteTimeout))
 		case <-heartbeat.C:
-			// Only to a connection sent nothing since the last tick: a busy
-			// map sees frames anyway.
+			// Only to a connection sent nothing since the last tick (a busy
+			// map sees frames anyway): an idle one gets one every tick, and
+			// no connection goes two ticks without a frame.
 			if !c.wrote {
 				err = c.write(heartbeatFrame)
 			}

@@ -102,7 +102,7 @@ func (h *Hub) dropOneUnloggedLocked() {
 		return
 	}
 	le := h.toAppend[victim]
-	h.toAppend = append(h.toAppend[:victim], h.toAppend[victim+1:]...)
+	h.toAppend = removeAt(h.toAppend, victim)
 	h.removeUnloggedLocked(le)
 	h.log.Warn("alarm log unreachable too long: dropped a queued alarm event", "alarm", le.ev.AlarmID, "type", le.ev.Type)
 }
@@ -110,7 +110,7 @@ func (h *Hub) dropOneUnloggedLocked() {
 func (h *Hub) removeUnloggedLocked(le *localEvent) {
 	for i, x := range h.unlogged {
 		if x == le {
-			h.unlogged = append(h.unlogged[:i], h.unlogged[i+1:]...)
+			h.unlogged = removeAt(h.unlogged, i)
 			if le.delivered {
 				h.provisional--
 			}
@@ -207,18 +207,30 @@ func (h *Hub) takeUnloggedLocked(eid string) *localEvent {
 		if le.ev.EID != eid {
 			continue
 		}
-		h.unlogged = append(h.unlogged[:i], h.unlogged[i+1:]...)
+		h.unlogged = removeAt(h.unlogged, i)
 		// In the log although its append reported an error (the reply was
 		// lost): do not append it again.
 		for j, x := range h.toAppend {
 			if x == le {
-				h.toAppend = append(h.toAppend[:j], h.toAppend[j+1:]...)
+				h.toAppend = removeAt(h.toAppend, j)
 				break
 			}
 		}
 		return le
 	}
 	return nil
+}
+
+// removeAt removes s[i]; the head, by far the most common, without copying
+// the rest (a queue drained after a long outage would be quadratic).
+func removeAt(s []*localEvent, i int) []*localEvent {
+	if i == 0 {
+		s[0] = nil
+		return s[1:]
+	}
+	copy(s[i:], s[i+1:])
+	s[len(s)-1] = nil
+	return s[:len(s)-1]
 }
 
 // resetAlarms handles a gap in this node's alarm feed: events up to last
@@ -230,13 +242,14 @@ func (h *Hub) resetAlarms(last int64) {
 	defer h.mu.Unlock()
 	h.lastLog = last
 	h.ringResetLocked()
+	queued := make(map[*localEvent]bool, len(h.toAppend))
+	for _, le := range h.toAppend {
+		queued[le] = true
+	}
 	kept := h.unlogged[:0]
 	for _, le := range h.unlogged {
-		for _, x := range h.toAppend {
-			if x == le { // not appended yet: it will come back
-				kept = append(kept, le)
-				break
-			}
+		if queued[le] { // not appended yet: it will come back
+			kept = append(kept, le)
 		}
 	}
 	clear(h.unlogged[len(kept):])
@@ -278,7 +291,7 @@ func (h *Hub) appendLoop(ctx context.Context) {
 		h.mu.Lock()
 		if err == nil {
 			if len(h.toAppend) > 0 && h.toAppend[0] == le {
-				h.toAppend = h.toAppend[1:]
+				h.toAppend = removeAt(h.toAppend, 0)
 			}
 			recovered := h.logDown
 			h.logDown = false
