@@ -19,6 +19,7 @@ import (
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
@@ -188,6 +189,9 @@ type Node struct {
 	cfg  Config
 	log  *slog.Logger
 	live liveParts
+	// revocations journals logouts and token revocations the database
+	// could not take yet (beside the spool; nil without one).
+	revocations *revocations.Set
 
 	httpLn, osmandLn, bgeigieLn net.Listener
 }
@@ -233,6 +237,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		return nil, err
 	}
 	n.Core = core
+	if core.spool != nil {
+		if n.revocations, err = revocations.Open(filepath.Join(cfg.SpoolDir, "revocations"), revocations.DefaultMax); err != nil {
+			_ = core.Close(ctx)
+			n.closeRedis()
+			return nil, fmt.Errorf("open credential revocation journal: %w", err)
+		}
+	}
 	n.live.cluster.store, n.live.cluster.alarms, n.live.cluster.devices = core.Store, core.Alarms, core.Devices
 	core.Devices.SetPeers(n.live.cluster)
 	core.Metrics.RegisterAlarmStates(core.Alarms.OpenByState)
@@ -302,7 +313,9 @@ func (n *Node) Run(ctx context.Context) error {
 	srv := server.New(n.cfg.Server, server.Deps{
 		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: ingest.NewLimits(n.cfg.Limits),
 		Metrics: n.Metrics, Log: n.log, Live: n.live.hub, Redis: n.redisPing(),
+		Revocations: n.revocations, Peers: n.live.cluster,
 	})
+	n.live.cluster.server.Store(srv)
 	// One gate for every ingest door: the per-IP and per-device budgets
 	// are shared by all protocols.
 	gate := srv.Gate()
@@ -343,6 +356,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	var configDone sync.WaitGroup
 	configDone.Go(func() { n.live.cluster.watchConfig(tickCtx) })
+	configDone.Go(func() { srv.RunRevocations(tickCtx, time.Second) })
 
 	// The live push outlives the listeners during shutdown so that alarms
 	// raised by the last requests still reach viewers.

@@ -2,18 +2,24 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/live"
+	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
 )
 
 // clusterChanges keeps what a node caches from the database in step with
 // changes made through any node: device credentials (rotation,
-// revocation) and fences and rules. A change is announced through the live
+// revocation), fences and rules, and user credentials (logouts and API
+// token revocations, which must hold on every node even while the
+// database is away). A change is announced through the live
 // hub (a Redis channel across nodes) and applied where the notice arrives,
 // at once. Notices come at most once, so a node whose subscription was
 // interrupted drops its whole credential cache and rechecks the config
@@ -28,6 +34,10 @@ type clusterChanges struct {
 	log     *slog.Logger
 	every   time.Duration // config version check period
 	check   chan struct{} // cap 1: check the config version now
+	// server applies revoked user credentials; set once the API server
+	// exists (notices that arrive before it are covered by its start-up,
+	// which trusts nothing it has not looked up).
+	server atomic.Pointer[server.Server]
 
 	applied int64 // config version of the fences and rules in force; watchConfig only
 }
@@ -44,6 +54,15 @@ func (c *clusterChanges) PublishDeviceChange(ctx context.Context, deviceID int64
 	return c.hub.PublishChange(ctx, live.Change{Kind: live.ChangeDevice, ID: deviceID})
 }
 
+// PublishCredentialRevoked implements server.CredentialPeers.
+func (c *clusterChanges) PublishCredentialRevoked(ctx context.Context, m server.CredentialRevoked) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode credential revocation: %w", err)
+	}
+	return c.hub.PublishChange(ctx, live.Change{Kind: live.ChangeCredential, Data: data})
+}
+
 // onChange applies a notice (the hub's OnChange; it must not block).
 func (c *clusterChanges) onChange(ch live.Change) {
 	switch ch.Kind {
@@ -51,12 +70,31 @@ func (c *clusterChanges) onChange(ch live.Change) {
 		c.devices.Forget(ch.ID)
 	case live.ChangeConfig:
 		c.checkSoon()
+	case live.ChangeCredential:
+		var m server.CredentialRevoked
+		if err := json.Unmarshal(ch.Data, &m); err != nil {
+			c.log.Warn("skip malformed credential revocation notice", "err", err)
+			return
+		}
+		if srv := c.server.Load(); srv != nil {
+			// Forgetting journals the revocation (an fsync): off the
+			// hub's delivery goroutine.
+			go func() {
+				if err := srv.ForgetCredential(m); err != nil {
+					c.log.Error("journal a credential revoked on another node", "err", err)
+				}
+			}()
+		}
 	}
 }
 
 // onResync: notices may have been lost (the hub's OnResync).
 func (c *clusterChanges) onResync() {
 	c.devices.ForgetAll()
+	if srv := c.server.Load(); srv != nil {
+		// A missed logout must not be honoured from memory.
+		srv.ForgetAllCredentials()
+	}
 	c.checkSoon()
 }
 

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 )
 
@@ -20,6 +21,9 @@ const (
 	ChangeDevice ChangeKind = "devices"
 	// ChangeConfig: fences or rules changed; Change.ID is unused (0).
 	ChangeConfig ChangeKind = "config"
+	// ChangeCredential: a user's session or API token was revoked (a
+	// logout, a token revocation); Change.Data carries what to forget.
+	ChangeCredential ChangeKind = "credentials"
 )
 
 // Change tells every node that something they cache changed in the
@@ -28,9 +32,20 @@ const (
 type Change struct {
 	Kind ChangeKind
 	ID   int64
+	// Data is the notice's payload for kinds that need more than an id
+	// (ChangeCredential); opaque to the broker.
+	Data json.RawMessage
 }
 
-func (c Change) valid() bool { return c.Kind == ChangeDevice || c.Kind == ChangeConfig }
+func (c Change) valid() bool {
+	switch c.Kind {
+	case ChangeDevice, ChangeConfig:
+		return true
+	case ChangeCredential:
+		return json.Valid(c.Data)
+	}
+	return false
+}
 
 // Broker connects the hubs of all nodes. Implementations must be safe for
 // concurrent use. MemoryBroker and RedisBroker are interchangeable.

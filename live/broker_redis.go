@@ -41,13 +41,15 @@ type RedisConfig struct {
 //	                    {"n":node,"p":[Position...]}
 //	<prefix>:devices    Pub/Sub channel, change notices: a device id
 //	<prefix>:config     Pub/Sub channel, change notices: "0" (fences, rules)
+//	<prefix>:credentials Pub/Sub channel, change notices: a revoked session
+//	                    or API token as JSON (server.CredentialRevoked)
 //	<prefix>:latest     hash device id → Position JSON (snapshots, resync)
 //	<prefix>:alarms     stream, one entry per alarm event: p=<previous
 //	                    entry id> e=<event JSON> i=<event id, if any>; the
 //	                    first entry of every stream incarnation is a marker
 //	                    genesis=1
 //
-// One Pub/Sub connection carries the three channels: a node consumes the
+// One Pub/Sub connection carries the four channels: a node consumes the
 // broker once (Run), whatever it does with the messages.
 //
 // The prev field makes gaps detectable: an entry whose prev is not the ID
@@ -62,6 +64,7 @@ type RedisBroker struct {
 	channel string
 	devices string
 	config  string
+	creds   string
 	latest  string
 	stream  string
 }
@@ -96,6 +99,7 @@ func NewRedisBroker(rdb redis.UniversalClient, cfg RedisConfig) *RedisBroker {
 		channel: cfg.Prefix + ":positions",
 		devices: cfg.Prefix + ":" + string(ChangeDevice),
 		config:  cfg.Prefix + ":" + string(ChangeConfig),
+		creds:   cfg.Prefix + ":" + string(ChangeCredential),
 		latest:  cfg.Prefix + ":latest",
 		stream:  cfg.Prefix + ":alarms",
 	}
@@ -238,11 +242,14 @@ func (b *RedisBroker) PublishChange(ctx context.Context, c Change) error {
 	if !c.valid() {
 		return fmt.Errorf("publish change: unknown kind %q", c.Kind)
 	}
-	ch := b.devices
-	if c.Kind == ChangeConfig {
+	ch, payload := b.devices, strconv.FormatInt(c.ID, 10)
+	switch c.Kind {
+	case ChangeConfig:
 		ch = b.config
+	case ChangeCredential:
+		ch, payload = b.creds, string(c.Data)
 	}
-	if err := b.rdb.Publish(ctx, ch, strconv.FormatInt(c.ID, 10)).Err(); err != nil {
+	if err := b.rdb.Publish(ctx, ch, payload).Err(); err != nil {
 		return fmt.Errorf("publish %s change %d: %w", c.Kind, c.ID, err)
 	}
 	return nil
@@ -345,7 +352,7 @@ func (b *RedisBroker) Run(ctx context.Context, after int64, sink Sink) error {
 // because messages published while it was down are gone. The resync comes
 // with the last channel's confirmation, when nothing can be missed any more.
 func (b *RedisBroker) drain(ctx context.Context, sink Sink) error {
-	channels := []string{b.channel, b.devices, b.config}
+	channels := []string{b.channel, b.devices, b.config, b.creds}
 	ps := b.rdb.Subscribe(ctx, channels...)
 	defer ps.Close()
 	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(b.cfg.ChannelSize))
@@ -369,6 +376,12 @@ func (b *RedisBroker) drain(ctx context.Context, sink Sink) error {
 					if ps, ok := b.decodeBatch(m.Payload); ok {
 						sink.positions(ps)
 					}
+				case b.creds:
+					if !json.Valid([]byte(m.Payload)) {
+						b.log.Warn("skip malformed change notice", "channel", m.Channel)
+						continue
+					}
+					sink.changes(Change{Kind: ChangeCredential, Data: json.RawMessage(m.Payload)})
 				case b.devices, b.config:
 					id, err := strconv.ParseInt(m.Payload, 10, 64)
 					if err != nil {

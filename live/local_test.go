@@ -2,8 +2,10 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -202,13 +204,14 @@ func TestChangeNotices(t *testing.T) {
 			time.Sleep(50 * time.Millisecond) // the memory broker registers its sink in Run
 		}
 		ctx := context.Background()
-		for _, c := range []Change{{Kind: ChangeDevice, ID: 42}, {Kind: ChangeConfig}} {
+		cred := Change{Kind: ChangeCredential, Data: json.RawMessage(`{"session_hash":"AQI=","user_id":7}`)}
+		for _, c := range []Change{{Kind: ChangeDevice, ID: 42}, {Kind: ChangeConfig}, cred} {
 			if err := send.PublishChange(ctx, c); err != nil {
 				t.Fatal(err)
 			}
 			select {
 			case g := <-got:
-				if g != c {
+				if !reflect.DeepEqual(g, c) {
 					t.Fatalf("got %+v, want %+v", g, c)
 				}
 			case <-time.After(5 * time.Second):
@@ -217,6 +220,9 @@ func TestChangeNotices(t *testing.T) {
 		}
 		if err := send.PublishChange(ctx, Change{Kind: "fences"}); err == nil {
 			t.Fatal("a notice of an unknown kind was published")
+		}
+		if err := send.PublishChange(ctx, Change{Kind: ChangeCredential, Data: json.RawMessage(`{"broken`)}); err == nil {
+			t.Fatal("a credential notice that is not JSON was published")
 		}
 		if rdb == nil {
 			return
