@@ -161,7 +161,11 @@ func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 		log.Info("store ready", "engine", "embedded", "path", st.Path())
 		return st, nil, nil
 	}
-	pg, err := pgstore.Open(ctx, cfg.DB)
+	dbcfg := cfg.DB
+	if dbcfg.Log == nil {
+		dbcfg.Log = log // the engine choice's warnings
+	}
+	pg, err := pgstore.Open(ctx, dbcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}

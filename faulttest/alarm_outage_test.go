@@ -131,8 +131,11 @@ func storedAlarms(t *testing.T, db, uid string) (alarms, samples int) {
 // returns, with the stored ids pushed. A second outage ends in kill -9:
 // the alarms acknowledged to the vehicle are stored after the restart.
 func TestAlarmsDuringDatabaseOutage(t *testing.T) {
-	db := pgtest.NewDatabase(t)
-	proxy := faultproxy.Start(t, "127.0.0.1:5432")
+	pgtest.EachDatabase(t, testAlarmsDuringDatabaseOutage)
+}
+
+func testAlarmsDuringDatabaseOutage(t *testing.T, db string) {
+	proxy := faultproxy.Start(t, dbAddr(t, db))
 	viaProxy := dbWithProxy(t, db, proxy.Port())
 	data := t.TempDir()
 	addr := freePort(t)

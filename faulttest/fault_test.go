@@ -60,7 +60,10 @@ func waitStored(t *testing.T, dbURL string, acked []time.Time, within time.Durat
 
 // (a) kill -9 during sustained ingest, restart: nothing acknowledged is lost.
 func TestKill9DuringIngestLosesNothingAcknowledged(t *testing.T) {
-	db := pgtest.NewDatabase(t)
+	pgtest.EachDatabase(t, testKill9DuringIngestLosesNothingAcknowledged)
+}
+
+func testKill9DuringIngestLosesNothingAcknowledged(t *testing.T, db string) {
 	data := t.TempDir()
 	addr := freePort(t)
 	start(t, db, data, addr).kill() // migrate and create the admin once
@@ -90,8 +93,11 @@ func TestKill9DuringIngestLosesNothingAcknowledged(t *testing.T) {
 // (b) the database goes away for 10 s during ingest: acknowledged samples
 // are spooled and replayed, ingest goes on without a restart.
 func TestDatabaseOutageSpoolsAndRecovers(t *testing.T) {
-	db := pgtest.NewDatabase(t)
-	proxy := faultproxy.Start(t, "127.0.0.1:5432")
+	pgtest.EachDatabase(t, testDatabaseOutageSpoolsAndRecovers)
+}
+
+func testDatabaseOutageSpoolsAndRecovers(t *testing.T, db string) {
+	proxy := faultproxy.Start(t, dbAddr(t, db))
 	viaProxy := dbWithProxy(t, db, proxy.Port())
 	token := addDevice(t, db, "van-outage")
 	addr := freePort(t)

@@ -199,6 +199,16 @@ func (v *vehicle) ackedTimes() []time.Time {
 }
 
 // dbWithProxy returns a connection string to db that goes through port.
+// dbAddr is the host:port of the database server in db.
+func dbAddr(t *testing.T, db string) string {
+	t.Helper()
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
 func dbWithProxy(t *testing.T, db string, port int) string {
 	t.Helper()
 	u, err := url.Parse(db)

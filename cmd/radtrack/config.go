@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding"
 	"flag"
 	"fmt"
 	"io"
@@ -84,6 +85,20 @@ func (e *envFlags) Bool(p *bool, name, env string, def bool, usage string) {
 	e.fs.BoolVar(p, name, def, usage+" (env "+env+")")
 }
 
+// Text registers a flag of a type that parses itself (encoding.TextUnmarshaler).
+func (e *envFlags) Text(p interface {
+	encoding.TextUnmarshaler
+	encoding.TextMarshaler
+}, name, env string, def encoding.TextMarshaler, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		if err := p.UnmarshalText([]byte(v)); err != nil {
+			e.err = fmt.Errorf("%s=%q: %w", env, v, err)
+		}
+		def = p
+	}
+	e.fs.TextVar(p, name, def, usage+" (env "+env+")")
+}
+
 func (e *envFlags) Parse(args []string) error {
 	if e.err != nil {
 		return e.err
@@ -97,6 +112,7 @@ type dbConfig struct {
 	maxConns      int
 	compressAfter time.Duration
 	retainFor     time.Duration
+	timescale     pgstore.TimescaleMode
 	dataDir       string
 }
 
@@ -105,6 +121,7 @@ func (c *dbConfig) register(f *envFlags) {
 	f.Int(&c.maxConns, "db-max-conns", "RADTRACK_DB_MAX_CONNS", 8, "database connections in the pool")
 	f.Duration(&c.compressAfter, "compress-after", "RADTRACK_COMPRESS_AFTER", 7*24*time.Hour, "TimescaleDB: compress measurement chunks older than this (0 disables)")
 	f.Duration(&c.retainFor, "retain-for", "RADTRACK_RETAIN_FOR", 0, "TimescaleDB: drop measurements older than this (0 keeps everything)")
+	f.Text(&c.timescale, "timescaledb", "RADTRACK_TIMESCALEDB", pgstore.TimescaleAuto, "use TimescaleDB: auto (when the server preloads it, else plain PostgreSQL with a warning), on (refuse to start without it), off (plain PostgreSQL)")
 	f.String(&c.dataDir, "data", "RADTRACK_DATA", "./data", "data directory: the embedded store when DATABASE_URL is unset, and the spool")
 }
 
@@ -113,7 +130,8 @@ func (c *dbConfig) register(f *envFlags) {
 // without.
 func (c *dbConfig) storeConfig() app.Config {
 	return app.Config{
-		DB:          pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor},
+		DB: pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor,
+			Timescale: c.timescale},
 		EmbeddedDir: filepath.Join(c.dataDir, "db"),
 	}
 }

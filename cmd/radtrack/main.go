@@ -47,7 +47,7 @@ const usage = `usage: radtrack <command> [flags]
 commands:
   demo           the whole product on the embedded store with a simulated fleet
   serve          run the server
-  migrate        apply database migrations and exit
+  migrate        apply database migrations and exit (-to-timescaledb: convert plain PostgreSQL)
   device add     register a device and print its token (shown once)
   device list    list registered devices
   import         import drive logs (bGeigie, AtomFast CSV, N42.42) for a device

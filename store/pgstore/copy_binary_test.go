@@ -18,8 +18,12 @@ import (
 // (NaN), attributes, satellites absent and beyond smallint, times with
 // nanoseconds and before 2000, text that needs UTF-8.
 func TestBinaryCopyStoresWhatPgxStores(t *testing.T) {
+	pgtest.EachDatabase(t, testBinaryCopyStoresWhatPgxStores)
+}
+
+func testBinaryCopyStoresWhatPgxStores(t *testing.T, url string) {
 	ctx := context.Background()
-	st := open(t, pgtest.NewDatabase(t))
+	st := open(t, url)
 	base := time.Date(2026, 11, 22, 10, 0, 0, 123_456_789, time.UTC)
 	var samples []sample.Sample
 	for i := range 40 {

@@ -3,10 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,180 +14,164 @@ import (
 // across servers starting at the same time ("radtrack" in ASCII).
 const migrationLockKey int64 = 0x7261647472616b
 
-// Engine variants of a migration file (see package migrations).
-const (
-	variantAll   = ""
-	variantTSDB  = "tsdb"
-	variantPlain = "plain"
-)
-
-type migration struct {
-	version     int
-	name        string
-	variant     string
-	sql         string
-	transaction bool
+// Conversion is what ConvertToTimescaleDB did.
+type Conversion struct {
+	Converted bool  // false: nothing to do (already TimescaleDB, or a new database created as TimescaleDB)
+	Rows      int64 // rows in measurements, the same before and after
+	Chunks    int   // chunks the rows were moved into
+	Took      time.Duration
 }
 
-// loadMigrations parses the embedded files and keeps, per version, the file
-// meant for this engine.
-func loadMigrations(fsys fs.FS, timescale bool) ([]migration, error) {
-	names, err := fs.Glob(fsys, "*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
-	}
-	want := variantPlain
-	if timescale {
-		want = variantTSDB
-	}
-	byVersion := map[int]migration{}
-	for _, file := range names {
-		m, err := parseMigrationName(file)
-		if err != nil {
-			return nil, err
-		}
-		if m.variant != variantAll && m.variant != want {
-			continue
-		}
-		if prev, dup := byVersion[m.version]; dup {
-			return nil, fmt.Errorf("migrations %q and %q share version %d", prev.name, m.name, m.version)
-		}
-		body, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", file, err)
-		}
-		m.sql = string(body)
-		m.transaction = !strings.HasPrefix(m.sql, "-- radtrack:no-transaction")
-		byVersion[m.version] = m
-	}
-	out := make([]migration, 0, len(byVersion))
-	for _, m := range byVersion {
-		out = append(out, m)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration version %d missing (found %d, %s)", i+1, m.version, m.name)
-		}
-	}
-	return out, nil
-}
-
-// parseMigrationName splits "0003_measurements_engine.tsdb.sql".
-func parseMigrationName(file string) (migration, error) {
-	base := strings.TrimSuffix(file, ".sql")
-	variant := variantAll
-	if stem, v, ok := strings.Cut(base, "."); ok {
-		if v != variantTSDB && v != variantPlain {
-			return migration{}, fmt.Errorf("migration %s: unknown variant %q", file, v)
-		}
-		base, variant = stem, v
-	}
-	num, _, ok := strings.Cut(base, "_")
-	version, err := strconv.Atoi(num)
-	if !ok || err != nil || version <= 0 {
-		return migration{}, fmt.Errorf("migration %s: name must be NNNN_name.sql", file)
-	}
-	return migration{version: version, name: file, variant: variant}, nil
-}
-
-// migrate applies every pending migration, one transaction each, holding an
-// advisory lock so concurrent servers take turns.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate picks the engine and applies every pending migration, one
+// transaction each, holding an advisory lock so concurrent servers take
+// turns. With convert, a plain-PostgreSQL schema is then turned into the
+// TimescaleDB one, data included.
+func (s *Store) migrate(ctx context.Context, cfg Config, convert bool) (Conversion, error) {
+	var conv Conversion
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("acquire connection for migrations: %w", err)
+		return conv, fmt.Errorf("acquire connection for migrations: %w", err)
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
-		return fmt.Errorf("take migration lock: %w", err)
+		return conv, fmt.Errorf("take migration lock: %w", err)
 	}
 	defer func() {
 		// Unlock on a fresh context: ctx may be cancelled by now.
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey)
 	}()
 
+	// Before any DDL: on a server that has TimescaleDB installed but not
+	// preloaded, a statement that loads its library ends the session.
+	facts, err := readEngineFacts(ctx, conn.Conn())
+	if err != nil {
+		return conv, err
+	}
+	mode := cfg.Timescale
+	if mode == "" {
+		mode = TimescaleAuto
+	}
+	convertPlain := convert && facts.hasSchema && !facts.hypertable
+	if convert {
+		mode = TimescaleOn
+		if convertPlain {
+			// Migrate what is there as plain first; the conversion below
+			// needs TimescaleDB loadable.
+			mode = TimescaleOff
+			if why := facts.unavailable(); why != "" {
+				return conv, fmt.Errorf("cannot convert database %q to TimescaleDB: %s", facts.database, why)
+			}
+		}
+	}
+	timescale, warning, err := chooseEngine(mode, facts)
+	if err != nil {
+		return conv, err
+	}
+	if warning != "" {
+		s.log.Warn(warning, "database", facts.database)
+	}
+	s.timescale = timescale
+
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer PRIMARY KEY,
 		name       text NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
+		return conv, fmt.Errorf("create schema_migrations: %w", err)
 	}
-	if err := s.detectEngine(ctx, conn.Conn()); err != nil {
-		return err
+	dialect := migrations.PostgreSQL
+	if timescale {
+		dialect = migrations.TimescaleDB
 	}
-	all, err := loadMigrations(migrations.FS, s.timescale)
+	all, err := migrations.Load(dialect)
 	if err != nil {
-		return err
+		return conv, err
 	}
-	applied := map[int]bool{}
 	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
-		return fmt.Errorf("read schema_migrations: %w", err)
+		return conv, fmt.Errorf("read schema_migrations: %w", err)
 	}
-	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
 	if err != nil {
-		return fmt.Errorf("read schema_migrations: %w", err)
+		return conv, fmt.Errorf("read schema_migrations: %w", err)
 	}
-	for _, v := range versions {
-		applied[int(v)] = true
+	pending, err := migrations.Pending(all, applied)
+	if err != nil {
+		return conv, fmt.Errorf("database %q: %w", facts.database, err)
 	}
-	for _, m := range all {
-		if applied[m.version] {
-			continue
-		}
+	for _, m := range pending {
 		if err := applyMigration(ctx, conn.Conn(), m); err != nil {
-			return err
+			return conv, err
 		}
 	}
-	return nil
-}
-
-// detectEngine decides between TimescaleDB and plain PostgreSQL. Once the
-// measurements table exists, what it is decides; before, availability does.
-func (s *Store) detectEngine(ctx context.Context, conn *pgx.Conn) error {
-	var installed, available bool
-	err := conn.QueryRow(ctx, `SELECT
-		EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'),
-		EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')`).Scan(&installed, &available)
-	if err != nil {
-		return fmt.Errorf("detect timescaledb: %w", err)
-	}
-	var measurementsExist bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass('measurements') IS NOT NULL").Scan(&measurementsExist); err != nil {
-		return fmt.Errorf("detect schema: %w", err)
-	}
-	if measurementsExist {
-		s.timescale = installed
-		return nil
-	}
-	s.timescale = available
-	return nil
-}
-
-func applyMigration(ctx context.Context, conn *pgx.Conn, m migration) error {
-	if !m.transaction {
-		if _, err := conn.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("apply migration %s: %w", m.name, err)
+	if convertPlain {
+		conv, err = convertToTimescale(ctx, conn.Conn())
+		if err != nil {
+			return conv, fmt.Errorf("convert database %q to TimescaleDB: %w", facts.database, err)
 		}
-		if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.name, err)
+		s.timescale = true
+	}
+	return conv, nil
+}
+
+func applyMigration(ctx context.Context, conn *pgx.Conn, m migrations.Migration) error {
+	if m.NoTransaction {
+		if _, err := conn.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("apply migration %s: %w", m.Name, err)
+		}
+		if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+			return fmt.Errorf("record migration %s: %w", m.Name, err)
 		}
 		return nil
 	}
-	tx, err := conn.Begin(ctx)
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("apply migration %s: %w", m.Name, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+			return fmt.Errorf("record migration %s: %w", m.Name, err)
+		}
+		return nil
+	})
+}
+
+// convertToTimescale runs the plain → TimescaleDB steps in one transaction:
+// a failure leaves the plain database as it was. create_hypertable moves the
+// rows into chunks while holding an exclusive lock on measurements, so
+// ingest waits (or spools) meanwhile.
+func convertToTimescale(ctx context.Context, conn *pgx.Conn) (Conversion, error) {
+	var conv Conversion
+	steps, err := migrations.PlainToTimescaleDB()
 	if err != nil {
-		return fmt.Errorf("begin migration %s: %w", m.name, err)
+		return conv, err
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
-		return fmt.Errorf("apply migration %s: %w", m.name, err)
+	started := time.Now()
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM measurements").Scan(&conv.Rows); err != nil {
+			return fmt.Errorf("count measurements: %w", err)
+		}
+		for _, m := range steps {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
+			}
+		}
+		// The record says which variant each version's schema is now.
+		for _, m := range steps {
+			if _, err := tx.Exec(ctx, "UPDATE schema_migrations SET name = $2 WHERE version = $1 AND name <> $2 AND $2 LIKE '%.tsdb.sql'", m.Version, m.Name); err != nil {
+				return fmt.Errorf("record %s: %w", m.Name, err)
+			}
+		}
+		var after int64
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM measurements").Scan(&after); err != nil {
+			return fmt.Errorf("count measurements: %w", err)
+		}
+		if after != conv.Rows {
+			return fmt.Errorf("measurements held %d rows before and %d after create_hypertable", conv.Rows, after)
+		}
+		return tx.QueryRow(ctx, "SELECT count(*) FROM show_chunks('measurements')").Scan(&conv.Chunks)
+	})
+	if err != nil {
+		return conv, err
 	}
-	if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-		return fmt.Errorf("record migration %s: %w", m.name, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit migration %s: %w", m.name, err)
-	}
-	return nil
+	conv.Converted, conv.Took = true, time.Since(started)
+	return conv, nil
 }

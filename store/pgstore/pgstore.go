@@ -1,12 +1,14 @@
 // Package pgstore implements store.Store on PostgreSQL, using TimescaleDB's
-// hypertables, compression and continuous aggregates when the extension is
-// available and plain PostgreSQL tables otherwise.
+// hypertables, compression and continuous aggregates when the server
+// preloads TimescaleDB and plain PostgreSQL tables otherwise (TimescaleMode
+// decides; a database's existing schema says which it is).
 package pgstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -23,8 +25,10 @@ type WriteMode int
 const (
 	// WriteCopy streams batches with binary COPY (the production path).
 	WriteCopy WriteMode = iota
-	// WriteInsert uses multi-row INSERT … ON CONFLICT DO NOTHING, for
-	// engines without COPY FROM STDIN (the PGlite TimescaleDB test engine).
+	// WriteInsert uses multi-row INSERT … ON CONFLICT DO NOTHING. It was
+	// for the PGlite TimescaleDB test engine, which had no COPY FROM STDIN;
+	// that engine is gone (tests run on a real TimescaleDB server), so
+	// nothing uses it now.
 	WriteInsert
 )
 
@@ -37,8 +41,12 @@ type Config struct {
 	// (0 disables the policy). Ignored on plain PostgreSQL.
 	CompressAfter time.Duration
 	// RetainFor drops measurements older than this (0 keeps everything).
-	// TimescaleDB only; on plain PostgreSQL it is reported as unsupported.
+	// TimescaleDB only; on plain PostgreSQL Open warns that it is ignored.
 	RetainFor time.Duration
+	// Timescale says whether to use TimescaleDB ("" is TimescaleAuto).
+	Timescale TimescaleMode
+	// Log receives the engine choice's warnings; nil discards them.
+	Log *slog.Logger
 }
 
 // Store is a PostgreSQL/TimescaleDB store.
@@ -48,16 +56,37 @@ type Store struct {
 	copyBufs  sync.Pool // *[]byte: encoded COPY batches, reused
 	mode      WriteMode
 	timescale bool
+	log       *slog.Logger
 }
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects, applies pending migrations and configures TimescaleDB
-// policies. It is safe for several servers to call Open at once.
+// Open connects, chooses the engine (see TimescaleMode), applies pending
+// migrations and configures TimescaleDB policies. It is safe for several
+// servers to call Open at once.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, _, err := open(ctx, cfg, false)
+	return s, err
+}
+
+// ConvertToTimescaleDB is "radtrack migrate -to-timescaledb": it opens the
+// store like Open and turns a plain-PostgreSQL database into a TimescaleDB
+// one with its data (measurements becomes a hypertable; compression, the
+// dose_1m continuous aggregate and its policy as on a database created with
+// TimescaleDB). The server must preload TimescaleDB. A new database is
+// created as TimescaleDB; one already converted is left as it is. The
+// conversion is one transaction that locks measurements while it moves the
+// rows (servers still running would spool meanwhile, and set up compression
+// only when restarted), so run it with the servers stopped.
+func ConvertToTimescaleDB(ctx context.Context, cfg Config) (*Store, Conversion, error) {
+	return open(ctx, cfg, true)
+}
+
+func open(ctx context.Context, cfg Config, convert bool) (*Store, Conversion, error) {
+	var conv Conversion
 	pcfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("parse database url: %w", err)
+		return nil, conv, fmt.Errorf("parse database url: %w", err)
 	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
@@ -68,18 +97,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to database: %w", err)
+		return nil, conv, fmt.Errorf("connect to database: %w", err)
 	}
-	s := &Store{url: cfg.URL, pool: pool, mode: cfg.WriteMode}
-	if err := s.migrate(ctx); err != nil {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{url: cfg.URL, pool: pool, mode: cfg.WriteMode, log: log}
+	if conv, err = s.migrate(ctx, cfg, convert); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, conv, err
 	}
 	if err := s.configurePolicies(ctx, cfg); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, conv, err
 	}
-	return s, nil
+	return s, conv, nil
 }
 
 // Timescale reports whether the TimescaleDB engine is in use.
@@ -99,6 +132,9 @@ func (s *Store) Close() { s.pool.Close() }
 
 func (s *Store) configurePolicies(ctx context.Context, cfg Config) error {
 	if !s.timescale {
+		if cfg.RetainFor > 0 {
+			s.log.Warn("RADTRACK_RETAIN_FOR is ignored on plain PostgreSQL: measurements are kept", "retain_for", cfg.RetainFor)
+		}
 		return nil
 	}
 	// Policies are configuration, not schema: re-set them on every start so

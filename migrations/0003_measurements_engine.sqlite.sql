@@ -1,0 +1,5 @@
+-- SQLite: nothing to add. The engine-specific layer of measurements
+-- (hypertable or BRIN index, and dose_1m) exists on PostgreSQL only; the
+-- embedded store's WITHOUT ROWID table from 0002 is already ordered by
+-- (device_id, time) and its store computes per-minute statistics by query.
+-- The version exists so every dialect counts versions alike.

@@ -1,0 +1,2 @@
+-- Nothing to do: dose_1m is a continuous aggregate on TimescaleDB only
+-- (see 0008_dose_1m_refresh_all.tsdb.sql).
