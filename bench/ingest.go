@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,22 +43,41 @@ type IngestConfig struct {
 // IngestResult is what one run measured.
 type IngestResult struct {
 	Engine         string // "PostgreSQL", "TimescaleDB" or "embedded SQLite"
-	Baseline       string // what the raw phase did
+	Baseline       string // what the raw phase the ratio is taken against did
 	Samples        int
 	HTTPRowsPerSec float64
 	AckP50, AckP99 time.Duration
 	RawRowsPerSec  float64
-	Ratio          float64 // HTTP ingest rows/s ÷ raw COPY rows/s
+	Ratio          float64 // HTTP ingest rows/s ÷ raw rows/s of Baseline
 	Timescale      bool
+	// Baselines are every raw phase of the run, Baseline first. On
+	// TimescaleDB: raw COPY into a hypertable shaped like measurements (the
+	// ratio's baseline), and into a plain table for comparison with plain
+	// PostgreSQL.
+	Baselines []Baseline
+}
+
+// Baseline is one raw phase: the same rows, batches and connections as the
+// writer, with nothing of RadTrack in front.
+type Baseline struct {
+	Name       string
+	RowsPerSec float64
 }
 
 func (r IngestResult) String() string {
-	return fmt.Sprintf("engine %s, %d samples per phase\n"+
-		"HTTP ingest: %.0f rows/s, ack latency p50 %s p99 %s\n"+
-		"%s: %.0f rows/s\n"+
-		"ratio ingest/raw: %.1f %%\n",
-		r.Engine, r.Samples, r.HTTPRowsPerSec, r.AckP50.Round(10*time.Microsecond), r.AckP99.Round(10*time.Microsecond),
-		r.Baseline, r.RawRowsPerSec, 100*r.Ratio)
+	var b strings.Builder
+	fmt.Fprintf(&b, "engine %s, %d samples per phase\n"+
+		"HTTP ingest: %.0f rows/s, ack latency p50 %s p99 %s\n",
+		r.Engine, r.Samples, r.HTTPRowsPerSec, r.AckP50.Round(10*time.Microsecond), r.AckP99.Round(10*time.Microsecond))
+	for i, bl := range r.Baselines {
+		role := "baseline"
+		if i > 0 {
+			role = "reference"
+		}
+		fmt.Fprintf(&b, "%s: %s: %.0f rows/s (ingest/this %.1f %%)\n", role, bl.Name, bl.RowsPerSec, 100*r.HTTPRowsPerSec/bl.RowsPerSec)
+	}
+	fmt.Fprintf(&b, "ratio ingest/baseline: %.1f %%\n", 100*r.Ratio)
+	return b.String()
 }
 
 // RunIngest measures HTTP batch ingest end to end (loopback HTTP, JSON
@@ -73,18 +93,37 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 		return IngestResult{}, err
 	}
 	defer st.Close()
-	res := IngestResult{Samples: cfg.Samples, Timescale: st.Timescale(), Engine: "PostgreSQL",
-		Baseline: "raw pgx CopyFrom (same table shape, same database)"}
+	res := IngestResult{Samples: cfg.Samples, Timescale: st.Timescale(), Engine: "PostgreSQL"}
+	// The raw phases' tables: measurements' columns and indexes, empty.
+	type rawTable struct{ name, setup, baseline string }
+	raws := []rawTable{{"bench_raw", "", "raw pgx CopyFrom into a plain table (same shape, same database)"}}
 	if st.Timescale() {
 		res.Engine = "TimescaleDB"
+		raws = []rawTable{
+			{"bench_raw_hyper", `SELECT create_hypertable('bench_raw_hyper', 'time',
+				chunk_time_interval => INTERVAL '1 day', create_default_indexes => false)`,
+				"raw pgx CopyFrom into a hypertable (same shape and chunks, same database)"},
+			raws[0],
+		}
 	}
 	pool := st.Pool()
-	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS bench_raw;
-		CREATE TABLE bench_raw (LIKE measurements INCLUDING ALL);
-		TRUNCATE measurements`); err != nil {
+	if _, err := pool.Exec(ctx, `TRUNCATE measurements`); err != nil {
 		return res, fmt.Errorf("prepare tables: %w", err)
 	}
-	defer pool.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS bench_raw") //nolint:errcheck // best-effort cleanup
+	for _, r := range raws {
+		if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS `+r.name); err != nil {
+			return res, fmt.Errorf("prepare %s: %w", r.name, err)
+		}
+		if _, err := pool.Exec(ctx, `CREATE TABLE `+r.name+` (LIKE measurements INCLUDING ALL)`); err != nil {
+			return res, fmt.Errorf("prepare %s: %w", r.name, err)
+		}
+		defer pool.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+r.name) //nolint:errcheck // best-effort cleanup
+		if r.setup != "" {
+			if _, err := pool.Exec(ctx, r.setup); err != nil {
+				return res, fmt.Errorf("prepare %s: %w", r.name, err)
+			}
+		}
+	}
 
 	devices, tokens, err := benchDevices(ctx, st, cfg.Devices)
 	if err != nil {
@@ -93,11 +132,15 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 	start := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)
 	perDevice := cfg.Samples / cfg.Devices
 
-	fmt.Fprintln(progress, "raw COPY phase…")
-	res.RawRowsPerSec, err = rawCopy(ctx, pool, devices, start, perDevice, cfg.Writer)
-	if err != nil {
-		return res, err
+	for _, r := range raws {
+		fmt.Fprintf(progress, "raw COPY phase (%s)…\n", r.name)
+		rate, err := rawCopy(ctx, pool, r.name, devices, start, perDevice, cfg.Writer)
+		if err != nil {
+			return res, err
+		}
+		res.Baselines = append(res.Baselines, Baseline{Name: r.baseline, RowsPerSec: rate})
 	}
+	res.Baseline, res.RawRowsPerSec = res.Baselines[0].Name, res.Baselines[0].RowsPerSec
 	fmt.Fprintln(progress, "HTTP ingest phase…")
 	res.HTTPRowsPerSec, res.AckP50, res.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice)
 	if err != nil {
@@ -146,7 +189,7 @@ func benchSample(deviceID int64, start time.Time, i int) sample.Sample {
 // connections as the writer, straight into an identical table.
 func rawCopy(ctx context.Context, pool interface {
 	CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
-}, devices []store.Device, start time.Time, perDevice int, wcfg ingest.WriterConfig) (float64, error) {
+}, table string, devices []store.Device, start time.Time, perDevice int, wcfg ingest.WriterConfig) (float64, error) {
 	all := make([]sample.Sample, 0, len(devices)*perDevice)
 	for i := range perDevice {
 		for _, d := range devices {
@@ -165,7 +208,7 @@ func rawCopy(ctx context.Context, pool interface {
 	for range wcfg.Flushers {
 		wg.Go(func() {
 			for b := range next {
-				if _, err := pool.CopyFrom(ctx, pgx.Identifier{"bench_raw"}, pgstore.MeasurementColumns(), pgstore.SampleRows(b)); err != nil {
+				if _, err := pool.CopyFrom(ctx, pgx.Identifier{table}, pgstore.MeasurementColumns(), pgstore.SampleRows(b)); err != nil {
 					errs <- err
 					return
 				}
@@ -305,6 +348,7 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 		}
 	}
 	res.RawRowsPerSec = float64(len(all)) / time.Since(t0).Seconds()
+	res.Baselines = []Baseline{{Name: res.Baseline, RowsPerSec: res.RawRowsPerSec}}
 
 	fmt.Fprintln(progress, "HTTP ingest phase…")
 	res.HTTPRowsPerSec, res.AckP50, res.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice)
