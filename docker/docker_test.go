@@ -58,6 +58,19 @@ func TestComposeSetsOnlyKnownVariables(t *testing.T) {
 	}
 }
 
+// The TimescaleDB image is the version CI tests: the one scripts/services.sh
+// builds, for Debian 12's PostgreSQL 15.
+func TestComposePinsTheTimescaleDBThatCITests(t *testing.T) {
+	m := regexp.MustCompile(`(?m)^TSDB_VERSION=(\S+)$`).FindStringSubmatch(read(t, "../scripts/services.sh"))
+	if m == nil {
+		t.Fatal("scripts/services.sh sets no TSDB_VERSION")
+	}
+	want := "image: timescale/timescaledb:" + m[1] + "-pg15\n"
+	if compose := read(t, "compose.yaml"); !strings.Contains(compose, want) {
+		t.Fatalf("compose.yaml does not pin %q", strings.TrimSpace(want))
+	}
+}
+
 func TestDockerfileRunsNonRootAndHealthChecks(t *testing.T) {
 	df := read(t, "Dockerfile")
 	for _, want := range []string{
