@@ -138,7 +138,7 @@ func chooseEngine(mode TimescaleMode, f engineFacts) (timescale bool, warning st
 	case loadable:
 		return true, "", nil
 	case mode == TimescaleOn:
-		return false, "", fmt.Errorf("RADTRACK_TIMESCALEDB=on, but %s (or set RADTRACK_TIMESCALEDB=auto or off to run on plain PostgreSQL)", unavailable)
+		return false, "", fmt.Errorf("RADTRACK_TIMESCALEDB=on: %s (or set RADTRACK_TIMESCALEDB=auto or off to run on plain PostgreSQL)", unavailable)
 	}
 	return false, unavailable + "; creating a plain-PostgreSQL schema (no compression, retention or continuous aggregates; " +
 		`"radtrack migrate -to-timescaledb" converts it later; set RADTRACK_TIMESCALEDB=off to say plain is intended)`, nil

@@ -201,7 +201,7 @@ func TestTimescaleModesOnPlainPostgreSQL(t *testing.T) {
 	}
 
 	url := e.NewDatabase(t)
-	if _, _, err := openMode(t, url, pgstore.TimescaleOn); err == nil || !strings.Contains(err.Error(), "RADTRACK_TIMESCALEDB=on, but "+reason) {
+	if _, _, err := openMode(t, url, pgstore.TimescaleOn); err == nil || !strings.Contains(err.Error(), "RADTRACK_TIMESCALEDB=on: "+reason) {
 		t.Fatalf("on: %v", err)
 	}
 	s, logs, err := openMode(t, url, pgstore.TimescaleAuto)
