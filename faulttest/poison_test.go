@@ -174,7 +174,10 @@ func metricValue(t *testing.T, addr, name string) string {
 // device name typed by an admin. Every other vehicle's request is answered
 // 200 and stored; each poisoning request gets a 4xx naming the field.
 func TestPoisonedSampleFailsOnlyItsOwnRequest(t *testing.T) {
-	db := pgtest.NewDatabase(t)
+	pgtest.EachDatabase(t, testPoisonedSampleFailsOnlyItsOwnRequest)
+}
+
+func testPoisonedSampleFailsOnlyItsOwnRequest(t *testing.T, db string) {
 	data := t.TempDir()
 	addr, osmAddr := freePort(t), freePort(t)
 	srv := start(t, db, data, addr, "-osmand-addr", osmAddr)
@@ -337,8 +340,11 @@ func rewriteLog(t *testing.T, dir string, frames [][]byte) {
 // the table, the batch's good samples too, the bad one is in the
 // dead-letter log, the CLI lists it, and all of it holds across a restart.
 func TestPoisonedSpoolRecordIsSetAsideAndReplayGoesOn(t *testing.T) {
-	db := pgtest.NewDatabase(t)
-	proxy := faultproxy.Start(t, "127.0.0.1:5432")
+	pgtest.EachDatabase(t, testPoisonedSpoolRecordIsSetAsideAndReplayGoesOn)
+}
+
+func testPoisonedSpoolRecordIsSetAsideAndReplayGoesOn(t *testing.T, db string) {
+	proxy := faultproxy.Start(t, dbAddr(t, db))
 	viaProxy := dbWithProxy(t, db, proxy.Port())
 	data := t.TempDir()
 	addr := freePort(t)
@@ -462,8 +468,11 @@ func TestPoisonedSpoolRecordIsSetAsideAndReplayGoesOn(t *testing.T) {
 // the database returns, the acknowledged alarms are stored, the poisoned
 // event is in the dead-letter log and listed, across a restart.
 func TestPoisonedJournalEventIsSetAsideAndDrainGoesOn(t *testing.T) {
-	db := pgtest.NewDatabase(t)
-	proxy := faultproxy.Start(t, "127.0.0.1:5432")
+	pgtest.EachDatabase(t, testPoisonedJournalEventIsSetAsideAndDrainGoesOn)
+}
+
+func testPoisonedJournalEventIsSetAsideAndDrainGoesOn(t *testing.T, db string) {
+	proxy := faultproxy.Start(t, dbAddr(t, db))
 	viaProxy := dbWithProxy(t, db, proxy.Port())
 	data := t.TempDir()
 	addr := freePort(t)

@@ -26,8 +26,12 @@ import (
 // naming the column; and a spooled batch with such a sample replays the
 // others and sets it aside.
 func TestWriterIsolatesWhatPostgreSQLRefuses(t *testing.T) {
+	pgtest.EachDatabase(t, testWriterIsolatesWhatPostgreSQLRefuses)
+}
+
+func testWriterIsolatesWhatPostgreSQLRefuses(t *testing.T, db string) {
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, pgstore.Config{URL: pgtest.NewDatabase(t)})
+	st, err := pgstore.Open(ctx, pgstore.Config{URL: db})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,9 +63,10 @@ func TestClassifySQLStates(t *testing.T) {
 // The real server's verdicts: a NUL in attributes is refused for good and
 // named by its column; a query the schema does not know is neither
 // transient nor a data error; a cut connection is transient.
-func TestClassifyRealRefusals(t *testing.T) {
+func TestClassifyRealRefusals(t *testing.T) { pgtest.EachDatabase(t, testClassifyRealRefusals) }
+
+func testClassifyRealRefusals(t *testing.T, db string) {
 	ctx := context.Background()
-	db := pgtest.NewDatabase(t)
 	st := open(t, db)
 	bad := storetest.Samples(1, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 3)
 	bad[1].Attributes = map[string]any{"note": "a\x00b"}
@@ -131,9 +132,10 @@ func TestLookupOfUnstorableTextIsNotFound(t *testing.T) {
 // A sample without a fix is stored with lon/lat NULL (a table reader
 // must never see a point at 0,0); a real fix at 0,0 stays 0,0. Both write
 // paths (binary COPY, INSERT) agree, and reads give back what was sent.
-func TestNoFixStoresNullPosition(t *testing.T) {
+func TestNoFixStoresNullPosition(t *testing.T) { pgtest.EachDatabase(t, testNoFixStoresNullPosition) }
+
+func testNoFixStoresNullPosition(t *testing.T, db string) {
 	ctx := context.Background()
-	db := pgtest.NewDatabase(t)
 	for _, mode := range []pgstore.WriteMode{pgstore.WriteCopy, pgstore.WriteInsert} {
 		st, err := pgstore.Open(ctx, pgstore.Config{URL: db, WriteMode: mode})
 		if err != nil {
