@@ -5,7 +5,8 @@
 #   - a second cluster "tsdb" of the same PostgreSQL on 127.0.0.1:5433 with
 #     TimescaleDB preloaded, built from ../shared/vendor when not installed
 #     (no package registry here carries it; see that directory's README);
-#   - Redis on 127.0.0.1:6379;
+#   - Redis on 127.0.0.1:6379; Mosquitto (MQTT) on 127.0.0.1:1883;
+#   - test tools: xmllint (CAP schema validation);
 #   - on both clusters: the role radtrack/radtrack (CREATEDB) owning the
 #     databases radtrack and radtrack_bench, and max_connections 400
 #     (test packages run in parallel, each with its own databases).
@@ -173,3 +174,19 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { log "Redis does not answer on 127.0.0.1:6379"; exit 1; }
+
+# --- Mosquitto (MQTT notifications) -------------------------------------------
+if ! command -v mosquitto >/dev/null 2>&1; then
+  log "installing Mosquitto"
+  apt_install mosquitto
+fi
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  log "starting Mosquitto"
+  as_root mosquitto -d -c /etc/mosquitto/mosquitto.conf
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 0.1; done
+fi
+(exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null || { log "Mosquitto does not answer on 127.0.0.1:1883"; exit 1; }
+
+# --- Test tools ---------------------------------------------------------------
+# xmllint validates CAP 1.2 alerts against the OASIS schema (notify tests).
+command -v xmllint >/dev/null 2>&1 || { log "installing libxml2-utils (xmllint)"; apt_install libxml2-utils; }
