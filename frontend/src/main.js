@@ -282,7 +282,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   get('/basemaps').then(({ basemaps: list }) => {
     const bm = new Basemaps(map, list);
     bm.addEventListener('error', (e) => status(`Basemap ${e.detail}`));
-    map.addControl(bm.control(), 'top-left');
+    if (list.length) map.addControl(bm.control(), 'top-left'); // the atlas alone needs no switcher
     window.radtrack.basemaps = bm;
     return bm.use(bm.initial.id);
   }).catch((err) => status(`Basemaps: ${errorText(err)}`)).finally(() => { window.radtrack.basemapsReady = true; });

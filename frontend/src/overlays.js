@@ -42,8 +42,9 @@ export class Overlays {
     map.addSource('plans', { type: 'geojson', data: EMPTY });
     const polygon = ['==', ['geometry-type'], 'Polygon'];
     const line = ['==', ['geometry-type'], 'LineString'];
-    // Width on the ground at mid latitudes: 13.5 m per pixel at zoom 12.
-    const metres = (m) => ['interpolate', ['exponential', 2], ['zoom'], 12, m / 13.5, 22, (m * 1024) / 13.5];
+    // Width on the ground at mid latitudes (13.5 m per pixel at zoom 12),
+    // at least a pixel.
+    const metres = (m) => ['interpolate', ['exponential', 2], ['zoom'], 12, ['max', 1, ['/', m, 13.5]], 22, ['*', m, 1024 / 13.5]];
     map.addLayer({ id: 'plans-fill', type: 'fill', source: 'plans', filter: polygon,
       paint: { 'fill-color': kindMatch('color'), 'fill-opacity': 0.85 } });
     map.addLayer({ id: 'plans-outline', type: 'line', source: 'plans', filter: polygon,
@@ -53,7 +54,7 @@ export class Overlays {
       paint: {
         'line-color': kindMatch('color'),
         // Roads about 12 m wide on the ground, lanes 6 m, never thinner than a hairline.
-        'line-width': ['max', 1, ['match', ['get', 'kind'], 'road', metres(12), 'lane', metres(6), metres(3)]],
+        'line-width': metres(['match', ['get', 'kind'], 'road', 12, 'lane', 6, 3]),
         'line-dasharray': ['match', ['get', 'kind'], 'rail', ['literal', [2, 1]], ['literal', [1]]],
       } });
     map.addLayer({ id: 'plans-point', type: 'circle', source: 'plans', filter: ['==', ['geometry-type'], 'Point'],

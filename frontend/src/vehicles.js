@@ -89,14 +89,17 @@ export class Vehicles extends EventTarget {
         'symbol-sort-key': ['-', 1, ['get', 'alarm']],
       },
     }, 'vehicles-alarm');
-    // Labels without glyphs: each name becomes a canvas image on demand.
-    map.on('styleimagemissing', (e) => {
-      if (!e.id.startsWith('lbl:') || map.hasImage(e.id)) return;
-      const text = e.id.slice(4);
+    // Vehicle labels are canvas images made on demand (any script the
+    // browser's fonts draw, CJK included). MapLibre 6 asks the resolver
+    // before laying a tile out; its styleimagemissing event comes too late
+    // for that layout, which then had no label.
+    map.setMissingStyleImageResolver(async (id) => {
+      if (!id.startsWith('lbl:') || map.hasImage(id)) return;
+      const text = id.slice(4);
       const ctxProbe = document.createElement('canvas').getContext('2d');
       ctxProbe.font = '600 12px system-ui, sans-serif';
       const w = Math.ceil(ctxProbe.measureText(text).width) + 10;
-      addCanvasImage(map, e.id, w, 18, (ctx) => {
+      addCanvasImage(map, id, w, 18, (ctx) => {
         ctx.fillStyle = 'rgba(11,15,20,0.85)';
         ctx.fillRect(0, 0, w, 18);
         ctx.font = '600 12px system-ui, sans-serif';
