@@ -73,7 +73,9 @@ func ParseBasemaps(files, urls []string) ([]Basemap, error) {
 		if h.TileType == 1 {
 			b.Format = "vector"
 		}
-		b.Name = firstNonEmpty(opts.Get("name"), meta.Name, filepath.Base(path))
+		// The file's name names the region; archive metadata names are often
+		// build timestamps ("protomaps 2023-01-18T07:49:39Z").
+		b.Name = firstNonEmpty(opts.Get("name"), strings.ReplaceAll(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), "_", " "))
 		b.Attribution = firstNonEmpty(opts.Get("attribution"), plainAttribution(meta.Attribution))
 		out = append(out, b)
 	}

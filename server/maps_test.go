@@ -64,7 +64,7 @@ func TestParseBasemaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(got)
-	want := `[{"id":"port-aerial","name":"Port aerial","kind":"pmtiles","format":"raster","tile_type":"png","url":"/api/v1/basemaps/port-aerial.pmtiles","min_zoom":3,"max_zoom":12,"bounds":[3.9,51.9,4.2,52],"center":[4.05,51.95,10],"attribution":"Port Authority \u0026 OpenStreetMap contributors"},` +
+	want := `[{"id":"port-aerial","name":"port aerial","kind":"pmtiles","format":"raster","tile_type":"png","url":"/api/v1/basemaps/port-aerial.pmtiles","min_zoom":3,"max_zoom":12,"bounds":[3.9,51.9,4.2,52],"center":[4.05,51.95,10],"attribution":"Port Authority \u0026 OpenStreetMap contributors"},` +
 		`{"id":"port-aerial-2","name":"Aerial 2","kind":"pmtiles","format":"raster","tile_type":"png","url":"/api/v1/basemaps/port-aerial-2.pmtiles","min_zoom":3,"max_zoom":12,"bounds":[3.9,51.9,4.2,52],"center":[4.05,51.95,10],"attribution":"© Port"},` +
 		`{"id":"url-1","name":"tiles.port.internal","kind":"raster","url":"https://tiles.port.internal/osm/{z}/{x}/{y}.png","scheme":"tms","tile_size":256,"min_zoom":0,"max_zoom":19,"attribution":"© OpenStreetMap contributors"},` +
 		`{"id":"url-2","name":"maps.port.internal","kind":"style","url":"https://maps.port.internal/styles/dark.json","min_zoom":0,"max_zoom":22,"attribution":""}]`
@@ -110,7 +110,7 @@ func TestParseBasemapsFlorenceArchive(t *testing.T) {
 	}
 	b := got[0]
 	if b.ID != "firenze_osm_protomaps" || b.Format != "vector" || b.TileType != "mvt" || b.MinZoom != 0 || b.MaxZoom != 14 ||
-		b.Name != "protomaps 2023-01-18T07:49:39Z" || b.Attribution != "Protomaps © OpenStreetMap contributors" ||
+		b.Name != "firenze osm protomaps" || b.Attribution != "Protomaps © OpenStreetMap contributors" ||
 		*b.Bounds != [4]float64{11.154026, 43.7270125, 11.3289395, 43.8325455} {
 		t.Fatalf("Florence basemap %+v bounds %v", b, *b.Bounds)
 	}

@@ -59,10 +59,9 @@ func parsePMTilesHeader(b []byte) (pmtilesHeader, error) {
 }
 
 // pmtilesMetadata is the part of the archive's JSON metadata shown to
-// people: name and attribution. Gzip or uncompressed only; others are
-// skipped (the archive is still served).
+// people: the attribution. Gzip or uncompressed only; others are skipped
+// (the archive is still served).
 type pmtilesMetadata struct {
-	Name        string `json:"name"`
 	Attribution string `json:"attribution"`
 }
 

@@ -3,10 +3,10 @@ package sim
 import "encoding/json"
 
 // PlanItem is a drawn element of a layout's site plan besides its roads:
-// a quay, a container stack, the customs yard, an inspection bay.
+// the ground, a quay, a container stack, the customs yard, an inspection bay.
 type PlanItem struct {
 	Name string
-	Kind string // a site-plan kind: quay, stack, yard, bay, building, gate, water
+	Kind string // a site-plan kind: land, quay, stack, yard, bay, building, gate, water
 	Ring []XY   // polygon in the layout's plane, not closed
 }
 
@@ -62,6 +62,8 @@ func rect(minX, minY, maxX, maxY float64) []XY {
 // the land-side gate.
 func defaultPlan() []PlanItem {
 	items := []PlanItem{
+		// The reclaimed land the terminal stands on (drawn first, under the rest).
+		{Name: "", Kind: "land", Ring: rect(-3150, -2150, 3150, 2150)},
 		{Name: "Yangtzehaven basin", Kind: "water", Ring: rect(-2900, -1960, 2900, -1790)},
 		{Name: "Quay 1–4 apron", Kind: "quay", Ring: rect(-2800, -1790, 2600, -1700)},
 		{Name: "Customs inspection yard", Kind: "yard", Ring: rect(1450, 450, 2150, 1050)},

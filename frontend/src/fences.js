@@ -61,7 +61,8 @@ export class Fences {
     // Fence names on the map (CJK names are drawn with a local font).
     const labelPaint = { 'text-color': kindColor, 'text-halo-color': '#0b0f14', 'text-halo-width': 1.6 };
     map.addLayer({ id: 'fences-label', type: 'symbol', source: 'fences', filter: area, minzoom: 11,
-      layout: { 'text-field': ['get', 'name'], 'text-font': FONT_REGULAR, 'text-size': 12, 'text-max-width': 10, 'text-padding': 4 },
+      // Few fences, each name wanted: drawn even where vehicle labels are.
+      layout: { 'text-field': ['get', 'name'], 'text-font': FONT_REGULAR, 'text-size': 12, 'text-max-width': 10, 'text-allow-overlap': true },
       paint: labelPaint });
     map.addLayer({ id: 'fences-corridor-label', type: 'symbol', source: 'fences', filter: corridor, minzoom: 11,
       layout: { 'text-field': ['get', 'name'], 'text-font': FONT_REGULAR, 'text-size': 12, 'symbol-placement': 'line', 'symbol-spacing': 350 },

@@ -63,9 +63,11 @@ function startApp(user) {
   const count = h('span', { class: 'muted vehicle-count' });
   // Until the browser lets the page play sound, the button says so and
   // unlocks it; then it is the mute toggle.
-  const soundBtn = h('button', { type: 'button', class: 'btn-small sound-btn',
+  const soundBtn = h('button', { type: 'button', class: 'btn-small sound-btn', 'data-sound-control': '',
     onclick: () => {
-      if (soundControl(soundEnabled(), audioUnlocked()).mode === 'enable') unlock();
+      // Act on what the button showed: a click on "Enable sound" unlocks,
+      // never mutes (sound.js leaves this button's gestures to it).
+      if (soundBtn.dataset.mode === 'enable') unlock();
       else setSoundEnabled(!soundEnabled());
     } });
   const showSound = () => {

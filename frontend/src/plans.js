@@ -2,6 +2,7 @@
 // Colours by kind (dark palette: plans read as the port's ground, under
 // everything that moves or alarms).
 export const PLAN_KINDS = {
+  land: { color: '#1e2630', label: 'Ground' },
   road: { color: '#6d7b8d', label: 'Road' },
   lane: { color: '#56616f', label: 'Lane' },
   rail: { color: '#8a7a66', label: 'Rail' },

@@ -44,7 +44,7 @@ export function unlock() {
 // toggle once the browser plays sound. Pure.
 export function soundControl(enabled, unlocked) {
   if (!enabled) return { mode: 'toggle', text: 'Sound off', pressed: false, title: 'Alarm sound is muted: click to turn it on' };
-  if (!unlocked) return { mode: 'enable', text: '🔇 Enable sound', pressed: false, title: 'The browser keeps alarms silent until you click here once' };
+  if (!unlocked) return { mode: 'enable', text: '⚠ Enable sound', pressed: false, title: 'The browser keeps alarms silent until you click here once' };
   return { mode: 'toggle', text: 'Sound on', pressed: true, title: 'Alarm sound is on: click to mute' };
 }
 
@@ -69,7 +69,16 @@ export function beep(severity) {
   return true;
 }
 
+// The first click or key press anywhere unlocks audio — except on the
+// sound control itself, whose own click must see it still locked (else a
+// click on "Enable sound" would land on the mute toggle and mute).
 if (typeof window !== 'undefined') {
-  window.addEventListener('pointerdown', unlock, { once: true, capture: true });
-  window.addEventListener('keydown', unlock, { once: true, capture: true });
+  const onGesture = (e) => {
+    if (e.target && e.target.closest && e.target.closest('[data-sound-control]')) return;
+    unlock();
+    window.removeEventListener('pointerdown', onGesture, true);
+    window.removeEventListener('keydown', onGesture, true);
+  };
+  window.addEventListener('pointerdown', onGesture, true);
+  window.addEventListener('keydown', onGesture, true);
 }

@@ -320,9 +320,17 @@ export async function countPixels(page, test, box = null) {
   }, [test.toString(), box]);
 }
 
-// tilesLoaded waits until the map has drawn every tile it needs (live
-// positions keep it repainting, so 'idle' may not come on a busy machine).
-export async function tilesLoaded(page, timeout = 60_000) {
-  await page.waitForFunction(() => window.radtrack.map.areTilesLoaded() && !window.radtrack.map.isMoving(), null, { timeout, polling: 250 });
+// tilesLoaded waits until the basemap, atlas, site plans and fences have
+// every tile of the view. Live vehicles are left out: their source reloads
+// with every position, so on a busy machine it is rarely settled (and
+// 'idle' may never come).
+export async function tilesLoaded(page, timeout = 90_000) {
+  await page.waitForFunction(() => {
+    const m = window.radtrack.map;
+    const bm = window.radtrack.basemaps && window.radtrack.basemaps.current;
+    const ids = ['land', 'coast', 'borders', 'plans', 'fences'];
+    if (bm && (bm.kind === 'pmtiles' || bm.kind === 'raster')) ids.push('bm-' + bm.id);
+    return !m.isMoving() && ids.every((id) => !m.getSource(id) || m.isSourceLoaded(id));
+  }, null, { timeout, polling: 250 });
   await page.evaluate(() => new Promise((r) => { const m = window.radtrack.map; m.triggerRepaint(); m.once('render', () => requestAnimationFrame(() => r())); }));
 }

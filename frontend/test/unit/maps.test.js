@@ -128,7 +128,7 @@ test('time inputs: ISO 8601, UTC, 24-hour, one format', () => {
 });
 
 test('the sound control asks for a click until audio is unlocked, then is the mute toggle', () => {
-  assert.deepEqual([soundControl(true, false).mode, soundControl(true, false).text], ['enable', '🔇 Enable sound']);
+  assert.deepEqual([soundControl(true, false).mode, soundControl(true, false).text], ['enable', '⚠ Enable sound']);
   assert.deepEqual([soundControl(true, true).mode, soundControl(true, true).text, soundControl(true, true).pressed], ['toggle', 'Sound on', true]);
   assert.deepEqual([soundControl(false, false).mode, soundControl(false, false).text], ['toggle', 'Sound off']);
 });
