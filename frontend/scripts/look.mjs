@@ -2,7 +2,7 @@
 // archive as a second basemap when the shared data is there), logs in with
 // Debian's Chromium and saves screenshots to artifacts/look-*.png at
 // 1920×1080 and 390×844 (touch). Usage, from frontend/ after a build:
-//   node scripts/look.mjs [path/to/radtrack]
+//   node scripts/look.mjs [path/to/radtrack]     (LOOK_ONLY=phone: the phone views only)
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -71,10 +71,19 @@ async function session(name, options) {
 }
 
 try {
+  if (process.env.LOOK_ONLY !== 'phone') await desktop();
+  await phone();
+} finally {
+  demo.kill('SIGTERM');
+  await new Promise((r) => demo.on('exit', r));
+  await rm(data, { recursive: true, force: true });
+}
+
+async function desktop() {
   const d = await session('desktop', { viewport: { width: 1920, height: 1080 } });
   await sleep(4000);
   await d.shot('look-1-demo-overview.png');
-  await d.page.evaluate(() => window.radtrack.map.jumpTo({ center: [4.0225, 51.951], zoom: 15 }));
+  await d.page.evaluate(() => window.radtrack.map.jumpTo({ center: [4.0195, 51.9495], zoom: 15 }));
   await sleep(2500);
   await d.shot('look-2-demo-port-z15.png');
   await d.page.evaluate(() => window.radtrack.selectTab('vehicles'));
@@ -93,16 +102,14 @@ try {
   }
   await d.ctx.close();
   await rm(d.dir, { recursive: true, force: true });
+}
 
+async function phone() {
   const m = await session('phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   await sleep(3000);
   await m.shot('look-7-phone-demo.png');
-  await m.page.evaluate(() => window.radtrack.map.jumpTo({ center: [4.0225, 51.951], zoom: 15 }));
+  await m.page.evaluate(() => window.radtrack.map.jumpTo({ center: [4.0195, 51.9495], zoom: 15 }));
   await m.shot('look-8-phone-port.png');
   await m.ctx.close();
   await rm(m.dir, { recursive: true, force: true });
-} finally {
-  demo.kill('SIGTERM');
-  await new Promise((r) => demo.on('exit', r));
-  await rm(data, { recursive: true, force: true });
 }
