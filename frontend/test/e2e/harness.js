@@ -265,7 +265,7 @@ export async function login(page, base, username, password) {
   await page.fill('#login-user', username);
   await page.fill('#login-pass', password);
   await page.click('button[type=submit]');
-  await page.waitForFunction(() => window.radtrack && window.radtrack.vehicles && window.radtrack.map.loaded());
+  await page.waitForFunction(() => window.radtrack && window.radtrack.vehicles, null, { timeout: 60_000, polling: 100 });
   await page.evaluate(() => window.radtrack.map.basemapReady);
 }
 
