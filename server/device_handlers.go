@@ -11,13 +11,49 @@ import (
 )
 
 // handleListDevices is GET /api/v1/devices.
-func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, u store.User) {
 	devices, err := s.store.ListDevices(r.Context())
 	if err != nil {
 		s.internalError(w, r, "list devices", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"devices": devices})
+	writeJSON(w, http.StatusOK, map[string]any{"devices": s.withLastSeen(devices, u, time.Now())})
+}
+
+// OnlineWithin is how recent a device's last position must be for the
+// device to count as online: the map greys a vehicle after the same time.
+const OnlineWithin = 60 * time.Second
+
+// listedDevice is a device with its live state, for the devices listing.
+type listedDevice struct {
+	store.Device
+	// LastSeen is the device time of its latest position in the live
+	// state (across nodes with Redis); absent when it has none or the
+	// server runs without the live hub.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	Online   bool       `json:"online"`
+}
+
+// withLastSeen adds last_seen and online from the live hub's latest
+// positions: an in-memory read, no query per device.
+func (s *Server) withLastSeen(devices []store.Device, u store.User, now time.Time) []listedDevice {
+	seen := map[int64]time.Time{}
+	if s.live != nil {
+		if ps, err := s.live.LatestPositions(liveViewer(u), nil); err == nil {
+			for _, p := range ps {
+				seen[p.DeviceID] = p.Time
+			}
+		}
+	}
+	out := make([]listedDevice, len(devices))
+	for i, d := range devices {
+		out[i].Device = d
+		if t, ok := seen[d.ID]; ok {
+			out[i].LastSeen = &t
+			out[i].Online = d.Active() && now.Sub(t) <= OnlineWithin
+		}
+	}
+	return out
 }
 
 type createDeviceRequest struct {

@@ -40,6 +40,8 @@ type Config struct {
 	BcryptCost int
 	// LoginsPerMinute bounds login attempts per client IP (0: no limit).
 	LoginsPerMinute float64
+	// Basemaps are the configured map backgrounds (ParseBasemaps).
+	Basemaps []Basemap
 }
 
 // DefaultConfig returns production defaults.
@@ -159,6 +161,13 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/alarms/{id}", s.require(auth.RoleViewer, s.handleGetAlarm))
 	s.mux.HandleFunc("POST /api/v1/alarms/{id}/acknowledge", s.require(auth.RoleOperator, s.handleAcknowledgeAlarm))
 	s.mux.HandleFunc("POST /api/v1/alarms/{id}/resolve", s.require(auth.RoleOperator, s.handleResolveAlarm))
+	// Maps: basemaps (PMTiles archives served with Range) and site plans.
+	s.mux.HandleFunc("GET /api/v1/basemaps", s.require(auth.RoleViewer, s.handleListBasemaps))
+	s.mux.HandleFunc("GET /api/v1/basemaps/{file}", s.require(auth.RoleViewer, s.handleBasemapArchive))
+	s.mux.HandleFunc("GET /api/v1/overlays", s.require(auth.RoleViewer, s.handleListOverlays))
+	s.mux.HandleFunc("POST /api/v1/overlays", s.require(auth.RoleOperator, s.handleCreateOverlay))
+	s.mux.HandleFunc("DELETE /api/v1/overlays/{id}", s.require(auth.RoleOperator, s.handleDeleteOverlay))
+
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))

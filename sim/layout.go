@@ -11,6 +11,7 @@ type Layout struct {
 	Routes  []*Route
 	Sources []Source
 	Zones   []Zone
+	Plan    []PlanItem // drawn site plan besides the roads (SitePlan)
 }
 
 // Zone returns the layout's first zone of a kind.
@@ -67,5 +68,6 @@ func DefaultLayout() Layout {
 			{Name: "Customs inspection yard", Kind: "restricted", Ring: square(1500, 500, 2100, 1000)},
 			{Name: "Terminal stack B", Kind: "monitoring", Ring: square(src.X-200, src.Y-200, src.X+200, src.Y+200)},
 		},
+		Plan: defaultPlan(),
 	}
 }

@@ -85,6 +85,7 @@ type Store interface {
 	Users
 	Alarms
 	Aggregates
+	Overlays
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()

@@ -186,6 +186,9 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.Float(&c.Server.LoginsPerMinute, "login-rate", "RADTRACK_LOGIN_RATE", def.LoginsPerMinute, "login attempts per minute per client IP (0: unlimited)")
 	f.String(&c.TLSCert, "tls-cert", "RADTRACK_TLS_CERT", "", "TLS certificate file (PEM) for the API and OsmAnd listeners")
 	f.String(&c.TLSKey, "tls-key", "RADTRACK_TLS_KEY", "", "TLS private key file (PEM)")
+	var basemaps, basemapURLs string
+	f.String(&basemaps, "basemap", "RADTRACK_BASEMAP", "", "PMTiles basemap archives on this server's disk, comma-separated (served with HTTP Range; options after #: name=, attribution=)")
+	f.String(&basemapURLs, "basemap-url", "RADTRACK_BASEMAP_URL", "", "internal tile servers, comma-separated: XYZ/TMS raster templates with {z}/{x}/{y}, or MapLibre style URLs (options after #: name=, attribution=, scheme=tms, tile_size=, max_zoom=)")
 	var spoolMB int
 	f.String(&c.SpoolDir, "spool-dir", "RADTRACK_SPOOL_DIR", "", "where acknowledged samples wait while the database is unreachable (default DATA/spool; \"off\" disables)")
 	f.Int(&spoolMB, "spool-max-mb", "RADTRACK_SPOOL_MAX_MB", 1024, "largest spool; when full, ingest answers 503")
@@ -206,6 +209,11 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, "", fmt.Errorf("set both RADTRACK_TLS_CERT and RADTRACK_TLS_KEY, or neither")
 	}
+	bm, err := server.ParseBasemaps(splitList(basemaps), splitList(basemapURLs))
+	if err != nil {
+		return c, "", err
+	}
+	c.Server.Basemaps = bm
 	sc := db.storeConfig()
 	c.DB, c.EmbeddedDir = sc.DB, sc.EmbeddedDir
 	c.Geo = geo.DefaultConfig()
@@ -213,4 +221,15 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	c.Server.RetryAfter = def.RetryAfter
 	c.Server.BcryptCost = def.BcryptCost
 	return c, logLevel, nil
+}
+
+// splitList splits a comma-separated setting, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }

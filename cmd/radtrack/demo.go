@@ -18,6 +18,7 @@ import (
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/sim"
+	"github.com/radtrack/radtrack/siteplan"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -28,6 +29,7 @@ type demoConfig struct {
 	interval, duration                     time.Duration
 	speed, cpmPerUSvH                      float64
 	protocol, logLevel                     string
+	basemaps, basemapURLs                  string
 	replay                                 bool
 }
 
@@ -56,6 +58,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	f.Bool(&c.replay, "replay", "RADTRACK_DEMO_REPLAY", true, "also replay the Safecast Fukushima and Los Angeles drives as live vehicles")
 	f.Duration(&c.duration, "duration", "RADTRACK_DEMO_DURATION", 0, "stop after this long (0: until Ctrl-C)")
 	f.String(&c.logLevel, "log-level", "RADTRACK_LOG_LEVEL", "warn", "server log level")
+	f.String(&c.basemaps, "basemap", "RADTRACK_BASEMAP", "", "PMTiles basemap archives, comma-separated (as for serve)")
+	f.String(&c.basemapURLs, "basemap-url", "RADTRACK_BASEMAP_URL", "", "internal tile servers, comma-separated (as for serve)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -85,6 +89,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	nodeCtx, stopNode := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopNode()
 	scfg := server.DefaultConfig()
+	if scfg.Basemaps, err = server.ParseBasemaps(splitList(c.basemaps), splitList(c.basemapURLs)); err != nil {
+		return err
+	}
 	node, err := app.New(nodeCtx, app.Config{
 		EmbeddedDir: filepath.Join(c.dataDir, "db"), Server: scfg, Writer: ingest.DefaultWriterConfig(), Geo: geo.DefaultConfig(),
 		Addr: c.addr, OsmAndAddr: c.osmandAddr, BGeigieAddr: c.bgeigieAddr,
@@ -175,6 +182,10 @@ func setupDemo(ctx context.Context, n *app.Node, layout sim.Layout, vehicles []s
 		}
 	}
 
+	if err := ensureSitePlan(ctx, st, layout); err != nil {
+		return "", nil, err
+	}
+
 	tokens := map[string]string{}
 	for _, spec := range sim.Specs(vehicles) {
 		token, tokenHash, err := auth.NewDeviceToken()
@@ -203,4 +214,32 @@ func demoPassword() (string, error) {
 		return "", err
 	}
 	return "demo-" + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// ensureSitePlan stores the layout's site plan (its roads, quays, stacks
+// and customs yard) once, validated like an upload through the API.
+func ensureSitePlan(ctx context.Context, st store.Store, layout sim.Layout) error {
+	existing, err := st.ListOverlays(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range existing {
+		if o.Name == layout.SitePlanName() {
+			return nil
+		}
+	}
+	data, err := layout.SitePlan()
+	if err != nil {
+		return err
+	}
+	plan, err := siteplan.ParseGeoJSON(data)
+	if err != nil {
+		return fmt.Errorf("demo site plan: %w", err)
+	}
+	features, err := json.Marshal(plan)
+	if err != nil {
+		return err
+	}
+	_, err = st.CreateOverlay(ctx, store.Overlay{Name: layout.SitePlanName(), Features: features, FeatureCount: len(plan.Features), CreatedBy: "demo"})
+	return err
 }

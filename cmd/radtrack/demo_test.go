@@ -78,6 +78,23 @@ func TestDemoVehiclesMoveAndTheHiddenSourceRaisesAnAlarm(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// The site plan of the port is there for the map to draw.
+	resp, err = client.Get(base + "/api/v1/overlays")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var overlays struct {
+		Overlays []struct {
+			Name         string `json:"name"`
+			FeatureCount int    `json:"feature_count"`
+		} `json:"overlays"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&overlays)
+	resp.Body.Close()
+	if err != nil || len(overlays.Overlays) != 1 || overlays.Overlays[0].Name != sim.DefaultLayout().SitePlanName() || overlays.Overlays[0].FeatureCount < 10 {
+		t.Fatalf("overlays after the demo started: %+v, %v; want the layout's site plan", overlays, err)
+	}
+
 	// Vehicles move: one vehicle's position changes between frames.
 	header := http.Header{"Origin": {base}}
 	for _, c := range jar.Cookies(mustURL(t, base)) {

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium for the end-to-end tests when it is missing.
-# The tests drive it through playwright-core (no browser download).
+# Installs what the end-to-end tests need from Debian when it is missing:
+# chromium (driven through playwright-core; no browser download) and a CJK
+# font (fonts-wqy-zenhei, ~10 MB), without which Chinese labels would be
+# drawn as empty boxes.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if ! fc-list :lang=zh family 2>/dev/null | grep -q .; then
+  need+=(fonts-wqy-zenhei)
+fi
+if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 SUDO=""
@@ -11,5 +18,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y chromium
+$SUDO apt-get install -y "${need[@]}"
 /usr/bin/chromium --version

@@ -3,7 +3,9 @@
 // errors shown next to the field they name.
 import { get, post, put, del, errorText, ApiError } from './api.js';
 import { EMPTY, maplibregl } from './map.js';
-import { circlePolygon, widthAtZoom0, zoomWidthExpr, boundsOf } from './geo.js';
+import { FONT_REGULAR } from './basemaps.js';
+import { zoomWidthExpr, boundsOf } from './geo.js';
+import { shapeOf, displayFeature } from './fenceshape.js';
 import { h, replace } from './ui/dom.js';
 
 export const FENCE_KINDS = {
@@ -13,26 +15,7 @@ export const FENCE_KINDS = {
 };
 const kindColor = ['match', ['get', 'kind'], 'restricted', FENCE_KINDS.restricted.color, 'patrol', FENCE_KINDS.patrol.color, FENCE_KINDS.monitoring.color];
 
-export function shapeOf(f) {
-  const g = f.geometry;
-  if (g.type === 'Point') return 'circle';
-  if (g.type === 'LineString') return 'corridor';
-  return g.type === 'MultiPolygon' ? 'multipolygon' : 'polygon';
-}
-
-// displayFeature turns a fence into what the map draws.
-export function displayFeature(f) {
-  const p = f.properties;
-  const props = { fid: p.id, name: p.name, kind: p.kind };
-  const g = f.geometry;
-  if (g.type === 'Point') {
-    return { type: 'Feature', id: p.id, geometry: circlePolygon(g.coordinates, p.radius_m), properties: { ...props, shape: 'area' } };
-  }
-  if (g.type === 'LineString') {
-    return { type: 'Feature', id: p.id, geometry: g, properties: { ...props, shape: 'corridor', w0: widthAtZoom0(p.half_width_m, g.coordinates[0][1]) } };
-  }
-  return { type: 'Feature', id: p.id, geometry: g, properties: { ...props, shape: 'area' } };
-}
+export { shapeOf, displayFeature };
 
 export class Fences {
   // The shape editor is attached after construction (its layers go on top
@@ -75,6 +58,15 @@ export class Fences {
       paint: { 'line-color': kindColor, 'line-opacity': 0.2, 'line-width': zoomWidthExpr('w0') } });
     map.addLayer({ id: 'fences-corridor-centre', type: 'line', source: 'fences', filter: corridor,
       paint: { 'line-color': kindColor, 'line-width': 1.5, 'line-dasharray': [4, 3] } });
+    // Fence names on the map (CJK names are drawn with a local font).
+    const labelPaint = { 'text-color': kindColor, 'text-halo-color': '#0b0f14', 'text-halo-width': 1.6 };
+    map.addLayer({ id: 'fences-label', type: 'symbol', source: 'fences', filter: area, minzoom: 11,
+      // Few fences, each name wanted: drawn even where vehicle labels are.
+      layout: { 'text-field': ['get', 'name'], 'text-font': FONT_REGULAR, 'text-size': 12, 'text-max-width': 10, 'text-allow-overlap': true },
+      paint: labelPaint });
+    map.addLayer({ id: 'fences-corridor-label', type: 'symbol', source: 'fences', filter: corridor, minzoom: 11,
+      layout: { 'text-field': ['get', 'name'], 'text-font': FONT_REGULAR, 'text-size': 12, 'symbol-placement': 'line', 'symbol-spacing': 350 },
+      paint: labelPaint });
     const popup = new maplibregl.Popup({ closeButton: true, className: 'rt-popup' });
     const onClick = (e) => {
       if (this.editor.active) return;

@@ -3,7 +3,7 @@
 import { get, query, errorText } from './api.js';
 import { EMPTY } from './map.js';
 import { doseStep } from './dose.js';
-import { h, toInputUTC, fromInputUTC } from './ui/dom.js';
+import { h, toInputUTC, fromInputUTC, utcInput } from './ui/dom.js';
 import { cellPolygon } from './geo.js';
 
 
@@ -15,8 +15,8 @@ export class Heatmap {
     map.addLayer({ id: 'heatmap-cells', type: 'fill', source: 'heatmap',
       paint: { 'fill-color': doseStep(['get', 'v']), 'fill-opacity': 0.6, 'fill-outline-color': 'rgba(0,0,0,0.25)' } }, 'fences-fill');
     const now = Date.now();
-    this.fromIn = h('input', { type: 'datetime-local', value: toInputUTC(now - 24 * 3600_000), 'aria-label': 'From (UTC)' });
-    this.toIn = h('input', { type: 'datetime-local', value: toInputUTC(now), 'aria-label': 'To (UTC)' });
+    this.fromIn = utcInput({ value: toInputUTC(now - 24 * 3600_000), 'aria-label': 'From (UTC)' });
+    this.toIn = utcInput({ value: toInputUTC(now), 'aria-label': 'To (UTC)' });
     this.cellIn = h('select', { 'aria-label': 'Cell size' }, [50, 100, 200, 500, 1000, 5000].map((m) => h('option', { value: String(m), selected: m === 200 }, `${m} m`)));
     this.metric = h('select', { 'aria-label': 'Value shown', onchange: () => this.render() },
       h('option', { value: 'max' }, 'maximum'), h('option', { value: 'avg' }, 'mean'));

@@ -4,11 +4,13 @@ import './style.css';
 import { get, post, setUnauthorizedHandler, errorText } from './api.js';
 import { h, replace, fmtTime } from './ui/dom.js';
 import { loginView } from './ui/login.js';
-import { createMap, maplibregl } from './map.js';
+import { createMap, maplibregl, Basemaps } from './map.js';
 import { Vehicles } from './vehicles.js';
 import { LiveClient, State } from './live.js';
 import { AlarmStore, AlarmPanel } from './alarms.js';
 import { Fences } from './fences.js';
+import { Overlays } from './overlays.js';
+import { VehicleList } from './ui/vehiclelist.js';
 import { ShapeEditor } from './draw.js';
 import { Replay } from './replay.js';
 import { Heatmap } from './heatmap.js';
@@ -17,7 +19,7 @@ import { AlarmHistory } from './ui/history.js';
 import { AdminPanel } from './ui/admin.js';
 import { RulesPanel } from './ui/rules.js';
 import { legend } from './ui/legend.js';
-import { soundEnabled, setSoundEnabled } from './sound.js';
+import { soundEnabled, setSoundEnabled, audioUnlocked, unlock, onSoundChange, soundControl } from './sound.js';
 import { fmtDose } from './dose.js';
 import { watchHealth } from './health.js';
 
@@ -59,13 +61,26 @@ function startApp(user) {
   const conn = h('span', { class: 'conn conn-connecting', role: 'status', 'aria-live': 'polite' }, CONN_TEXT.connecting);
   const clock = h('span', { class: 'clock', 'aria-label': 'UTC time' });
   const count = h('span', { class: 'muted vehicle-count' });
-  const soundBtn = h('button', { type: 'button', class: 'btn-small', 'aria-pressed': String(soundEnabled()),
+  // Until the browser lets the page play sound, the button says so and
+  // unlocks it; then it is the mute toggle.
+  const soundBtn = h('button', { type: 'button', class: 'btn-small sound-btn', 'data-sound-control': '',
     onclick: () => {
-      const on = !soundEnabled();
-      setSoundEnabled(on);
-      soundBtn.setAttribute('aria-pressed', String(on));
-      soundBtn.textContent = on ? 'Sound on' : 'Sound off';
-    } }, soundEnabled() ? 'Sound on' : 'Sound off');
+      // Act on what the button showed: a click on "Enable sound" unlocks,
+      // never mutes (sound.js leaves this button's gestures to it).
+      if (soundBtn.dataset.mode === 'enable') unlock();
+      else setSoundEnabled(!soundEnabled());
+    } });
+  const showSound = () => {
+    const c = soundControl(soundEnabled(), audioUnlocked());
+    soundBtn.textContent = c.text;
+    soundBtn.title = c.title;
+    soundBtn.dataset.mode = c.mode;
+    if (c.mode === 'toggle') soundBtn.setAttribute('aria-pressed', String(c.pressed));
+    else soundBtn.removeAttribute('aria-pressed');
+    soundBtn.classList.toggle('needs-unlock', c.mode === 'enable');
+  };
+  onSoundChange(showSound);
+  showSound();
   const banner = h('button', { type: 'button', class: 'alarm-banner', hidden: true });
   const health = h('span', { class: 'server-health', role: 'status', 'aria-live': 'polite', hidden: true });
   const statusLine = h('span', { class: 'status-line', role: 'status' });
@@ -100,6 +115,7 @@ function startApp(user) {
 function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, status }) {
   let devices = [];
   // Layer order: heatmap < fences < replay tracks < vehicles < replay markers < editor.
+  const overlays = new Overlays({ map, user, status });
   const fences = new Fences({ map, user, status });
   const heatmap = new Heatmap({ map });
   const vehicles = new Vehicles(map);
@@ -125,19 +141,25 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     }
     map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 15), duration: 1200 });
     if (peakMarker) peakMarker.remove();
-    const el = h('div', { class: 'peak-marker', title: `Peak ${fmtDose(a.peak_dose_usvh)} µSv/h` });
+    // MapLibre positions the marker's element with a CSS transform: the
+    // pulsing ring is an inner element, so its animation cannot undo that.
+    const el = h('div', { class: 'peak-marker', title: `Peak ${fmtDose(a.peak_dose_usvh)} µSv/h` }, h('div', { class: 'peak-marker-ring' }));
     peakMarker = new maplibregl.Marker({ element: el }).setLngLat(at).addTo(map);
+    window.radtrack.peakMarker = peakMarker;
     setTimeout(() => { if (peakMarker) peakMarker.remove(); peakMarker = null; }, 15000);
   };
   const history = new AlarmHistory({ deviceName, onLocate: locate, devices: () => devices });
   const panel = new AlarmPanel({ store: alarms, user, deviceName, onLocate: locate, onDetails: (id) => { select('history'); history.show(id); } });
   const rules = new RulesPanel({ user, fences: () => fences.features });
+  const vlist = new VehicleList({ vehicles, map });
   const admin = user.role === 'admin' ? new AdminPanel({ me: user, onDevicesChanged: (list) => setDevices(list) }) : null;
 
   const tabs = [
     { id: 'alarms', label: 'Alarms', el: panel.el },
+    { id: 'vehicles', label: 'Vehicles', el: vlist.el, onShow: () => vlist.show(), onHide: () => vlist.hide() },
     { id: 'history', label: 'History', el: history.el, onShow: () => { history.refreshDevices(); history.load(); } },
     { id: 'fences', label: 'Fences', el: fences.el },
+    { id: 'plans', label: 'Plans', el: overlays.el },
     { id: 'replay', label: 'Replay', el: replay.el, onShow: () => { replay.refreshWindow(); replay.renderDevices(); } },
     { id: 'heatmap', label: 'Heatmap', el: heatmap.el, onShow: () => heatmap.refreshWindow() },
     { id: 'rules', label: 'Rules', el: rules.el, onShow: () => rules.load() },
@@ -165,6 +187,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
       t.btn.tabIndex = on ? 0 : -1;
       t.panel.hidden = !on;
       if (on && t.onShow) t.onShow();
+      if (!on && t.onHide) t.onHide();
     }
   }
   select('alarms');
@@ -256,7 +279,16 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   loadDevices().then(() => live.start());
   setInterval(loadDevices, 60_000);
   fences.load();
-  Object.assign(window.radtrack, { vehicles, alarms, live, fences, editor, replay, heatmap, selectTab: select });
+  overlays.load();
+  // Basemaps: the server's list, a switcher, the remembered choice.
+  get('/basemaps').then(({ basemaps: list }) => {
+    const bm = new Basemaps(map, list);
+    bm.addEventListener('error', (e) => status(`Basemap ${e.detail}`));
+    if (list.length) map.addControl(bm.control(), 'top-left'); // the atlas alone needs no switcher
+    window.radtrack.basemaps = bm;
+    return bm.use(bm.initial.id);
+  }).catch((err) => status(`Basemaps: ${errorText(err)}`)).finally(() => { window.radtrack.basemapsReady = true; });
+  Object.assign(window.radtrack, { vehicles, alarms, live, fences, overlays, editor, replay, heatmap, vehicleList: vlist, selectTab: select });
 }
 
 boot();

@@ -4,7 +4,7 @@ import { get, query, errorText } from './api.js';
 import { EMPTY } from './map.js';
 import { boundsOf, positionAt } from './geo.js';
 import { doseStep } from './dose.js';
-import { h, replace, fmtTime, toInputUTC, fromInputUTC } from './ui/dom.js';
+import { h, replace, fmtTime, toInputUTC, fromInputUTC, utcInput } from './ui/dom.js';
 
 const SPEEDS = [1, 10, 60, 300, 1200];
 
@@ -42,8 +42,8 @@ export class Replay {
     const now = Date.now();
     this.filter = h('input', { type: 'search', placeholder: 'Filter vehicles', 'aria-label': 'Filter vehicles', oninput: () => this.renderDevices() });
     this.deviceBox = h('div', { class: 'device-pick', role: 'group', 'aria-label': 'Vehicles to replay' });
-    this.fromIn = h('input', { type: 'datetime-local', name: 'from', value: toInputUTC(now - 3600_000), 'aria-label': 'From (UTC)' });
-    this.toIn = h('input', { type: 'datetime-local', name: 'to', value: toInputUTC(now), 'aria-label': 'To (UTC)' });
+    this.fromIn = utcInput({ name: 'from', value: toInputUTC(now - 3600_000), 'aria-label': 'From (UTC)' });
+    this.toIn = utcInput({ name: 'to', value: toInputUTC(now), 'aria-label': 'To (UTC)' });
     this.msg = h('p', { class: 'muted', role: 'status' });
     this.playBtn = h('button', { type: 'button', class: 'primary', disabled: true, onclick: () => this.toggle(), 'aria-label': 'Play' }, '▶ Play');
     this.speedSel = h('select', { 'aria-label': 'Replay speed', onchange: () => { this.speed = Number(this.speedSel.value); } },

@@ -78,21 +78,28 @@ export class Vehicles extends EventTarget {
         'circle-stroke-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 1],
       },
     });
+    // Labels go under every vehicle layer, so no label ever hides a
+    // vehicle; where labels collide, those of vehicles in alarm are placed
+    // first (symbol-sort-key) and win.
     map.addLayer({
       id: 'vehicles-label', type: 'symbol', source: SOURCE, minzoom: 13,
       layout: {
         'icon-image': ['concat', 'lbl:', ['get', 'name']],
         'icon-anchor': 'left', 'icon-offset': [12, 0], 'icon-allow-overlap': false,
+        'symbol-sort-key': ['-', 1, ['get', 'alarm']],
       },
-    });
-    // Labels without glyphs: each name becomes a canvas image on demand.
-    map.on('styleimagemissing', (e) => {
-      if (!e.id.startsWith('lbl:') || map.hasImage(e.id)) return;
-      const text = e.id.slice(4);
+    }, 'vehicles-alarm');
+    // Vehicle labels are canvas images made on demand (any script the
+    // browser's fonts draw, CJK included). MapLibre 6 asks the resolver
+    // before laying a tile out; its styleimagemissing event comes too late
+    // for that layout, which then had no label.
+    map.setMissingStyleImageResolver(async (id) => {
+      if (!id.startsWith('lbl:') || map.hasImage(id)) return;
+      const text = id.slice(4);
       const ctxProbe = document.createElement('canvas').getContext('2d');
       ctxProbe.font = '600 12px system-ui, sans-serif';
       const w = Math.ceil(ctxProbe.measureText(text).width) + 10;
-      addCanvasImage(map, e.id, w, 18, (ctx) => {
+      addCanvasImage(map, id, w, 18, (ctx) => {
         ctx.fillStyle = 'rgba(11,15,20,0.85)';
         ctx.fillRect(0, 0, w, 18);
         ctx.font = '600 12px system-ui, sans-serif';
@@ -101,17 +108,24 @@ export class Vehicles extends EventTarget {
         ctx.fillText(text, 5, 9.5);
       });
     });
-    map.on('click', 'vehicles', (e) => {
-      if (this.canSelect && !this.canSelect()) return;
-      const f = e.features && e.features[0];
-      if (f) this.select(Number(f.id));
-    });
-    map.on('mouseenter', 'vehicles', () => { map.getCanvas().style.cursor = 'pointer'; });
-    map.on('mouseleave', 'vehicles', () => { map.getCanvas().style.cursor = ''; });
+    // A vehicle is selected by its point or by its label.
+    for (const layer of ['vehicles', 'vehicles-label']) {
+      map.on('click', layer, (e) => {
+        if (this.canSelect && !this.canSelect()) return;
+        // A point under the cursor wins over a label drawn beneath it.
+        if (layer !== 'vehicles' && map.queryRenderedFeatures(e.point, { layers: ['vehicles'] }).length) return;
+        const f = e.features && e.features[0];
+        if (f) this.select(Number(f.id));
+      });
+      map.on('mouseenter', layer, () => { map.getCanvas().style.cursor = 'pointer'; });
+      map.on('mouseleave', layer, () => { map.getCanvas().style.cursor = ''; });
+    }
   }
 
   setMeta(devices) {
-    for (const d of devices) this.meta.set(d.id, { uid: d.uid, name: d.name, group: d.group });
+    for (const d of devices) {
+      this.meta.set(d.id, { uid: d.uid, name: d.name, group: d.group, lastSeen: d.last_seen ? Date.parse(d.last_seen) : null, online: !!d.online });
+    }
     for (const v of this.byId.values()) {
       const m = this.meta.get(v.id);
       if (m && !v.name) { v.name = m.name; v.uid = m.uid; this.mark(v.id); }

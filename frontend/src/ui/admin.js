@@ -1,8 +1,8 @@
 // Admin: users (create, role, disable, reset password; their API tokens,
-// revocable), devices (create, rotate token, revoke; tokens are shown once)
-// and the audit log.
+// revocable), devices (create, rotate token, revoke; tokens are shown once,
+// with a Copy button; online state and last seen) and the audit log.
 import { get, post, patch, del, errorText } from '../api.js';
-import { h, replace, fmtTime } from './dom.js';
+import { h, replace, fmtTime, fmtAge } from './dom.js';
 
 const ROLES = ['viewer', 'operator', 'admin'];
 
@@ -27,8 +27,28 @@ export class AdminPanel {
     this.loadAudit();
   }
 
-  showSecret(text) {
-    replace(this.secret, h('p', null, text), h('button', { type: 'button', class: 'btn-small', onclick: () => replace(this.secret) }, 'Hide'));
+  // showSecret shows a message once; with a token, a Copy button puts the
+  // token on the clipboard (it is never shown again).
+  showSecret(text, token) {
+    const copied = h('span', { class: 'muted', role: 'status' });
+    const code = token ? h('code', { class: 'token' }, token) : null;
+    replace(this.secret, h('p', null, text, code ? ' ' : '', code),
+      h('div', { class: 'row' },
+        token ? h('button', { type: 'button', class: 'btn-small primary', 'data-action': 'copy-token', onclick: async () => {
+          try {
+            await navigator.clipboard.writeText(token);
+            copied.textContent = 'Copied.';
+          } catch {
+            // No clipboard permission (plain HTTP): select it for Ctrl+C.
+            const range = document.createRange();
+            range.selectNodeContents(code);
+            const sel = getSelection();
+            sel.removeAllRanges();
+            sel.addRange(range);
+            copied.textContent = 'Selected: press Ctrl+C.';
+          }
+        } }, 'Copy token') : null,
+        h('button', { type: 'button', class: 'btn-small', onclick: () => replace(this.secret) }, 'Hide'), copied));
   }
 
   userForm() {
@@ -103,7 +123,7 @@ export class AdminPanel {
       try {
         const { device, token } = await post('/devices', { name: name.value.trim(), uid: uid.value.trim(), group: group.value.trim() });
         name.value = uid.value = group.value = '';
-        this.showSecret(`Token for ${device.name} (shown once): ${token}`);
+        this.showSecret(`Token for ${device.name} (shown once):`, token);
         this.loadDevices();
       } catch (ex) { err.textContent = errorText(ex); }
     } }, name, uid, group, h('button', { type: 'submit', class: 'primary' }, 'Add device'), err);
@@ -113,12 +133,16 @@ export class AdminPanel {
     try {
       const { devices } = await get('/devices');
       this.onDevicesChanged(devices);
-      replace(this.devices, h('table', null, h('tbody', null, devices.map((d) => h('tr', null,
+      const now = Date.now();
+      replace(this.devices, h('table', { class: 'device-table' }, h('thead', null, h('tr', null, ['Device', 'State', 'Last seen (UTC)', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, devices.map((d) => h('tr', { dataset: { deviceId: String(d.id) } },
         h('td', null, d.name, h('span', { class: 'muted' }, ` ${d.uid}${d.group ? ' · ' + d.group : ''}`), d.revoked_at ? h('span', { class: 'error' }, ' revoked') : ''),
+        h('td', null, h('span', { class: d.online ? 'online' : 'offline' }, d.online ? '● online' : '○ offline')),
+        h('td', { class: 'muted', title: d.last_seen ? fmtTime(d.last_seen) : '' }, d.last_seen ? `${fmtTime(d.last_seen)} (${fmtAge(now - Date.parse(d.last_seen))})` : 'never'),
         h('td', null, d.revoked_at ? null : [
           h('button', { type: 'button', class: 'btn-small', onclick: async () => {
             if (!confirm(`Rotate the token of ${d.name}? The old one stops working.`)) return;
-            try { const { token } = await post(`/devices/${d.id}/rotate-token`); this.showSecret(`New token for ${d.name} (shown once): ${token}`); } catch (ex) { this.showSecret(errorText(ex)); }
+            try { const { token } = await post(`/devices/${d.id}/rotate-token`); this.showSecret(`New token for ${d.name} (shown once):`, token); } catch (ex) { this.showSecret(errorText(ex)); }
           } }, 'Rotate token'),
           h('button', { type: 'button', class: 'btn-small danger', onclick: async () => {
             if (!confirm(`Revoke ${d.name}? It can no longer report.`)) return;

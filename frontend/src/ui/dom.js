@@ -65,12 +65,41 @@ export function fmtNum(v, digits = 2) {
   return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
 }
 
-// datetime-local inputs hold UTC here (the labels say so).
+// Time inputs: one format everywhere, ISO 8601 in UTC with a 24-hour
+// clock, as fmtTime prints it ("2026-11-22 08:05:00Z"); the browser's date
+// pickers would show 12-hour local time in some locales.
 export function toInputUTC(d) {
-  return new Date(d).toISOString().slice(0, 16);
+  return fmtTime(new Date(d));
 }
+
+const UTC_INPUT = /^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?\s*(?:Z|UTC|\+00:?00)?\s*$/i;
+
+// fromInputUTC parses "YYYY-MM-DD HH:MM[:SS][Z]" (T instead of the space
+// also works) as UTC; null when empty or not a real time.
 export function fromInputUTC(s) {
-  if (!s) return null;
-  const d = new Date(s + ':00Z');
-  return Number.isNaN(d.getTime()) ? null : d;
+  const m = UTC_INPUT.exec(s || '');
+  if (!m) return null;
+  const [y, mo, d, hh, mm, ss] = m.slice(1).map((x) => Number(x || 0));
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 59) return null;
+  const t = new Date(Date.UTC(y, mo - 1, d, hh, mm, ss));
+  return t.getUTCDate() === d ? t : null; // 2026-02-30 is no date
+}
+
+// utcInput is a text input for a UTC time that marks itself invalid (and
+// says the format) while what is typed does not parse.
+export function utcInput(attrs) {
+  const el = h('input', { type: 'text', inputmode: 'numeric', spellcheck: 'false', autocomplete: 'off',
+    placeholder: 'YYYY-MM-DD HH:MM:SSZ', title: 'UTC, 24-hour: YYYY-MM-DD HH:MM[:SS]Z', class: 'utc-input', ...attrs });
+  const check = () => {
+    const bad = el.value.trim() !== '' && !fromInputUTC(el.value);
+    if (bad) el.setAttribute('aria-invalid', 'true');
+    else el.removeAttribute('aria-invalid');
+  };
+  el.addEventListener('input', check);
+  el.addEventListener('blur', () => {
+    const t = fromInputUTC(el.value);
+    if (t) el.value = toInputUTC(t); // normalise to the one format
+    check();
+  });
+  return el;
 }

@@ -1,7 +1,7 @@
 // Alarm history: any state, filtered, with each alarm's audit trail,
 // samples chart and a way to see it on the map.
 import { get, query, errorText } from '../api.js';
-import { h, replace, fmtTime, toInputUTC, fromInputUTC } from './dom.js';
+import { h, replace, fmtTime, toInputUTC, fromInputUTC, utcInput } from './dom.js';
 import { doseColor, fmtDose } from '../dose.js';
 import { doseChart } from '../chart.js';
 import { RESOLVE_CODES } from '../alarms.js';
@@ -21,8 +21,8 @@ export class AlarmHistory {
       [['', 'any severity'], ['critical', 'critical'], ['alarm', 'alarm'], ['warning', 'warning'], ['notice', 'notice'], ['info', 'info']]
         .map(([v, l]) => h('option', { value: v }, l)));
     this.device = h('select', { 'aria-label': 'Vehicle' }, h('option', { value: '' }, 'any vehicle'));
-    this.from = h('input', { type: 'datetime-local', value: toInputUTC(now - 7 * 86400_000), 'aria-label': 'From (UTC)' });
-    this.to = h('input', { type: 'datetime-local', value: '', 'aria-label': 'To (UTC)' });
+    this.from = utcInput({ value: toInputUTC(now - 7 * 86400_000), 'aria-label': 'From (UTC)' });
+    this.to = utcInput({ value: '', 'aria-label': 'To (UTC)' });
     this.table = h('div', { class: 'history-table' });
     this.detail = h('div', { class: 'history-detail' });
     this.el = h('section', { class: 'history' },
@@ -43,6 +43,10 @@ export class AlarmHistory {
   async load() {
     const from = fromInputUTC(this.from.value);
     const to = fromInputUTC(this.to.value);
+    if ((this.from.value.trim() && !from) || (this.to.value.trim() && !to)) {
+      replace(this.table, h('p', { class: 'error', role: 'alert' }, 'Times are UTC, 24-hour: YYYY-MM-DD HH:MM[:SS]Z'));
+      return;
+    }
     replace(this.table, h('p', { class: 'muted' }, 'Loading…'));
     try {
       const { alarms } = await get('/alarms' + query({

@@ -105,9 +105,11 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     await page.waitForSelector('.login-card .error:not(:empty)');
     await page.fill('#login-pass', OP.password);
     await page.click('button[type=submit]');
-    await page.waitForFunction(() => window.radtrack && window.radtrack.vehicles && window.radtrack.map.loaded());
+    // The app is wired once the map has loaded its style; map.loaded() is
+    // rarely true for long while live positions stream in on a busy machine.
+    await page.waitForFunction(() => window.radtrack && window.radtrack.vehicles, null, { timeout: 60_000, polling: 100 });
     await page.evaluate(() => window.radtrack.map.basemapReady);
-    await page.waitForFunction(() => window.radtrack.vehicles.byId.size >= 11, null, { timeout: 15_000 });
+    await page.waitForFunction(() => window.radtrack.vehicles.byId.size >= 11, null, { timeout: 30_000, polling: 200 });
     assert.match(await page.textContent('.user'), /op-anna · operator/);
     const state = await page.textContent('.conn');
     console.log(`# connection state: ${state}`);

@@ -96,7 +96,8 @@ export class DBProxy {
 
 export class Server {
   // start builds and starts a server on a fresh database; with
-  // {dbProxy: true} it reaches the database through a DBProxy (server.dbProxy).
+  // {dbProxy: true} it reaches the database through a DBProxy (server.dbProxy);
+  // {args: [...]} are added to `radtrack serve`.
   static async start(adminURL, options = {}) {
     const s = new Server();
     s.options = options;
@@ -133,7 +134,7 @@ export class Server {
     s.base = `http://127.0.0.1:${s.port}`;
     s.stderr = '';
     s.proc = spawn(s.bin, ['serve', '-database-url', serverDB, '-addr', `127.0.0.1:${s.port}`, '-osmand-addr', '', '-bgeigie-addr', '',
-      '-data', path.join(s.tmp, 'data')], {
+      '-data', path.join(s.tmp, 'data'), ...(s.options.args || [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // The tests log in and seed history faster than the abuse limits allow.
       env: { ...process.env, RADTRACK_LOG_LEVEL: 'warn', RADTRACK_IP_RATE: '0', RADTRACK_DEVICE_RATE: '0', RADTRACK_LOGIN_RATE: '0' },
@@ -264,7 +265,7 @@ export async function login(page, base, username, password) {
   await page.fill('#login-user', username);
   await page.fill('#login-pass', password);
   await page.click('button[type=submit]');
-  await page.waitForFunction(() => window.radtrack && window.radtrack.vehicles && window.radtrack.map.loaded());
+  await page.waitForFunction(() => window.radtrack && window.radtrack.vehicles, null, { timeout: 60_000, polling: 100 });
   await page.evaluate(() => window.radtrack.map.basemapReady);
 }
 
@@ -282,3 +283,54 @@ export async function screenshot(page, name) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// FLORENCE is the real OpenStreetMap vector archive of the shared test
+// data; florencePath() returns it, or null after deciding to skip (and
+// throws when CI=true, where the shared data must be there).
+export const FLORENCE = path.resolve(REPO, '..', 'shared', 'data', 'maps', 'firenze_osm_protomaps.pmtiles');
+export function florencePath() {
+  if (existsSync(FLORENCE)) return FLORENCE;
+  if (process.env.CI === 'true') throw new Error(`${FLORENCE} is missing (required when CI=true)`);
+  return null;
+}
+
+// countPixels counts the map canvas's pixels in box {x, y, w, h} (CSS
+// pixels; the whole canvas without one) for which test(r, g, b) holds.
+export async function countPixels(page, test, box = null) {
+  return page.evaluate(async ([testSrc, b]) => {
+    const pred = new Function('r', 'g', 'b', `return (${testSrc})(r, g, b);`); // eslint-disable-line no-new-func
+    const canvas = window.radtrack.map.getCanvas();
+    const img = new Image();
+    img.src = canvas.toDataURL('image/png');
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width;
+    c.height = img.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const dpr = canvas.width / canvas.clientWidth;
+    const x = b ? Math.max(0, Math.round(b.x * dpr)) : 0;
+    const y = b ? Math.max(0, Math.round(b.y * dpr)) : 0;
+    const w = b ? Math.min(c.width - x, Math.round(b.w * dpr)) : c.width;
+    const h = b ? Math.min(c.height - y, Math.round(b.h * dpr)) : c.height;
+    const d = ctx.getImageData(x, y, w, h).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (pred(d[i], d[i + 1], d[i + 2])) n++;
+    return n;
+  }, [test.toString(), box]);
+}
+
+// tilesLoaded waits until the basemap, atlas, site plans and fences have
+// every tile of the view. Live vehicles are left out: their source reloads
+// with every position, so on a busy machine it is rarely settled (and
+// 'idle' may never come).
+export async function tilesLoaded(page, timeout = 90_000) {
+  await page.waitForFunction(() => {
+    const m = window.radtrack.map;
+    const bm = window.radtrack.basemaps && window.radtrack.basemaps.current;
+    const ids = ['land', 'coast', 'borders', 'plans', 'fences'];
+    if (bm && (bm.kind === 'pmtiles' || bm.kind === 'raster')) ids.push('bm-' + bm.id);
+    return !m.isMoving() && ids.every((id) => !m.getSource(id) || m.isSourceLoaded(id));
+  }, null, { timeout, polling: 250 });
+  await page.evaluate(() => new Promise((r) => { const m = window.radtrack.map; m.triggerRepaint(); m.once('render', () => requestAnimationFrame(() => r())); }));
+}
