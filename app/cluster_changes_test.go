@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/radtrack/radtrack/app"
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/internal/faultproxy"
 	"github.com/radtrack/radtrack/internal/pgtest"
+	"github.com/radtrack/radtrack/live"
 )
 
 // A device revoked through node A is refused by node B at once, although
@@ -144,5 +148,97 @@ func TestLogoutReachesEveryNodeDuringOutage(t *testing.T) {
 		if code := me(n); code != http.StatusUnauthorized {
 			t.Fatalf("after the outage a node answers %d to the logged-out session", code)
 		}
+	}
+}
+
+// A live socket does not outlive its credential: a logout closes the
+// sockets opened with that session — on the node that logged out and on
+// another node — and a change to the user (here a demotion) closes the
+// user's sockets, so none keeps the rights it was opened with.
+func TestLiveSocketsCloseWhenTheirCredentialEnds(t *testing.T) {
+	rurl, prefix := redisURL(t), randomPrefix()
+	var db string
+	a := startNodeWith(t, func(c *app.Config) { c.RedisURL, c.RedisPrefix = rurl, prefix; db = c.DB.URL })
+	b := startNodeWith(t, func(c *app.Config) { c.RedisURL, c.RedisPrefix, c.DB.URL = rurl, prefix, db })
+	opt, _ := redis.ParseURL(rurl)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	waitFor(t, "both nodes subscribed to credential notices", func() bool {
+		n, err := rdb.PubSubNumSub(context.Background(), prefix+":credentials").Result()
+		return err == nil && n[prefix+":credentials"] == 2
+	})
+	addUser(t, a, "watcher", auth.RoleOperator)
+	addUser(t, a, "chief", auth.RoleAdmin)
+	client := loginClient(t, a, "watcher")
+	cookies := client.Jar.Cookies(&url.URL{Scheme: "http", Host: a.Addr()})
+	dial := func(n *app.Node) *websocket.Conn {
+		header := http.Header{"Origin": {"http://" + n.Addr()}}
+		for _, c := range cookies {
+			header.Add("Cookie", c.String())
+		}
+		ws, resp, err := websocket.DefaultDialer.Dial("ws://"+n.Addr()+"/api/v1/live", header)
+		if err != nil {
+			t.Fatalf("dial live on %s: %v (%v)", n.Addr(), err, resp)
+		}
+		t.Cleanup(func() { ws.Close() })
+		return ws
+	}
+	closedWith := func(ws *websocket.Conn) int {
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				var ce *websocket.CloseError
+				if errors.As(err, &ce) {
+					return ce.Code
+				}
+				t.Fatalf("socket ended without a close frame: %v", err)
+			}
+		}
+	}
+	onA, onB := dial(a), dial(b)
+	resp, err := client.Post("http://"+a.Addr()+"/api/v1/logout", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for name, ws := range map[string]*websocket.Conn{"A": onA, "B": onB} {
+		if code := closedWith(ws); code != live.CloseCredentialEnded {
+			t.Fatalf("socket on %s closed with %d after the logout, want %d", name, code, live.CloseCredentialEnded)
+		}
+	}
+
+	// A fresh session of the same user; the admin demotes the user.
+	client = loginClient(t, a, "watcher")
+	cookies = client.Jar.Cookies(&url.URL{Scheme: "http", Host: a.Addr()})
+	onB = dial(b)
+	var users struct {
+		Users []struct {
+			ID       int64  `json:"id"`
+			Username string `json:"username"`
+		} `json:"users"`
+	}
+	admin := loginClient(t, a, "chief")
+	resp, err = admin.Get("http://" + a.Addr() + "/api/v1/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&users); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var id int64
+	for _, u := range users.Users {
+		if u.Username == "watcher" {
+			id = u.ID
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPatch, fmt.Sprintf("http://%s/api/v1/users/%d", a.Addr(), id), strings.NewReader(`{"role":"viewer"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err = admin.Do(req); err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("demote: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if code := closedWith(onB); code != live.CloseCredentialEnded {
+		t.Fatalf("the demoted user's socket on B closed with %d, want %d", code, live.CloseCredentialEnded)
 	}
 }

@@ -22,6 +22,11 @@ const (
 	// overflowed) or this node's alarm feed had a gap. Reconnect with the
 	// last offset you processed; nothing is lost.
 	CloseLagging = 4008
+	// CloseCredentialEnded: the session or API token the connection was
+	// opened with ended (logout, revocation) or its user changed
+	// (password, role, disabled). Do not resume with it: authenticate
+	// again (a reconnect with the same credential gets 401).
+	CloseCredentialEnded = 4001
 )
 
 // Config configures a Hub. Broker is required; zero values take defaults.
@@ -358,6 +363,24 @@ func (h *Hub) unregister(c *conn) {
 	delete(h.conns, c)
 	h.mu.Unlock()
 	h.connWG.Done()
+}
+
+// CloseViewers ends, with CloseCredentialEnded, every connection of this
+// node whose viewer match selects, and returns how many: a socket must not
+// keep rights its credential no longer has.
+func (h *Hub) CloseViewers(match func(Viewer) bool, reason string) int {
+	h.mu.Lock()
+	var ending []*conn
+	for c := range h.conns {
+		if match(c.v) {
+			ending = append(ending, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range ending {
+		c.kick(CloseCredentialEnded, reason)
+	}
+	return len(ending)
 }
 
 // PublishChange tells every node, this one included, that something they

@@ -10,6 +10,7 @@ import (
 
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/internal/revocations"
+	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -227,6 +228,7 @@ type CredentialPeers interface {
 // it (RunRevocations). It fails only if it could not be journaled; it is
 // refused from memory even then.
 func (s *Server) ForgetCredential(m CredentialRevoked) error {
+	s.closeLive(m)
 	if m.UserID != 0 {
 		s.known.forgetUser(m.UserID)
 	}
@@ -301,7 +303,9 @@ func (s *Server) applyPending(ctx context.Context) int {
 // neither applied nor durable here (the caller must say it failed).
 func (s *Server) revoke(ctx context.Context, rec revocations.Record) (applied bool, err error) {
 	s.known.forgetRecord(rec)
-	s.announce(ctx, CredentialRevoked{SessionHash: rec.SessionHash, TokenID: rec.TokenID, TokenHash: rec.TokenHash, At: rec.At})
+	m := CredentialRevoked{SessionHash: rec.SessionHash, TokenID: rec.TokenID, TokenHash: rec.TokenHash, At: rec.At}
+	s.closeLive(m)
+	s.announce(ctx, m)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	applyErr := s.applyRevocation(actx, rec)
 	cancel()
@@ -313,6 +317,30 @@ func (s *Server) revoke(ctx context.Context, rec revocations.Record) (applied bo
 	}
 	s.log.WarnContext(ctx, "revocation journaled until the database answers", "durable", s.revoked.Durable(), "err", applyErr)
 	return false, nil
+}
+
+// closeLive ends this node's live sockets opened with a credential that
+// ended, or by a user who changed: they must not keep the rights they were
+// opened with (the map logs in again).
+func (s *Server) closeLive(m CredentialRevoked) {
+	if s.live == nil {
+		return
+	}
+	session, token := string(m.SessionHash), string(m.TokenHash)
+	n := s.live.CloseViewers(func(v live.Viewer) bool {
+		switch {
+		case m.UserID != 0 && v.UserID == m.UserID:
+			return true
+		case session != "" && v.Credential == session:
+			return true
+		case m.TokenID != 0 && v.TokenID == m.TokenID:
+			return true
+		}
+		return token != "" && v.Credential == token
+	}, "credential ended: log in again")
+	if n > 0 {
+		s.log.Info("live sockets closed: their credential ended", "sockets", n, "user", m.UserID, "token", m.TokenID)
+	}
 }
 
 // announce tells the other nodes; a failure is logged: they still refuse

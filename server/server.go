@@ -261,7 +261,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 // handleLive is GET /api/v1/live: the WebSocket of live positions and
 // alarm events (live/PROTOCOL.md).
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request, u store.User) {
-	s.live.ServeWS(w, r, liveViewer(u))
+	v := liveViewer(u)
+	cred := credentialOf(r)
+	v.Credential, v.TokenID = string(cred.hash), cred.tokenID
+	s.live.ServeWS(w, r, v)
 }
 
 // NewHTTPServer wraps a handler with timeouts that make slow clients

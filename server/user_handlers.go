@@ -104,7 +104,9 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, admin 
 		return
 	}
 	s.known.forgetUser(u.ID)
-	s.announce(r.Context(), CredentialRevoked{UserID: u.ID, At: time.Now()})
+	changed := CredentialRevoked{UserID: u.ID, At: time.Now()}
+	s.closeLive(changed)
+	s.announce(r.Context(), changed)
 	ends := up.Ends()
 	s.audit(r.Context(), &admin, "user.update", "user/"+u.Username, map[string]any{
 		"role": req.Role, "disabled": req.Disabled, "password_changed": req.Password != nil,

@@ -114,6 +114,14 @@ export class LiveClient extends EventTarget {
         this.connect();
         return;
       }
+      if (ev.code === 4001) {
+        // The credential ended (logout elsewhere, revocation, a change to
+        // the user): never resume with it; the page authenticates again.
+        this.stopped = true;
+        if (this.poller) { this.poller.stop(); this.poller = null; }
+        this.setState(State.OFFLINE, { reason: 'credential ended' });
+        return;
+      }
       this.retry(opened);
     };
   }

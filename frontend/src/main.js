@@ -265,8 +265,10 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   });
   live.addEventListener('state', (e) => {
     const { state, retryAt, reason } = e.detail;
-    if (state === State.OFFLINE && reason === 'logged out') {
-      location.reload(); // the session ended: back to the login form
+    if (state === State.OFFLINE && (reason === 'logged out' || reason === 'credential ended')) {
+      // The session ended, or the user changed (role, password): load again
+      // with what the server says now (the login form, or the new role).
+      location.reload();
       return;
     }
     conn.className = `conn conn-${state}`;

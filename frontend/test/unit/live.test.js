@@ -222,3 +222,19 @@ test('a handshake that never completes counts as silent', () => {
   mock.timers.tick(1000);
   assert.equal(FakeWS.instances.length, 2, 'a new attempt');
 });
+
+test('4001: the credential ended — no resume, no polling, the page must authenticate again', async () => {
+  const { c, states } = client();
+  current = c;
+  const reasons = [];
+  c.addEventListener('state', (e) => reasons.push(e.detail.reason));
+  c.start();
+  FakeWS.instances[0].open();
+  FakeWS.instances[0].recv({ v: 1, type: 'snapshot', offset: '5', alarms: [], positions: { id: [], lon: [], lat: [] } });
+  FakeWS.instances[0].drop(4001);
+  assert.equal(states.at(-1), 'offline');
+  assert.equal(reasons.at(-1), 'credential ended');
+  await sleep(1200);
+  assert.equal(FakeWS.instances.length, 1, 'no reconnect with an ended credential');
+  assert.ok(!fetched.some((u) => u.startsWith('/api/v1/positions')), 'no polling with an ended credential');
+});
