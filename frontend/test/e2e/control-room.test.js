@@ -258,8 +258,11 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     await page.evaluate(() => window.radtrack.live.ws.close(4000, 'test drop'));
     await page.waitForFunction(() => window.radtrack.live.state !== 'live');
     assert.match(await page.textContent('.conn'), /Reconnecting/);
-    // Raised while the client is away.
-    await ingest(server.base, devices[0].token, [{ time: new Date().toISOString(), lon: 4.1, lat: 51.96, dose_rate: 150, speed: 2, heading: 10 }]);
+    // Raised while the client is away: one reading at 4× OIL2, which the
+    // dose path raises on alone (DoseSingleFactor 3); 150 µSv/h needed a
+    // second hot reading within LevelMaxGapS and so depended on how long the
+    // previous test took.
+    await ingest(server.base, devices[0].token, [{ time: new Date().toISOString(), lon: 4.1, lat: 51.96, dose_rate: 400, speed: 2, heading: 10 }]);
     await page.waitForFunction((n) => window.radtrack.live.state === 'live' && window.radtrack.live.snapshots > n, before, { timeout: 15_000 });
     assert.equal(await page.evaluate(() => window.radtrack.live.lastRecovered), true, 'resumed from its offset');
     await page.waitForFunction(() => [...document.querySelectorAll('.alarm-card')].some((e) => /OIL2/.test(e.textContent)), null, { timeout: 5000 });
