@@ -231,38 +231,3 @@ func (s *Server) alarmTransitionFailed(w http.ResponseWriter, r *http.Request, e
 	}
 	return true
 }
-
-// handleTrack is GET /api/v1/devices/{id}/track?from=&to=&limit=: the
-// device's samples in [from, to), oldest first (default: the last hour).
-func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request, _ store.User) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	q := store.TrackQuery{DeviceID: id, To: time.Now().Add(time.Minute)}
-	q.From = q.To.Add(-time.Hour)
-	for name, dst := range map[string]*time.Time{"from": &q.From, "to": &q.To} {
-		if v := r.URL.Query().Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, name, "must be an RFC 3339 time")
-				return
-			}
-			*dst = t
-		}
-	}
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			writeError(w, http.StatusBadRequest, "limit", "must be a positive integer")
-			return
-		}
-		q.Limit = n
-	}
-	samples, err := s.store.Track(r.Context(), q)
-	if err != nil {
-		s.internalError(w, r, "track", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"device_id": id, "samples": samplesJSON(samples)})
-}
