@@ -104,7 +104,6 @@ func TestTrackExportFormats(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-
 // blockingStore holds every EachSample until release is closed, so a test
 // can keep large queries running.
 type blockingStore struct {
