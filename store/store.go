@@ -87,6 +87,7 @@ type Store interface {
 	Alarms
 	Aggregates
 	Overlays
+	Shifts
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()
