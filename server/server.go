@@ -150,6 +150,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/devices/{id}/track", s.require(auth.RoleViewer, s.handleTrack))
 	s.mux.HandleFunc("GET /api/v1/groups/{group}/track", s.require(auth.RoleViewer, s.handleGroupTrack))
 	s.exportRoutes()
+	s.doseRoutes()
 
 	if s.live != nil {
 		s.mux.HandleFunc("GET /api/v1/live", s.require(auth.RoleViewer, s.handleLive))
