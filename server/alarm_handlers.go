@@ -10,6 +10,7 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/export"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
@@ -109,9 +110,18 @@ func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, _ stor
 		writeError(w, http.StatusBadRequest, field, msg)
 		return
 	}
+	format, err := export.Negotiate(r.URL.Query().Get("format"), r.Header.Get("Accept"), export.AlarmFormats...)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "format", "must be "+export.Names(export.AlarmFormats...))
+		return
+	}
 	list, err := s.store.ListAlarms(r.Context(), f)
 	if err != nil {
 		s.internalError(w, r, "list alarms", err)
+		return
+	}
+	if format != export.JSON {
+		s.writeAlarmsExport(w, r, format, list)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alarms": list})

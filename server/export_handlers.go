@@ -231,4 +231,3 @@ func fileSafe(s string) string {
 	return out
 }
 
-func (s *Server) exportRoutes() {}
