@@ -157,4 +157,3 @@ func (n *N42Writer) Close() error {
 	_, _ = n.w.WriteString("</RadInstrumentData>\n")
 	return n.w.Flush()
 }
-

@@ -230,4 +230,3 @@ func fileSafe(s string) string {
 	}
 	return out
 }
-
