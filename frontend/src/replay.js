@@ -5,6 +5,8 @@ import { EMPTY } from './map.js';
 import { boundsOf, positionAt } from './geo.js';
 import { doseStep } from './dose.js';
 import { h, replace, fmtTime, toInputUTC, fromInputUTC, utcInput } from './ui/dom.js';
+import { exportLinks } from './ui/exportlinks.js';
+import { TRACK_FORMATS } from './exports.js';
 
 const SPEEDS = [1, 10, 60, 300, 1200];
 
@@ -45,6 +47,7 @@ export class Replay {
     this.fromIn = utcInput({ name: 'from', value: toInputUTC(now - 3600_000), 'aria-label': 'From (UTC)' });
     this.toIn = utcInput({ name: 'to', value: toInputUTC(now), 'aria-label': 'To (UTC)' });
     this.msg = h('p', { class: 'muted', role: 'status' });
+    this.exports = h('div', { class: 'replay-exports' });
     this.playBtn = h('button', { type: 'button', class: 'primary', disabled: true, onclick: () => this.toggle(), 'aria-label': 'Play' }, '▶ Play');
     this.speedSel = h('select', { 'aria-label': 'Replay speed', onchange: () => { this.speed = Number(this.speedSel.value); } },
       SPEEDS.map((s) => h('option', { value: String(s), selected: s === this.speed }, `${s}×`)));
@@ -59,7 +62,7 @@ export class Replay {
         h('div', { class: 'row' },
           h('button', { type: 'submit', class: 'primary' }, 'Load tracks'),
           h('button', { type: 'button', onclick: () => this.exit() }, 'Back to live'))),
-      this.msg,
+      this.msg, this.exports,
       h('div', { class: 'replay-controls' }, h('div', { class: 'row' }, this.playBtn, this.speedSel), this.slider, this.clock));
     this.picked = new Set();
     for (const el of [this.fromIn, this.toIn]) el.addEventListener('change', () => { this.windowTouched = true; });
@@ -111,6 +114,9 @@ export class Replay {
       this.t = this.from;
       const n = this.tracks.reduce((a, tr) => a + tr.pts.length, 0);
       this.msg.textContent = `${n} samples on ${this.tracks.filter((t) => t.pts.length).length} of ${ids.length} vehicles.`;
+      // The loaded window as files, whole (exports have no row cap).
+      const win = { from: from.toISOString(), to: to.toISOString() };
+      replace(this.exports, this.tracks.map((tr) => exportLinks(tr.name, `/devices/${tr.id}/track`, win, TRACK_FORMATS)));
       this.showTracks();
     } catch (err) {
       this.msg.textContent = errorText(err);
@@ -188,6 +194,7 @@ export class Replay {
     this.slider.disabled = true;
     this.clock.textContent = '—';
     this.msg.textContent = '';
+    replace(this.exports);
     this.vehicles.setVisible(true);
   }
 }
