@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/radtrack/radtrack/export"
-	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -133,8 +132,6 @@ func (s *Server) handleGroupTrack(w http.ResponseWriter, r *http.Request, u stor
 	s.streamTracks(w, r, u, tr)
 }
 
-var errLimitReached = errors.New("limit reached")
-
 // streamTracks writes the tracks row by row from the store cursor. An
 // error before the first byte left the buffer answers 503 as usual; after
 // it the connection is aborted, so the client sees a broken transfer and
@@ -163,15 +160,8 @@ func (s *Server) streamTracks(w http.ResponseWriter, r *http.Request, u store.Us
 			s.streamFailed(w, r, sw, "track", err)
 			return
 		}
-		n := 0
-		err := s.store.EachSample(r.Context(), store.StreamQuery{DeviceID: d.ID, From: tr.from, To: tr.to}, func(smp *sample.Sample) error {
-			if tr.limit > 0 && n >= tr.limit {
-				return errLimitReached
-			}
-			n++
-			return tw.Sample(smp)
-		})
-		if err != nil && !errors.Is(err, errLimitReached) {
+		err := s.store.EachSample(r.Context(), store.StreamQuery{DeviceID: d.ID, From: tr.from, To: tr.to, Limit: tr.limit}, tw.Sample)
+		if err != nil {
 			s.streamFailed(w, r, sw, "track", err)
 			return
 		}

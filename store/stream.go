@@ -18,6 +18,10 @@ type SampleFunc func(s *sample.Sample) error
 type StreamQuery struct {
 	DeviceID int64
 	From, To time.Time
+	// Limit stops after that many samples (0: none). It is part of the
+	// query: stopping early from the callback instead can make the driver
+	// read the rest of the result to end the query.
+	Limit int
 }
 
 // Streamer streams stored samples. Every store implements it.

@@ -13,9 +13,13 @@ import (
 // rows, so memory is one network buffer whatever the range. The query
 // holds one pool connection until it ends; callers bound how many run.
 func (s *Store) EachSample(ctx context.Context, q store.StreamQuery, fn store.SampleFunc) error {
+	var limit any // NULL: no limit
+	if q.Limit > 0 {
+		limit = q.Limit
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+strings.Join(measurementColumns, ", ")+`
 		FROM measurements WHERE device_id = $1 AND time >= $2 AND time < $3
-		ORDER BY time`, q.DeviceID, q.From, q.To)
+		ORDER BY time LIMIT $4`, q.DeviceID, q.From, q.To, limit)
 	if err != nil {
 		return fmt.Errorf("stream samples of device %d: %w", q.DeviceID, err)
 	}

@@ -14,9 +14,13 @@ import (
 // that keeps checkpoints from finishing) until it ends; callers bound how
 // many run at once.
 func (s *Store) EachSample(ctx context.Context, q store.StreamQuery, fn store.SampleFunc) error {
+	limit := int64(-1) // SQLite: no limit
+	if q.Limit > 0 {
+		limit = int64(q.Limit)
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+strings.Join(measurementColumns, ", ")+`
 		FROM measurements WHERE device_id = ? AND time >= ? AND time < ?
-		ORDER BY time`, q.DeviceID, micros(q.From), micros(q.To))
+		ORDER BY time LIMIT ?`, q.DeviceID, micros(q.From), micros(q.To), limit)
 	if err != nil {
 		return fmt.Errorf("stream samples of device %d: %w", q.DeviceID, err)
 	}

@@ -87,6 +87,13 @@ func testStreamedDose(t *testing.T, s store.Store) {
 		math.Abs(got.Above[0].Seconds-53) > 1e-9 || math.Abs(got.Above[1].Seconds-16) > 1e-9 || *got.MaxDoseRate != 9 {
 		t.Fatalf("dose of the stored track %+v, want %v µSv over 66 s, 1 gap, 53 s above 2, 16 s above 5", got, HandDoseUSv)
 	}
+	var limited []time.Time
+	if err := s.EachSample(ctx, store.StreamQuery{DeviceID: d.ID, From: Base, To: Base.Add(time.Hour), Limit: 2}, func(smp *sample.Sample) error {
+		limited = append(limited, smp.Time)
+		return nil
+	}); err != nil || len(limited) != 2 || !limited[1].Equal(track[1].Time) {
+		t.Fatalf("limit 2: %v, %v", limited, err)
+	}
 	stop := context.Canceled
 	n := 0
 	if err := s.EachSample(ctx, store.StreamQuery{DeviceID: d.ID, From: Base, To: Base.Add(time.Hour)}, func(*sample.Sample) error {
