@@ -18,6 +18,13 @@ import (
 // files and have no cap.
 const jsonTrackRows = 100_000
 
+// smallTrackRows is the most rows of a track read that is not a large
+// query: the map's polling fallback and alarm charts ask for a few
+// thousand rows of many devices at once, and such a read costs what its
+// rows cost. Larger or uncapped reads (exports, replays, the 100 000-row
+// JSON default) count against the caps (heavy.go).
+const smallTrackRows = 10_000
+
 // exportIdle is how long a streamed response may wait for the client to
 // take more bytes; the server's WriteTimeout would cut a long export.
 const exportIdle = 60 * time.Second
@@ -137,11 +144,13 @@ func (s *Server) handleGroupTrack(w http.ResponseWriter, r *http.Request, u stor
 // it the connection is aborted, so the client sees a broken transfer and
 // never a file that looks complete.
 func (s *Server) streamTracks(w http.ResponseWriter, r *http.Request, u store.User, tr trackRequest) {
-	release, ok := s.heavy(w, u.ID)
-	if !ok {
-		return
+	if tr.limit <= 0 || tr.limit*len(tr.devices) > smallTrackRows {
+		release, ok := s.heavy(w, u.ID)
+		if !ok {
+			return
+		}
+		defer release()
 	}
-	defer release()
 	sw := &streamWriter{w: w, rc: http.NewResponseController(w), header: func(h http.Header) {
 		h.Set("Content-Type", tr.format.ContentType())
 		h.Set("Cache-Control", "no-store")

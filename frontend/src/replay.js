@@ -1,6 +1,6 @@
 // Replay: pick vehicles and a time window, draw their tracks coloured by
 // dose, and move markers along them with play / pause / speed / slider.
-import { get, query, errorText } from './api.js';
+import { get, query, errorText, ApiError } from './api.js';
 import { EMPTY } from './map.js';
 import { boundsOf, positionAt } from './geo.js';
 import { doseStep } from './dose.js';
@@ -9,6 +9,32 @@ import { exportLinks } from './ui/exportlinks.js';
 import { TRACK_FORMATS } from './exports.js';
 
 const SPEEDS = [1, 10, 60, 300, 1200];
+
+// inTurn runs tasks n at a time and returns their results in order.
+async function inTurn(tasks, n) {
+  const out = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  }));
+  return out;
+}
+
+// getPatiently retries a request the server refused as one large query
+// too many (429: another tab or an export holds the user's slots).
+async function getPatiently(path, tries = 5) {
+  for (let i = 0; ; i++) {
+    try {
+      return await get(path);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 429 || i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 1000 * (i + 1)));
+    }
+  }
+}
 
 export class Replay {
   constructor({ map, vehicles, devices }) {
@@ -101,8 +127,9 @@ export class Replay {
     this.msg.textContent = 'Loading…';
     try {
       const ids = [...this.picked];
-      const results = await Promise.all(ids.map((id) =>
-        get(`/devices/${id}/track` + query({ from: from.toISOString(), to: to.toISOString(), limit: 50000 }))));
+      // Two at a time: the server runs at most two large queries per user.
+      const results = await inTurn(ids.map((id) => () =>
+        getPatiently(`/devices/${id}/track` + query({ from: from.toISOString(), to: to.toISOString(), limit: 50000 }))), 2);
       this.tracks = results.map((r, i) => ({
         id: ids[i],
         name: this.vehicles.name(ids[i]),
