@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -195,5 +196,67 @@ func TestHeavyQueriesAreCappedPerUserAndInTotal(t *testing.T) {
 	// Slots are released: the same user may run again.
 	if status, _, body := alice.get(path, ""); status != http.StatusOK {
 		t.Fatalf("after release: %d %s", status, body)
+	}
+}
+
+// failingStore streams n samples of the real track, then fails.
+type failingStore struct {
+	store.Store
+	n int
+}
+
+func (f *failingStore) EachSample(ctx context.Context, q store.StreamQuery, fn store.SampleFunc) error {
+	smp := storetest.Samples(q.DeviceID, storetest.Base, 1)[0]
+	for i := range f.n {
+		smp.Time = storetest.Base.Add(time.Duration(i) * time.Second)
+		if err := fn(&smp); err != nil {
+			return err
+		}
+	}
+	return errors.New("connection reset by peer")
+}
+
+// TestBrokenStreamIsNeverAComplete file: a database failure before the
+// first bytes leave answers 503 with a JSON error; after them the
+// transfer is cut, so the client sees an error, not a shorter file.
+func TestBrokenStreamIsNeverACompleteFile(t *testing.T) {
+	st, err := pgstore.Open(context.Background(), pgstore.Config{URL: pgtest.NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	fs := &failingStore{Store: st}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := metrics.New()
+	svc, err := alarms.New(context.Background(), st, alarms.Options{Geo: geo.DefaultConfig()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ingest.NewWriter(st, ingest.DefaultWriterConfig(), m, log)
+	t.Cleanup(func() { _ = w.Close(context.Background()) })
+	cfg := testConfig()
+	cfg.BcryptCost = bcrypt.MinCost
+	ts := httptest.NewServer(server.New(cfg, server.Deps{Store: fs, Pipeline: ingest.NewPipeline(w, m, svc),
+		Devices: ingest.NewDevices(st, time.Second), Alarms: svc, Metrics: m, Log: log}))
+	t.Cleanup(ts.Close)
+	dev, _ := storetest.NewDevice(t, st, "veh-broken")
+	c := (&harness{url: ts.URL, store: st}).loginAs(t, "viewer", "viewer")
+	path := "/api/v1/devices/" + itoa(dev.ID) + "/track?format=csv"
+
+	fs.n = 3 // fails inside the first buffer
+	status, hdr, body := c.get(path, "")
+	if status != http.StatusServiceUnavailable || hdr.Get("Content-Type") != "application/json" || hdr.Get("Content-Disposition") != "" {
+		t.Fatalf("early failure: %d %v %s", status, hdr, body)
+	}
+	fs.n = 20_000 // ~2 MB of CSV: the failure comes after the header left
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK || err == nil {
+		t.Fatalf("late failure: status %d, read %d bytes, error %v; want 200 and a broken body", resp.StatusCode, n, err)
 	}
 }
