@@ -23,9 +23,10 @@ func (s *Server) exportRoutes() {
 	s.mux.HandleFunc("GET /api/v1/alarms/{id}/n42", s.require(auth.RoleViewer, s.handleAlarmN42))
 }
 
-// writeAlarmsExport answers GET /api/v1/alarms?format=csv|geojson: the
-// filtered list (at most the store's cap of alarms per request) as a file.
-func (s *Server) writeAlarmsExport(w http.ResponseWriter, r *http.Request, f export.Format, list []rules.Episode) {
+// streamAlarms answers GET /api/v1/alarms?format=csv|geojson: every alarm
+// matching the filter (limit, if given, caps it), oldest first, streamed
+// from the database.
+func (s *Server) streamAlarms(w http.ResponseWriter, r *http.Request, u store.User, f export.Format, filter store.AlarmFilter) {
 	devs, err := s.store.ListDevices(r.Context())
 	if err != nil {
 		s.internalError(w, r, "export alarms", err)
@@ -35,20 +36,28 @@ func (s *Server) writeAlarmsExport(w http.ResponseWriter, r *http.Request, f exp
 	for _, d := range devs {
 		uid[d.ID] = d.UID
 	}
-	w.Header().Set("Content-Type", f.ContentType())
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="radtrack-alarms-%s.%s"`, time.Now().UTC().Format("20060102T150405Z"), f.Ext()))
-	aw, err := export.NewAlarmWriter(f, w)
+	release, ok := s.heavy(w, u.ID)
+	if !ok {
+		return
+	}
+	defer release()
+	sw := &streamWriter{w: w, rc: http.NewResponseController(w), header: func(h http.Header) {
+		h.Set("Content-Type", f.ContentType())
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="radtrack-alarms-%s.%s"`, time.Now().UTC().Format("20060102T150405Z"), f.Ext()))
+	}}
+	aw, err := export.NewAlarmWriter(f, sw)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "format", err.Error())
 		return
 	}
-	for i := range list {
-		if err := aw.Alarm(&list[i], uid[list[i].DeviceID]); err != nil {
-			return // the client went away
-		}
+	if err := s.store.EachAlarm(r.Context(), filter, func(ep *rules.Episode) error { return aw.Alarm(ep, uid[ep.DeviceID]) }); err != nil {
+		s.streamFailed(w, r, sw, "export alarms", err)
+		return
 	}
-	_ = aw.Close()
+	if err := aw.Close(); err != nil {
+		s.streamFailed(w, r, sw, "export alarms", err)
+	}
 }
 
 // handleAlarmN42 is GET /api/v1/alarms/{id}/n42: the alarm's readings as

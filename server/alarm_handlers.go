@@ -104,7 +104,7 @@ func parseBBox(v string) ([4]float64, bool) {
 
 // handleListAlarms is GET /api/v1/alarms: unresolved first, most severe
 // first, then newest.
-func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, u store.User) {
 	f, field, msg := parseAlarmFilter(r.URL.Query())
 	if field != "" {
 		writeError(w, http.StatusBadRequest, field, msg)
@@ -115,13 +115,13 @@ func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, _ stor
 		writeError(w, http.StatusBadRequest, "format", "must be "+export.Names(export.AlarmFormats...))
 		return
 	}
+	if format != export.JSON {
+		s.streamAlarms(w, r, u, format, f)
+		return
+	}
 	list, err := s.store.ListAlarms(r.Context(), f)
 	if err != nil {
 		s.internalError(w, r, "list alarms", err)
-		return
-	}
-	if format != export.JSON {
-		s.writeAlarmsExport(w, r, format, list)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alarms": list})

@@ -88,6 +88,7 @@ type Store interface {
 	Aggregates
 	Overlays
 	Shifts
+	AlarmStreamer
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()

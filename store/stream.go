@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 )
 
@@ -27,4 +28,10 @@ type StreamQuery struct {
 // Streamer streams stored samples. Every store implements it.
 type Streamer interface {
 	EachSample(ctx context.Context, q StreamQuery, fn SampleFunc) error
+}
+
+// AlarmStreamer streams alarm episodes matching a filter oldest first
+// (first seen, then id), without the list's cap when f.Limit is 0.
+type AlarmStreamer interface {
+	EachAlarm(ctx context.Context, f AlarmFilter, fn func(*rules.Episode) error) error
 }

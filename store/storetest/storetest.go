@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("DoseMinutes", func(t *testing.T) { testDoseMinutes(t, open(t)) })
 	t.Run("StreamedDose", func(t *testing.T) { testStreamedDose(t, open(t)) })
 	t.Run("Shifts", func(t *testing.T) { testShifts(t, open(t)) })
+	t.Run("StreamedAlarms", func(t *testing.T) { testStreamedAlarms(t, open(t)) })
 	t.Run("UsersSessionsTokensAudit", func(t *testing.T) { testUsers(t, open(t)) })
 	t.Run("APITokens", func(t *testing.T) { testAPITokens(t, open(t)) })
 	t.Run("UserChangesEndCredentials", func(t *testing.T) { testUserChangesEndCredentials(t, open(t)) })
