@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/radtrack/radtrack/alarms"
@@ -42,6 +43,11 @@ type Config struct {
 	LoginsPerMinute float64
 	// Basemaps are the configured map backgrounds (ParseBasemaps).
 	Basemaps []Basemap
+	// HeavyPerUser and HeavyTotal bound the large queries (track streams,
+	// exports, dose accounting, heatmaps) one user and the whole node run
+	// at once; beyond them a request gets 429 (0: no bound). Keep HeavyTotal
+	// under the database pool size: each holds a connection while it runs.
+	HeavyPerUser, HeavyTotal int
 }
 
 // DefaultConfig returns production defaults.
@@ -49,6 +55,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second,
 		SessionTTL: 14 * time.Hour, BcryptCost: auth.DefaultBcryptCost, LoginsPerMinute: 10,
+		HeavyPerUser: 2, HeavyTotal: 3,
 	}
 }
 
@@ -73,6 +80,9 @@ type Server struct {
 	peers     CredentialPeers    // nil: a single node
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
+	// heavyQueries bounds concurrent uncapped reads (heavy.go).
+	heavyQueries *heavyLimit
+	heavyRefused prometheus.Counter
 }
 
 // Deps are the parts the server wires together. Devices is shared with
@@ -101,7 +111,8 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
 		devices: d.Devices, alarms: d.Alarms, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
-		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers}
+		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers,
+		heavyQueries: newHeavyLimit(cfg.HeavyPerUser, cfg.HeavyTotal), heavyRefused: heavyRefusedCounter(d.Metrics.Registry)}
 	if s.revoked == nil {
 		s.revoked = revocations.InMemory(revocations.DefaultMax)
 	}
@@ -137,6 +148,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/devices/{id}/rotate-token", s.require(auth.RoleAdmin, s.handleRotateDeviceToken))
 	s.mux.HandleFunc("POST /api/v1/devices/{id}/revoke", s.require(auth.RoleAdmin, s.handleRevokeDevice))
 	s.mux.HandleFunc("GET /api/v1/devices/{id}/track", s.require(auth.RoleViewer, s.handleTrack))
+	s.mux.HandleFunc("GET /api/v1/groups/{group}/track", s.require(auth.RoleViewer, s.handleGroupTrack))
+	s.exportRoutes()
+	s.doseRoutes()
 
 	if s.live != nil {
 		s.mux.HandleFunc("GET /api/v1/live", s.require(auth.RoleViewer, s.handleLive))

@@ -76,6 +76,7 @@ type Measurements interface {
 	SampleWriter
 	Track(ctx context.Context, q TrackQuery) ([]sample.Sample, error)
 	DoseMinutes(ctx context.Context, deviceID int64, from, to time.Time) ([]DoseMinute, error)
+	Streamer
 }
 
 // Store is everything the server needs from storage.
@@ -86,6 +87,8 @@ type Store interface {
 	Alarms
 	Aggregates
 	Overlays
+	Shifts
+	AlarmStreamer
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()

@@ -183,6 +183,8 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.Int(&c.Limits.IPBurst, "ip-burst", "RADTRACK_IP_BURST", lim.IPBurst, "burst of ingest requests per client IP")
 	f.Float(&c.Limits.DeviceSamplesPerSec, "device-rate", "RADTRACK_DEVICE_RATE", lim.DeviceSamplesPerSec, "samples per second per device (0: unlimited)")
 	f.Int(&c.Limits.DeviceSamplesBurst, "device-burst", "RADTRACK_DEVICE_BURST", lim.DeviceSamplesBurst, "burst of samples per device (a backlog after a tunnel)")
+	f.Int(&c.Server.HeavyPerUser, "heavy-queries-per-user", "RADTRACK_HEAVY_QUERIES_PER_USER", def.HeavyPerUser, "large queries (track streams, exports, dose accounting, heatmaps) one user may run at once; beyond it 429 (0: no cap)")
+	f.Int(&c.Server.HeavyTotal, "heavy-queries", "RADTRACK_HEAVY_QUERIES", def.HeavyTotal, "large queries the node runs at once; each holds a database connection, keep it under the pool size (0: no cap)")
 	f.Float(&c.Server.LoginsPerMinute, "login-rate", "RADTRACK_LOGIN_RATE", def.LoginsPerMinute, "login attempts per minute per client IP (0: unlimited)")
 	f.String(&c.TLSCert, "tls-cert", "RADTRACK_TLS_CERT", "", "TLS certificate file (PEM) for the API and OsmAnd listeners")
 	f.String(&c.TLSKey, "tls-key", "RADTRACK_TLS_KEY", "", "TLS private key file (PEM)")

@@ -243,6 +243,14 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     const trail = await page.textContent('.alarm-detail .timeline');
     assert.match(trail, /acknowledged by op-anna/);
     assert.match(trail, /resolved by op-anna — Innocent: medical/);
+    // The alarm's readings as N42.42, read by the server's own route.
+    const n42 = await page.evaluate(async () => {
+      const res = await fetch(document.querySelector('.alarm-detail .exports a[data-format="n42"]').href);
+      return { status: res.status, text: await res.text() };
+    });
+    assert.equal(n42.status, 200);
+    assert.match(n42.text, /<RadInstrumentData xmlns="http:\/\/physics.nist.gov\/N42\/2011\/N42"/);
+    assert.match(n42.text, /<DoseRateValue>/);
     await screenshot(page, '05-alarm-history.png');
     await viewerPage.close(); // software WebGL: one rendering page at a time from here
   });
@@ -376,6 +384,15 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     assert.equal(markers, 3);
     const segs = await page.evaluate(() => window.radtrack.map.queryRenderedFeatures({ layers: ['replay-tracks'] }).length);
     assert.ok(segs > 100, `track segments ${segs}`);
+    // Each loaded track is offered as files; the GPX one downloads with the session.
+    assert.equal(await page.locator('.replay .exports').count(), 3);
+    const gpx = await page.evaluate(async () => {
+      const res = await fetch(document.querySelector('.replay .exports a[data-format="gpx"]').href);
+      return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+    });
+    assert.equal(gpx.status, 200);
+    assert.equal(gpx.type, 'application/gpx+xml');
+    assert.ok((gpx.text.match(/<trkpt /g) || []).length > 100, gpx.text.slice(0, 300));
     await screenshot(page, '08-replay.png');
     await page.click('.replay button:has-text("Back to live")');
   });
