@@ -27,16 +27,20 @@ import (
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/spool"
 	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/deadline"
 	"github.com/radtrack/radtrack/store/pgstore"
 	"github.com/radtrack/radtrack/store/sqlitestore"
 )
 
 // Config is everything a node reads.
 type Config struct {
-	DB     pgstore.Config
-	Server server.Config
-	Writer ingest.WriterConfig
-	Geo    geo.Config // fence hysteresis
+	DB pgstore.Config
+	// DBTimeouts bound every call into PostgreSQL (see store/deadline),
+	// so a hanging database is handled as an outage.
+	DBTimeouts deadline.Timeouts
+	Server     server.Config
+	Writer     ingest.WriterConfig
+	Geo        geo.Config // fence hysteresis
 
 	Addr        string // HTTP API (and later the map); required
 	OsmAndAddr  string // OsmAnd / Traccar Client listener; "" disables
@@ -103,6 +107,11 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	st, pg, err := OpenStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	if pg != nil {
+		// Every path — credentials, sessions, alarms, commits, reads —
+		// goes through Core.Store, so every call gets a deadline here.
+		st = deadline.Wrap(pg, cfg.DBTimeouts)
 	}
 	m := metrics.New()
 	wcfg := cfg.Writer

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -47,7 +49,25 @@ type Config struct {
 	Timescale TimescaleMode
 	// Log receives the engine choice's warnings; nil discards them.
 	Log *slog.Logger
+	// StatementTimeout and LockTimeout are set on every serving connection
+	// (PostgreSQL's statement_timeout and lock_timeout), so that a lock
+	// pile-up or a stuck statement ends on the server too, not only in the
+	// client's deadline (0: the defaults below; negative: off). Migrations
+	// run on their own connection without them.
+	StatementTimeout, LockTimeout time.Duration
 }
+
+// Defaults of Config's server-side timeouts and connection keepalive.
+const (
+	DefaultStatementTimeout = time.Minute
+	DefaultLockTimeout      = 5 * time.Second
+	// keepAliveIdle and keepAliveInterval/Count: a peer that vanished
+	// without a FIN (a cut network) is noticed in about 30 s on an idle
+	// connection instead of the kernel's two hours.
+	keepAliveIdle     = 15 * time.Second
+	keepAliveInterval = 5 * time.Second
+	keepAliveCount    = 3
+)
 
 // Store is a PostgreSQL/TimescaleDB store.
 type Store struct {
@@ -95,24 +115,50 @@ func open(ctx context.Context, cfg Config, convert bool) (*Store, Conversion, er
 		// An unreachable database must fail fast so ingest can spool.
 		pcfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: keepAliveIdle, Interval: keepAliveInterval, Count: keepAliveCount}}
+	pcfg.ConnConfig.DialFunc = dialer.DialContext
+	// Migrations (a TimescaleDB conversion moves every row) may take
+	// longer than any statement of a running node: they get a pool of
+	// their own, without the server-side timeouts.
+	mcfg := pcfg.Copy()
+	mcfg.MaxConns = 2
+	mpool, err := pgxpool.NewWithConfig(ctx, mcfg)
 	if err != nil {
 		return nil, conv, fmt.Errorf("connect to database: %w", err)
 	}
+	defer mpool.Close()
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{url: cfg.URL, pool: pool, mode: cfg.WriteMode, log: log}
+	s := &Store{url: cfg.URL, pool: mpool, mode: cfg.WriteMode, log: log}
 	if conv, err = s.migrate(ctx, cfg, convert); err != nil {
-		pool.Close()
 		return nil, conv, err
 	}
 	if err := s.configurePolicies(ctx, cfg); err != nil {
-		pool.Close()
 		return nil, conv, err
 	}
+	setTimeout(pcfg.ConnConfig.RuntimeParams, "statement_timeout", cfg.StatementTimeout, DefaultStatementTimeout)
+	setTimeout(pcfg.ConnConfig.RuntimeParams, "lock_timeout", cfg.LockTimeout, DefaultLockTimeout)
+	if s.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		return nil, conv, fmt.Errorf("connect to database: %w", err)
+	}
 	return s, conv, nil
+}
+
+// setTimeout sets a server-side timeout parameter unless the URL set it.
+func setTimeout(params map[string]string, name string, d, def time.Duration) {
+	if _, ok := params[name]; ok {
+		return
+	}
+	if d == 0 {
+		d = def
+	}
+	if d < 0 {
+		d = 0 // off
+	}
+	params[name] = strconv.FormatInt(d.Milliseconds(), 10)
 }
 
 // Timescale reports whether the TimescaleDB engine is in use.
