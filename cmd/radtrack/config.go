@@ -17,6 +17,7 @@ import (
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/deadline"
 	"github.com/radtrack/radtrack/store/pgstore"
 )
 
@@ -114,6 +115,9 @@ type dbConfig struct {
 	retainFor     time.Duration
 	timescale     pgstore.TimescaleMode
 	dataDir       string
+	// Deadlines (see store/deadline and pgstore.Config).
+	hotTimeout, writeTimeout, queryTimeout time.Duration
+	statementTimeout, lockTimeout          time.Duration
 }
 
 func (c *dbConfig) register(f *envFlags) {
@@ -123,6 +127,11 @@ func (c *dbConfig) register(f *envFlags) {
 	f.Duration(&c.retainFor, "retain-for", "RADTRACK_RETAIN_FOR", 0, "TimescaleDB: drop measurements older than this (0 keeps everything)")
 	f.Text(&c.timescale, "timescaledb", "RADTRACK_TIMESCALEDB", pgstore.TimescaleAuto, "use TimescaleDB: auto (when the server preloads it, else plain PostgreSQL with a warning), on (refuse to start without it), off (plain PostgreSQL)")
 	f.String(&c.dataDir, "data", "RADTRACK_DATA", "./data", "data directory: the embedded store when DATABASE_URL is unset, and the spool")
+	f.Duration(&c.hotTimeout, "db-hot-timeout", "RADTRACK_DB_HOT_TIMEOUT", deadline.DefaultHot, "deadline of credential and session look-ups and alarm writes; beyond it alarms go to the journal and viewers")
+	f.Duration(&c.writeTimeout, "db-write-timeout", "RADTRACK_DB_WRITE_TIMEOUT", deadline.DefaultWrite, "deadline of a group commit of samples; beyond it the batch is spooled")
+	f.Duration(&c.queryTimeout, "db-query-timeout", "RADTRACK_DB_QUERY_TIMEOUT", deadline.DefaultQuery, "deadline of every other database call")
+	f.Duration(&c.statementTimeout, "db-statement-timeout", "RADTRACK_DB_STATEMENT_TIMEOUT", pgstore.DefaultStatementTimeout, "PostgreSQL statement_timeout of serving connections (negative: off)")
+	f.Duration(&c.lockTimeout, "db-lock-timeout", "RADTRACK_DB_LOCK_TIMEOUT", pgstore.DefaultLockTimeout, "PostgreSQL lock_timeout of serving connections (negative: off)")
 }
 
 // storeConfig is the part of a node's configuration that picks the store:
@@ -131,7 +140,8 @@ func (c *dbConfig) register(f *envFlags) {
 func (c *dbConfig) storeConfig() app.Config {
 	return app.Config{
 		DB: pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor,
-			Timescale: c.timescale},
+			Timescale: c.timescale, StatementTimeout: c.statementTimeout, LockTimeout: c.lockTimeout},
+		DBTimeouts:  deadline.Timeouts{Hot: c.hotTimeout, Write: c.writeTimeout, Query: c.queryTimeout},
 		EmbeddedDir: filepath.Join(c.dataDir, "db"),
 	}
 }
