@@ -170,6 +170,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.String(&c.RedisPrefix, "redis-prefix", "RADTRACK_REDIS_PREFIX", "radtrack:live", "Redis key prefix; nodes sharing it form one cluster")
 	f.Duration(&c.LiveTick, "live-tick", "RADTRACK_LIVE_TICK", 100*time.Millisecond, "how often positions are flushed to each map viewer")
 	f.Duration(&c.ConfigCheck, "config-check", "RADTRACK_CONFIG_CHECK", 5*time.Second, "how often fences and rules are checked for changes made through another node (catch-up for a missed notice)")
+	f.Duration(&c.SnapshotEvery, "snapshot-every", "RADTRACK_SNAPSHOT_EVERY", time.Minute, "how often the local snapshot (credential hashes, users, rules, fences; beside the spool) is refreshed, besides after every change")
 	var origins string
 	f.String(&origins, "allowed-origins", "RADTRACK_ALLOWED_ORIGINS", "", "extra WebSocket origins, comma-separated (the server's own host is always allowed)")
 	f.String(&logLevel, "log-level", "RADTRACK_LOG_LEVEL", "info", "log level: debug, info, warn, error")
