@@ -44,6 +44,9 @@ func testAlarmsDuringDatabaseHang(t *testing.T, db string) {
 	wg.Go(func() { v.run(ctx, func() string { return addr }, 5) })
 	time.Sleep(500 * time.Millisecond) // the steady vehicle is known to the node
 
+	v.mu.Lock()
+	beforeHang := len(v.acked)
+	v.mu.Unlock()
 	proxy.Hang()
 	hangStart := time.Now()
 	type answer struct {
@@ -92,8 +95,8 @@ func testAlarmsDuringDatabaseHang(t *testing.T, db string) {
 	wg.Wait()
 	acked := append(v.ackedTimes(), now.Add(-10*time.Second), now.Add(-9*time.Second))
 	stored, miss := waitStored(t, db, acked, 20*time.Second)
-	t.Logf("steady vehicle: %d samples acknowledged by the end of the hang, %d in all (answers %v); %d rows stored %s after the database answered again, %d acknowledged missing",
-		duringHang, len(acked)-2, codes, stored, time.Since(back).Round(time.Millisecond), miss)
+	t.Logf("steady vehicle: %d samples acknowledged during the %s hang, %d in all (answers %v); %d rows stored %s after the database answered again, %d acknowledged missing",
+		duringHang-beforeHang, back.Sub(hangStart).Round(time.Millisecond), len(acked)-2, codes, stored, time.Since(back).Round(time.Millisecond), miss)
 	if miss != 0 {
 		t.Fatalf("%d acknowledged samples missing after the hang\n%s", miss, tail(srv.output(), 3000))
 	}
