@@ -145,7 +145,7 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	if pg != nil {
 		// Every path — credentials, sessions, alarms, commits, reads —
 		// goes through Core.Store, so every call gets a deadline here.
-		st = deadline.Wrap(pg, cfg.DBTimeouts)
+		st = deadline.Wrap(pg, cfg.DBTimeouts, log)
 		if snapPath != "" {
 			fallback = snapshot.NewFallback(st, pgstore.Classify)
 			if snap != nil {

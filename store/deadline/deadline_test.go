@@ -3,6 +3,8 @@ package deadline
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,19 +13,28 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
-// hanging is a store that never answers: each call waits for its context
-// and records the deadline it was given.
+// hanging is a store whose database hangs while hung is set: each call
+// then waits for its context. It records the budget each call was given.
 type hanging struct {
 	store.Store // other methods are not called here
+	hung        atomic.Bool
+	mu          sync.Mutex
 	budget      time.Duration
+	calls       int
 }
 
 func (h *hanging) wait(ctx context.Context) error {
-	d, ok := ctx.Deadline()
-	if !ok {
-		return errors.New("no deadline")
+	h.mu.Lock()
+	h.calls++
+	if d, ok := ctx.Deadline(); ok {
+		h.budget = time.Until(d)
+	} else {
+		h.budget = -1
 	}
-	h.budget = time.Until(d)
+	h.mu.Unlock()
+	if !h.hung.Load() {
+		return nil
+	}
 	<-ctx.Done()
 	return ctx.Err()
 }
@@ -42,6 +53,10 @@ func (h *hanging) ListAudit(ctx context.Context, _ int) ([]store.AuditEntry, err
 	return nil, h.wait(ctx)
 }
 
+func (h *hanging) Ping(ctx context.Context) error { return h.wait(ctx) }
+
+func (h *hanging) Close() {}
+
 func (h *hanging) Classify(err error) store.Fault {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return store.Transient
@@ -49,21 +64,27 @@ func (h *hanging) Classify(err error) store.Fault {
 	return store.Unknown
 }
 
+var budgets = Timeouts{Hot: 30 * time.Millisecond, Write: 60 * time.Millisecond, Query: 90 * time.Millisecond, ProbeEvery: 10 * time.Millisecond}
+
 func TestEveryKindOfCallHasItsBudget(t *testing.T) {
-	h := &hanging{}
-	s := Wrap(h, Timeouts{Hot: 30 * time.Millisecond, Write: 60 * time.Millisecond, Query: 90 * time.Millisecond})
 	ctx := context.Background()
 	for _, c := range []struct {
 		name string
-		call func() error
+		call func(s store.Store) error
 		want time.Duration
 	}{
-		{"DeviceByTokenHash", func() error { _, err := s.DeviceByTokenHash(ctx, nil); return err }, 30 * time.Millisecond},
-		{"RaiseAlarm", func() error { _, _, err := s.RaiseAlarm(ctx, rules.Episode{}, rules.Event{}); return err }, 30 * time.Millisecond},
-		{"WriteSamples", func() error { return s.WriteSamples(ctx, nil) }, 60 * time.Millisecond},
-		{"ListAudit", func() error { _, err := s.ListAudit(ctx, 1); return err }, 90 * time.Millisecond},
+		{"DeviceByTokenHash", func(s store.Store) error { _, err := s.DeviceByTokenHash(ctx, nil); return err }, budgets.Hot},
+		{"RaiseAlarm", func(s store.Store) error {
+			_, _, err := s.RaiseAlarm(ctx, rules.Episode{}, rules.Event{})
+			return err
+		}, budgets.Hot},
+		{"WriteSamples", func(s store.Store) error { return s.WriteSamples(ctx, nil) }, budgets.Write},
+		{"ListAudit", func(s store.Store) error { _, err := s.ListAudit(ctx, 1); return err }, budgets.Query},
 	} {
-		err := c.call()
+		h := &hanging{}
+		h.hung.Store(true)
+		s := Wrap(h, budgets, nil)
+		err := c.call(s)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: %v, want a deadline error", c.name, err)
 		}
@@ -73,22 +94,78 @@ func TestEveryKindOfCallHasItsBudget(t *testing.T) {
 		if f := s.(store.FaultClassifier).Classify(err); f != store.Transient {
 			t.Errorf("%s: the wrapped store's classification is lost: %v", c.name, f)
 		}
+		s.Close()
 	}
 	// A caller's earlier deadline wins.
+	h := &hanging{}
+	h.hung.Store(true)
+	s := Wrap(h, budgets, nil)
+	defer s.Close()
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
 	_ = s.WriteSamples(short, nil)
 	if h.budget > 10*time.Millisecond {
 		t.Errorf("the caller's 10 ms deadline was extended to %s", h.budget)
 	}
+	if s.(classifying).Unresponsive() {
+		t.Error("the caller's own deadline marked the database unresponsive")
+	}
+}
+
+// A Hot or Write call that runs out of time makes every call fail at once
+// until the database answers a probe.
+func TestUnresponsiveDatabaseFailsFastUntilItAnswers(t *testing.T) {
+	ctx := context.Background()
+	h := &hanging{}
+	h.hung.Store(true)
+	s := New(h, budgets, nil)
+	defer s.Close()
+	if _, err := s.ListAudit(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	if s.Unresponsive() {
+		t.Fatal("a slow Query marked the database unresponsive")
+	}
+	if _, err := s.DeviceByTokenHash(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	if !s.Unresponsive() || s.Trips() != 1 {
+		t.Fatalf("unresponsive %v after %d trips, want true after 1", s.Unresponsive(), s.Trips())
+	}
+	h.mu.Lock()
+	before := h.calls
+	h.mu.Unlock()
+	began := time.Now()
+	for _, err := range []error{s.WriteSamples(ctx, nil), func() error { _, err := s.ListAudit(ctx, 1); return err }()} {
+		if !errors.Is(err, ErrUnresponsive) {
+			t.Fatalf("call while unresponsive: %v, want ErrUnresponsive", err)
+		}
+	}
+	if took := time.Since(began); took > 5*time.Millisecond {
+		t.Errorf("failing fast took %s", took)
+	}
+	h.hung.Store(false)
+	for deadline := time.Now().Add(2 * time.Second); s.Unresponsive(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("still unresponsive 2 s after the database answered")
+		}
+	}
+	if err := s.WriteSamples(ctx, nil); err != nil {
+		t.Fatalf("after the probe was answered: %v", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.calls < before+2 { // at least one probe and the write
+		t.Fatalf("%d calls reached the store, want the probes and the write", h.calls-before)
+	}
 }
 
 func TestDefaults(t *testing.T) {
 	got := Timeouts{}.withDefaults()
-	if got != (Timeouts{Hot: DefaultHot, Write: DefaultWrite, Query: DefaultQuery}) {
+	if got != (Timeouts{Hot: DefaultHot, Write: DefaultWrite, Query: DefaultQuery, ProbeEvery: 250 * time.Millisecond}) {
 		t.Fatalf("%+v", got)
 	}
-	if _, ok := Wrap(&struct{ store.Store }{}, Timeouts{}).(store.FaultClassifier); ok {
+	if _, ok := Wrap(&struct{ store.Store }{}, Timeouts{}, nil).(store.FaultClassifier); ok {
 		t.Fatal("a store without a classifier got one")
 	}
 }
