@@ -31,6 +31,12 @@ func (d down) DeviceByTokenHash(context.Context, []byte) (store.Device, error) {
 func (d down) SessionUser(context.Context, []byte, time.Time) (store.User, error) {
 	return store.User{}, d.fail()
 }
+func (d down) APITokenByHash(context.Context, []byte) (store.APIToken, store.User, error) {
+	return store.APIToken{}, store.User{}, d.fail()
+}
+func (d down) APITokenUser(context.Context, []byte) (store.User, error) {
+	return store.User{}, d.fail()
+}
 func (d down) ListRules(context.Context) ([]rules.Rule, error) { return nil, d.fail() }
 func (d down) ListAlarms(context.Context, store.AlarmFilter) ([]rules.Episode, error) {
 	return nil, d.fail()
@@ -52,6 +58,10 @@ func testSnapshot(now time.Time) *Snapshot {
 		Users:    []User{{User: store.User{ID: 1, Username: "ops", Role: "operator"}, PasswordHash: "bcrypt"}},
 		Sessions: []Session{{Hash: []byte("s-live"), UserID: 1, Expires: now.Add(time.Hour)}, {Hash: []byte("s-old"), UserID: 1, Expires: now.Add(-time.Minute)}},
 		Rules:    []rules.Rule{{ID: 3, Name: "OIL3"}},
+		Tokens: []Token{
+			{APIToken: store.APIToken{ID: 1, UserID: 1, Role: "viewer"}, Hash: []byte("t-viewer")},
+			{APIToken: store.APIToken{ID: 2, UserID: 1, Role: "operator", RevokedAt: &now}, Hash: []byte("t-revoked")},
+		},
 	}
 }
 
@@ -82,6 +92,17 @@ func TestFallbackAnswersOnlyForAnOutage(t *testing.T) {
 	}
 	if _, err := f.SessionUser(ctx, []byte("s-old"), now); !errors.Is(err, errDown) {
 		t.Fatalf("expired session: %v, want the outage error", err)
+	}
+	// An API token acts with the lower of its role and its user's; a
+	// revoked one is refused, not unknown.
+	if u, err := f.APITokenUser(ctx, []byte("t-viewer")); err != nil || u.Role != "viewer" {
+		t.Fatalf("API token during an outage: %+v %v, want the operator acting as viewer", u, err)
+	}
+	if _, err := f.APITokenUser(ctx, []byte("t-revoked")); err == nil || errors.Is(err, errDown) {
+		t.Fatalf("revoked API token during an outage: %v, want refused as revoked", err)
+	}
+	if _, err := f.APITokenUser(ctx, []byte("t-other")); !errors.Is(err, errDown) {
+		t.Fatalf("API token not in the snapshot: %v, want the outage error", err)
 	}
 	if rs, err := f.ListRules(ctx); err != nil || len(rs) != 1 {
 		t.Fatalf("rules during an outage: %v %v", rs, err)
