@@ -111,10 +111,6 @@ type Core struct {
 	degraded     atomic.Bool
 }
 
-// reachableTimeout bounds the check, at start, that the database answers
-// (with a local snapshot to start degraded from otherwise).
-const reachableTimeout = 5 * time.Second
-
 // OpenCore opens the store (migrating it) and builds the pipeline. pub,
 // if not nil, receives every stored alarm event; extra stages run after the
 // rules for every sample.
@@ -131,21 +127,7 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 			log.Error("local snapshot unreadable: a database outage will refuse devices not seen since start", "err", err)
 		}
 	}
-	var (
-		st  store.Store
-		pg  *pgstore.Store
-		err error
-	)
-	if snap != nil {
-		// A database that accepts connections but never answers must not
-		// hold the start when the node could start degraded.
-		rctx, cancel := context.WithTimeout(ctx, reachableTimeout)
-		err = pgstore.Reachable(rctx, cfg.DB)
-		cancel()
-	}
-	if err == nil {
-		st, pg, err = OpenStore(ctx, cfg, log)
-	}
+	st, pg, err := OpenStore(ctx, cfg, log)
 	if openErr := err; err != nil {
 		if snap == nil || pgstore.Classify(err) != store.Transient {
 			return nil, err

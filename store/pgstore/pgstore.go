@@ -298,23 +298,3 @@ func notFound(err error) error {
 	}
 	return err
 }
-
-// Reachable reports whether the database answers a ping within ctx, on a
-// connection of its own (closed after): a node with a local snapshot asks
-// it first, so that a database that accepts connections but never answers
-// cannot hold its start (Open has no deadline: migrations may be long).
-func Reachable(ctx context.Context, cfg Config) error {
-	pcfg, err := poolConfig(cfg)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, pcfg.ConnConfig)
-	if err != nil {
-		return fmt.Errorf("connect to database: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := conn.Ping(ctx); err != nil {
-		return fmt.Errorf("ping database: %w", err)
-	}
-	return nil
-}
