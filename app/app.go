@@ -146,6 +146,11 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 		// Every path — credentials, sessions, alarms, commits, reads —
 		// goes through Core.Store, so every call gets a deadline here.
 		st = deadline.Wrap(pg, cfg.DBTimeouts, log)
+		if degraded {
+			// It did not answer: nothing at start waits for it again
+			// (calls fail at once until a probe is answered).
+			st.(interface{ MarkUnresponsive(error) }).MarkUnresponsive(errors.New("unreachable at start"))
+		}
 		if snapPath != "" {
 			fallback = snapshot.NewFallback(st, pgstore.Classify)
 			if snap != nil {

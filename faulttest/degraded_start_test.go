@@ -19,11 +19,18 @@ import (
 // the snapshot does not know is refused and its hot sample raises nothing.
 // No alarm open before is restored. When the database returns, every
 // acknowledged sample and the alarms are stored.
+//
+// The database is either down (connections refused) or hung (accepted,
+// never answered): a hung one costs the start one connect timeout (5 s),
+// not one per start-up query.
 func TestStartDegradedFromSnapshot(t *testing.T) {
-	pgtest.EachDatabase(t, testStartDegradedFromSnapshot)
+	pgtest.EachEngine(t, func(t *testing.T, e pgtest.Engine) {
+		t.Run("down", func(t *testing.T) { testStartDegradedFromSnapshot(t, e.NewDatabase(t), (*faultproxy.Proxy).Down) })
+		t.Run("hung", func(t *testing.T) { testStartDegradedFromSnapshot(t, e.NewDatabase(t), (*faultproxy.Proxy).Hang) })
+	})
 }
 
-func testStartDegradedFromSnapshot(t *testing.T, db string) {
+func testStartDegradedFromSnapshot(t *testing.T, db string, cut func(*faultproxy.Proxy)) {
 	proxy := faultproxy.Start(t, dbAddr(t, db))
 	viaProxy := dbWithProxy(t, db, proxy.Port())
 	data := t.TempDir()
@@ -41,7 +48,7 @@ func testStartDegradedFromSnapshot(t *testing.T, db string) {
 	waitSnapshot(t, filepath.Join(data, "spool", "snapshot.json"), "van-snap-known")
 	// The database goes away; a hot sample is journaled and spooled, then
 	// the node is killed: it must start degraded with a journal to drain.
-	proxy.Down()
+	cut(proxy)
 	if code, _ := postSample(t, addr, known, now.Add(-25*time.Second), 3); code != http.StatusOK {
 		t.Fatalf("hot sample during the outage, before the crash: %d", code)
 	}
@@ -50,6 +57,9 @@ func testStartDegradedFromSnapshot(t *testing.T, db string) {
 	began := time.Now()
 	srv = start(t, viaProxy, data, addr, "-snapshot-every", "300ms")
 	t.Logf("started degraded in %s", time.Since(began).Round(time.Millisecond))
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("degraded start took %s, want within 10 s", took.Round(time.Millisecond))
+	}
 	unknown := addDevice(t, db, "van-snap-unknown") // in the database, not in the snapshot
 	room, open := connect(t, addr, header)
 	if len(open) != 0 {

@@ -15,8 +15,8 @@
 //     spooled, so the vehicle is still answered.
 //   - Query: everything else — reads for people, edits, heatmaps (30 s).
 //
-// A deadline that expires on a Hot or Write call means the database does
-// not answer: from then on every call fails at once with ErrUnresponsive
+// A deadline that expires on a Hot or Write call (or the driver's connect
+// timeout on any call) means the database does not answer: from then on every call fails at once with ErrUnresponsive
 // (Transient: the spool and the journal take over at full speed, people get
 // 503 instead of waiting) while a probe pings the database every
 // ProbeEvery; the first answer ends it. A Query deadline does not trip it:
@@ -149,15 +149,23 @@ func (x *Store) begin(ctx context.Context, k kind) (context.Context, func(*error
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	return ctx, func(err *error) {
-		// Our own deadline ran out (not the caller's, not a cancel):
-		// the database did not answer in time.
-		ranOut := *err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil
+		// The database did not answer in time: our own Hot or Write
+		// deadline ran out, or a timeout of the driver's own (connecting
+		// takes at most 5 s) — not the caller's deadline, not a cancel.
+		own := errors.Is(ctx.Err(), context.DeadlineExceeded)
+		noAnswer := *err != nil && parent.Err() == nil &&
+			((own && k != kindQuery) || (!own && errors.Is(*err, context.DeadlineExceeded)))
 		cancel()
-		if ranOut && k != kindQuery {
+		if noAnswer {
 			x.trip(*err)
 		}
 	}, nil
 }
+
+// MarkUnresponsive makes calls fail at once until the database answers a
+// probe, as if one had run out of time: for a node that found it
+// unresponsive otherwise (at start).
+func (x *Store) MarkUnresponsive(cause error) { x.trip(cause) }
 
 // trip marks the database unresponsive and starts the probe.
 func (x *Store) trip(cause error) {

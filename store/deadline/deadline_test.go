@@ -3,6 +3,7 @@ package deadline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,6 +158,34 @@ func TestUnresponsiveDatabaseFailsFastUntilItAnswers(t *testing.T) {
 	defer h.mu.Unlock()
 	if h.calls < before+2 { // at least one probe and the write
 		t.Fatalf("%d calls reached the store, want the probes and the write", h.calls-before)
+	}
+}
+
+// connectTimeout is a store whose driver gives up connecting (its own
+// timeout, not the call's deadline).
+type connectTimeout struct{ hanging }
+
+func (c *connectTimeout) ListAudit(ctx context.Context, _ int) ([]store.AuditEntry, error) {
+	return nil, fmt.Errorf("failed to connect: %w", context.DeadlineExceeded)
+}
+
+// Any call whose driver timed out connecting means the database does not
+// answer, even a Query; a caller's cancelled context means nothing.
+func TestDriverTimeoutMarksUnresponsive(t *testing.T) {
+	c := &connectTimeout{}
+	s := New(c, budgets, nil)
+	defer s.Close()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _ = s.ListAudit(gone, 1)
+	if s.Unresponsive() {
+		t.Fatal("a call of a caller that went away marked the database unresponsive")
+	}
+	if _, err := s.ListAudit(context.Background(), 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	if !s.Unresponsive() {
+		t.Fatal("a connect timeout did not mark the database unresponsive")
 	}
 }
 
