@@ -106,7 +106,12 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 			}
 			s.journalPending.Store(true)
 			if err := s.DrainJournal(ctx); err != nil {
-				return nil, fmt.Errorf("store journaled alarm events: %w", err)
+				// A node starting during an outage (from its snapshot)
+				// keeps the events journaled; RunJournal stores them.
+				if !s.transient(err) {
+					return nil, fmt.Errorf("store journaled alarm events: %w", err)
+				}
+				log.Warn("journaled alarm events wait for the database", "err", err)
 			}
 		}
 	}

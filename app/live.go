@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -50,15 +51,22 @@ func redisPrefix(cfg Config) string {
 	return cfg.RedisPrefix
 }
 
+// openAlarmsTimeout bounds the database's part of a viewer's snapshot.
+const openAlarmsTimeout = 2 * time.Second
+
 // openAlarms renders every open live alarm for a viewer's snapshot: the
 // stored ones and those raised while the database was unreachable. With
 // the database away, the alarms this node's engine holds stand in, so a
 // control room that reconnects during an outage still sees them.
 func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *slog.Logger) ([]json.RawMessage, error) {
 	imported := false
-	list, err := st.ListAlarms(ctx, store.AlarmFilter{
+	// A control room must not wait on a hanging database for its map:
+	// the engine's memory stands in after openAlarmsTimeout.
+	lctx, cancel := context.WithTimeout(ctx, openAlarmsTimeout)
+	list, err := st.ListAlarms(lctx, store.AlarmFilter{
 		States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported,
 	})
+	cancel()
 	if err != nil {
 		log.Warn("open alarms for a snapshot from memory: database unavailable", "err", err)
 		list = svc.OpenLive()

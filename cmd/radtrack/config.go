@@ -17,6 +17,7 @@ import (
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/deadline"
 	"github.com/radtrack/radtrack/store/pgstore"
 )
 
@@ -114,6 +115,9 @@ type dbConfig struct {
 	retainFor     time.Duration
 	timescale     pgstore.TimescaleMode
 	dataDir       string
+	// Deadlines (see store/deadline and pgstore.Config).
+	hotTimeout, writeTimeout, queryTimeout time.Duration
+	statementTimeout, lockTimeout          time.Duration
 }
 
 func (c *dbConfig) register(f *envFlags) {
@@ -123,6 +127,11 @@ func (c *dbConfig) register(f *envFlags) {
 	f.Duration(&c.retainFor, "retain-for", "RADTRACK_RETAIN_FOR", 0, "TimescaleDB: drop measurements older than this (0 keeps everything)")
 	f.Text(&c.timescale, "timescaledb", "RADTRACK_TIMESCALEDB", pgstore.TimescaleAuto, "use TimescaleDB: auto (when the server preloads it, else plain PostgreSQL with a warning), on (refuse to start without it), off (plain PostgreSQL)")
 	f.String(&c.dataDir, "data", "RADTRACK_DATA", "./data", "data directory: the embedded store when DATABASE_URL is unset, and the spool")
+	f.Duration(&c.hotTimeout, "db-hot-timeout", "RADTRACK_DB_HOT_TIMEOUT", deadline.DefaultHot, "deadline of credential and session look-ups and alarm writes; beyond it alarms go to the journal and viewers")
+	f.Duration(&c.writeTimeout, "db-write-timeout", "RADTRACK_DB_WRITE_TIMEOUT", deadline.DefaultWrite, "deadline of a group commit of samples; beyond it the batch is spooled")
+	f.Duration(&c.queryTimeout, "db-query-timeout", "RADTRACK_DB_QUERY_TIMEOUT", deadline.DefaultQuery, "deadline of every other database call")
+	f.Duration(&c.statementTimeout, "db-statement-timeout", "RADTRACK_DB_STATEMENT_TIMEOUT", pgstore.DefaultStatementTimeout, "PostgreSQL statement_timeout of serving connections (negative: off)")
+	f.Duration(&c.lockTimeout, "db-lock-timeout", "RADTRACK_DB_LOCK_TIMEOUT", pgstore.DefaultLockTimeout, "PostgreSQL lock_timeout of serving connections (negative: off)")
 }
 
 // storeConfig is the part of a node's configuration that picks the store:
@@ -131,7 +140,8 @@ func (c *dbConfig) register(f *envFlags) {
 func (c *dbConfig) storeConfig() app.Config {
 	return app.Config{
 		DB: pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor,
-			Timescale: c.timescale},
+			Timescale: c.timescale, StatementTimeout: c.statementTimeout, LockTimeout: c.lockTimeout},
+		DBTimeouts:  deadline.Timeouts{Hot: c.hotTimeout, Write: c.writeTimeout, Query: c.queryTimeout},
 		EmbeddedDir: filepath.Join(c.dataDir, "db"),
 	}
 }
@@ -160,6 +170,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.String(&c.RedisPrefix, "redis-prefix", "RADTRACK_REDIS_PREFIX", "radtrack:live", "Redis key prefix; nodes sharing it form one cluster")
 	f.Duration(&c.LiveTick, "live-tick", "RADTRACK_LIVE_TICK", 100*time.Millisecond, "how often positions are flushed to each map viewer")
 	f.Duration(&c.ConfigCheck, "config-check", "RADTRACK_CONFIG_CHECK", 5*time.Second, "how often fences and rules are checked for changes made through another node (catch-up for a missed notice)")
+	f.Duration(&c.SnapshotEvery, "snapshot-every", "RADTRACK_SNAPSHOT_EVERY", time.Minute, "how often the local snapshot (credential hashes, users, rules, fences; beside the spool) is refreshed, besides after every change")
 	var origins string
 	f.String(&origins, "allowed-origins", "RADTRACK_ALLOWED_ORIGINS", "", "extra WebSocket origins, comma-separated (the server's own host is always allowed)")
 	f.String(&logLevel, "log-level", "RADTRACK_LOG_LEVEL", "info", "log level: debug, info, warn, error")
