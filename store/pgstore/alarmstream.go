@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
@@ -14,21 +16,19 @@ import (
 // alarms takes the memory of one.
 func (s *Store) EachAlarm(ctx context.Context, f store.AlarmFilter, fn func(*rules.Episode) error) error {
 	q, args := alarmQuery(f, "first_seen, id", max(f.Limit, 0))
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("stream alarms: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	var fnErr error // the caller's own error goes back as it is
+	err := s.stream(ctx, q, args, func(rows pgx.Rows) error {
 		ep, err := scanAlarm(rows)
 		if err != nil {
-			return fmt.Errorf("stream alarms: %w", err)
-		}
-		if err := fn(&ep); err != nil {
 			return err
 		}
+		fnErr = fn(&ep)
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("stream alarms: %w", err)
 	}
 	return nil
