@@ -331,7 +331,8 @@ const (
 
 func newFleet(cfg ScaleConfig) fleet {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
-	fl := fleet{start: time.Now().UTC().Truncate(24 * time.Hour).Add(-time.Duration(cfg.Days-1) * 24 * time.Hour)}
+	// The history ends at the last full hour: no sample from the future.
+	fl := fleet{start: time.Now().UTC().Truncate(time.Hour).Add(-time.Duration(cfg.Days) * 24 * time.Hour)}
 	for range cfg.Vehicles {
 		fl.homes = append(fl.homes, [2]float64{scaleLon + 0.05 + rng.Float64()*(boxDegLon-0.1), scaleLat + 0.03 + rng.Float64()*(boxDegLat-0.06)})
 		fl.radius = append(fl.radius, 500+rng.Float64()*2500)
