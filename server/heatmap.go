@@ -15,6 +15,8 @@ const metresPerDegreeLat = 111_195.0
 // handleHeatmap is GET /api/v1/heatmap?from=&to=&bbox=w,s,e,n&cell_m=200:
 // max and mean dose per grid cell, computed in the database so the
 // browser never receives raw samples. Defaults: the last 24 h, 200 m cells.
+// The answer's cells are cell_m rounded to whole base cells of the store's
+// grid; cell_lon and cell_lat give their size in degrees.
 func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, u store.User) {
 	q := r.URL.Query()
 	hq := store.HeatmapQuery{To: time.Now().Add(time.Minute), BBox: [4]float64{-180, -90, 180, 90}}
@@ -59,5 +61,8 @@ func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, u store.U
 		s.internalError(w, r, "heatmap", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cell_m": cellM, "cells": cells})
+	// Cells are whole base cells (store.HeatGridDeg): say what they are.
+	lonDeg, latDeg := hq.SnappedCell()
+	writeJSON(w, http.StatusOK, map[string]any{"cell_m": math.Round(latDeg * metresPerDegreeLat),
+		"cell_lon": lonDeg, "cell_lat": latDeg, "cells": cells})
 }
