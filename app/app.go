@@ -37,6 +37,9 @@ type Config struct {
 	Server server.Config
 	Writer ingest.WriterConfig
 	Geo    geo.Config // fence hysteresis
+	// RealarmDistanceM: a new peak this far from an open alarm's peak pages
+	// again (rules/realarm.go); 0 = rules.DefaultRealarmDistanceM, negative = never.
+	RealarmDistanceM float64
 
 	Addr        string // HTTP API (and later the map); required
 	OsmAndAddr  string // OsmAnd / Traccar Client listener; "" disables
@@ -136,6 +139,9 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("load rules, fences and open alarms: %w", err)
+	}
+	if cfg.RealarmDistanceM != 0 {
+		svc.Engine().SetRealarmDistance(cfg.RealarmDistanceM)
 	}
 	w := ingest.NewWriter(st, wcfg, m, log)
 	return &Core{

@@ -11,8 +11,10 @@ const (
 	EventRaised         = "raised"
 	EventUpdated        = "updated"
 	EventConditionEnded = "condition_ended"
-	EventAcknowledged   = "acknowledged"
-	EventResolved       = "resolved"
+	// EventRealarm pages again like EventRaised (rules/realarm.go).
+	EventRealarm      = "realarm"
+	EventAcknowledged = "acknowledged"
+	EventResolved     = "resolved"
 )
 
 // AlarmEvent is one change of one alarm. Every viewer gets every event it
@@ -53,7 +55,7 @@ func (s storedEvent) event(offset int64) AlarmEvent {
 
 func validEventType(t string) bool {
 	switch t {
-	case EventRaised, EventUpdated, EventConditionEnded, EventAcknowledged, EventResolved:
+	case EventRaised, EventUpdated, EventConditionEnded, EventRealarm, EventAcknowledged, EventResolved:
 		return true
 	}
 	return false

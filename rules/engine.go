@@ -53,8 +53,9 @@ type Input struct {
 // it evaluates. Persist its events; at start-up hand the open episodes back
 // with Restore so a restart raises no duplicates.
 type Engine struct {
-	rules  atomic.Pointer[ruleSet]
-	shards [deviceShards]deviceShard
+	rules    atomic.Pointer[ruleSet]
+	shards   [deviceShards]deviceShard
+	realarmM atomic.Uint64 // float64 bits of the re-alarm distance; 0 = default
 }
 
 const deviceShards = 64

@@ -84,6 +84,7 @@ type Store interface {
 	Measurements
 	Users
 	Alarms
+	Realarms
 	Aggregates
 	Overlays
 	// Ping checks that the backing database answers.

@@ -35,6 +35,8 @@ export class AlarmStore extends EventTarget {
     const next = new Map(list.map((a) => [a.id, a]));
     for (const a of list) {
       if (this.loaded && !this.open.has(a.id) && a.state === 'raised' && !this.replacesProvisional(a)) this.noteNew(a);
+      // Acknowledged before, raised now: a realarm (missed as a frame).
+      else if (this.loaded && this.open.get(a.id)?.state === 'acknowledged' && a.state === 'raised') this.noteNew(a);
     }
     // Fresh means raised and unseen: someone else's acknowledgement counts.
     for (const id of this.fresh) if (!next.has(id) || next.get(id).state !== 'raised') this.fresh.delete(id);
@@ -56,7 +58,9 @@ export class AlarmStore extends EventTarget {
       this.open.delete(id);
       this.fresh.delete(id);
     } else {
-      if (!known && frame.event === 'raised' && a.state === 'raised') this.noteNew(a);
+      // A realarm pages again like a raise, even for an alarm we know.
+      if (frame.event === 'realarm' && a.state === 'raised') this.noteNew(a);
+      else if (!known && frame.event === 'raised' && a.state === 'raised') this.noteNew(a);
       if (a.state !== 'raised') this.fresh.delete(id);
       this.open.set(id, a);
     }
