@@ -34,7 +34,6 @@ func eachStore(t *testing.T, f func(t *testing.T, st store.Store)) {
 	})
 }
 
-
 // Issue 13's scenario end to end: OIL3 acknowledged (not resolved), its
 // condition ended; an hour later the same vehicle reads 50 µSv/h
 // elsewhere. It pages again: a realarm event is published, the stored
