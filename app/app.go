@@ -18,6 +18,7 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/listen"
@@ -40,6 +41,8 @@ type Config struct {
 	// RealarmDistanceM: a new peak this far from an open alarm's peak pages
 	// again (rules/realarm.go); 0 = rules.DefaultRealarmDistanceM, negative = never.
 	RealarmDistanceM float64
+	// Incidents is the grouping window of alarms into incidents.
+	Incidents incidents.Config
 
 	Addr        string // HTTP API (and later the map); required
 	OsmAndAddr  string // OsmAnd / Traccar Client listener; "" disables
@@ -94,6 +97,8 @@ type Core struct {
 	Writer   *ingest.Writer
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
+	// Incidents groups the alarms of live samples.
+	Incidents *incidents.Service
 
 	spool   *spool.Spool
 	journal *alarms.Journal
@@ -109,7 +114,8 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	}
 	m := metrics.New()
 	wcfg := cfg.Writer
-	aopt := alarms.Options{Geo: cfg.Geo, Publisher: pub}
+	inc := incidents.New(st, cfg.Incidents, log)
+	aopt := alarms.Options{Geo: cfg.Geo, Publisher: publishers{pub, inc}}
 	closeAll := func() { st.Close() }
 	if cfg.SpoolDir != "" && pg != nil {
 		sp, err := spool.Open(cfg.SpoolDir, cfg.SpoolMaxBytes)
@@ -143,10 +149,11 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	if cfg.RealarmDistanceM != 0 {
 		svc.Engine().SetRealarmDistance(cfg.RealarmDistanceM)
 	}
+	inc.SetActor(svc)
 	w := ingest.NewWriter(st, wcfg, m, log)
 	return &Core{
 		spool: wcfg.Spool, journal: aopt.Journal, PG: pg,
-		Store: st, Alarms: svc, Metrics: m, Writer: w,
+		Store: st, Alarms: svc, Incidents: inc, Metrics: m, Writer: w,
 		Pipeline: ingest.NewPipeline(w, m, append([]ingest.Stage{svc}, extra...)...),
 		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
 	}, nil

@@ -85,6 +85,7 @@ type Store interface {
 	Users
 	Alarms
 	Realarms
+	Incidents
 	Aggregates
 	Overlays
 	// Ping checks that the backing database answers.
