@@ -328,7 +328,7 @@ func addrOf(ln net.Listener) string {
 // sample commit, and closes the store.
 func (n *Node) Run(ctx context.Context) error {
 	srv := server.New(n.cfg.Server, server.Deps{
-		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: ingest.NewLimits(n.cfg.Limits),
+		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Incidents: n.Incidents, Limits: ingest.NewLimits(n.cfg.Limits),
 		Metrics: n.Metrics, Log: n.log, Live: n.live.hub, Redis: n.redisPing(),
 		Revocations: n.revocations, Peers: n.live.cluster,
 	})
