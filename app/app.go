@@ -24,6 +24,7 @@ import (
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/spool"
@@ -231,6 +232,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		OpenAlarms: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
 			return openAlarms(ctx, n.Store, n.Alarms, n.log)
 		},
+		OpenIncidents: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
+			return openIncidents(ctx, n.Store, n.log)
+		},
 		Ack: n.ackFromSocket,
 		// Resolutions made on any node free the key in this node's engine,
 		// so the next alarm of that device and rule is raised here too.
@@ -248,12 +252,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 	}
 	n.live.cluster = newClusterChanges(n.live.hub, cfg.ConfigCheck, log)
 	core, err := OpenCore(ctx, cfg, log, live.AlarmPublisher{Hub: n.live.hub}, live.PositionStage{Hub: n.live.hub,
-		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpen(device) }})
+		// Device-health alarms (silence) do not ring a vehicle red.
+		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpenExcept(device, rules.KindSilence) }})
 	if err != nil {
 		n.closeRedis()
 		return nil, err
 	}
 	n.Core = core
+	incPub := live.IncidentPublisher{Hub: n.live.hub}
+	core.Incidents.Subscribe(func(ctx context.Context, ev incidents.Event) {
+		if err := incPub.PublishIncident(ctx, ev); err != nil {
+			log.Error("publish incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
+		}
+	})
 	if core.spool != nil {
 		if n.revocations, err = revocations.Open(filepath.Join(cfg.SpoolDir, "revocations"), revocations.DefaultMax); err != nil {
 			_ = core.Close(ctx)

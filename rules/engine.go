@@ -328,6 +328,18 @@ func (e *Engine) HasOpen(deviceID int64) bool {
 	return len(d.open) > 0
 }
 
+// HasOpenExcept reports whether a device's live stream has an open
+// episode of another kind than except (e.g. anything but device health).
+func (e *Engine) HasOpenExcept(deviceID int64, except Kind) bool {
+	d := e.existing(streamKey{device: deviceID})
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.ContainsFunc(d.open, func(ep *Episode) bool { return ep.Kind != except })
+}
+
 // OpenEpisodes returns snapshots of every open episode, by device.
 func (e *Engine) OpenEpisodes() []Episode {
 	var out []Episode

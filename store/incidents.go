@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/radtrack/radtrack/rules"
@@ -58,4 +60,19 @@ type Incidents interface {
 	// AlarmIncident returns the id of the incident an alarm belongs to, 0
 	// if none (ErrNotFound if there is no such alarm).
 	AlarmIncident(ctx context.Context, alarmID int64) (int64, error)
+}
+
+// incidentJSON is Incident without its methods, for MarshalJSON.
+type incidentJSON Incident
+
+// MarshalJSON writes an absent peak dose (NaN) as null: JSON has no NaN.
+func (inc Incident) MarshalJSON() ([]byte, error) {
+	var peak *float64
+	if !math.IsNaN(inc.PeakDose) && !math.IsInf(inc.PeakDose, 0) {
+		peak = &inc.PeakDose
+	}
+	return json.Marshal(struct {
+		incidentJSON
+		PeakDose *float64 `json:"peak_dose_usvh"`
+	}{incidentJSON(inc), peak})
 }
