@@ -87,6 +87,9 @@ type deviceState struct {
 	backgrounds []ruleBackground // one estimator per background rule
 	levelHist   *levelHistory    // recent readings for level and zone rules
 	stays       []fenceStay      // fences the device is inside, for dwell rules
+
+	spans   []span // imported streams: sample times evaluated (replay.go)
+	curSpan int    // the span the previous sample went into; -1 none
 }
 
 func (d *deviceState) levels() *levelHistory {
@@ -179,7 +182,7 @@ func (e *Engine) state(k streamKey) *deviceState {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if d = sh.devices[k]; d == nil {
-		d = &deviceState{}
+		d = &deviceState{curSpan: -1}
 		sh.devices[k] = d
 	}
 	return d
@@ -247,6 +250,9 @@ func (e *Engine) Restore(open []Episode) error {
 			errs = append(errs, fmt.Errorf("rules: restore: episode %d repeats open key %+v", ep.ID, ep.Key))
 		} else {
 			d.open = append(d.open, &ep)
+			if ep.Imported {
+				d.seedSpan(ep.FirstSeen, ep.LastSeen)
+			}
 		}
 		d.mu.Unlock()
 	}

@@ -37,6 +37,9 @@ func (e *Engine) Evaluate(in Input) []Event {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
+	if s.Imported && d.importedSeen(s.Time) {
+		return nil // evaluated when this log was imported before
+	}
 	late := !s.Time.After(d.latest)
 	if !late {
 		d.latest = s.Time
