@@ -163,7 +163,9 @@ export class AlarmPanel {
   }
 
   render() {
-    const { main, health } = groupCards(this.store.open, this.incidents ? this.incidents.open : new Map());
+    const pinned = new Set();
+    for (const card of this.cards.values()) if (card.type === 'alarm' && card.formOpen) pinned.add(card.id);
+    const { main, health } = groupCards(this.store.open, this.incidents ? this.incidents.open : new Map(), pinned);
     this.empty.hidden = main.length + health.length > 0;
     this.health.hidden = health.length === 0;
     this.healthHead.textContent = `Device health (${health.length})`;

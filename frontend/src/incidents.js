@@ -70,12 +70,14 @@ function compareCards(a, b) {
 // {main: [{type:'incident'|'alarm', key, item}], health: [alarm…]}.
 // Unacknowledged first, then most severe, then newest. An open alarm that
 // no open incident holds (not filed yet, or the database is away) gets its
-// own card, so no alarm is ever hidden.
-export function groupCards(openAlarms, openIncidents) {
+// own card, so no alarm is ever hidden. Alarms in pinned (ids) keep their
+// own card too: someone is typing in its form, the card must not move.
+export function groupCards(openAlarms, openIncidents, pinned = new Set()) {
   const filed = new Set();
   const main = [];
   for (const inc of openIncidents.values()) {
-    const s = summarize(inc, openAlarms);
+    const s = summarize({ ...inc, alarms: (inc.alarms || []).filter((a) => !pinned.has(a.id)) }, openAlarms);
+    if (!s.alarms.length) continue;
     if (s.state === 'resolved') continue;
     for (const a of s.alarms) filed.add(a.id);
     main.push({ type: 'incident', key: `i${inc.id}`, item: s });

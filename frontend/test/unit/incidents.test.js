@@ -58,3 +58,11 @@ test('a realarm frame pages again; health alarms never page nor ring vehicles re
   assert.ok(isHealth(s.open.get(2)));
   assert.deepEqual(s.deviceIds(), [1]);
 });
+
+test('an alarm whose card has an open form keeps its own card', () => {
+  const alarms = new Map([[1, alarm(1)], [2, alarm(2)]]);
+  const incidents = new Map([[7, { id: 7, state: 'raised', severity: 'alarm', last_seen: 'x', alarms: [alarm(1), alarm(2)] }]]);
+  const { main } = groupCards(alarms, incidents, new Set([1]));
+  assert.deepEqual(main.map((c) => c.key).sort(), ['a1', 'i7']);
+  assert.deepEqual(main.find((c) => c.key === 'i7').item.alarms.map((a) => a.id), [2]);
+});
