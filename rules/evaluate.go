@@ -189,13 +189,16 @@ func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late boo
 		c.out = append(c.out, out)
 		return
 	}
-	returned := !late && !ep.ConditionActive
+	var endedAt time.Time // when the condition that now returns had ended
+	if !late && !ep.ConditionActive {
+		endedAt = ep.ConditionEndedAt
+	}
 	if !late {
 		ep.ConditionActive, ep.ConditionEndedAt = true, time.Time{}
 	}
 	oldPeak := peakOf(ep)
 	newPeak := ep.absorb(ev)
-	reason := c.realarmReason(ep, r, returned, newPeak, oldPeak)
+	reason := c.realarmReason(ep, r, endedAt, newPeak, oldPeak)
 	typ := EventUpdated
 	if reason != "" {
 		ep.realarm(ev.time, r)

@@ -13,10 +13,14 @@ import (
 // like a first raise — an EventRealarm that puts the episode back to raised
 // (unacknowledged) — instead of an "updated":
 //
-//   - ReasonConditionReturned: the condition had ended and holds again
-//     (same device and rule) — e.g. OIL3 acknowledged, the vehicle left the
-//     source, an hour later it reads 50 µSv/h elsewhere. Not for silence
-//     rules: a vehicle parking again is device health, not new danger.
+//   - ReasonConditionReturned: the condition had ended at least
+//     RealarmMinGap before and holds again (same device and rule) — e.g.
+//     OIL3 acknowledged, the vehicle left the source, an hour later it
+//     reads 50 µSv/h elsewhere. A condition that flickers off and on within
+//     the gap is the same occurrence (in the demo the background test of a
+//     vehicle passing a source ended and returned within 6 s, and a patrol
+//     looping through a restricted zone re-entered after 51 s). Not for
+//     silence rules: a vehicle parking again is device health.
 //   - ReasonSeverityRose: the rule's severity was raised above the
 //     episode's (the rule was edited while the episode was open).
 //   - ReasonPeakMoved: a new peak dose at least RealarmPeakFactor × the
@@ -45,6 +49,10 @@ const (
 // peak to page again: beyond what GPS error and a vehicle's few seconds of
 // integration (≈ 100 m at 50 km/h) smear one source over.
 const DefaultRealarmDistanceM = 500
+
+// RealarmMinGap is how long a condition must have been ended for its
+// return to page again.
+const RealarmMinGap = time.Minute
 
 // RealarmPeakFactor is how much higher a distant new peak must be to page
 // again (twice: far beyond the counting noise of a 5-s reading).
@@ -96,9 +104,9 @@ func peakOf(ep *Episode) peak {
 
 // realarmReason decides whether an observation that continued ep pages
 // again (see above); "" means a plain update.
-func (c *evaluation) realarmReason(ep *Episode, r *Rule, returned, newPeak bool, old peak) RealarmReason {
+func (c *evaluation) realarmReason(ep *Episode, r *Rule, endedAt time.Time, newPeak bool, old peak) RealarmReason {
 	switch {
-	case returned && r.Kind != KindSilence:
+	case !endedAt.IsZero() && r.Kind != KindSilence && ep.LastSeen.Sub(endedAt) >= RealarmMinGap:
 		return ReasonConditionReturned
 	case SeverityRank(r.Severity) > SeverityRank(ep.Severity):
 		return ReasonSeverityRose

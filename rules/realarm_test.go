@@ -121,3 +121,26 @@ func TestSilenceDoesNotRealarm(t *testing.T) {
 		t.Fatalf("silence again: %+v", ev)
 	}
 }
+
+// A condition that ends and returns within RealarmMinGap is the same
+// occurrence: an update, no new page; after the gap it pages again.
+func TestRealarmNeedsTheGap(t *testing.T) {
+	e := newEngine(t, levelRule(2, 1.0))
+	e.Evaluate(Input{Sample: doseSample(1, at(0), 3, 4.40, 51.20)})
+	for i := 1; i <= 3; i++ {
+		e.Evaluate(Input{Sample: doseSample(1, at(i), 0.1, 4.40, 51.20)}) // ends at at(3)
+	}
+	// at(14) is 55 s after the end.
+	ev := e.Evaluate(Input{Sample: doseSample(1, at(14), 3, 4.40, 51.20)})
+	if len(ev) != 1 || ev[0].Type != EventUpdated {
+		t.Fatalf("back after 55 s: %+v", ev)
+	}
+	for i := 15; i <= 17; i++ {
+		e.Evaluate(Input{Sample: doseSample(1, at(i), 0.1, 4.40, 51.20)}) // ends at at(17)
+	}
+	// at(29) is 60 s after the end.
+	ev = e.Evaluate(Input{Sample: doseSample(1, at(29), 3, 4.40, 51.20)})
+	if len(ev) != 1 || ev[0].Type != EventRealarm || ev[0].Reason != ReasonConditionReturned {
+		t.Fatalf("back after 60 s: %+v", ev)
+	}
+}
