@@ -122,6 +122,8 @@ func TestRealarmOfResolvedAlarmRaisesNew(t *testing.T) {
 		for i := range smp {
 			smp[i].DoseRate = []float64{5, 0.1, 0.1, 0.1, 50}[i]
 		}
+		smp[4].Time = start.Add(time.Hour) // beyond rules.RealarmMinGap
+		smp[4].ReceivedAt = smp[4].Time
 		if err := svc.Process(ctx, dev, smp[:4]); err != nil {
 			t.Fatal(err)
 		}
