@@ -249,10 +249,23 @@ export class AlarmPanel {
       fresh ? h('span', { class: 'new-badge' }, 'NEW') : null,
       h('span', { class: 'alarm-rule incident-title' }, `Incident · ${vehicles.map(this.deviceName).join(', ')}`),
     );
-    replace(card.chips, ...open.map((a) => h('span', {
-      class: `rule-chip sev-${a.severity} state-${a.state}`, dataset: { alarmId: String(a.id) },
-      title: `${a.rule_name}: ${a.state}${a.condition_active ? ', condition active' : ''}`,
-    }, a.rule_name || a.kind)));
+    // One chip per rule: several vehicles passing one source raise the
+    // same rules; the chip counts them and is raised while any is.
+    const byRule = new Map();
+    for (const a of open) {
+      const k = a.rule_name || a.kind;
+      if (!byRule.has(k)) byRule.set(k, []);
+      byRule.get(k).push(a);
+    }
+    replace(card.chips, ...[...byRule].map(([rule, as]) => {
+      const state = as.some((a) => a.state === 'raised') ? 'raised' : 'acknowledged';
+      const sev = as.reduce((s, a) => ((SEVERITY_RANK[a.severity] || 0) > (SEVERITY_RANK[s] || 0) ? a.severity : s), as[0].severity);
+      return h('span', {
+        class: `rule-chip sev-${sev} state-${state}`,
+        dataset: { alarmId: String(as[0].id), alarmIds: as.map((a) => a.id).join(' ') },
+        title: as.map((a) => `${this.deviceName(a.device_id)}: ${a.state}${a.condition_active ? ', condition active' : ''}`).join('\n'),
+      }, as.length > 1 ? `${rule} ×${as.length}` : rule);
+    }));
     const peak = inc.peak_dose_usvh;
     replace(card.body,
       h('div', null, h('span', { class: 'state' }, inc.state), ` · ${open.length} alarm${open.length === 1 ? '' : 's'}`,

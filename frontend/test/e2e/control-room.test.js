@@ -179,9 +179,10 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
 
   // alarmIds lists the alarms the panel shows: rule chips of incident
   // cards and cards of alarms not filed into an incident.
-  const shownAlarmIds = () => [...document.querySelectorAll('.rule-chip[data-alarm-id], .alarm-card[data-alarm-id]')].map((e) => e.dataset.alarmId);
+  const shownAlarmIds = () => [...document.querySelectorAll('.rule-chip[data-alarm-id], .alarm-card[data-alarm-id]')]
+    .flatMap((e) => (e.dataset.alarmIds || e.dataset.alarmId).split(' '));
   const newAlarmShown = ([known, rule]) => [...document.querySelectorAll('.rule-chip[data-alarm-id], .alarm-card[data-alarm-id]')]
-    .some((e) => !known.includes(e.dataset.alarmId) && new RegExp(rule).test(e.textContent));
+    .some((e) => (e.dataset.alarmIds || e.dataset.alarmId).split(' ').some((id) => !known.includes(id)) && new RegExp(rule).test(e.textContent));
 
   it('raises an alarm in the panel within 2 s of a high dose in a restricted zone, in one incident card', async () => {
     viewerPage = await openPage(browser2, VIEWER);
@@ -234,7 +235,7 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
 
   it('one acknowledgement and one resolution for the incident, seen by a second session, audited per alarm', async () => {
     const page = opPage;
-    const ids = await page.$$eval(`${card} .rule-chip`, (els) => els.map((e) => e.dataset.alarmId));
+    const ids = await page.$$eval(`${card} .rule-chip`, (els) => els.flatMap((e) => e.dataset.alarmIds.split(' ')));
     await page.click(`${card} [data-action="ack"]`);
     await page.fill(`${card} input[name=comment]`, 'Crew dispatched to yard B');
     await page.click(`${card} button[type=submit]`);
