@@ -137,8 +137,10 @@ func (s *Service) storeAudit(ctx context.Context, ev *rules.Event) error {
 		ev.AlarmID, ev.Episode.ID = id, id
 		if created {
 			ev.Type = rules.EventRaised
+			return nil
 		}
-		return nil
+		// Another node raised the key again meanwhile: page on that one.
+		return s.store.RealarmAlarm(ctx, id, *ev)
 	}
 	return nil
 }
