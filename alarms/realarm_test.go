@@ -24,8 +24,9 @@ func eachStore(t *testing.T, f func(t *testing.T, st store.Store)) {
 		t.Cleanup(st.Close)
 		f(t, st)
 	})
-	t.Run("postgres", func(t *testing.T) {
-		st, err := pgstore.Open(context.Background(), pgstore.Config{URL: pgtest.NewDatabase(t)})
+	// PostgreSQL, and TimescaleDB when RADTRACK_TEST_TSDB_URL is set.
+	pgtest.EachDatabase(t, func(t *testing.T, url string) {
+		st, err := pgstore.Open(context.Background(), pgstore.Config{URL: url})
 		if err != nil {
 			t.Fatal(err)
 		}
