@@ -312,6 +312,9 @@ func transition(before, after store.Incident, isNew bool, ev rules.Event) EventT
 	switch {
 	case isNew:
 		return EventRaised
+	case before.State == rules.StateRaised && !before.RealarmedAt.IsZero() && before.RealarmedAt.Equal(ev.Time):
+		// Several rules re-alarmed by the same sample page once.
+		return EventUpdated
 	case ev.Type == rules.EventRealarm:
 		return EventRealarm
 	case before.State != rules.StateRaised && after.State == rules.StateRaised:

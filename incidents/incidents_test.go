@@ -329,3 +329,48 @@ func loadFukushima(t *testing.T) []sample.Sample {
 	}
 	return out
 }
+
+// Issue 13's scenario at the incident level: the pass's incident is
+// acknowledged (not resolved), its conditions end; an hour later the same
+// vehicle reads 50 µSv/h elsewhere. Its OIL3 alarm re-alarms and the same
+// incident goes back to raised with a realarm event: it pages again.
+func TestRealarmReopensIncident(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		r := newRig(t, st)
+		dev, _ := storetest.NewDevice(t, st, "veh-realarm")
+		start := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+		if err := r.alarms.Process(ctx, dev, pass(dev.ID, start)); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := st.ListIncidents(ctx, store.IncidentFilter{})
+		if len(list) != 1 {
+			t.Fatalf("%d incidents after the pass, want 1", len(list))
+		}
+		inc := list[0]
+		if _, err := r.inc.Acknowledge(ctx, inc.ID, "ana", ""); err != nil {
+			t.Fatal(err)
+		}
+		before := r.eventTypes()
+		hot := pass(dev.ID, start.Add(time.Hour))[60] // the source's reading, an hour later
+		hot.Lon += 0.1                                 // ≈ 7 km east
+		if err := r.alarms.Process(ctx, dev, []sample.Sample{hot}); err != nil {
+			t.Fatal(err)
+		}
+		after := r.eventTypes()
+		if after[incidents.EventRealarm] != before[incidents.EventRealarm]+1 {
+			t.Fatalf("incident events %v → %v, want one more realarm", before, after)
+		}
+		got, err := st.Incident(ctx, inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != rules.StateRaised || got.RealarmedAt.IsZero() {
+			t.Fatalf("incident after the realarm: %+v", got)
+		}
+		open, _ := st.ListIncidents(ctx, store.IncidentFilter{States: []rules.State{rules.StateRaised}})
+		if len(open) != 1 || open[0].ID != inc.ID {
+			t.Fatalf("raised incidents %+v, want the same incident %d", open, inc.ID)
+		}
+	})
+}

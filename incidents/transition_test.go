@@ -78,6 +78,12 @@ func TestTransition(t *testing.T) {
 	if got := transition(acked, after, false, rules.Event{Type: rules.EventRealarm, Key: re.Key, Episode: re}); got != EventRealarm {
 		t.Errorf("realarm: %s", got)
 	}
+	// A second rule re-alarmed by the same sample: no second page.
+	again := incidentOf(re)
+	again.RealarmedAt = t0
+	if got := transition(again, again, false, rules.Event{Type: rules.EventRealarm, Time: t0, Key: re.Key, Episode: re}); got != EventUpdated {
+		t.Errorf("second realarm of one sample: %s", got)
+	}
 	// The last open alarm acknowledged / resolved.
 	raised := incidentOf(alarm(1, 1, rules.SeverityNotice, rules.StateRaised, 4.40, t0))
 	if got := transition(raised, acked, false, rules.Event{Type: rules.EventAcknowledged}); got != EventAcknowledged {
