@@ -353,7 +353,7 @@ func TestRealarmReopensIncident(t *testing.T) {
 		}
 		before := r.eventTypes()
 		hot := pass(dev.ID, start.Add(time.Hour))[60] // the source's reading, an hour later
-		hot.Lon += 0.1                                 // ≈ 7 km east
+		hot.Lon += 0.1                                // ≈ 7 km east
 		if err := r.alarms.Process(ctx, dev, []sample.Sample{hot}); err != nil {
 			t.Fatal(err)
 		}
