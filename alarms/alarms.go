@@ -266,7 +266,7 @@ func (s *Service) Tick(ctx context.Context) error {
 // record stores one engine event and publishes it; with a journal, an
 // event the database cannot take now is journaled and published instead.
 func (s *Service) record(ctx context.Context, ev rules.Event) error {
-	if ev.Type != rules.EventRaised && ev.Type != rules.EventUpdated && ev.Type != rules.EventConditionEnded {
+	if ev.Type != rules.EventRaised && ev.Type != rules.EventUpdated && ev.Type != rules.EventConditionEnded && ev.Type != rules.EventRealarm {
 		return fmt.Errorf("unexpected engine event %q", ev.Type)
 	}
 	if s.journal != nil {
@@ -279,7 +279,7 @@ func (s *Service) storeAndPublish(ctx context.Context, ev *rules.Event) error {
 	if err := s.storeEvent(ctx, ev); err != nil {
 		return err
 	}
-	if ev.Type == rules.EventRaised {
+	if ev.Type == rules.EventRaised || ev.Type == rules.EventRealarm {
 		s.logRaised(*ev)
 	}
 	s.publish(ctx, *ev)
@@ -287,7 +287,7 @@ func (s *Service) storeAndPublish(ctx context.Context, ev *rules.Event) error {
 }
 
 func (s *Service) logRaised(ev rules.Event) {
-	s.log.Warn("alarm raised", "alarm", ev.AlarmID, "device", ev.Key.DeviceID, "rule", ev.Episode.RuleName,
+	s.log.Warn("alarm "+string(ev.Type), "alarm", ev.AlarmID, "reason", ev.Reason, "device", ev.Key.DeviceID, "rule", ev.Episode.RuleName,
 		"severity", ev.Episode.Severity, "dose", ev.Episode.PeakDose, "imported", ev.Imported)
 }
 
@@ -329,10 +329,7 @@ func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
 			// Another node raised this episode first: ours merged into it.
 			ev.Type = rules.EventUpdated
 		}
-		if ev.Type == rules.EventConditionEnded {
-			return s.store.AppendAlarmEvent(ctx, ev.AlarmID, *ev)
-		}
-		return nil
+		return s.storeAudit(ctx, ev)
 	}
 	ev.Episode.ID = ev.AlarmID
 	before := s.setCounted(ev.Key, ev.Episode.Samples)
@@ -340,10 +337,7 @@ func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
 		s.setCounted(ev.Key, before) // not stored: count these samples next time
 		return err
 	}
-	if ev.Type == rules.EventConditionEnded {
-		return s.store.AppendAlarmEvent(ctx, ev.AlarmID, *ev)
-	}
-	return nil
+	return s.storeAudit(ctx, ev)
 }
 
 // setCounted records the stored sample count of an episode and returns the

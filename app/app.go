@@ -19,12 +19,14 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/internal/snapshot"
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/spool"
@@ -43,6 +45,11 @@ type Config struct {
 	Server     server.Config
 	Writer     ingest.WriterConfig
 	Geo        geo.Config // fence hysteresis
+	// RealarmDistanceM: a new peak this far from an open alarm's peak pages
+	// again (rules/realarm.go); 0 = rules.DefaultRealarmDistanceM, negative = never.
+	RealarmDistanceM float64
+	// Incidents is the grouping window of alarms into incidents.
+	Incidents incidents.Config
 
 	Addr        string // HTTP API (and later the map); required
 	OsmAndAddr  string // OsmAnd / Traccar Client listener; "" disables
@@ -100,6 +107,8 @@ type Core struct {
 	Writer   *ingest.Writer
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
+	// Incidents groups the alarms of live samples.
+	Incidents *incidents.Service
 
 	spool   *spool.Spool
 	journal *alarms.Journal
@@ -164,7 +173,8 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	}
 	m := metrics.New()
 	wcfg := cfg.Writer
-	aopt := alarms.Options{Geo: cfg.Geo, Publisher: pub}
+	inc := incidents.New(st, cfg.Incidents, log)
+	aopt := alarms.Options{Geo: cfg.Geo, Publisher: publishers{pub, inc}}
 	closeAll := func() { st.Close() }
 	if cfg.SpoolDir != "" && pg != nil {
 		sp, err := spool.Open(cfg.SpoolDir, cfg.SpoolMaxBytes)
@@ -198,10 +208,14 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	if fallback != nil {
 		fallback.EndStartup()
 	}
+	if cfg.RealarmDistanceM != 0 {
+		svc.Engine().SetRealarmDistance(cfg.RealarmDistanceM)
+	}
+	inc.SetActor(svc)
 	w := ingest.NewWriter(st, wcfg, m, log)
 	c := &Core{
 		spool: wcfg.Spool, journal: aopt.Journal, PG: pg, snapshots: fallback, snapshotPath: snapPath,
-		Store: st, Alarms: svc, Metrics: m, Writer: w,
+		Store: st, Alarms: svc, Incidents: inc, Metrics: m, Writer: w,
 		Pipeline: ingest.NewPipeline(w, m, append([]ingest.Stage{svc}, extra...)...),
 		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
 	}
@@ -283,6 +297,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		OpenAlarms: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
 			return openAlarms(ctx, n.Store, n.Alarms, n.log)
 		},
+		OpenIncidents: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
+			return openIncidents(ctx, n.Store, n.log)
+		},
 		Ack: n.ackFromSocket,
 		// Resolutions made on any node free the key in this node's engine,
 		// so the next alarm of that device and rule is raised here too.
@@ -300,12 +317,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 	}
 	n.live.cluster = newClusterChanges(n.live.hub, cfg.ConfigCheck, log)
 	core, err := OpenCore(ctx, cfg, log, live.AlarmPublisher{Hub: n.live.hub}, live.PositionStage{Hub: n.live.hub,
-		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpen(device) }})
+		// Device-health alarms (silence) do not ring a vehicle red.
+		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpenExcept(device, rules.KindSilence) }})
 	if err != nil {
 		n.closeRedis()
 		return nil, err
 	}
 	n.Core = core
+	incPub := live.IncidentPublisher{Hub: n.live.hub}
+	core.Incidents.Subscribe(func(ctx context.Context, ev incidents.Event) {
+		if err := incPub.PublishIncident(ctx, ev); err != nil {
+			log.Error("publish incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
+		}
+	})
 	if core.spool != nil {
 		if n.revocations, err = revocations.Open(filepath.Join(cfg.SpoolDir, "revocations"), revocations.DefaultMax); err != nil {
 			_ = core.Close(ctx)
@@ -380,7 +404,7 @@ func addrOf(ln net.Listener) string {
 // sample commit, and closes the store.
 func (n *Node) Run(ctx context.Context) error {
 	srv := server.New(n.cfg.Server, server.Deps{
-		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: ingest.NewLimits(n.cfg.Limits),
+		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Incidents: n.Incidents, Limits: ingest.NewLimits(n.cfg.Limits),
 		Metrics: n.Metrics, Log: n.log, Live: n.live.hub, Redis: n.redisPing(),
 		Revocations: n.revocations, Peers: n.live.cluster,
 	})

@@ -148,8 +148,11 @@ func (s *Server) handleGetAlarm(w http.ResponseWriter, r *http.Request, _ store.
 		s.internalError(w, r, "get alarm events", err)
 		return
 	}
+	// Track's end is exclusive and times are stored to the microsecond: a
+	// nanosecond past last_seen rounds back onto it and left out the last
+	// sample (all of a one-sample episode).
 	samples, err := s.store.Track(r.Context(), store.TrackQuery{
-		DeviceID: ep.DeviceID, From: ep.FirstSeen, To: ep.LastSeen.Add(time.Nanosecond), Limit: 10_000,
+		DeviceID: ep.DeviceID, From: ep.FirstSeen, To: ep.LastSeen.Truncate(time.Microsecond).Add(time.Microsecond), Limit: 10_000,
 	})
 	if err != nil {
 		s.internalError(w, r, "get alarm samples", err)

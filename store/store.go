@@ -86,6 +86,8 @@ type Store interface {
 	Measurements
 	Users
 	Alarms
+	Realarms
+	Incidents
 	Aggregates
 	Overlays
 	Shifts

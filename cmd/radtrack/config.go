@@ -14,7 +14,9 @@ import (
 
 	"github.com/radtrack/radtrack/app"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
 	"github.com/radtrack/radtrack/store/deadline"
@@ -190,6 +192,10 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.Int(&c.OsmAndMaxConnsPerIP, "osmand-max-conns-per-ip", "RADTRACK_OSMAND_MAX_CONNS_PER_IP", 1024, "most concurrent OsmAnd connections from one client IP (0: no cap)")
 	f.Int(&c.HTTPMaxConnsPerIP, "http-max-conns-per-ip", "RADTRACK_HTTP_MAX_CONNS_PER_IP", 1024, "most concurrent API connections (requests, WebSockets) from one client IP (0: no cap; behind a load balancer every client shares its address)")
 	lim := ingest.DefaultLimitConfig()
+	incDef := incidents.DefaultConfig()
+	f.Duration(&c.Incidents.Window, "incident-window", "RADTRACK_INCIDENT_WINDOW", incDef.Window, "an alarm seen this long after an incident's last alarm still joins it")
+	f.Float(&c.Incidents.DistanceM, "incident-distance-m", "RADTRACK_INCIDENT_DISTANCE_M", incDef.DistanceM, "another vehicle's alarm joins an incident when its peak is this close to the peak of an alarm in it")
+	f.Float(&c.RealarmDistanceM, "realarm-distance-m", "RADTRACK_REALARM_DISTANCE_M", rules.DefaultRealarmDistanceM, "an open alarm pages again when a peak at least twice as high appears this many metres from its peak (negative: never for that reason)")
 	f.Float(&c.Limits.IPRequestsPerSec, "ip-rate", "RADTRACK_IP_RATE", lim.IPRequestsPerSec, "ingest requests per second per client IP (0: unlimited)")
 	f.Int(&c.Limits.IPBurst, "ip-burst", "RADTRACK_IP_BURST", lim.IPBurst, "burst of ingest requests per client IP")
 	f.Float(&c.Limits.DeviceSamplesPerSec, "device-rate", "RADTRACK_DEVICE_RATE", lim.DeviceSamplesPerSec, "samples per second per device (0: unlimited)")
