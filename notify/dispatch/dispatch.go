@@ -286,27 +286,8 @@ func (d *Dispatcher) Close(ctx context.Context) {
 // Tick plans every due step and sends every due delivery once; it
 // returns how many deliveries it attempted.
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
-	const batch = 100
-	var cfg *snapshot
-	plan := func(ctx context.Context, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
-		if cfg == nil {
-			var err error
-			if cfg, err = d.load(ctx); err != nil {
-				return nil, e, err
-			}
-		}
-		return d.plan(cfg, e)
-	}
-	// One step per escalation per pass; passes repeat so a node back from
-	// a long outage catches up on every step that came due meanwhile.
-	for range 50 {
-		n, err := d.st.AdvanceEscalations(ctx, d.now(), batch, plan)
-		if err != nil {
-			return 0, err
-		}
-		if n == 0 {
-			break
-		}
+	if err := d.planDue(ctx); err != nil {
+		return 0, err
 	}
 	total := 0
 	for range 100 {
@@ -321,6 +302,29 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 		total += len(items)
 	}
 	return total, nil
+}
+
+// planDue turns every due escalation step into outbox deliveries. One
+// step per escalation per pass; passes repeat so a node back from a long
+// outage catches up on every step that came due meanwhile.
+func (d *Dispatcher) planDue(ctx context.Context) error {
+	var cfg *snapshot
+	plan := func(ctx context.Context, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
+		if cfg == nil {
+			var err error
+			if cfg, err = d.load(ctx); err != nil {
+				return nil, e, err
+			}
+		}
+		return d.plan(cfg, e)
+	}
+	for range 50 {
+		n, err := d.st.AdvanceEscalations(ctx, d.now(), 100, plan)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *Dispatcher) sendAll(ctx context.Context, items []store.OutboxItem) {

@@ -87,11 +87,11 @@ func (d *Dispatcher) sendTest(ctx context.Context, s notify.Sender, err error, r
 }
 
 // Summary is the incident's notification trail in one line, e.g.
-// "push to 3 phones, e-mail to 1 address, webhook 200; 2 pending;
+// "push to 3 phones, e-mail to 1 address, webhook accepted (2xx) by
+// 1 endpoint; 2 pending;
 // 1 failed: webhook 503". Each recipient counts once per channel.
 func Summary(items []store.OutboxItem) string {
 	sent := map[string]map[string]bool{}
-	var webhookStatus []string
 	pending, failed, cancelled := 0, 0, 0
 	var failures []string
 	for _, it := range items {
@@ -100,9 +100,6 @@ func Summary(items []store.OutboxItem) string {
 		case store.DeliverySent:
 			if sent[it.Channel] == nil {
 				sent[it.Channel] = map[string]bool{}
-			}
-			if it.Channel == ChannelWebhook && !sent[it.Channel][base] {
-				webhookStatus = append(webhookStatus, strconv.Itoa(it.LastStatus))
 			}
 			sent[it.Channel][base] = true
 		case store.DeliveryPending:
@@ -138,7 +135,7 @@ func Summary(items []store.OutboxItem) string {
 		case ChannelEmail:
 			parts = append(parts, "e-mail to "+plural(n, "address", "addresses"))
 		case ChannelWebhook:
-			parts = append(parts, "webhook "+strings.Join(webhookStatus, ", "))
+			parts = append(parts, "webhook accepted (2xx) by "+plural(n, "endpoint", "endpoints"))
 		case ChannelMQTT:
 			parts = append(parts, "MQTT to "+plural(n, "broker topic", "broker topics"))
 		}
