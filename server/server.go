@@ -20,6 +20,7 @@ import (
 	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/notify/dispatch"
 	"github.com/radtrack/radtrack/ratelimit"
 	"github.com/radtrack/radtrack/store"
 )
@@ -73,6 +74,8 @@ type Server struct {
 	peers     CredentialPeers    // nil: a single node
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
+	// notify routes incident notifications; nil when not configured.
+	notify *dispatch.Dispatcher
 }
 
 // Deps are the parts the server wires together. Devices is shared with
@@ -94,6 +97,8 @@ type Deps struct {
 	Revocations *revocations.Set
 	// Peers announces revocations to the other nodes (nil: single node).
 	Peers CredentialPeers
+	// Notify routes incident notifications (nil: no notification API).
+	Notify *dispatch.Dispatcher
 }
 
 // New builds the server and its routes.
@@ -101,7 +106,7 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
 		devices: d.Devices, alarms: d.Alarms, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
-		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers}
+		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers, notify: d.Notify}
 	if s.revoked == nil {
 		s.revoked = revocations.InMemory(revocations.DefaultMax)
 	}
@@ -167,6 +172,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/overlays", s.require(auth.RoleViewer, s.handleListOverlays))
 	s.mux.HandleFunc("POST /api/v1/overlays", s.require(auth.RoleOperator, s.handleCreateOverlay))
 	s.mux.HandleFunc("DELETE /api/v1/overlays/{id}", s.require(auth.RoleOperator, s.handleDeleteOverlay))
+
+	s.notifyRoutes()
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)

@@ -40,9 +40,11 @@ type Config struct {
 	Store Store
 	// Node names this process in leases and the audit trail.
 	Node string
-	// Push and Email are the shared channels (nil: not configured).
-	Push  notify.Sender
-	Email notify.Sender
+	// Push and Email are the shared channels (nil: not configured);
+	// VAPIDPublicKey is what browsers subscribe to Push with.
+	VAPIDPublicKey string
+	Push           notify.Sender
+	Email          notify.Sender
 	// MQTT is the broker template (RADTRACK_MQTT_URL); each MQTT endpoint
 	// gets a connection with its own Cluster. Empty URL: no broker.
 	MQTT notify.MQTTConfig
