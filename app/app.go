@@ -77,6 +77,8 @@ type Config struct {
 	// TLSCert and TLSKey, when both set, serve the API and the OsmAnd
 	// listener over TLS (bGeigie units speak plain TCP).
 	TLSCert, TLSKey string
+	// Notify configures incident notifications (app/notify.go).
+	Notify NotifyConfig
 }
 
 // Core is the data path shared by a serving node and the offline tools
@@ -196,6 +198,7 @@ type Node struct {
 	// revocations journals logouts and token revocations the database
 	// could not take yet (beside the spool; nil without one).
 	revocations *revocations.Set
+	notify      *notifier // alarm events to the notification dispatcher
 
 	httpLn, osmandLn, bgeigieLn net.Listener
 }
@@ -234,13 +237,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		return nil, fmt.Errorf("live hub: %w", err)
 	}
 	n.live.cluster = newClusterChanges(n.live.hub, cfg.ConfigCheck, log)
-	core, err := OpenCore(ctx, cfg, log, live.AlarmPublisher{Hub: n.live.hub}, live.PositionStage{Hub: n.live.hub,
+	n.notify = newNotifier(cfg.Notify, log)
+	core, err := OpenCore(ctx, cfg, log, n.notify.wrap(live.AlarmPublisher{Hub: n.live.hub}), live.PositionStage{Hub: n.live.hub,
 		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpen(device) }})
 	if err != nil {
 		n.closeRedis()
 		return nil, err
 	}
 	n.Core = core
+	if err := n.notify.open(core); err != nil {
+		_ = core.Close(ctx)
+		n.closeRedis()
+		return nil, err
+	}
 	if core.spool != nil {
 		if n.revocations, err = revocations.Open(filepath.Join(cfg.SpoolDir, "revocations"), revocations.DefaultMax); err != nil {
 			_ = core.Close(ctx)
@@ -317,7 +326,7 @@ func (n *Node) Run(ctx context.Context) error {
 	srv := server.New(n.cfg.Server, server.Deps{
 		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: ingest.NewLimits(n.cfg.Limits),
 		Metrics: n.Metrics, Log: n.log, Live: n.live.hub, Redis: n.redisPing(),
-		Revocations: n.revocations, Peers: n.live.cluster,
+		Revocations: n.revocations, Peers: n.live.cluster, Notify: n.notify.dispatcher(),
 	})
 	n.live.cluster.server.Store(srv)
 	// One gate for every ingest door: the per-IP and per-device budgets
@@ -361,6 +370,7 @@ func (n *Node) Run(ctx context.Context) error {
 	var configDone sync.WaitGroup
 	configDone.Go(func() { n.live.cluster.watchConfig(tickCtx) })
 	configDone.Go(func() { srv.RunRevocations(tickCtx, time.Second) })
+	configDone.Go(func() { n.notify.run(tickCtx) })
 
 	// The live push outlives the listeners during shutdown so that alarms
 	// raised by the last requests still reach viewers.
