@@ -23,7 +23,7 @@ func (s *Server) notifyRoutes() {
 		return
 	}
 	for _, kind := range []string{store.NotifyEndpoint, store.NotifyRule, store.NotifyPolicy} {
-		base := "/api/v1/notify/" + kind + "s"
+		base := "/api/v1/notify/" + notifyPlural(kind)
 		s.mux.HandleFunc("GET "+base, s.require(auth.RoleAdmin, s.handleListNotifyDocs(kind)))
 		s.mux.HandleFunc("POST "+base, s.require(auth.RoleAdmin, s.handleSaveNotifyDoc(kind, false)))
 		s.mux.HandleFunc("PUT "+base+"/{id}", s.require(auth.RoleAdmin, s.handleSaveNotifyDoc(kind, true)))
@@ -35,6 +35,14 @@ func (s *Server) notifyRoutes() {
 	s.mux.HandleFunc("DELETE /api/v1/notify/me/contacts/{id}", s.require(auth.RoleViewer, s.handleDeleteMyContact))
 	s.mux.HandleFunc("POST /api/v1/notify/me/test", s.require(auth.RoleViewer, s.handleTestMe))
 	s.mux.HandleFunc("GET /api/v1/notify/incidents/{id}", s.require(auth.RoleViewer, s.handleIncidentNotifications))
+}
+
+// notifyPlural names a document kind's collection (path and list key).
+func notifyPlural(kind string) string {
+	if kind == store.NotifyPolicy {
+		return "policies"
+	}
+	return kind + "s"
 }
 
 func (s *Server) refuseNotify(reason string) {
@@ -59,7 +67,7 @@ func (s *Server) handleListNotifyDocs(kind string) func(http.ResponseWriter, *ht
 		for _, d := range docs {
 			out = append(out, dispatch.Redact(d))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{kind + "s": out})
+		writeJSON(w, http.StatusOK, map[string]any{notifyPlural(kind): out})
 	}
 }
 
