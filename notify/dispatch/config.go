@@ -232,5 +232,8 @@ func DecodeSpec[T any](raw json.RawMessage) (T, error) {
 	if err := dec.Decode(&v); err != nil {
 		return v, bad("spec", "%v", err)
 	}
+	if dec.More() {
+		return v, bad("spec", "one JSON object expected, more follows")
+	}
 	return v, nil
 }
