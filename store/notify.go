@@ -106,6 +106,12 @@ type DeliveryResult struct {
 	Attempt     DeliveryAttempt
 }
 
+// Finished is a claimed delivery's outcome.
+type Finished struct {
+	ID int64
+	DeliveryResult
+}
+
 // PlanFunc turns a due escalation into the deliveries of its step and the
 // escalation's next state (Active false when the policy is done). It runs
 // inside the store's transaction that holds the escalation row.
@@ -151,10 +157,10 @@ type Notifications interface {
 	// ClaimDeliveries leases up to limit pending items due at now to owner
 	// until now+lease, counting an attempt on each.
 	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
-	// FinishDelivery records a claimed item's attempt and its new state.
-	// An item whose lease owner is no longer owner is left as it is (the
-	// attempt is still recorded).
-	FinishDelivery(ctx context.Context, id int64, owner string, r DeliveryResult) error
+	// FinishDeliveries records claimed items' attempts and new states in
+	// one transaction. An item whose lease owner is no longer owner is
+	// left as it is (the attempt is still recorded).
+	FinishDeliveries(ctx context.Context, owner string, done []Finished) error
 	// IncidentDeliveries lists the incident's deliveries, oldest first.
 	IncidentDeliveries(ctx context.Context, incidentID int64) ([]OutboxItem, error)
 	// IncidentAttempts lists the incident's attempts, oldest first.

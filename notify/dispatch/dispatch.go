@@ -329,25 +329,66 @@ func (d *Dispatcher) planDue(ctx context.Context) error {
 	return nil
 }
 
+// sendAll sends claimed items with the configured workers; outcomes are
+// recorded in small batches as they come (one transaction per batch, not
+// per delivery), so a crash re-sends at most the unrecorded few.
 func (d *Dispatcher) sendAll(ctx context.Context, items []store.OutboxItem) {
+	docs, err := d.endpointDocs(ctx)
+	if err != nil {
+		docs = nil // each attempt reads them again (and fails transiently if it cannot)
+	}
 	work := make(chan store.OutboxItem)
+	results := make(chan store.Finished, len(items))
 	var wg sync.WaitGroup
 	for range min(d.cfg.Workers, len(items)) {
 		wg.Go(func() {
 			for it := range work {
-				d.attempt(ctx, it)
+				results <- d.attempt(ctx, it, docs)
 			}
 		})
 	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for r := range results {
+			batch := []store.Finished{r}
+		more:
+			for len(batch) < 64 {
+				select {
+				case r, ok := <-results:
+					if !ok {
+						break more
+					}
+					batch = append(batch, r)
+				default:
+					break more
+				}
+			}
+			d.record(ctx, batch)
+		}
+	}()
 	for _, it := range items {
 		work <- it
 	}
 	close(work)
 	wg.Wait()
+	close(results)
+	<-recorded
 }
 
-// attempt sends one claimed item and records the outcome.
-func (d *Dispatcher) attempt(ctx context.Context, it store.OutboxItem) {
+// record stores outcomes even when ctx is ending: a delivery that went
+// out must not be sent again after a restart.
+func (d *Dispatcher) record(ctx context.Context, batch []store.Finished) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := d.st.FinishDeliveries(fctx, d.cfg.Node, batch); err != nil {
+		d.m.errors.Inc()
+		d.log.Error("record notification outcomes", "deliveries", len(batch), "err", err)
+	}
+}
+
+// attempt sends one claimed item and returns its outcome.
+func (d *Dispatcher) attempt(ctx context.Context, it store.OutboxItem, docs map[int64]store.NotifyDoc) store.Finished {
 	start := d.now()
 	var dl notify.Delivery
 	err := json.Unmarshal(it.Delivery, &dl)
@@ -355,7 +396,7 @@ func (d *Dispatcher) attempt(ctx context.Context, it store.OutboxItem) {
 		err = fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
 	} else {
 		var s notify.Sender
-		if s, err = d.sender(ctx, it.Channel, it.EndpointID); err == nil {
+		if s, err = d.sender(ctx, it.Channel, it.EndpointID, docs); err == nil {
 			sctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
 			err = s.Send(sctx, dl)
 			cancel()
@@ -395,14 +436,7 @@ func (d *Dispatcher) attempt(ctx context.Context, it store.OutboxItem) {
 		res.Attempt.Error = truncate(err.Error(), 500)
 	}
 	d.m.attemptSeconds.WithLabelValues(it.Channel).Observe(now.Sub(start).Seconds())
-	// Record the outcome even when ctx is ending: a delivery that went
-	// out must not be sent again after a restart.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := d.st.FinishDelivery(fctx, it.ID, d.cfg.Node, res); err != nil {
-		d.m.errors.Inc()
-		d.log.Error("record notification outcome", "key", it.Key, "err", err)
-	}
+	return store.Finished{ID: it.ID, DeliveryResult: res}
 }
 
 // backoff is the delay before attempt n+1: the receiver's Retry-After if

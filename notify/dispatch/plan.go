@@ -199,8 +199,9 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 // errNotConfigured marks a channel this node has no configuration for.
 var errNotConfigured = errors.New("channel not configured")
 
-// sender returns the channel for an outbox item.
-func (d *Dispatcher) sender(ctx context.Context, channel string, endpoint int64) (notify.Sender, error) {
+// sender returns the channel for an outbox item; docs are the endpoint
+// documents by id (nil: read them now).
+func (d *Dispatcher) sender(ctx context.Context, channel string, endpoint int64, docs map[int64]store.NotifyDoc) (notify.Sender, error) {
 	switch channel {
 	case ChannelPush:
 		if d.cfg.Push == nil {
@@ -213,22 +214,42 @@ func (d *Dispatcher) sender(ctx context.Context, channel string, endpoint int64)
 		}
 		return d.cfg.Email, nil
 	}
-	ep, err := d.endpoint(ctx, endpoint)
+	if docs == nil {
+		var err error
+		if docs, err = d.endpointDocs(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ep, err := endpointOf(docs, endpoint)
 	if err != nil {
 		return nil, err
 	}
 	return d.endpointSender(ctx, ep)
 }
 
-func (d *Dispatcher) endpoint(ctx context.Context, id int64) (endpointEntry, error) {
+// endpointDocs reads every endpoint document, by id.
+func (d *Dispatcher) endpointDocs(ctx context.Context) (map[int64]store.NotifyDoc, error) {
 	docs, err := d.st.ListNotifyDocs(ctx, store.NotifyEndpoint)
 	if err != nil {
-		return endpointEntry{}, err // transient: the store will come back
+		return nil, err // transient: the store will come back
 	}
+	out := make(map[int64]store.NotifyDoc, len(docs))
 	for _, doc := range docs {
-		if doc.ID != id {
-			continue
-		}
+		out[doc.ID] = doc
+	}
+	return out, nil
+}
+
+func (d *Dispatcher) endpoint(ctx context.Context, id int64) (endpointEntry, error) {
+	docs, err := d.endpointDocs(ctx)
+	if err != nil {
+		return endpointEntry{}, err
+	}
+	return endpointOf(docs, id)
+}
+
+func endpointOf(docs map[int64]store.NotifyDoc, id int64) (endpointEntry, error) {
+	if doc, ok := docs[id]; ok {
 		spec, err := DecodeSpec[EndpointSpec](doc.Spec)
 		if err == nil {
 			err = spec.Check()

@@ -63,7 +63,7 @@ func (d *Dispatcher) SendTestUser(ctx context.Context, userID int64) ([]TestResu
 		} else {
 			r.Email = c.Value
 		}
-		s, err := d.sender(ctx, c.Kind, 0)
+		s, err := d.sender(ctx, c.Kind, 0, map[int64]store.NotifyDoc{})
 		out = append(out, d.sendTest(ctx, s, err, r, c.Kind))
 	}
 	return out, nil

@@ -266,28 +266,32 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 	return out, nil
 }
 
-// FinishDelivery records an attempt and the item's new state.
-func (s *Store) FinishDelivery(ctx context.Context, id int64, owner string, r store.DeliveryResult) error {
-	a := r.Attempt
+// FinishDeliveries records attempts and the items' new states.
+func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store.Finished) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var sentAt *time.Time
-		if r.State == store.DeliverySent {
-			sentAt = &a.At
+		for _, f := range done {
+			a := f.Attempt
+			var sentAt *time.Time
+			if f.State == store.DeliverySent {
+				sentAt = &a.At
+			}
+			// A cancelled item that went out anyway is recorded as sent:
+			// the trail must say what reached people.
+			if _, err := tx.Exec(ctx, `UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND $3 <> 'sent' THEN state ELSE $3 END,
+				next_attempt_at = $4, last_status = $5, last_error = $6, sent_at = COALESCE($7, sent_at),
+				lease_owner = NULL, lease_until = NULL
+				WHERE id = $1 AND lease_owner = $2`, f.ID, owner, f.State, f.NextAttempt, a.Status, a.Error, sentAt); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, a.IncidentID, a.At, a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error); err != nil {
+				return err
+			}
 		}
-		// A cancelled item that went out anyway is recorded as sent: the
-		// trail must say what reached people.
-		if _, err := tx.Exec(ctx, `UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND $3 <> 'sent' THEN state ELSE $3 END,
-			next_attempt_at = $4, last_status = $5, last_error = $6, sent_at = COALESCE($7, sent_at),
-			lease_owner = NULL, lease_until = NULL
-			WHERE id = $1 AND lease_owner = $2`, id, owner, r.State, r.NextAttempt, a.Status, a.Error, sentAt); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, a.IncidentID, a.At, a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error)
-		return err
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("finish delivery %d: %w", id, err)
+		return fmt.Errorf("finish %d deliveries: %w", len(done), err)
 	}
 	return nil
 }

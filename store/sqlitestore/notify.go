@@ -282,23 +282,25 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 	return out, nil
 }
 
-// FinishDelivery records an attempt and the item's new state.
-func (s *Store) FinishDelivery(ctx context.Context, id int64, owner string, r store.DeliveryResult) error {
-	a := r.Attempt
-	var sentAt any
-	if r.State == store.DeliverySent {
-		sentAt = micros(a.At)
-	}
-	return s.writeTx(ctx, "finish delivery", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND ?3 <> 'sent' THEN state ELSE ?3 END,
-			next_attempt_at = ?4, last_status = ?5, last_error = ?6, sent_at = COALESCE(?7, sent_at),
-			lease_owner = NULL, lease_until = NULL
-			WHERE id = ?1 AND lease_owner = ?2`, id, owner, r.State, micros(r.NextAttempt), a.Status, a.Error, sentAt); err != nil {
-			return fmt.Errorf("finish delivery %d: %w", id, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, a.IncidentID, micros(a.At), a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error); err != nil {
-			return fmt.Errorf("finish delivery %d: record attempt: %w", id, err)
+// FinishDeliveries records attempts and the items' new states.
+func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store.Finished) error {
+	return s.writeTx(ctx, "finish deliveries", func(tx *sql.Tx) error {
+		for _, f := range done {
+			a := f.Attempt
+			var sentAt any
+			if f.State == store.DeliverySent {
+				sentAt = micros(a.At)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND ?3 <> 'sent' THEN state ELSE ?3 END,
+				next_attempt_at = ?4, last_status = ?5, last_error = ?6, sent_at = COALESCE(?7, sent_at),
+				lease_owner = NULL, lease_until = NULL
+				WHERE id = ?1 AND lease_owner = ?2`, f.ID, owner, f.State, micros(f.NextAttempt), a.Status, a.Error, sentAt); err != nil {
+				return fmt.Errorf("finish delivery %d: %w", f.ID, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.ID, a.IncidentID, micros(a.At), a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error); err != nil {
+				return fmt.Errorf("finish delivery %d: record attempt: %w", f.ID, err)
+			}
 		}
 		return nil
 	})
