@@ -76,7 +76,8 @@ type receiver struct {
 	all      []got          // every accepted request, repeats included
 	keys     map[string]int // requests per idempotency key
 	badSig   int
-	hold     chan struct{} // when set, requests wait on it before answering
+	// intercept, when set, may answer a request itself (returns true).
+	intercept func(w http.ResponseWriter) bool
 }
 
 func newReceiver(t testing.TB, statuses ...int) *receiver {
@@ -91,10 +92,10 @@ func newReceiver(t testing.TB, statuses ...int) *receiver {
 			return
 		}
 		r.mu.Lock()
-		hold := r.hold
+		intercept := r.intercept
 		r.mu.Unlock()
-		if hold != nil {
-			<-hold
+		if intercept != nil && intercept(w) {
+			return
 		}
 		var env struct {
 			Key      string           `json:"key"`

@@ -120,18 +120,19 @@ func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool
 func holdFirst(r *receiver) (arrived <-chan struct{}, release func()) {
 	a, rel := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	inner := r.Config.Handler
-	r.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	r.intercept = func(w http.ResponseWriter) bool {
 		first := false
 		once.Do(func() { first = true })
-		if first {
-			close(a)
-			<-rel
-			http.Error(w, "node died", http.StatusServiceUnavailable)
-			return
+		if !first {
+			return false
 		}
-		inner.ServeHTTP(w, req)
-	})
+		close(a)
+		<-rel
+		http.Error(w, "node died", http.StatusServiceUnavailable)
+		return true
+	}
+	r.mu.Unlock()
 	return a, func() { close(rel) }
 }
 
