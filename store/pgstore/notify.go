@@ -222,19 +222,30 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, items []store.OutboxItem)
 	return n, nil
 }
 
+// enqueue inserts items in one pipelined batch (a storm plans thousands
+// of deliveries; one round trip each would dominate).
 func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, error) {
-	n := 0
+	if len(items) == 0 {
+		return 0, nil
+	}
+	var b pgx.Batch
 	for _, it := range items {
-		tag, err := tx.Exec(ctx, `INSERT INTO notify_outbox
+		b.Queue(`INSERT INTO notify_outbox
 			(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING`,
 			it.Key, it.IncidentID, it.Version, it.Channel, it.EndpointID, it.Recipient, it.Pages, it.Delivery, it.NextAttempt)
+	}
+	res := tx.SendBatch(ctx, &b)
+	n := 0
+	for _, it := range items {
+		tag, err := res.Exec()
 		if err != nil {
+			_ = res.Close()
 			return n, fmt.Errorf("enqueue %s: %w", it.Key, err)
 		}
 		n += int(tag.RowsAffected())
 	}
-	return n, nil
+	return n, res.Close()
 }
 
 const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
@@ -268,27 +279,24 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 
 // FinishDeliveries records attempts and the items' new states.
 func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store.Finished) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, f := range done {
-			a := f.Attempt
-			var sentAt *time.Time
-			if f.State == store.DeliverySent {
-				sentAt = &a.At
-			}
-			// A cancelled item that went out anyway is recorded as sent:
-			// the trail must say what reached people.
-			if _, err := tx.Exec(ctx, `UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND $3 <> 'sent' THEN state ELSE $3 END,
-				next_attempt_at = $4, last_status = $5, last_error = $6, sent_at = COALESCE($7, sent_at),
-				lease_owner = NULL, lease_until = NULL
-				WHERE id = $1 AND lease_owner = $2`, f.ID, owner, f.State, f.NextAttempt, a.Status, a.Error, sentAt); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, a.IncidentID, a.At, a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error); err != nil {
-				return err
-			}
+	var b pgx.Batch
+	for _, f := range done {
+		a := f.Attempt
+		var sentAt *time.Time
+		if f.State == store.DeliverySent {
+			sentAt = &a.At
 		}
-		return nil
+		// A cancelled item that went out anyway is recorded as sent: the
+		// trail must say what reached people.
+		b.Queue(`UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND $3 <> 'sent' THEN state ELSE $3 END,
+			next_attempt_at = $4, last_status = $5, last_error = $6, sent_at = COALESCE($7, sent_at),
+			lease_owner = NULL, lease_until = NULL
+			WHERE id = $1 AND lease_owner = $2`, f.ID, owner, f.State, f.NextAttempt, a.Status, a.Error, sentAt)
+		b.Queue(`INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, a.IncidentID, a.At, a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, &b).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("finish %d deliveries: %w", len(done), err)
