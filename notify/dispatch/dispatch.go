@@ -178,6 +178,9 @@ func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMes
 	if err != nil {
 		return err
 	}
+	// Delays count from when the event reaches us, not from the sample's
+	// time: a backlog replayed after a tunnel must not fire every step at
+	// once.
 	started := 0
 	for _, r := range cfg.rules {
 		if !r.spec.Matches(ev.Incident) {
@@ -189,7 +192,7 @@ func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMes
 			continue
 		}
 		if err := d.st.StartEscalation(ctx, store.Escalation{IncidentID: ev.Incident.ID, RuleID: r.id, PolicyID: r.spec.Policy,
-			DueAt: ev.Time.Add(time.Duration(pol.Steps[0].DelayS) * time.Second), Active: true, Event: raw}); err != nil {
+			DueAt: d.now().Add(time.Duration(pol.Steps[0].DelayS) * time.Second), Active: true, Event: raw}); err != nil {
 			return err
 		}
 		started++

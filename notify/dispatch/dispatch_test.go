@@ -234,3 +234,27 @@ func TestSendTestEndpoint(t *testing.T) {
 		t.Fatalf("test to bad: %+v %v, want status 403", res, err)
 	}
 }
+
+// An alarm from a replayed backlog (its sample an hour old) escalates
+// from when it reached us: the later steps are not all due at once.
+func TestBacklogEventEscalatesFromArrival(t *testing.T) {
+	st := openSQLite(t, t.TempDir())
+	ops, duty := newReceiver(t), newReceiver(t)
+	pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{
+		{DelayS: 0, Endpoints: []int64{mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}},
+		{DelayS: 180, Endpoints: []int64{mustDoc(t, st, store.NotifyEndpoint, "duty", webhook(duty.URL))}},
+	}})
+	mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+	c := &clock{t: t0}
+	d := newDispatcher(t, st, c, "a")
+	handle(t, d, event(notify.EventRaised, 8, 1, t0.Add(-time.Hour), rules.SeverityAlarm))
+	tick(t, d)
+	if len(ops.got()) != 1 || len(duty.got()) != 0 {
+		t.Fatalf("at arrival ops got %d, duty %d; want 1 and 0", len(ops.got()), len(duty.got()))
+	}
+	c.Set(t0.Add(180 * time.Second))
+	tick(t, d)
+	if len(duty.got()) != 1 {
+		t.Fatalf("duty got %d at arrival + 180 s, want 1", len(duty.got()))
+	}
+}
