@@ -127,6 +127,29 @@ func TestNotificationEndToEnd(t *testing.T) {
 	}
 	hook.wait(t, "test notification", func(e hookEvent) bool { return e.Test })
 
+	// Users manage their own contacts; bad input names the field.
+	addUser(t, n, "vera", auth.RoleViewer)
+	vera := loginClient(t, n, "vera")
+	for body, field := range map[string]string{
+		`{"kind":"sms"}`:                      "kind",
+		`{"kind":"email","address":"nobody"}`: "address",
+		`{"kind":"push","subscription":{"endpoint":"http://push.example/x","keys":{"p256dh":"a","auth":"b"}}}`: "subscription.endpoint",
+		`{"kind":"push","subscription":{"endpoint":"https://push.example/x","keys":{}}}`:                       "subscription.keys",
+	} {
+		if r := call(t, vera, "POST", api+"/me/contacts", body, 400); r["field"] != field {
+			t.Errorf("%s: answer %v, want field %s", body, r, field)
+		}
+	}
+	mine := call(t, vera, "POST", api+"/me/contacts", `{"kind":"email","address":"Vera <vera@example.org>"}`, 201)
+	contact := int64(mine["contact"].(map[string]any)["id"].(float64))
+	me := call(t, vera, "GET", api+"/me", "", 200)
+	if cs := me["contacts"].([]any); len(cs) != 1 || cs[0].(map[string]any)["value"] != "vera@example.org" {
+		t.Fatalf("own contacts %v", me)
+	}
+	call(t, vera, "GET", api+"/endpoints", "", 403)
+	call(t, admin, "DELETE", fmt.Sprintf("%s/me/contacts/%d", api, contact), "", 404) // not the admin's own
+	call(t, vera, "DELETE", fmt.Sprintf("%s/me/contacts/%d", api, contact), "", 204)
+
 	token := addDevice(t, n, "van-notify", false)
 	t0 := time.Now().Add(-time.Minute)
 	postJSON(t, n.Addr(), token, sampleLine(t0, 4.05, 51.95, 0.1)+sampleLine(t0.Add(time.Second), 4.051, 51.95, 2.5))
