@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"sync"
@@ -103,7 +104,7 @@ func (n *notifier) open(core *Core) error {
 		return nil
 	}
 	host, _ := os.Hostname()
-	dc := dispatch.Config{Store: st, Node: host + "-" + strconv.Itoa(os.Getpid()), Log: n.log, Registerer: core.Metrics.Registry,
+	dc := dispatch.Config{Store: st, Node: host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()&0xffff, 16), Log: n.log, Registerer: core.Metrics.Registry,
 		MQTT: notify.MQTTConfig{URL: n.cfg.MQTTURL, Logger: n.log}, CAP: notify.CAPConfig{Sender: n.cfg.CAPSender}}
 	if n.cfg.SMTP.Host != "" {
 		e, err := notify.NewEmail(n.cfg.SMTP)

@@ -137,6 +137,7 @@ func storm(b *testing.B, st Store, incidents, subs int) {
 			b.Fatal(err)
 		}
 	}
+	b.Logf("handled %d incidents in %s", incidents, time.Since(start))
 	report(b, a, start, handled, incidentOfKey)
 	b.StopTimer()
 }
