@@ -172,25 +172,43 @@ func (n *notifier) handle(ctx context.Context, ev rules.Event) {
 	}
 }
 
-// alarmEvent is an alarm event as an incident event. The version is the
-// event time in microseconds: increasing per alarm, the same on every
-// node, so idempotency keys agree across nodes.
-func alarmEvent(ctx context.Context, st store.Store, ev rules.Event) notify.Event {
-	ep := ev.Episode
-	typ := notify.EventUpdated
+// eventType maps an alarm event to an incident event type. An alarm
+// raised while the database was away is notified when the journal drain
+// stores it: the drain republishes its raise as an update carrying the
+// provisional id (viewers saw it already), but nobody was notified yet,
+// so for notifications it is the raise.
+func eventType(ev rules.Event) notify.EventType {
 	switch ev.Type {
 	case rules.EventRaised:
-		typ = notify.EventRaised
+		return notify.EventRaised
 	case rules.EventAcknowledged:
-		typ = notify.EventAcknowledged
+		return notify.EventAcknowledged
 	case rules.EventResolved:
-		typ = notify.EventResolved
+		return notify.EventResolved
+	}
+	if ev.Episode.ProvisionalID != 0 && ev.Episode.State == rules.StateRaised {
+		return notify.EventRaised
+	}
+	return notify.EventUpdated
+}
+
+// alarmEvent is an alarm event as an incident event. The version is the
+// event time in microseconds (a raise: the first sample's time, so a
+// raise seen again — a journal drain — has the same idempotency keys):
+// increasing per alarm, the same on every node, so keys agree across
+// nodes.
+func alarmEvent(ctx context.Context, st store.Store, ev rules.Event) notify.Event {
+	ep := ev.Episode
+	typ := eventType(ev)
+	version := ev.Time.UnixMicro()
+	if typ == notify.EventRaised && !ep.FirstSeen.IsZero() {
+		version = ep.FirstSeen.UnixMicro()
 	}
 	v := notify.Vehicle{ID: ep.DeviceID}
 	if dev, err := st.DeviceByID(ctx, ep.DeviceID); err == nil {
 		v.UID, v.Name, v.Group = dev.UID, dev.Name, dev.Group
 	}
-	inc := notify.Incident{ID: ev.AlarmID, Version: ev.Time.UnixMicro(), State: ep.State, Severity: ep.Severity,
+	inc := notify.Incident{ID: ev.AlarmID, Version: version, State: ep.State, Severity: ep.Severity,
 		Title: ep.RuleName + ": " + v.Label(), Rules: []string{ep.RuleName}, Vehicles: []notify.Vehicle{v},
 		Peak:      notify.Peak{Time: ep.PeakTime, LonLat: [2]float64{ep.PeakLon, ep.PeakLat}, GPSValid: ep.PeakGPSValid},
 		FirstSeen: ep.FirstSeen, LastSeen: ep.LastSeen, AckedBy: ep.AckedBy, AckedAt: ep.AckedAt,
