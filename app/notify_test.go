@@ -6,12 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/radtrack/radtrack/app"
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/internal/faultproxy"
+	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/notify"
 )
 
@@ -168,5 +172,40 @@ func TestNotificationEndToEnd(t *testing.T) {
 	defer hook.mu.Unlock()
 	if hook.bad != 0 {
 		t.Fatalf("%d requests with a bad signature", hook.bad)
+	}
+}
+
+// An alarm raised while the database is away is journaled (the control
+// room sees it at once); its notification goes out when the database is
+// back and the journal drain stores the alarm — late, but not lost.
+func TestNotificationOfAlarmRaisedDuringDatabaseOutage(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	du, _ := url.Parse(db)
+	proxy := faultproxy.Start(t, du.Host)
+	via := *du
+	via.Host = proxy.Addr()
+	n := startNodeWith(t, func(c *app.Config) { c.DB.URL = via.String() })
+	addUser(t, n, "ada", auth.RoleAdmin)
+	admin := loginClient(t, n, "ada")
+	hook := newHookReceiver(t)
+	api := "http://" + n.Addr() + "/api/v1/notify"
+	ep := call(t, admin, "POST", api+"/endpoints", fmt.Sprintf(`{"name":"sms","spec":{"kind":"webhook","url":%q,"secret":%q}}`, hook.URL, hookSecret), 201)
+	pol := call(t, admin, "POST", api+"/policies", fmt.Sprintf(`{"name":"p","spec":{"steps":[{"endpoints":[%d]}]}}`,
+		int64(ep["endpoint"].(map[string]any)["id"].(float64))), 201)
+	call(t, admin, "POST", api+"/rules", fmt.Sprintf(`{"name":"all","spec":{"policy":%d}}`, int64(pol["policy"].(map[string]any)["id"].(float64))), 201)
+	token := addDevice(t, n, "van-outage", false)
+	t0 := time.Now().Add(-time.Minute)
+	postJSON(t, n.Addr(), token, sampleLine(t0, 4.05, 51.95, 0.1))
+
+	proxy.Down()
+	postJSON(t, n.Addr(), token, sampleLine(t0.Add(time.Second), 4.051, 51.95, 2.5))
+	time.Sleep(2 * time.Second)
+	hook.mu.Lock()
+	early := len(hook.events)
+	hook.mu.Unlock()
+	proxy.Up()
+	raised := hook.wait(t, "raised alarm after the outage", func(e hookEvent) bool { return e.Event == "raised" })
+	if early != 0 || raised.Incident.ID <= 0 {
+		t.Fatalf("%d events during the outage; raised %+v", early, raised)
 	}
 }
