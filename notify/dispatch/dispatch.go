@@ -294,19 +294,54 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	if err := d.planDue(ctx); err != nil {
 		return 0, err
 	}
-	total := 0
-	for range 100 {
-		items, err := d.st.ClaimDeliveries(ctx, d.cfg.Node, d.now(), d.cfg.Lease, 200)
-		if err != nil {
-			return total, err
-		}
-		if len(items) == 0 {
-			return total, nil
-		}
-		d.sendAll(ctx, items)
-		total += len(items)
+	return d.drain(ctx)
+}
+
+// drain claims and sends due deliveries until none is left (or 100
+// claims). Claiming goes on while earlier items are being sent, so one
+// slow receiver does not hold back the next batch.
+func (d *Dispatcher) drain(ctx context.Context) (int, error) {
+	const batch = 200
+	docs, err := d.endpointDocs(ctx)
+	if err != nil {
+		docs = nil // each attempt reads them again (and fails transiently if it cannot)
 	}
-	return total, nil
+	work := make(chan store.OutboxItem, batch)
+	results := make(chan store.Finished, batch)
+	var workers sync.WaitGroup
+	for range d.cfg.Workers {
+		workers.Go(func() {
+			for it := range work {
+				results <- d.attempt(ctx, it, docs)
+			}
+		})
+	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		d.recordAll(ctx, results)
+	}()
+	total := 0
+	var claimErr error
+	for range 100 {
+		items, err := d.st.ClaimDeliveries(ctx, d.cfg.Node, d.now(), d.cfg.Lease, batch)
+		if err != nil {
+			claimErr = err
+			break
+		}
+		for _, it := range items {
+			work <- it
+		}
+		total += len(items)
+		if len(items) < batch {
+			break
+		}
+	}
+	close(work)
+	workers.Wait()
+	close(results)
+	<-recorded
+	return total, claimErr
 }
 
 // planDue turns every due escalation step into outbox deliveries. One
@@ -332,51 +367,26 @@ func (d *Dispatcher) planDue(ctx context.Context) error {
 	return nil
 }
 
-// sendAll sends claimed items with the configured workers; outcomes are
-// recorded in small batches as they come (one transaction per batch, not
-// per delivery), so a crash re-sends at most the unrecorded few.
-func (d *Dispatcher) sendAll(ctx context.Context, items []store.OutboxItem) {
-	docs, err := d.endpointDocs(ctx)
-	if err != nil {
-		docs = nil // each attempt reads them again (and fails transiently if it cannot)
-	}
-	work := make(chan store.OutboxItem)
-	results := make(chan store.Finished, len(items))
-	var wg sync.WaitGroup
-	for range min(d.cfg.Workers, len(items)) {
-		wg.Go(func() {
-			for it := range work {
-				results <- d.attempt(ctx, it, docs)
-			}
-		})
-	}
-	recorded := make(chan struct{})
-	go func() {
-		defer close(recorded)
-		for r := range results {
-			batch := []store.Finished{r}
-		more:
-			for len(batch) < 64 {
-				select {
-				case r, ok := <-results:
-					if !ok {
-						break more
-					}
-					batch = append(batch, r)
-				default:
+// recordAll records outcomes in small batches as they come (one
+// transaction per batch, not per delivery), so a crash re-sends at most
+// the unrecorded few.
+func (d *Dispatcher) recordAll(ctx context.Context, results <-chan store.Finished) {
+	for r := range results {
+		batch := []store.Finished{r}
+	more:
+		for len(batch) < 100 {
+			select {
+			case r, ok := <-results:
+				if !ok {
 					break more
 				}
+				batch = append(batch, r)
+			default:
+				break more
 			}
-			d.record(ctx, batch)
 		}
-	}()
-	for _, it := range items {
-		work <- it
+		d.record(ctx, batch)
 	}
-	close(work)
-	wg.Wait()
-	close(results)
-	<-recorded
 }
 
 // record stores outcomes even when ctx is ending: a delivery that went
