@@ -98,7 +98,14 @@ func (n *notifier) open(core *Core) error {
 	if n.cfg.Off {
 		return nil
 	}
-	st, ok := core.Store.(dispatch.Store)
+	// The notification tables are the SQL store's own: wrappers in front
+	// of Core.Store need not carry their methods, so take the store itself
+	// (the dispatcher bounds each of its calls with a deadline).
+	var raw any = core.Store
+	if core.PG != nil {
+		raw = core.PG
+	}
+	st, ok := raw.(dispatch.Store)
 	if !ok {
 		n.log.Warn("notifications off: the store keeps no notification tables")
 		return nil

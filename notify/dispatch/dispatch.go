@@ -72,6 +72,10 @@ type Config struct {
 	Now        func() time.Time
 }
 
+// storeTimeout bounds each call into the store (a hanging database is an
+// outage: the pass ends and the next one tries again).
+const storeTimeout = 30 * time.Second
+
 // Dispatcher routes events and drains the outbox.
 type Dispatcher struct {
 	cfg  Config
@@ -157,6 +161,8 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	if err != nil {
 		return fmt.Errorf("dispatch: encode event: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	defer d.poke()
 	switch ev.Type {
 	case notify.EventRaised, notify.EventRealarmed:
@@ -302,7 +308,9 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 // slow receiver does not hold back the next batch.
 func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	const batch = 200
-	docs, err := d.endpointDocs(ctx)
+	dctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	docs, err := d.endpointDocs(dctx)
+	cancel()
 	if err != nil {
 		docs = nil // each attempt reads them again (and fails transiently if it cannot)
 	}
@@ -324,7 +332,9 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	total := 0
 	var claimErr error
 	for range 100 {
-		items, err := d.st.ClaimDeliveries(ctx, d.cfg.Node, d.now(), d.cfg.Lease, batch)
+		cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		items, err := d.st.ClaimDeliveries(cctx, d.cfg.Node, d.now(), d.cfg.Lease, batch)
+		cancel()
 		if err != nil {
 			claimErr = err
 			break
@@ -359,7 +369,9 @@ func (d *Dispatcher) planDue(ctx context.Context) error {
 		return d.plan(cfg, e)
 	}
 	for range 50 {
-		n, err := d.st.AdvanceEscalations(ctx, d.now(), 100, plan)
+		actx, cancel := context.WithTimeout(ctx, storeTimeout)
+		n, err := d.st.AdvanceEscalations(actx, d.now(), 100, plan)
+		cancel()
 		if err != nil || n == 0 {
 			return err
 		}
@@ -392,7 +404,7 @@ func (d *Dispatcher) recordAll(ctx context.Context, results <-chan store.Finishe
 // record stores outcomes even when ctx is ending: a delivery that went
 // out must not be sent again after a restart.
 func (d *Dispatcher) record(ctx context.Context, batch []store.Finished) {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	if err := d.st.FinishDeliveries(fctx, d.cfg.Node, batch); err != nil {
 		d.m.errors.Inc()
