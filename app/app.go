@@ -93,6 +93,8 @@ type Config struct {
 	// TLSCert and TLSKey, when both set, serve the API and the OsmAnd
 	// listener over TLS (bGeigie units speak plain TCP).
 	TLSCert, TLSKey string
+	// Notify configures incident notifications (app/notify.go).
+	Notify NotifyConfig
 }
 
 // Core is the data path shared by a serving node and the offline tools
@@ -275,6 +277,7 @@ type Node struct {
 	revocations *revocations.Set
 	// snapshotNow (cap 1) asks runSnapshots for a fresh snapshot.
 	snapshotNow chan struct{}
+	notify      *notifier // alarm events to the notification dispatcher
 
 	httpLn, osmandLn, bgeigieLn net.Listener
 }
@@ -316,6 +319,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		return nil, fmt.Errorf("live hub: %w", err)
 	}
 	n.live.cluster = newClusterChanges(n.live.hub, cfg.ConfigCheck, log)
+	n.notify = newNotifier(cfg.Notify, log)
 	core, err := OpenCore(ctx, cfg, log, live.AlarmPublisher{Hub: n.live.hub}, live.PositionStage{Hub: n.live.hub,
 		// Device-health alarms (silence) do not ring a vehicle red.
 		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpenExcept(device, rules.KindSilence) }})
@@ -330,6 +334,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 			log.Error("publish incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
 		}
 	})
+	if err := n.notify.open(core); err != nil {
+		_ = core.Close(ctx)
+		n.closeRedis()
+		return nil, err
+	}
 	if core.spool != nil {
 		if n.revocations, err = revocations.Open(filepath.Join(cfg.SpoolDir, "revocations"), revocations.DefaultMax); err != nil {
 			_ = core.Close(ctx)
@@ -406,7 +415,7 @@ func (n *Node) Run(ctx context.Context) error {
 	srv := server.New(n.cfg.Server, server.Deps{
 		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Incidents: n.Incidents, Limits: ingest.NewLimits(n.cfg.Limits),
 		Metrics: n.Metrics, Log: n.log, Live: n.live.hub, Redis: n.redisPing(),
-		Revocations: n.revocations, Peers: n.live.cluster,
+		Revocations: n.revocations, Peers: n.live.cluster, Notify: n.notify.dispatcher(),
 	})
 	n.live.cluster.server.Store(srv)
 	// One gate for every ingest door: the per-IP and per-device budgets
@@ -453,6 +462,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.snapshots != nil {
 		configDone.Go(func() { n.runSnapshots(tickCtx) })
 	}
+	configDone.Go(func() { n.notify.run(tickCtx) })
 
 	// The live push outlives the listeners during shutdown so that alarms
 	// raised by the last requests still reach viewers.

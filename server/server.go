@@ -22,6 +22,7 @@ import (
 	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/notify/dispatch"
 	"github.com/radtrack/radtrack/ratelimit"
 	"github.com/radtrack/radtrack/store"
 )
@@ -85,6 +86,8 @@ type Server struct {
 	// heavyQueries bounds concurrent uncapped reads (heavy.go).
 	heavyQueries *heavyLimit
 	heavyRefused prometheus.Counter
+	// notify routes incident notifications; nil when not configured.
+	notify *dispatch.Dispatcher
 }
 
 // Deps are the parts the server wires together. Devices is shared with
@@ -108,6 +111,8 @@ type Deps struct {
 	Revocations *revocations.Set
 	// Peers announces revocations to the other nodes (nil: single node).
 	Peers CredentialPeers
+	// Notify routes incident notifications (nil: no notification API).
+	Notify *dispatch.Dispatcher
 }
 
 // New builds the server and its routes.
@@ -115,7 +120,7 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
 		devices: d.Devices, alarms: d.Alarms, incidents: d.Incidents, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
-		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers,
+		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers, notify: d.Notify,
 		heavyQueries: newHeavyLimit(cfg.HeavyPerUser, cfg.HeavyTotal), heavyRefused: heavyRefusedCounter(d.Metrics.Registry)}
 	if s.revoked == nil {
 		s.revoked = revocations.InMemory(revocations.DefaultMax)
@@ -189,6 +194,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/overlays", s.require(auth.RoleViewer, s.handleListOverlays))
 	s.mux.HandleFunc("POST /api/v1/overlays", s.require(auth.RoleOperator, s.handleCreateOverlay))
 	s.mux.HandleFunc("DELETE /api/v1/overlays/{id}", s.require(auth.RoleOperator, s.handleDeleteOverlay))
+
+	s.notifyRoutes()
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)

@@ -212,9 +212,11 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.String(&c.SpoolDir, "spool-dir", "RADTRACK_SPOOL_DIR", "", "where acknowledged samples wait while the database is unreachable (default DATA/spool; \"off\" disables)")
 	f.Int(&spoolMB, "spool-max-mb", "RADTRACK_SPOOL_MAX_MB", 1024, "largest spool; when full, ingest answers 503")
 	f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "RADTRACK_SHUTDOWN_TIMEOUT", 30*time.Second, "on SIGTERM: time for in-flight requests to finish, then again for the ingest queue to commit")
+	finishNotify := registerNotifyFlags(f, &c.Notify, &db.dataDir)
 	if err := f.Parse(args); err != nil {
 		return c, "", err
 	}
+	finishNotify()
 	switch c.SpoolDir {
 	case "":
 		c.SpoolDir = filepath.Join(db.dataDir, "spool")

@@ -118,15 +118,18 @@ func (s *Store) copySamples(ctx context.Context, conn *pgconn.PgConn, table stri
 	if bufp == nil {
 		bufp = new([]byte)
 	}
-	defer s.copyBufs.Put(bufp)
 	encoded, err := encodeSamplesCopy((*bufp)[:0], samples)
 	*bufp = encoded
 	if err != nil {
+		s.copyBufs.Put(bufp)
 		return err
 	}
 	sql := "COPY " + table + " (" + strings.Join(measurementColumns, ", ") + ") FROM STDIN (FORMAT binary)"
 	if _, err := conn.CopyFrom(ctx, bytes.NewReader(encoded), sql); err != nil {
+		// pgx's sending goroutine may still be reading the buffer after a
+		// failed COPY (connection lost mid-send): it must not be reused.
 		return err
 	}
+	s.copyBufs.Put(bufp)
 	return nil
 }

@@ -1,0 +1,227 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/radtrack/radtrack/incidents"
+	"github.com/radtrack/radtrack/notify"
+	"github.com/radtrack/radtrack/notify/dispatch"
+	"github.com/radtrack/radtrack/store"
+)
+
+// NotifyConfig configures incident notifications (README "Notification
+// routing and escalation"). Webhook endpoints need nothing here; each
+// other channel is on when its settings are given.
+type NotifyConfig struct {
+	// Off disables the dispatcher and the notification API.
+	Off bool
+	// MQTTURL is the broker (RADTRACK_MQTT_URL); "" disables MQTT.
+	MQTTURL string
+	// SMTP is the mail server; Host "" disables e-mail.
+	SMTP notify.EmailConfig
+	// VAPIDFile holds the Web Push key pair, created on first start
+	// ("" or "off" disables Web Push; radtrack serve defaults it to
+	// DATA/vapid.json). VAPIDSubject is the contact push services may use
+	// (mailto: or https:; default mailto:radtrack@localhost).
+	VAPIDFile, VAPIDSubject string
+	// CAPSender names this system in CAP webhook bodies.
+	CAPSender string
+}
+
+// notifier feeds the node's incident events to the dispatcher, off the
+// path that raised them: a queue and a goroutine of its own.
+type notifier struct {
+	cfg   NotifyConfig
+	log   *slog.Logger
+	d     *dispatch.Dispatcher
+	st    store.Store
+	queue chan incidents.Event
+	// dropped counts update events not queued because the queue was full
+	// (raises, re-alarms, acknowledgements and resolutions wait instead).
+	dropped prometheus.Counter
+	wg      sync.WaitGroup
+}
+
+func newNotifier(cfg NotifyConfig, log *slog.Logger) *notifier {
+	return &notifier{cfg: cfg, log: log, queue: make(chan incidents.Event, 4096)}
+}
+
+// publish is the incidents service's subscriber. Updates never page, so a
+// full queue drops them rather than hold up the alarm path; every other
+// event waits for room.
+func (n *notifier) publish(ctx context.Context, ev incidents.Event) {
+	if n.d == nil || ev.Incident.Imported {
+		return
+	}
+	if ev.Type == incidents.EventUpdated {
+		select {
+		case n.queue <- ev:
+		default:
+			n.dropped.Inc()
+		}
+		return
+	}
+	select {
+	case n.queue <- ev:
+	case <-ctx.Done():
+		n.log.Error("notify incident event not queued", "incident", ev.Incident.ID, "type", ev.Type, "err", ctx.Err())
+	}
+}
+
+// open builds the dispatcher on the core's store.
+func (n *notifier) open(core *Core) error {
+	if n.cfg.Off {
+		return nil
+	}
+	// The notification tables are the SQL store's own: wrappers in front
+	// of Core.Store need not carry their methods, so take the store itself
+	// (the dispatcher bounds each of its calls with a deadline).
+	var raw any = core.Store
+	if core.PG != nil {
+		raw = core.PG
+	}
+	st, ok := raw.(dispatch.Store)
+	if !ok {
+		n.log.Warn("notifications off: the store keeps no notification tables")
+		return nil
+	}
+	host, _ := os.Hostname()
+	dc := dispatch.Config{Store: st, Node: host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()&0xffff, 16), Log: n.log, Registerer: core.Metrics.Registry,
+		MQTT: notify.MQTTConfig{URL: n.cfg.MQTTURL, Logger: n.log}, CAP: notify.CAPConfig{Sender: n.cfg.CAPSender}}
+	if n.cfg.SMTP.Host != "" {
+		e, err := notify.NewEmail(n.cfg.SMTP)
+		if err != nil {
+			return fmt.Errorf("notify: SMTP settings: %w", err)
+		}
+		dc.Email = e
+	}
+	if path := n.cfg.VAPIDFile; path != "" && path != "off" {
+		keys, err := notify.LoadOrCreateVAPID(path)
+		if err != nil {
+			return fmt.Errorf("notify: VAPID keys: %w", err)
+		}
+		push, err := notify.NewWebPush(notify.WebPushConfig{Keys: keys, Subject: cmp.Or(n.cfg.VAPIDSubject, "mailto:radtrack@localhost")})
+		if err != nil {
+			return fmt.Errorf("notify: web push: %w", err)
+		}
+		dc.Push, dc.VAPIDPublicKey = push, keys.Public
+	}
+	d, err := dispatch.New(dc)
+	if err != nil {
+		return err
+	}
+	n.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "radtrack_notify_dropped_updates_total",
+		Help: "Alarm update events not passed to notifications because the queue was full."})
+	if err := core.Metrics.Registry.Register(n.dropped); err != nil {
+		return fmt.Errorf("notify: register metrics: %w", err)
+	}
+	n.d, n.st = d, core.Store
+	core.Incidents.Subscribe(n.publish)
+	return nil
+}
+
+// dispatcher is nil when notifications are off.
+func (n *notifier) dispatcher() *dispatch.Dispatcher { return n.d }
+
+// run drives the dispatcher and the event queue until ctx ends.
+func (n *notifier) run(ctx context.Context) {
+	if n.d == nil {
+		return
+	}
+	n.wg.Go(func() { _ = n.d.Run(ctx) })
+	n.wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-n.queue:
+				n.handle(ctx, ev)
+			}
+		}
+	})
+	<-ctx.Done()
+	n.wg.Wait()
+	n.d.Close(context.Background())
+}
+
+func (n *notifier) handle(ctx context.Context, ev incidents.Event) {
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := n.d.Handle(hctx, incidentEvent(hctx, n.st, ev)); err != nil {
+		n.log.Error("notify incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
+	}
+}
+
+// incidentTypes maps incident events to notification events.
+var incidentTypes = map[incidents.EventType]notify.EventType{
+	incidents.EventRaised:       notify.EventRaised,
+	incidents.EventRealarm:      notify.EventRealarmed,
+	incidents.EventUpdated:      notify.EventUpdated,
+	incidents.EventAcknowledged: notify.EventAcknowledged,
+	incidents.EventResolved:     notify.EventResolved,
+}
+
+// incidentEvent is an incident event as a notification. The version is
+// the event time in microseconds (a raise: the incident's first sample, so
+// a raise seen again has the same idempotency keys): increasing per
+// incident and the same on every node.
+func incidentEvent(ctx context.Context, st store.Store, ev incidents.Event) notify.Event {
+	inc := ev.Incident
+	typ := incidentTypes[ev.Type]
+	version := ev.Time.UnixMicro()
+	if typ == notify.EventRaised && !inc.FirstSeen.IsZero() {
+		version = inc.FirstSeen.UnixMicro()
+	}
+	out := notify.Incident{ID: inc.ID, Version: version, State: inc.State, Severity: inc.Severity,
+		Peak:      notify.Peak{Time: inc.PeakTime, LonLat: [2]float64{inc.PeakLon, inc.PeakLat}, GPSValid: inc.PeakGPSValid},
+		FirstSeen: inc.FirstSeen, LastSeen: inc.LastSeen, AckedBy: inc.AckedBy, AckedAt: inc.AckedAt,
+		ResolvedBy: inc.ResolvedBy, ResolvedAt: inc.ResolvedAt, Adjudication: inc.Code}
+	if !math.IsNaN(inc.PeakDose) && inc.PeakDose > 0 {
+		d := inc.PeakDose
+		out.Peak.DoseUSvh = &d
+	}
+	// Alarms are newest first; list rules and vehicles oldest first.
+	seenDevice := map[int64]bool{}
+	for i := len(inc.Alarms) - 1; i >= 0; i-- {
+		ep := inc.Alarms[i]
+		if !slices.Contains(out.Rules, ep.RuleName) {
+			out.Rules = append(out.Rules, ep.RuleName)
+		}
+		if !seenDevice[ep.DeviceID] {
+			seenDevice[ep.DeviceID] = true
+			v := notify.Vehicle{ID: ep.DeviceID}
+			if dev, err := st.DeviceByID(ctx, ep.DeviceID); err == nil {
+				v.UID, v.Name, v.Group = dev.UID, dev.Name, dev.Group
+			}
+			out.Vehicles = append(out.Vehicles, v)
+		}
+		if out.Fence == nil && ep.FenceID != 0 {
+			out.Fence = &notify.Fence{ID: ep.FenceID}
+		}
+	}
+	out.Title = strings.Join(out.Rules, ", ")
+	if len(out.Vehicles) > 0 {
+		out.Title += ": " + out.Vehicles[0].Label()
+		if len(out.Vehicles) > 1 {
+			out.Title += fmt.Sprintf(" and %d more", len(out.Vehicles)-1)
+		}
+	}
+	n := notify.Event{Type: typ, Time: ev.Time, Incident: out}
+	if typ != notify.EventRaised {
+		n.History = []notify.EventRef{{Version: inc.FirstSeen.UnixMicro(), Type: notify.EventRaised, Time: inc.FirstSeen}}
+	}
+	return n
+}

@@ -1,0 +1,499 @@
+// Package dispatch routes incident events to people and systems and
+// delivers them at least once: routing rules pick an escalation policy,
+// policies are ordered steps with delays that stop on acknowledgement and
+// restart on a re-alarm, and every delivery goes through a durable outbox
+// (stored before its first attempt, retried with backoff, recorded with
+// every attempt). Timers and the outbox live in the store, so a restart
+// continues them, and on PostgreSQL several nodes share the work with each
+// step planned and each delivery attempted by one node at a time.
+//
+// Input is notify.Event through Handle; the channels are notify's Senders.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/radtrack/radtrack/notify"
+	"github.com/radtrack/radtrack/store"
+)
+
+// Store is what the dispatcher needs from storage.
+type Store interface {
+	store.Notifications
+	ListUsers(ctx context.Context) ([]store.User, error)
+}
+
+// Config configures a Dispatcher. Channels left nil are not configured:
+// deliveries through them fail for good with a clear error.
+type Config struct {
+	Store Store
+	// Node names this process in leases and the audit trail.
+	Node string
+	// Push and Email are the shared channels (nil: not configured);
+	// VAPIDPublicKey is what browsers subscribe to Push with.
+	VAPIDPublicKey string
+	Push           notify.Sender
+	Email          notify.Sender
+	// MQTT is the broker template (RADTRACK_MQTT_URL); each MQTT endpoint
+	// gets a connection with its own Cluster. Empty URL: no broker.
+	MQTT notify.MQTTConfig
+	// Webhook builds a webhook endpoint's sender (nil: notify.NewWebhook).
+	Webhook func(notify.WebhookConfig) (notify.Sender, error)
+	// CAP configures CAP webhook bodies.
+	CAP notify.CAPConfig
+
+	// Poll is how often due escalations and deliveries are looked for
+	// when nothing wakes the loop (default 1 s).
+	Poll time.Duration
+	// Lease is how long a claimed delivery is ours (default 60 s; must
+	// exceed a channel's attempt timeout).
+	Lease time.Duration
+	// MaxAttempts before a transient failure becomes final (default 12).
+	MaxAttempts int
+	// Workers send in parallel (default 16).
+	Workers int
+	// Backoff is the first retry delay, doubled per attempt up to
+	// MaxBackoff (defaults 5 s and 5 min), with ±20 % jitter.
+	Backoff, MaxBackoff time.Duration
+
+	Registerer prometheus.Registerer
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+// storeTimeout bounds each call into the store (a hanging database is an
+// outage: the pass ends and the next one tries again).
+const storeTimeout = 30 * time.Second
+
+// Dispatcher routes events and drains the outbox.
+type Dispatcher struct {
+	cfg  Config
+	st   Store
+	log  *slog.Logger
+	now  func() time.Time
+	m    *dispatchMetrics
+	wake chan struct{}
+
+	mu       sync.Mutex
+	webhooks map[int64]cachedSender
+	mqtt     map[string]*notify.MQTT
+}
+
+type cachedSender struct {
+	updated time.Time
+	s       notify.Sender
+}
+
+// New checks cfg and returns a dispatcher; Run drives it.
+func New(cfg Config) (*Dispatcher, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("dispatch: store required")
+	}
+	if cfg.Node == "" {
+		cfg.Node = "node-" + strconv.FormatUint(rand.Uint64()&0xffffff, 16)
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = time.Minute
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 12
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 5 * time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Minute
+	}
+	if cfg.Webhook == nil {
+		cfg.Webhook = func(c notify.WebhookConfig) (notify.Sender, error) { return notify.NewWebhook(c) }
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Dispatcher{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now, m: m, wake: make(chan struct{}, 1),
+		webhooks: map[int64]cachedSender{}, mqtt: map[string]*notify.MQTT{}}, nil
+}
+
+// Node is the name this dispatcher claims work under.
+func (d *Dispatcher) Node() string { return d.cfg.Node }
+
+func (d *Dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Handle takes one incident event: a raise or re-alarm starts (restarts)
+// the escalation of every matching rule; an update refreshes the snapshot
+// later steps send; an acknowledgement or resolution stops escalation,
+// cancels paging deliveries not yet sent, and tells everyone already
+// reached. It returns once the consequences are stored.
+func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
+	if !ev.Type.Valid() || ev.Incident.ID <= 0 || ev.Time.IsZero() {
+		return fmt.Errorf("dispatch: invalid event %q for incident %d", ev.Type, ev.Incident.ID)
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("dispatch: encode event: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	defer d.poke()
+	switch ev.Type {
+	case notify.EventRaised, notify.EventRealarmed:
+		return d.start(ctx, ev, raw)
+	case notify.EventUpdated:
+		return d.st.UpdateEscalationEvent(ctx, ev.Incident.ID, raw)
+	default: // acknowledged, resolved
+		n, err := d.st.StopEscalations(ctx, ev.Incident.ID)
+		if err != nil {
+			return err
+		}
+		d.m.cancelled.Add(float64(n))
+		return d.inform(ctx, ev)
+	}
+}
+
+func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMessage) error {
+	cfg, err := d.load(ctx)
+	if err != nil {
+		return err
+	}
+	// Delays count from when the event reaches us, not from the sample's
+	// time: a backlog replayed after a tunnel must not fire every step at
+	// once.
+	started := 0
+	for _, r := range cfg.rules {
+		if !r.spec.Matches(ev.Incident) {
+			continue
+		}
+		pol, ok := cfg.policies[r.spec.Policy]
+		if !ok {
+			d.log.Warn("notification rule names a missing policy", "rule", r.name, "policy", r.spec.Policy)
+			continue
+		}
+		if err := d.st.StartEscalation(ctx, store.Escalation{IncidentID: ev.Incident.ID, RuleID: r.id, PolicyID: r.spec.Policy,
+			DueAt: d.now().Add(time.Duration(pol.Steps[0].DelayS) * time.Second), Active: true, Event: raw}); err != nil {
+			return err
+		}
+		started++
+	}
+	if started == 0 {
+		d.m.unrouted.Inc()
+		d.log.Info("incident matches no notification rule", "incident", ev.Incident.ID, "severity", ev.Incident.Severity)
+	}
+	return nil
+}
+
+// inform sends a non-paging event (acknowledged, resolved) to every
+// recipient the incident already reached, once each.
+func (d *Dispatcher) inform(ctx context.Context, ev notify.Event) error {
+	done, err := d.st.IncidentDeliveries(ctx, ev.Incident.ID)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var items []store.OutboxItem
+	for _, it := range done {
+		if it.State != store.DeliverySent || !it.Pages {
+			continue
+		}
+		var dl notify.Delivery
+		if err := json.Unmarshal(it.Delivery, &dl); err != nil {
+			return fmt.Errorf("dispatch: stored delivery %d: %w", it.ID, err)
+		}
+		base, _, _ := strings.Cut(dl.Recipient.ID, "#")
+		if seen[base] {
+			continue
+		}
+		seen[base] = true
+		dl.Recipient.ID = base
+		item, err := d.item(ev, dl.Recipient, it.Channel, it.EndpointID)
+		if err != nil {
+			return err
+		}
+		items = append(items, item)
+	}
+	return d.enqueue(ctx, items)
+}
+
+func (d *Dispatcher) enqueue(ctx context.Context, items []store.OutboxItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	if _, err := d.st.EnqueueDeliveries(ctx, items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		d.m.enqueued.WithLabelValues(it.Channel).Inc()
+	}
+	return nil
+}
+
+// item is the outbox row of ev to r.
+func (d *Dispatcher) item(ev notify.Event, r notify.Recipient, channel string, endpoint int64) (store.OutboxItem, error) {
+	dl := notify.Delivery{Event: ev, Recipient: r}
+	raw, err := json.Marshal(dl)
+	if err != nil {
+		return store.OutboxItem{}, fmt.Errorf("dispatch: encode delivery: %w", err)
+	}
+	return store.OutboxItem{Key: dl.Key(), IncidentID: ev.Incident.ID, Version: ev.Incident.Version, Channel: channel,
+		EndpointID: endpoint, Recipient: r.ID, Pages: ev.Type.Pages(), Delivery: raw, NextAttempt: d.now()}, nil
+}
+
+// Run plans due escalation steps and sends due deliveries until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.Poll)
+	defer t.Stop()
+	for {
+		if _, err := d.Tick(ctx); err != nil && ctx.Err() == nil {
+			d.m.errors.Inc()
+			d.log.Error("notification dispatch", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// Close ends the MQTT connections.
+func (d *Dispatcher) Close(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, m := range d.mqtt {
+		_ = m.Close(ctx)
+		delete(d.mqtt, k)
+	}
+}
+
+// Tick plans every due step and sends every due delivery once; it
+// returns how many deliveries it attempted.
+func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
+	if err := d.planDue(ctx); err != nil {
+		return 0, err
+	}
+	return d.drain(ctx)
+}
+
+// drain claims and sends due deliveries until none is left (or 100
+// claims). Claiming goes on while earlier items are being sent, so one
+// slow receiver does not hold back the next batch.
+func (d *Dispatcher) drain(ctx context.Context) (int, error) {
+	const batch = 200
+	dctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	docs, err := d.endpointDocs(dctx)
+	cancel()
+	if err != nil {
+		docs = nil // each attempt reads them again (and fails transiently if it cannot)
+	}
+	work := make(chan store.OutboxItem, batch)
+	results := make(chan store.Finished, batch)
+	var workers sync.WaitGroup
+	for range d.cfg.Workers {
+		workers.Go(func() {
+			for it := range work {
+				results <- d.attempt(ctx, it, docs)
+			}
+		})
+	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		d.recordAll(ctx, results)
+	}()
+	total := 0
+	var claimErr error
+	for range 100 {
+		cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		items, err := d.st.ClaimDeliveries(cctx, d.cfg.Node, d.now(), d.cfg.Lease, batch)
+		cancel()
+		if err != nil {
+			claimErr = err
+			break
+		}
+		for _, it := range items {
+			work <- it
+		}
+		total += len(items)
+		if len(items) < batch {
+			break
+		}
+	}
+	close(work)
+	workers.Wait()
+	close(results)
+	<-recorded
+	return total, claimErr
+}
+
+// planDue turns every due escalation step into outbox deliveries. One
+// step per escalation per pass; passes repeat so a node back from a long
+// outage catches up on every step that came due meanwhile.
+func (d *Dispatcher) planDue(ctx context.Context) error {
+	var cfg *snapshot
+	plan := func(ctx context.Context, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
+		if cfg == nil {
+			var err error
+			if cfg, err = d.load(ctx); err != nil {
+				return nil, e, err
+			}
+		}
+		return d.plan(cfg, e)
+	}
+	for range 50 {
+		actx, cancel := context.WithTimeout(ctx, storeTimeout)
+		n, err := d.st.AdvanceEscalations(actx, d.now(), 100, plan)
+		cancel()
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordAll records outcomes in small batches as they come (one
+// transaction per batch, not per delivery), so a crash re-sends at most
+// the unrecorded few.
+func (d *Dispatcher) recordAll(ctx context.Context, results <-chan store.Finished) {
+	for r := range results {
+		batch := []store.Finished{r}
+	more:
+		for len(batch) < 100 {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		d.record(ctx, batch)
+	}
+}
+
+// record stores outcomes even when ctx is ending: a delivery that went
+// out must not be sent again after a restart.
+func (d *Dispatcher) record(ctx context.Context, batch []store.Finished) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := d.st.FinishDeliveries(fctx, d.cfg.Node, batch); err != nil {
+		d.m.errors.Inc()
+		d.log.Error("record notification outcomes", "deliveries", len(batch), "err", err)
+	}
+}
+
+// attempt sends one claimed item and returns its outcome.
+func (d *Dispatcher) attempt(ctx context.Context, it store.OutboxItem, docs map[int64]store.NotifyDoc) store.Finished {
+	start := d.now()
+	var dl notify.Delivery
+	err := json.Unmarshal(it.Delivery, &dl)
+	if err != nil {
+		err = fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
+	} else {
+		var s notify.Sender
+		if s, err = d.sender(ctx, it.Channel, it.EndpointID, docs); err == nil {
+			sctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
+			err = s.Send(sctx, dl)
+			cancel()
+		}
+	}
+	now := d.now()
+	a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: now, Node: d.cfg.Node,
+		Channel: it.Channel, Recipient: it.Recipient, OK: err == nil}
+	var ne *notify.Error
+	if errors.As(err, &ne) {
+		a.Status = ne.Status
+	}
+	res := store.DeliveryResult{Attempt: a, NextAttempt: now}
+	switch {
+	case err == nil:
+		res.State = store.DeliverySent
+		d.m.delivered.WithLabelValues(it.Channel, "sent").Inc()
+		if !dl.Event.Time.IsZero() {
+			d.m.latency.WithLabelValues(it.Channel).Observe(now.Sub(dl.Event.Time).Seconds())
+		}
+	case notify.IsPermanent(err) || it.Attempts >= d.cfg.MaxAttempts:
+		res.State = store.DeliveryFailed
+		d.m.delivered.WithLabelValues(it.Channel, "failed").Inc()
+		d.log.Warn("notification failed for good", "key", it.Key, "channel", it.Channel, "recipient", it.Recipient,
+			"attempts", it.Attempts, "err", err)
+		if errors.Is(err, notify.ErrSubscriptionGone) {
+			d.dropSubscription(ctx, it.Recipient)
+		}
+	default:
+		res.State = store.DeliveryPending
+		res.NextAttempt = now.Add(d.backoff(it.Attempts, err))
+		d.m.delivered.WithLabelValues(it.Channel, "retry").Inc()
+		d.log.Info("notification will be retried", "key", it.Key, "channel", it.Channel, "attempts", it.Attempts,
+			"next", res.NextAttempt, "err", err)
+	}
+	if err != nil {
+		res.Attempt.Error = truncate(err.Error(), 500)
+	}
+	d.m.attemptSeconds.WithLabelValues(it.Channel).Observe(now.Sub(start).Seconds())
+	return store.Finished{ID: it.ID, DeliveryResult: res}
+}
+
+// backoff is the delay before attempt n+1: the receiver's Retry-After if
+// it gave one, else Backoff·2^(n-1) up to MaxBackoff, ±20 %.
+func (d *Dispatcher) backoff(n int, err error) time.Duration {
+	if ra, ok := notify.RetryAfter(err); ok {
+		return ra
+	}
+	b := d.cfg.Backoff
+	for i := 1; i < n && b < d.cfg.MaxBackoff; i++ {
+		b *= 2
+	}
+	b = min(b, d.cfg.MaxBackoff)
+	return time.Duration(float64(b) * (0.8 + 0.4*rand.Float64()))
+}
+
+// dropSubscription deletes a push subscription the push service says is
+// gone, so later steps do not try it again.
+func (d *Dispatcher) dropSubscription(ctx context.Context, recipient string) {
+	base, _, _ := strings.Cut(recipient, "#")
+	id, err := strconv.ParseInt(strings.TrimPrefix(base, "push:"), 10, 64)
+	if err != nil || !strings.HasPrefix(base, "push:") {
+		return
+	}
+	if err := d.st.DeleteNotifyContact(ctx, 0, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		d.log.Warn("delete gone push subscription", "contact", id, "err", err)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

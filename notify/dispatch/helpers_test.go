@@ -1,0 +1,199 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/radtrack/radtrack/internal/pgtest"
+	"github.com/radtrack/radtrack/notify"
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/pgstore"
+	"github.com/radtrack/radtrack/store/sqlitestore"
+)
+
+// eachStore runs f on the embedded store and on real PostgreSQL.
+func eachStore(t *testing.T, f func(t *testing.T, st Store)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, openSQLite(t, t.TempDir())) })
+	t.Run("postgresql", func(t *testing.T) { f(t, openPG(t, pgtest.NewDatabase(t))) })
+}
+
+func openSQLite(t testing.TB, dir string) *sqlitestore.Store {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), sqlitestore.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+func openPG(t testing.TB, url string) *pgstore.Store {
+	t.Helper()
+	st, err := pgstore.Open(context.Background(), pgstore.Config{URL: url, Timescale: pgstore.TimescaleOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+// clock is the dispatcher's time, moved by the test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+var t0 = time.Date(2026, 3, 11, 5, 46, 0, 0, time.UTC)
+
+const secret = "0123456789abcdef-webhook-secret"
+
+// got is one request a receiver accepted.
+type got struct {
+	Key      string
+	Event    notify.EventType
+	Incident int64
+	Pages    bool
+	Test     bool
+}
+
+// receiver is a real HTTP webhook receiver that checks every signature
+// and answers with the statuses it is given (200 once they run out).
+type receiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	statuses []int
+	all      []got          // every accepted request, repeats included
+	keys     map[string]int // requests per idempotency key
+	badSig   int
+	// intercept, when set, may answer a request itself (returns true).
+	intercept func(w http.ResponseWriter) bool
+}
+
+func newReceiver(t testing.TB, statuses ...int) *receiver {
+	r := &receiver{statuses: statuses, keys: map[string]int{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if err := notify.VerifyWebhook(req.Header, body, time.Now(), 5*time.Minute, []byte(secret)); err != nil {
+			r.mu.Lock()
+			r.badSig++
+			r.mu.Unlock()
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		r.mu.Lock()
+		intercept := r.intercept
+		r.mu.Unlock()
+		if intercept != nil && intercept(w) {
+			return
+		}
+		var env struct {
+			Key      string           `json:"key"`
+			Event    notify.EventType `json:"event"`
+			Pages    bool             `json:"pages"`
+			Test     bool             `json:"test"`
+			Incident struct {
+				ID int64 `json:"id"`
+			} `json:"incident"`
+		}
+		if err := json.Unmarshal(body, &env); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		status := http.StatusOK
+		if len(r.statuses) > 0 {
+			status, r.statuses = r.statuses[0], r.statuses[1:]
+		}
+		if status == http.StatusOK {
+			r.all = append(r.all, got{Key: env.Key, Event: env.Event, Incident: env.Incident.ID, Pages: env.Pages, Test: env.Test})
+			r.keys[env.Key]++
+		}
+		r.mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) got() []got {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]got(nil), r.all...)
+}
+
+func (r *receiver) events() []notify.EventType {
+	var out []notify.EventType
+	for _, g := range r.got() {
+		out = append(out, g.Event)
+	}
+	return out
+}
+
+func mustDoc(t testing.TB, st Store, kind, name string, spec any) int64 {
+	t.Helper()
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.CreateNotifyDoc(context.Background(), store.NotifyDoc{Kind: kind, Name: name, Spec: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.ID
+}
+
+func webhook(url string) EndpointSpec {
+	return EndpointSpec{Kind: KindWebhook, URL: url, Secret: secret}
+}
+
+func newDispatcher(t testing.TB, st Store, c *clock, node string) *Dispatcher {
+	t.Helper()
+	d, err := New(Config{Store: st, Node: node, Now: c.Now, Backoff: time.Second, MaxBackoff: time.Minute, MaxAttempts: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close(context.Background()) })
+	return d
+}
+
+func event(typ notify.EventType, id, version int64, at time.Time, sev rules.Severity) notify.Event {
+	state := rules.StateRaised
+	switch typ {
+	case notify.EventAcknowledged:
+		state = rules.StateAcknowledged
+	case notify.EventResolved:
+		state = rules.StateResolved
+	}
+	return notify.Event{Type: typ, Time: at, Incident: notify.Incident{
+		ID: id, Version: version, State: state, Severity: sev, Title: fmt.Sprintf("incident %d", id),
+		Rules: []string{"IAEA OIL3"}, Vehicles: []notify.Vehicle{{ID: 7, UID: "bgeigie-5002", Name: "Patrol 7", Group: "North"}},
+		FirstSeen: t0, LastSeen: at, Peak: notify.Peak{Time: t0},
+	}}
+}
+
+func tick(t testing.TB, d *Dispatcher) int {
+	t.Helper()
+	n, err := d.Tick(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func handle(t testing.TB, d *Dispatcher, ev notify.Event) {
+	t.Helper()
+	if err := d.Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+}

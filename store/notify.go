@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Kinds of notification configuration documents (NotifyDoc.Kind).
+const (
+	NotifyEndpoint = "endpoint" // a webhook, e-mail address or MQTT topic cluster
+	NotifyRule     = "rule"     // which incidents go to which escalation policy
+	NotifyPolicy   = "policy"   // ordered escalation steps with delays
+)
+
+// NotifyDoc is one piece of notification configuration an admin edits.
+// Spec is JSON that notify/dispatch validates; the store keeps it as is.
+// Names are unique per kind (ErrConflict).
+type NotifyDoc struct {
+	ID        int64           `json:"id"`
+	Kind      string          `json:"kind"`
+	Name      string          `json:"name"`
+	Spec      json.RawMessage `json:"spec"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// Kinds of user contacts (NotifyContact.Kind).
+const (
+	ContactPush  = "push"  // Value: the push endpoint URL; Spec: the subscription
+	ContactEmail = "email" // Value: the address
+)
+
+// NotifyContact is a way to reach a user that the user manages.
+type NotifyContact struct {
+	ID        int64           `json:"id"`
+	UserID    int64           `json:"user_id"`
+	Kind      string          `json:"kind"`
+	Value     string          `json:"value"`
+	Spec      json.RawMessage `json:"spec,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Escalation is the running escalation of one incident under one routing
+// rule: Step of Cycle is due at DueAt. Event is the incident's latest
+// notify.Event (JSON), so a step renders the current snapshot.
+type Escalation struct {
+	IncidentID int64           `json:"incident_id"`
+	RuleID     int64           `json:"rule_id"`
+	PolicyID   int64           `json:"policy_id"`
+	Step       int             `json:"step"`
+	Cycle      int             `json:"cycle"`
+	DueAt      time.Time       `json:"due_at"`
+	Active     bool            `json:"active"`
+	Event      json.RawMessage `json:"event"`
+}
+
+// Outbox delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliverySent      = "sent"
+	DeliveryFailed    = "failed"    // permanent error or attempts exhausted
+	DeliveryCancelled = "cancelled" // the incident was acknowledged before it went out
+)
+
+// OutboxItem is one stored delivery (a notify.Delivery in JSON) and its
+// progress. Key is its idempotency key: enqueuing a key twice stores it once.
+type OutboxItem struct {
+	ID          int64           `json:"id"`
+	Key         string          `json:"key"`
+	IncidentID  int64           `json:"incident_id"`
+	Version     int64           `json:"version"`
+	Channel     string          `json:"channel"`
+	EndpointID  int64           `json:"endpoint_id,omitempty"`
+	Recipient   string          `json:"recipient"`
+	Pages       bool            `json:"pages"`
+	Delivery    json.RawMessage `json:"-"`
+	State       string          `json:"state"`
+	Attempts    int             `json:"attempts"`
+	NextAttempt time.Time       `json:"next_attempt_at"`
+	LastStatus  int             `json:"last_status,omitempty"`
+	LastError   string          `json:"last_error,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	SentAt      *time.Time      `json:"sent_at,omitempty"`
+}
+
+// DeliveryAttempt is one attempt of an outbox item and its outcome.
+type DeliveryAttempt struct {
+	ID         int64     `json:"id"`
+	OutboxID   int64     `json:"outbox_id"`
+	IncidentID int64     `json:"incident_id"`
+	At         time.Time `json:"at"`
+	Node       string    `json:"node"`
+	Channel    string    `json:"channel"`
+	Recipient  string    `json:"recipient"`
+	OK         bool      `json:"ok"`
+	Status     int       `json:"status,omitempty"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// DeliveryResult finishes one claimed attempt: the item's new State
+// (pending again with NextAttempt for a retry) and the attempt to record.
+type DeliveryResult struct {
+	State       string
+	NextAttempt time.Time
+	Attempt     DeliveryAttempt
+}
+
+// Finished is a claimed delivery's outcome.
+type Finished struct {
+	ID int64
+	DeliveryResult
+}
+
+// PlanFunc turns a due escalation into the deliveries of its step and the
+// escalation's next state (Active false when the policy is done). It runs
+// inside the store's transaction that holds the escalation row.
+type PlanFunc func(ctx context.Context, e Escalation) (items []OutboxItem, next Escalation, err error)
+
+// Notifications stores routing configuration, user contacts, running
+// escalations and the delivery outbox. On PostgreSQL several nodes share
+// it: due escalations and deliveries are claimed so each is handled by one
+// node.
+type Notifications interface {
+	ListNotifyDocs(ctx context.Context, kind string) ([]NotifyDoc, error)
+	CreateNotifyDoc(ctx context.Context, d NotifyDoc) (NotifyDoc, error)
+	// UpdateNotifyDoc replaces name and spec (ErrNotFound, ErrConflict).
+	UpdateNotifyDoc(ctx context.Context, d NotifyDoc) (NotifyDoc, error)
+	DeleteNotifyDoc(ctx context.Context, kind string, id int64) error
+
+	// ListNotifyContacts returns a user's contacts, every user's with 0.
+	ListNotifyContacts(ctx context.Context, userID int64) ([]NotifyContact, error)
+	// AddNotifyContact stores a contact; the same (user, kind, value)
+	// again replaces its spec.
+	AddNotifyContact(ctx context.Context, c NotifyContact) (NotifyContact, error)
+	// DeleteNotifyContact removes a contact of userID (any user's with 0).
+	DeleteNotifyContact(ctx context.Context, userID, id int64) error
+
+	// StartEscalation starts (or, on a re-alarm, restarts) the escalation
+	// of e.IncidentID under e.RuleID.
+	StartEscalation(ctx context.Context, e Escalation) error
+	// UpdateEscalationEvent keeps the incident's latest event for the
+	// steps still to come.
+	UpdateEscalationEvent(ctx context.Context, incidentID int64, event json.RawMessage) error
+	// StopEscalations ends every escalation of the incident and cancels
+	// its paging deliveries that have not gone out yet; it returns how
+	// many deliveries it cancelled.
+	StopEscalations(ctx context.Context, incidentID int64) (int, error)
+	// AdvanceEscalations claims up to limit active escalations due at now,
+	// calls plan for each and, in the same transaction, stores its items
+	// and its next state. It returns how many escalations it advanced.
+	AdvanceEscalations(ctx context.Context, now time.Time, limit int, plan PlanFunc) (int, error)
+
+	// EnqueueDeliveries stores items (state pending); keys already stored
+	// are skipped. It returns how many it stored.
+	EnqueueDeliveries(ctx context.Context, items []OutboxItem) (int, error)
+	// ClaimDeliveries leases up to limit pending items due at now to owner
+	// until now+lease, counting an attempt on each.
+	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
+	// FinishDeliveries records claimed items' attempts and new states in
+	// one transaction. An item whose lease owner is no longer owner is
+	// left as it is (the attempt is still recorded).
+	FinishDeliveries(ctx context.Context, owner string, done []Finished) error
+	// IncidentDeliveries lists the incident's deliveries, oldest first.
+	IncidentDeliveries(ctx context.Context, incidentID int64) ([]OutboxItem, error)
+	// IncidentAttempts lists the incident's attempts, oldest first.
+	IncidentAttempts(ctx context.Context, incidentID int64) ([]DeliveryAttempt, error)
+}

@@ -1,0 +1,336 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/radtrack/radtrack/store"
+)
+
+var _ store.Notifications = (*Store)(nil)
+
+const notifyDocColumns = `id, kind, name, spec, created_at, updated_at`
+
+func scanNotifyDoc(row pgx.Row) (store.NotifyDoc, error) {
+	var d store.NotifyDoc
+	err := row.Scan(&d.ID, &d.Kind, &d.Name, &d.Spec, &d.CreatedAt, &d.UpdatedAt)
+	return d, err
+}
+
+// ListNotifyDocs returns the documents of one kind, oldest first.
+func (s *Store) ListNotifyDocs(ctx context.Context, kind string) ([]store.NotifyDoc, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+notifyDocColumns+` FROM notify_config WHERE kind = $1 ORDER BY id`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("list notify %ss: %w", kind, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.NotifyDoc, error) { return scanNotifyDoc(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list notify %ss: %w", kind, err)
+	}
+	return out, nil
+}
+
+// CreateNotifyDoc stores a document; a taken name is ErrConflict.
+func (s *Store) CreateNotifyDoc(ctx context.Context, d store.NotifyDoc) (store.NotifyDoc, error) {
+	created, err := scanNotifyDoc(s.pool.QueryRow(ctx, `INSERT INTO notify_config (kind, name, spec)
+		VALUES ($1, $2, $3) RETURNING `+notifyDocColumns, d.Kind, d.Name, d.Spec))
+	if isUniqueViolation(err) {
+		return store.NotifyDoc{}, fmt.Errorf("notify %s %q: %w", d.Kind, d.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return store.NotifyDoc{}, fmt.Errorf("create notify %s %q: %w", d.Kind, d.Name, err)
+	}
+	return created, nil
+}
+
+// UpdateNotifyDoc replaces a document's name and spec.
+func (s *Store) UpdateNotifyDoc(ctx context.Context, d store.NotifyDoc) (store.NotifyDoc, error) {
+	updated, err := scanNotifyDoc(s.pool.QueryRow(ctx, `UPDATE notify_config SET name = $3, spec = $4, updated_at = now()
+		WHERE kind = $1 AND id = $2 RETURNING `+notifyDocColumns, d.Kind, d.ID, d.Name, d.Spec))
+	switch {
+	case isUniqueViolation(err):
+		return store.NotifyDoc{}, fmt.Errorf("notify %s %q: %w", d.Kind, d.Name, store.ErrConflict)
+	case err == pgx.ErrNoRows:
+		return store.NotifyDoc{}, fmt.Errorf("notify %s %d: %w", d.Kind, d.ID, store.ErrNotFound)
+	case err != nil:
+		return store.NotifyDoc{}, fmt.Errorf("update notify %s %d: %w", d.Kind, d.ID, err)
+	}
+	return updated, nil
+}
+
+// DeleteNotifyDoc removes a document.
+func (s *Store) DeleteNotifyDoc(ctx context.Context, kind string, id int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM notify_config WHERE kind = $1 AND id = $2`, kind, id)
+	if err != nil {
+		return fmt.Errorf("delete notify %s %d: %w", kind, id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("delete notify %s %d: %w", kind, id, store.ErrNotFound)
+	}
+	return nil
+}
+
+const notifyContactColumns = `id, user_id, kind, value, spec, created_at`
+
+func scanNotifyContact(row pgx.Row) (store.NotifyContact, error) {
+	var c store.NotifyContact
+	err := row.Scan(&c.ID, &c.UserID, &c.Kind, &c.Value, &c.Spec, &c.CreatedAt)
+	return c, err
+}
+
+// ListNotifyContacts returns a user's contacts (every user's with 0).
+func (s *Store) ListNotifyContacts(ctx context.Context, userID int64) ([]store.NotifyContact, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+notifyContactColumns+` FROM notify_contacts
+		WHERE $1 = 0 OR user_id = $1 ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list notify contacts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.NotifyContact, error) { return scanNotifyContact(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list notify contacts: %w", err)
+	}
+	return out, nil
+}
+
+// AddNotifyContact stores a contact, replacing the spec of the same one.
+func (s *Store) AddNotifyContact(ctx context.Context, c store.NotifyContact) (store.NotifyContact, error) {
+	spec := c.Spec
+	if len(spec) == 0 {
+		spec = json.RawMessage(`{}`)
+	}
+	out, err := scanNotifyContact(s.pool.QueryRow(ctx, `INSERT INTO notify_contacts (user_id, kind, value, spec)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind, value) DO UPDATE SET spec = EXCLUDED.spec
+		RETURNING `+notifyContactColumns, c.UserID, c.Kind, c.Value, spec))
+	if err != nil {
+		return store.NotifyContact{}, fmt.Errorf("add notify contact: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteNotifyContact removes a contact of userID (any user's with 0).
+func (s *Store) DeleteNotifyContact(ctx context.Context, userID, id int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM notify_contacts WHERE id = $2 AND ($1 = 0 OR user_id = $1)`, userID, id)
+	if err != nil {
+		return fmt.Errorf("delete notify contact %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("delete notify contact %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// StartEscalation starts or restarts an escalation.
+func (s *Store) StartEscalation(ctx context.Context, e store.Escalation) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO notify_escalations
+		(incident_id, rule_id, policy_id, step, cycle, due_at, active, event)
+		VALUES ($1, $2, $3, $4, $5, $6, true, $7)
+		ON CONFLICT (incident_id, rule_id) DO UPDATE SET policy_id = EXCLUDED.policy_id, step = EXCLUDED.step,
+			cycle = EXCLUDED.cycle, due_at = EXCLUDED.due_at, active = true, event = EXCLUDED.event, updated_at = now()`,
+		e.IncidentID, e.RuleID, e.PolicyID, e.Step, e.Cycle, e.DueAt, e.Event)
+	if err != nil {
+		return fmt.Errorf("start escalation of incident %d: %w", e.IncidentID, err)
+	}
+	return nil
+}
+
+// UpdateEscalationEvent stores the incident's latest event.
+func (s *Store) UpdateEscalationEvent(ctx context.Context, incidentID int64, event json.RawMessage) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE notify_escalations SET event = $2, updated_at = now()
+		WHERE incident_id = $1 AND active`, incidentID, event); err != nil {
+		return fmt.Errorf("update escalation event of incident %d: %w", incidentID, err)
+	}
+	return nil
+}
+
+// StopEscalations ends the incident's escalations and cancels its paging
+// deliveries not yet sent, in one transaction. It waits for a node that is
+// planning one of the incident's steps (row lock), so a step planned
+// concurrently is cancelled too.
+func (s *Store) StopEscalations(ctx context.Context, incidentID int64) (int, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE notify_escalations SET active = false, updated_at = now()
+			WHERE incident_id = $1 AND active`, incidentID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE notify_outbox SET state = 'cancelled', lease_owner = NULL, lease_until = NULL
+			WHERE incident_id = $1 AND pages AND state = 'pending'`, incidentID)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("stop escalations of incident %d: %w", incidentID, err)
+	}
+	return int(n), nil
+}
+
+// AdvanceEscalations plans due steps; SKIP LOCKED lets each node take
+// different rows, so every step is planned by exactly one node.
+func (s *Store) AdvanceEscalations(ctx context.Context, now time.Time, limit int, plan store.PlanFunc) (int, error) {
+	n := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT incident_id, rule_id, policy_id, step, cycle, due_at, active, event
+			FROM notify_escalations WHERE active AND due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+		if err != nil {
+			return err
+		}
+		due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Escalation, error) {
+			var e store.Escalation
+			err := r.Scan(&e.IncidentID, &e.RuleID, &e.PolicyID, &e.Step, &e.Cycle, &e.DueAt, &e.Active, &e.Event)
+			return e, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range due {
+			items, next, err := plan(ctx, e)
+			if err != nil {
+				return fmt.Errorf("plan incident %d rule %d step %d: %w", e.IncidentID, e.RuleID, e.Step, err)
+			}
+			if _, err := enqueue(ctx, tx, items); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE notify_escalations SET step = $3, cycle = $4, due_at = $5, active = $6, updated_at = now()
+				WHERE incident_id = $1 AND rule_id = $2`, e.IncidentID, e.RuleID, next.Step, next.Cycle, next.DueAt, next.Active); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("advance escalations: %w", err)
+	}
+	return n, nil
+}
+
+// EnqueueDeliveries stores new outbox items.
+func (s *Store) EnqueueDeliveries(ctx context.Context, items []store.OutboxItem) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		n, err = enqueue(ctx, tx, items)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("enqueue deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// enqueue inserts items in one pipelined batch (a storm plans thousands
+// of deliveries; one round trip each would dominate).
+func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	var b pgx.Batch
+	for _, it := range items {
+		b.Queue(`INSERT INTO notify_outbox
+			(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING`,
+			it.Key, it.IncidentID, it.Version, it.Channel, it.EndpointID, it.Recipient, it.Pages, it.Delivery, it.NextAttempt)
+	}
+	res := tx.SendBatch(ctx, &b)
+	n := 0
+	for _, it := range items {
+		tag, err := res.Exec()
+		if err != nil {
+			_ = res.Close()
+			return n, fmt.Errorf("enqueue %s: %w", it.Key, err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, res.Close()
+}
+
+const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
+	attempts, next_attempt_at, last_status, last_error, created_at, sent_at`
+
+func scanOutbox(row pgx.Row) (store.OutboxItem, error) {
+	var it store.OutboxItem
+	err := row.Scan(&it.ID, &it.Key, &it.IncidentID, &it.Version, &it.Channel, &it.EndpointID, &it.Recipient, &it.Pages,
+		&it.Delivery, &it.State, &it.Attempts, &it.NextAttempt, &it.LastStatus, &it.LastError, &it.CreatedAt, &it.SentAt)
+	return it, err
+}
+
+// ClaimDeliveries leases due items; SKIP LOCKED keeps nodes off each
+// other's rows, the lease keeps them off rows being sent, and an expired
+// lease (a node that died mid-send) frees the row for another attempt.
+func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE notify_outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM notify_outbox
+			WHERE state = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+			ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING `+outboxColumns, owner, now.Add(lease), now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.OutboxItem, error) { return scanOutbox(r) })
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// FinishDeliveries records attempts and the items' new states.
+func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store.Finished) error {
+	var b pgx.Batch
+	for _, f := range done {
+		a := f.Attempt
+		var sentAt *time.Time
+		if f.State == store.DeliverySent {
+			sentAt = &a.At
+		}
+		// A cancelled item that went out anyway is recorded as sent: the
+		// trail must say what reached people.
+		b.Queue(`UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND $3 <> 'sent' THEN state ELSE $3 END,
+			next_attempt_at = $4, last_status = $5, last_error = $6, sent_at = COALESCE($7, sent_at),
+			lease_owner = NULL, lease_until = NULL
+			WHERE id = $1 AND lease_owner = $2`, f.ID, owner, f.State, f.NextAttempt, a.Status, a.Error, sentAt)
+		b.Queue(`INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, a.IncidentID, a.At, a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, &b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("finish %d deliveries: %w", len(done), err)
+	}
+	return nil
+}
+
+// IncidentDeliveries lists the incident's outbox items.
+func (s *Store) IncidentDeliveries(ctx context.Context, incidentID int64) ([]store.OutboxItem, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+outboxColumns+` FROM notify_outbox WHERE incident_id = $1 ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("incident %d deliveries: %w", incidentID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.OutboxItem, error) { return scanOutbox(r) })
+	if err != nil {
+		return nil, fmt.Errorf("incident %d deliveries: %w", incidentID, err)
+	}
+	return out, nil
+}
+
+// IncidentAttempts lists the incident's delivery attempts.
+func (s *Store) IncidentAttempts(ctx context.Context, incidentID int64) ([]store.DeliveryAttempt, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, outbox_id, incident_id, at, node, channel, recipient, ok, status, error
+		FROM notify_attempts WHERE incident_id = $1 ORDER BY at, id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("incident %d attempts: %w", incidentID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DeliveryAttempt, error) {
+		var a store.DeliveryAttempt
+		err := r.Scan(&a.ID, &a.OutboxID, &a.IncidentID, &a.At, &a.Node, &a.Channel, &a.Recipient, &a.OK, &a.Status, &a.Error)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("incident %d attempts: %w", incidentID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,334 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/radtrack/radtrack/store"
+)
+
+var _ store.Notifications = (*Store)(nil)
+
+// The embedded store is single-node: one writer connection serialises the
+// claims, and the lease columns only guard against a worker that died
+// mid-send. Reads made by a PlanFunc go to the reader pool, so planning
+// inside the write transaction cannot wait on itself.
+
+const notifyDocColumns = `id, kind, name, spec, created_at, updated_at`
+
+func scanNotifyDoc(row scanner) (store.NotifyDoc, error) {
+	var (
+		d                store.NotifyDoc
+		spec             string
+		created, updated int64
+	)
+	if err := row.Scan(&d.ID, &d.Kind, &d.Name, &spec, &created, &updated); err != nil {
+		return d, err
+	}
+	d.Spec, d.CreatedAt, d.UpdatedAt = json.RawMessage(spec), fromMicros(created), fromMicros(updated)
+	return d, nil
+}
+
+// ListNotifyDocs returns the documents of one kind, oldest first.
+func (s *Store) ListNotifyDocs(ctx context.Context, kind string) ([]store.NotifyDoc, error) {
+	out, err := queryAll(ctx, s.r, scanNotifyDoc, `SELECT `+notifyDocColumns+` FROM notify_config WHERE kind = ? ORDER BY id`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("list notify %ss: %w", kind, err)
+	}
+	return out, nil
+}
+
+// CreateNotifyDoc stores a document; a taken name is ErrConflict.
+func (s *Store) CreateNotifyDoc(ctx context.Context, d store.NotifyDoc) (store.NotifyDoc, error) {
+	now := micros(time.Now())
+	created, err := scanNotifyDoc(s.w.QueryRowContext(ctx, `INSERT INTO notify_config (kind, name, spec, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?) RETURNING `+notifyDocColumns, d.Kind, d.Name, jsonText(d.Spec), now, now))
+	if isUniqueViolation(err) {
+		return store.NotifyDoc{}, fmt.Errorf("notify %s %q: %w", d.Kind, d.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return store.NotifyDoc{}, fmt.Errorf("create notify %s %q: %w", d.Kind, d.Name, err)
+	}
+	return created, nil
+}
+
+// UpdateNotifyDoc replaces a document's name and spec.
+func (s *Store) UpdateNotifyDoc(ctx context.Context, d store.NotifyDoc) (store.NotifyDoc, error) {
+	updated, err := scanNotifyDoc(s.w.QueryRowContext(ctx, `UPDATE notify_config SET name = ?, spec = ?, updated_at = ?
+		WHERE kind = ? AND id = ? RETURNING `+notifyDocColumns, d.Name, jsonText(d.Spec), micros(time.Now()), d.Kind, d.ID))
+	switch {
+	case isUniqueViolation(err):
+		return store.NotifyDoc{}, fmt.Errorf("notify %s %q: %w", d.Kind, d.Name, store.ErrConflict)
+	case errors.Is(err, sql.ErrNoRows):
+		return store.NotifyDoc{}, fmt.Errorf("notify %s %d: %w", d.Kind, d.ID, store.ErrNotFound)
+	case err != nil:
+		return store.NotifyDoc{}, fmt.Errorf("update notify %s %d: %w", d.Kind, d.ID, err)
+	}
+	return updated, nil
+}
+
+// DeleteNotifyDoc removes a document.
+func (s *Store) DeleteNotifyDoc(ctx context.Context, kind string, id int64) error {
+	if err := rowsAffected(s.w.ExecContext(ctx, `DELETE FROM notify_config WHERE kind = ? AND id = ?`, kind, id)); err != nil {
+		return fmt.Errorf("delete notify %s %d: %w", kind, id, err)
+	}
+	return nil
+}
+
+const notifyContactColumns = `id, user_id, kind, value, spec, created_at`
+
+func scanNotifyContact(row scanner) (store.NotifyContact, error) {
+	var (
+		c       store.NotifyContact
+		spec    string
+		created int64
+	)
+	if err := row.Scan(&c.ID, &c.UserID, &c.Kind, &c.Value, &spec, &created); err != nil {
+		return c, err
+	}
+	c.Spec, c.CreatedAt = json.RawMessage(spec), fromMicros(created)
+	return c, nil
+}
+
+// ListNotifyContacts returns a user's contacts (every user's with 0).
+func (s *Store) ListNotifyContacts(ctx context.Context, userID int64) ([]store.NotifyContact, error) {
+	out, err := queryAll(ctx, s.r, scanNotifyContact, `SELECT `+notifyContactColumns+` FROM notify_contacts
+		WHERE ?1 = 0 OR user_id = ?1 ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list notify contacts: %w", err)
+	}
+	return out, nil
+}
+
+// AddNotifyContact stores a contact, replacing the spec of the same one.
+func (s *Store) AddNotifyContact(ctx context.Context, c store.NotifyContact) (store.NotifyContact, error) {
+	spec := c.Spec
+	if len(spec) == 0 {
+		spec = json.RawMessage(`{}`)
+	}
+	out, err := scanNotifyContact(s.w.QueryRowContext(ctx, `INSERT INTO notify_contacts (user_id, kind, value, spec, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, kind, value) DO UPDATE SET spec = excluded.spec
+		RETURNING `+notifyContactColumns, c.UserID, c.Kind, c.Value, jsonText(spec), micros(time.Now())))
+	if err != nil {
+		return store.NotifyContact{}, fmt.Errorf("add notify contact: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteNotifyContact removes a contact of userID (any user's with 0).
+func (s *Store) DeleteNotifyContact(ctx context.Context, userID, id int64) error {
+	if err := rowsAffected(s.w.ExecContext(ctx, `DELETE FROM notify_contacts WHERE id = ?2 AND (?1 = 0 OR user_id = ?1)`, userID, id)); err != nil {
+		return fmt.Errorf("delete notify contact %d: %w", id, err)
+	}
+	return nil
+}
+
+// StartEscalation starts or restarts an escalation.
+func (s *Store) StartEscalation(ctx context.Context, e store.Escalation) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO notify_escalations
+		(incident_id, rule_id, policy_id, step, cycle, due_at, active, event, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
+		ON CONFLICT (incident_id, rule_id) DO UPDATE SET policy_id = excluded.policy_id, step = excluded.step,
+			cycle = excluded.cycle, due_at = excluded.due_at, active = 1, event = excluded.event, updated_at = excluded.updated_at`,
+		e.IncidentID, e.RuleID, e.PolicyID, e.Step, e.Cycle, micros(e.DueAt), jsonText(e.Event), micros(time.Now()))
+	if err != nil {
+		return fmt.Errorf("start escalation of incident %d: %w", e.IncidentID, err)
+	}
+	return nil
+}
+
+// UpdateEscalationEvent stores the incident's latest event.
+func (s *Store) UpdateEscalationEvent(ctx context.Context, incidentID int64, event json.RawMessage) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE notify_escalations SET event = ?, updated_at = ?
+		WHERE incident_id = ? AND active`, jsonText(event), micros(time.Now()), incidentID); err != nil {
+		return fmt.Errorf("update escalation event of incident %d: %w", incidentID, err)
+	}
+	return nil
+}
+
+// StopEscalations ends the incident's escalations and cancels its paging
+// deliveries not yet sent.
+func (s *Store) StopEscalations(ctx context.Context, incidentID int64) (int, error) {
+	var n int64
+	err := s.writeTx(ctx, "stop escalations", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE notify_escalations SET active = 0, updated_at = ?
+			WHERE incident_id = ? AND active`, micros(time.Now()), incidentID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = 'cancelled', lease_owner = NULL, lease_until = NULL
+			WHERE incident_id = ? AND pages AND state = 'pending'`, incidentID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("stop escalations of incident %d: %w", incidentID, err)
+	}
+	return int(n), nil
+}
+
+// AdvanceEscalations plans due steps in one write transaction.
+func (s *Store) AdvanceEscalations(ctx context.Context, now time.Time, limit int, plan store.PlanFunc) (int, error) {
+	n := 0
+	err := s.writeTx(ctx, "advance escalations", func(tx *sql.Tx) error {
+		due, err := queryAll(ctx, tx, func(r scanner) (store.Escalation, error) {
+			var (
+				e     store.Escalation
+				dueAt int64
+				event string
+			)
+			err := r.Scan(&e.IncidentID, &e.RuleID, &e.PolicyID, &e.Step, &e.Cycle, &dueAt, &e.Active, &event)
+			e.DueAt, e.Event = fromMicros(dueAt), json.RawMessage(event)
+			return e, err
+		}, `SELECT incident_id, rule_id, policy_id, step, cycle, due_at, active, event
+			FROM notify_escalations WHERE active AND due_at <= ? ORDER BY due_at LIMIT ?`, micros(now), limit)
+		if err != nil {
+			return err
+		}
+		for _, e := range due {
+			items, next, err := plan(ctx, e)
+			if err != nil {
+				return fmt.Errorf("plan incident %d rule %d step %d: %w", e.IncidentID, e.RuleID, e.Step, err)
+			}
+			if _, err := enqueue(ctx, tx, items); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE notify_escalations SET step = ?, cycle = ?, due_at = ?, active = ?, updated_at = ?
+				WHERE incident_id = ? AND rule_id = ?`, next.Step, next.Cycle, micros(next.DueAt), next.Active, micros(time.Now()),
+				e.IncidentID, e.RuleID); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// EnqueueDeliveries stores new outbox items.
+func (s *Store) EnqueueDeliveries(ctx context.Context, items []store.OutboxItem) (int, error) {
+	var n int
+	err := s.writeTx(ctx, "enqueue deliveries", func(tx *sql.Tx) error {
+		var err error
+		n, err = enqueue(ctx, tx, items)
+		return err
+	})
+	return n, err
+}
+
+func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, error) {
+	n := 0
+	now := micros(time.Now())
+	for _, it := range items {
+		res, err := tx.ExecContext(ctx, `INSERT INTO notify_outbox
+			(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+			it.Key, it.IncidentID, it.Version, it.Channel, it.EndpointID, it.Recipient, it.Pages, jsonText(it.Delivery),
+			micros(it.NextAttempt), now)
+		if err != nil {
+			return n, fmt.Errorf("enqueue %s: %w", it.Key, err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, err
+		}
+		n += int(k)
+	}
+	return n, nil
+}
+
+const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
+	attempts, next_attempt_at, last_status, last_error, created_at, sent_at`
+
+func scanOutbox(row scanner) (store.OutboxItem, error) {
+	var (
+		it            store.OutboxItem
+		delivery      string
+		next, created int64
+		sent          sql.NullInt64
+	)
+	if err := row.Scan(&it.ID, &it.Key, &it.IncidentID, &it.Version, &it.Channel, &it.EndpointID, &it.Recipient, &it.Pages,
+		&delivery, &it.State, &it.Attempts, &next, &it.LastStatus, &it.LastError, &created, &sent); err != nil {
+		return it, err
+	}
+	it.Delivery, it.NextAttempt, it.CreatedAt, it.SentAt = json.RawMessage(delivery), fromMicros(next), fromMicros(created), timePtr(sent)
+	return it, nil
+}
+
+// ClaimDeliveries leases due items to owner.
+func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error) {
+	var out []store.OutboxItem
+	err := s.writeTx(ctx, "claim deliveries", func(tx *sql.Tx) error {
+		var err error
+		out, err = queryAll(ctx, tx, scanOutbox, `UPDATE notify_outbox SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM notify_outbox
+				WHERE state = 'pending' AND next_attempt_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
+				ORDER BY next_attempt_at, id LIMIT ?4)
+			RETURNING `+outboxColumns, owner, micros(now.Add(lease)), micros(now), limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// FinishDeliveries records attempts and the items' new states.
+func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store.Finished) error {
+	return s.writeTx(ctx, "finish deliveries", func(tx *sql.Tx) error {
+		for _, f := range done {
+			a := f.Attempt
+			var sentAt any
+			if f.State == store.DeliverySent {
+				sentAt = micros(a.At)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND ?3 <> 'sent' THEN state ELSE ?3 END,
+				next_attempt_at = ?4, last_status = ?5, last_error = ?6, sent_at = COALESCE(?7, sent_at),
+				lease_owner = NULL, lease_until = NULL
+				WHERE id = ?1 AND lease_owner = ?2`, f.ID, owner, f.State, micros(f.NextAttempt), a.Status, a.Error, sentAt); err != nil {
+				return fmt.Errorf("finish delivery %d: %w", f.ID, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.ID, a.IncidentID, micros(a.At), a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error); err != nil {
+				return fmt.Errorf("finish delivery %d: record attempt: %w", f.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// IncidentDeliveries lists the incident's outbox items.
+func (s *Store) IncidentDeliveries(ctx context.Context, incidentID int64) ([]store.OutboxItem, error) {
+	out, err := queryAll(ctx, s.r, scanOutbox, `SELECT `+outboxColumns+` FROM notify_outbox WHERE incident_id = ? ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("incident %d deliveries: %w", incidentID, err)
+	}
+	return out, nil
+}
+
+// IncidentAttempts lists the incident's delivery attempts.
+func (s *Store) IncidentAttempts(ctx context.Context, incidentID int64) ([]store.DeliveryAttempt, error) {
+	out, err := queryAll(ctx, s.r, func(r scanner) (store.DeliveryAttempt, error) {
+		var (
+			a  store.DeliveryAttempt
+			at int64
+		)
+		err := r.Scan(&a.ID, &a.OutboxID, &a.IncidentID, &at, &a.Node, &a.Channel, &a.Recipient, &a.OK, &a.Status, &a.Error)
+		a.At = fromMicros(at)
+		return a, err
+	}, `SELECT id, outbox_id, incident_id, at, node, channel, recipient, ok, status, error
+		FROM notify_attempts WHERE incident_id = ? ORDER BY at, id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("incident %d attempts: %w", incidentID, err)
+	}
+	return out, nil
+}
