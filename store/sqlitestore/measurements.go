@@ -38,6 +38,29 @@ func (s *Store) WriteSamples(ctx context.Context, samples []sample.Sample) error
 		return nil
 	}
 	return s.writeTx(ctx, fmt.Sprintf("write %d samples", len(samples)), func(tx *sql.Tx) error {
+		return insertSamples(ctx, tx, samples)
+	})
+}
+
+// WriteSamplesAndAlarms is WriteSamples and UpdateAlarms in one
+// transaction, so that the ack of the samples covers their episodes'
+// progress.
+func (s *Store) WriteSamplesAndAlarms(ctx context.Context, samples []sample.Sample, updates []store.AlarmUpdate) error {
+	if len(updates) == 0 {
+		return s.WriteSamples(ctx, samples)
+	}
+	return s.writeTx(ctx, fmt.Sprintf("write %d samples with %d alarm updates", len(samples), len(updates)), func(tx *sql.Tx) error {
+		if len(samples) > 0 {
+			if err := insertSamples(ctx, tx, samples); err != nil {
+				return err
+			}
+		}
+		return updateAlarms(ctx, tx, updates)
+	})
+}
+
+func insertSamples(ctx context.Context, tx *sql.Tx, samples []sample.Sample) error {
+	{
 		var (
 			stmt *sql.Stmt // prepared for chunks of size rows
 			size int
@@ -71,7 +94,7 @@ func (s *Store) WriteSamples(ctx context.Context, samples []sample.Sample) error
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // insertSQL is an INSERT of n rows that skips stored (device, time) keys.
