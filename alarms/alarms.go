@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
@@ -57,6 +58,15 @@ type Service struct {
 	// the same episode add up instead of overwriting each other.
 	countMu sync.Mutex
 	counted map[rules.Key]int
+
+	// Episode progress that changes no state is coalesced and stored with
+	// the group commit of its samples (nil: each update is stored at once).
+	updates *ingest.Coalescer
+	// active holds the episodes whose stored (or journaled) condition is
+	// active: only their updates may be coalesced, as an update that
+	// makes a condition active again is a change of state.
+	activeMu sync.Mutex
+	active   map[rules.Key]bool
 }
 
 // trackerKey separates imported replays from the live state of a device.
@@ -75,6 +85,12 @@ type Options struct {
 	// such an event fails the samples that caused it (the sender retries).
 	Journal  *Journal
 	Classify func(error) store.Fault
+	// Coalescer, if set, takes the updates of open episodes that change no
+	// state (last seen, sample count, a higher peak) instead of a store
+	// round trip per sample; the ingest writer given the same Coalescer
+	// stores them with the samples' group commit, and the store must be a
+	// store.AlarmBatcher. Raises and changes of state stay immediate.
+	Coalescer *ingest.Coalescer
 }
 
 // New loads rules (seeding the defaults on an installation's first start),
@@ -93,7 +109,15 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 		return nil, fmt.Errorf("stored rules: %w", err)
 	}
 	s := &Service{store: st, engine: engine, geoCfg: opt.Geo, pub: opt.Publisher, log: log, now: time.Now,
-		trackers: map[trackerKey]*geo.Tracker{}, counted: map[rules.Key]int{}, provisional: map[int64]int64{}}
+		trackers: map[trackerKey]*geo.Tracker{}, counted: map[rules.Key]int{}, provisional: map[int64]int64{},
+		active: map[rules.Key]bool{}}
+	if opt.Coalescer != nil {
+		if _, ok := st.(store.AlarmBatcher); !ok {
+			return nil, errors.New("alarms: a Coalescer needs a store that is a store.AlarmBatcher")
+		}
+		s.updates = opt.Coalescer
+		opt.Coalescer.OnUnstored = s.journalUpdates
+	}
 	if opt.Journal != nil && opt.Classify != nil {
 		s.journal, s.classify = opt.Journal, opt.Classify
 		// Events journaled before a crash are stored before the open
@@ -136,6 +160,7 @@ func (s *Service) loadCounted(ctx context.Context) ([]rules.Episode, error) {
 	defer s.countMu.Unlock()
 	for _, ep := range open {
 		s.counted[ep.Key] = ep.Samples
+		s.setActive(ep.Key, ep.ConditionActive)
 	}
 	return open, nil
 }
@@ -241,6 +266,9 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 			})
 		}
 		for _, ev := range s.engine.Evaluate(in) {
+			if s.coalesce(ctx, ev) {
+				continue
+			}
 			if err := s.record(ctx, ev); err != nil {
 				return err
 			}
@@ -274,6 +302,7 @@ func (s *Service) storeAndPublish(ctx context.Context, ev *rules.Event) error {
 	if err := s.storeEvent(ctx, ev); err != nil {
 		return err
 	}
+	s.setActive(ev.Key, ev.Episode.ConditionActive)
 	if ev.Type == rules.EventRaised {
 		s.logRaised(*ev)
 	}
@@ -341,6 +370,37 @@ func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
 	return nil
 }
 
+// coalesce hands an update that changes no state to the coalescer, to be
+// stored with its sample's group commit, and publishes it; it reports
+// whether it did. Only updates of a stored episode whose stored condition
+// is active qualify, of a live sample (an import's are stored at once).
+func (s *Service) coalesce(ctx context.Context, ev rules.Event) bool {
+	if s.updates == nil || ev.Type != rules.EventUpdated || ev.Imported || !ev.Episode.ConditionActive {
+		return false
+	}
+	id := s.storedID(ev.AlarmID)
+	if id <= 0 || !s.isActive(ev.Key) {
+		return false
+	}
+	ev.AlarmID, ev.Episode.ID = id, id
+	before := s.setCounted(ev.Key, ev.Episode.Samples)
+	s.updates.Add(store.AlarmUpdate{Episode: ev.Episode, AddSamples: max(0, ev.Episode.Samples-before)})
+	s.publish(ctx, ev)
+	return true
+}
+
+func (s *Service) setActive(k rules.Key, active bool) {
+	s.activeMu.Lock()
+	s.active[k] = active
+	s.activeMu.Unlock()
+}
+
+func (s *Service) isActive(k rules.Key) bool {
+	s.activeMu.Lock()
+	defer s.activeMu.Unlock()
+	return s.active[k]
+}
+
 // setCounted records the stored sample count of an episode and returns the
 // previous one.
 func (s *Service) setCounted(k rules.Key, n int) int {
@@ -356,6 +416,9 @@ func (s *Service) forgetCounted(k rules.Key) {
 	s.countMu.Lock()
 	delete(s.counted, k)
 	s.countMu.Unlock()
+	s.activeMu.Lock()
+	delete(s.active, k)
+	s.activeMu.Unlock()
 }
 
 func (s *Service) publish(ctx context.Context, ev rules.Event) {

@@ -132,6 +132,11 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 				DeadLetterBytes: js.DeadLetterBytes, DeadLettered: js.DeadLettered}
 		})
 	}
+	if _, ok := st.(store.AlarmBatcher); ok {
+		// Episode progress rides with the group commit (issue 19).
+		aopt.Coalescer = ingest.NewCoalescer()
+		wcfg.Alarms = aopt.Coalescer
+	}
 	svc, err := alarms.New(ctx, st, aopt, log)
 	if err != nil {
 		closeAll()

@@ -1,0 +1,62 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
+)
+
+func upd(id int64, samples, add int, peak float64, last time.Time) store.AlarmUpdate {
+	return store.AlarmUpdate{Episode: rules.Episode{ID: id, Samples: samples, PeakDose: peak, LastSeen: last}, AddSamples: add}
+}
+
+// A flusher whose samples' updates ride in another flusher's generation
+// waits for that generation, and learns if it failed; failed updates go
+// back to pending, merged with what came since (counts add, the peak
+// stays the highest).
+func TestCoalescerGenerations(t *testing.T) {
+	c := NewCoalescer()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.Add(upd(7, 1, 1, 2.0, t0))
+	c.Add(upd(7, 2, 1, 5.0, t0.Add(time.Second)))
+	upsA, tkA := c.Take() // flusher A
+	if len(upsA) != 1 || upsA[0].AddSamples != 2 || upsA[0].Episode.PeakDose != 5 || tkA.Gen != 1 {
+		t.Fatalf("A took %+v %+v, want one update of 2 samples, peak 5, generation 1", upsA, tkA)
+	}
+	upsB, tkB := c.Take() // flusher B: nothing new, but depends on A's generation
+	if len(upsB) != 0 || tkB.Gen != 1 {
+		t.Fatalf("B took %+v %+v, want nothing, depending on generation 1", upsB, tkB)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := c.Wait(ctx, tkB); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("B's wait before A finished: %v, want it to block (deadline exceeded)", err)
+	}
+	c.Add(upd(7, 3, 1, 4.0, t0.Add(2*time.Second)))
+	done := make(chan error, 1)
+	go func() { done <- c.Wait(context.Background(), tkB) }()
+	boom := errors.New("connection refused")
+	c.Finish(tkA, upsA, boom)
+	if err := <-done; !errors.Is(err, boom) {
+		t.Fatalf("B's wait after A failed: %v, want A's error", err)
+	}
+	ups, tk := c.Take()
+	if len(ups) != 1 {
+		t.Fatalf("after the failure %d pending, want 1", len(ups))
+	}
+	u := ups[0]
+	if u.AddSamples != 3 || u.Episode.PeakDose != 5 || !u.Episode.LastSeen.Equal(t0.Add(2*time.Second)) || u.Episode.Samples != 3 {
+		t.Fatalf("merged back %+v, want 3 samples to add, peak 5, last seen +2s", u)
+	}
+	c.Finish(tk, ups, nil)
+	if err := c.Wait(context.Background(), tk); err != nil {
+		t.Fatalf("wait after success: %v", err)
+	}
+	if _, tk := c.Take(); c.Wait(context.Background(), tk) != nil {
+		t.Fatal("a later ticket inherited an old failure")
+	}
+}
