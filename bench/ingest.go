@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +26,7 @@ import (
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
@@ -38,6 +41,11 @@ type IngestConfig struct {
 	Batch       int // samples per request
 	Samples     int // total samples per phase
 	Writer      ingest.WriterConfig
+	// Emergency adds the alarm scenarios (issue 19), each an HTTP phase
+	// of the same size in the same run: every vehicle inside one of 1 000
+	// restricted zones, every vehicle above OIL3, and the normal phase
+	// again (its rate is the mean of both normal phases).
+	Emergency bool
 }
 
 // IngestResult is what one run measured.
@@ -50,6 +58,8 @@ type IngestResult struct {
 	RawRowsPerSec  float64
 	Ratio          float64 // HTTP ingest rows/s ÷ raw rows/s of Baseline
 	Timescale      bool
+	// Scenarios are the emergency phases (IngestConfig.Emergency).
+	Scenarios []ScenarioResult
 	// Baselines are every raw phase of the run, Baseline first. On
 	// TimescaleDB: raw COPY into a hypertable shaped like measurements (the
 	// ratio's baseline), and into a plain table for comparison with plain
@@ -62,6 +72,17 @@ type IngestResult struct {
 type Baseline struct {
 	Name       string
 	RowsPerSec float64
+}
+
+// ScenarioResult is one emergency phase, against the normal HTTP phase of
+// the same run.
+type ScenarioResult struct {
+	Name           string
+	RowsPerSec     float64
+	AckP50, AckP99 time.Duration
+	OfNormal       float64 // RowsPerSec ÷ the normal phases' mean
+	Alarms         int     // episodes open at the end
+	NormalSecond   float64 // only on the "normal again" phase: its own rate
 }
 
 func (r IngestResult) String() string {
@@ -77,6 +98,10 @@ func (r IngestResult) String() string {
 		fmt.Fprintf(&b, "%s: %s: %.0f rows/s (ingest/this %.1f %%)\n", role, bl.Name, bl.RowsPerSec, 100*r.HTTPRowsPerSec/bl.RowsPerSec)
 	}
 	fmt.Fprintf(&b, "ratio ingest/baseline: %.1f %%\n", 100*r.Ratio)
+	for _, sc := range r.Scenarios {
+		fmt.Fprintf(&b, "scenario %s: %.0f rows/s = %.1f %% of normal, ack p50 %s p99 %s, %d alarms open\n",
+			sc.Name, sc.RowsPerSec, 100*sc.OfNormal, sc.AckP50.Round(10*time.Microsecond), sc.AckP99.Round(10*time.Microsecond), sc.Alarms)
+	}
 	return b.String()
 }
 
@@ -142,12 +167,125 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 	}
 	res.Baseline, res.RawRowsPerSec = res.Baselines[0].Name, res.Baselines[0].RowsPerSec
 	fmt.Fprintln(progress, "HTTP ingest phase…")
-	res.HTTPRowsPerSec, res.AckP50, res.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice)
+	res.HTTPRowsPerSec, res.AckP50, res.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
 	if err != nil {
 		return res, err
 	}
 	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
-	return res, nil
+	if cfg.Emergency {
+		err = runScenarios(ctx, &res, progress, func(sc scenario) (store.Store, func(), error) {
+			// A clean slate: no samples, alarms or fences of the phase before.
+			if _, err := pool.Exec(ctx, `TRUNCATE measurements, alarm_events, alarms, fences`); err != nil {
+				return nil, nil, fmt.Errorf("reset for scenario %s: %w", sc.name, err)
+			}
+			return st, func() {}, nil
+		}, cfg, tokens, devices, start, perDevice)
+	}
+	return res, err
+}
+
+// scenario shapes the samples of one HTTP phase: fences to load first
+// and what vehicle d's i-th sample looks like.
+type scenario struct {
+	name   string
+	fences func(devices []store.Device) []store.Fence
+	shape  func(d, i int, s *sample.Sample)
+}
+
+var normal = scenario{name: "normal", shape: func(int, int, *sample.Sample) {}}
+
+// The box of the restricted-zone scenario: 20 km around the vehicles.
+const (
+	boxLon, boxLat = 4.10, 51.90
+	mPerDegLat     = 111_320.0
+)
+
+func mPerDegLon() float64 { return mPerDegLat * math.Cos(boxLat*math.Pi/180) }
+
+// zone is restricted zone j: a square of 100–1 000 m somewhere in the box
+// (deterministic, so every run measures the same zones).
+func zone(j int) (lon, lat, side float64) {
+	r := rand.New(rand.NewPCG(uint64(j), 19))
+	lon = boxLon + (r.Float64()-0.5)*20_000/mPerDegLon()
+	lat = boxLat + (r.Float64()-0.5)*20_000/mPerDegLat
+	return lon, lat, 100 + 900*r.Float64()
+}
+
+const zones = 1000
+
+var scenarios = []scenario{
+	{
+		name: "restricted zones (1 000, every vehicle inside one)",
+		fences: func([]store.Device) []store.Fence {
+			fs := make([]store.Fence, zones)
+			for j := range fs {
+				lon, lat, side := zone(j)
+				dx, dy := side/2/mPerDegLon(), side/2/mPerDegLat
+				name := fmt.Sprintf("bench zone %d", j)
+				fs[j] = store.Fence{Name: name, Kind: string(geo.KindRestricted), Feature: fmt.Appendf(nil,
+					`{"type":"Feature","properties":{"name":%q,"kind":"restricted"},"geometry":{"type":"Polygon","coordinates":[[[%.7f,%.7f],[%.7f,%.7f],[%.7f,%.7f],[%.7f,%.7f],[%.7f,%.7f]]]}}`,
+					name, lon-dx, lat-dy, lon+dx, lat-dy, lon+dx, lat+dy, lon-dx, lat+dy, lon-dx, lat-dy)}
+			}
+			return fs
+		},
+		shape: func(d, i int, s *sample.Sample) {
+			// Vehicle d drives around inside zone d (within 40 m of its
+			// centre, inside even the smallest zone).
+			lon, lat, _ := zone(d % zones)
+			s.Lon = lon + float64(i%9-4)*10/mPerDegLon()
+			s.Lat = lat + float64(i%7-3)*10/mPerDegLat
+		},
+	},
+	{
+		name: "above OIL3 (every vehicle)",
+		shape: func(d, i int, s *sample.Sample) {
+			s.DoseRate = 1.5 + float64((i+d)%11)*0.05 // OIL3 is 1.0 µSv/h
+			s.Counts = 150 + float64((i+d)%11)
+		},
+	},
+	normal,
+}
+
+// runScenarios runs every scenario as an HTTP phase on the store prepare
+// returns, then sets each one's share of the normal phases' mean rate.
+func runScenarios(ctx context.Context, res *IngestResult, progress io.Writer,
+	prepare func(scenario) (store.Store, func(), error),
+	cfg IngestConfig, tokens []string, devices []store.Device, start time.Time, perDevice int) error {
+	for _, sc := range scenarios {
+		fmt.Fprintf(progress, "HTTP ingest phase: %s…\n", sc.name)
+		st, done, err := prepare(sc)
+		if err != nil {
+			return err
+		}
+		if sc.fences != nil {
+			for _, f := range sc.fences(devices) {
+				if _, err := st.CreateFence(ctx, f); err != nil {
+					done()
+					return fmt.Errorf("scenario %s: %w", sc.name, err)
+				}
+			}
+		}
+		r := ScenarioResult{Name: sc.name}
+		r.RowsPerSec, r.AckP50, r.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, sc)
+		if err == nil {
+			var open []rules.Episode
+			open, err = st.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{rules.StateRaised}, Limit: 100_000})
+			r.Alarms = len(open)
+		}
+		done()
+		if err != nil {
+			return fmt.Errorf("scenario %s: %w", sc.name, err)
+		}
+		res.Scenarios = append(res.Scenarios, r)
+	}
+	last := &res.Scenarios[len(res.Scenarios)-1]
+	last.Name = "normal again"
+	last.NormalSecond = last.RowsPerSec
+	mean := (res.HTTPRowsPerSec + last.RowsPerSec) / 2
+	for i := range res.Scenarios {
+		res.Scenarios[i].OfNormal = res.Scenarios[i].RowsPerSec / mean
+	}
+	return nil
 }
 
 func benchDevices(ctx context.Context, st store.Store, n int) ([]store.Device, []string, error) {
@@ -223,14 +361,22 @@ func rawCopy(ctx context.Context, pool interface {
 	return float64(len(all)) / time.Since(t0).Seconds(), nil
 }
 
-func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []string, start time.Time, perDevice int) (float64, time.Duration, time.Duration, error) {
+func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []string, start time.Time, perDevice int, sc scenario) (float64, time.Duration, time.Duration, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
-	svc, err := alarms.New(ctx, st, alarms.Options{Geo: geo.DefaultConfig()}, log)
+	aopt := alarms.Options{Geo: geo.DefaultConfig()}
+	wcfg := cfg.Writer
+	if _, ok := st.(store.AlarmBatcher); ok {
+		// As a node does (app.OpenCore): episode progress rides with the
+		// group commit.
+		aopt.Coalescer = ingest.NewCoalescer()
+		wcfg.Alarms = aopt.Coalescer
+	}
+	svc, err := alarms.New(ctx, st, aopt, log)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	w := ingest.NewWriter(st, cfg.Writer, m, log)
+	w := ingest.NewWriter(st, wcfg, m, log)
 	srv := server.NewHTTPServer("127.0.0.1:0", server.New(server.DefaultConfig(), server.Deps{
 		Store: st, Pipeline: ingest.NewPipeline(w, m, svc), Devices: ingest.NewDevices(st, 2*time.Second), Alarms: svc, Metrics: m, Log: log,
 	}))
@@ -253,6 +399,7 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 			var buf bytes.Buffer
 			for i := from; i < min(from+cfg.Batch, perDevice); i++ {
 				s := benchSample(0, start, i)
+				sc.shape(d, i, &s)
 				fmt.Fprintf(&buf, `{"time":%q,"lat":%.5f,"lon":%.5f,"speed":%g,"heading":%g,"satellites":%d,"dose_rate":%g,"counts":%g,"count_interval":%g}`+"\n",
 					s.Time.Format(time.RFC3339), s.Lat, s.Lon, s.Speed, s.Heading, s.Satellites, s.DoseRate, s.Counts, s.CountInterval)
 			}
@@ -351,10 +498,29 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 	res.Baselines = []Baseline{{Name: res.Baseline, RowsPerSec: res.RawRowsPerSec}}
 
 	fmt.Fprintln(progress, "HTTP ingest phase…")
-	res.HTTPRowsPerSec, res.AckP50, res.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice)
+	res.HTTPRowsPerSec, res.AckP50, res.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
 	if err != nil {
 		return res, err
 	}
 	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
-	return res, nil
+	if cfg.Emergency {
+		phase := 0
+		err = runScenarios(ctx, &res, progress, func(scenario) (store.Store, func(), error) {
+			// A fresh store per phase, its devices with the same tokens.
+			phase++
+			sst, err := open(fmt.Sprintf("scenario-%d", phase))
+			if err != nil {
+				return nil, nil, err
+			}
+			for i, tok := range tokens {
+				uid := fmt.Sprintf("bench-%04d", i)
+				if _, err := sst.CreateDevice(ctx, store.Device{UID: uid, Name: uid}, auth.HashToken(tok)); err != nil {
+					sst.Close()
+					return nil, nil, err
+				}
+			}
+			return sst, sst.Close, nil
+		}, cfg, tokens, rawDevices, start, perDevice)
+	}
+	return res, err
 }
