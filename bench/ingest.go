@@ -213,6 +213,35 @@ func zone(j int) (lon, lat, side float64) {
 
 const zones = 1000
 
+// clearZones lists the zones whose centre is at least 100 m from every
+// zone's border (its own included).
+var clearZones = sync.OnceValue(func() []int {
+	type sq struct{ lon, lat, half float64 }
+	all := make([]sq, zones)
+	for j := range all {
+		all[j].lon, all[j].lat, all[j].half = zone(j)
+		all[j].half /= 2
+	}
+	var out []int
+	for j, c := range all {
+		ok := true
+		for _, z := range all {
+			dx := math.Abs(c.lon-z.lon) * mPerDegLon()
+			dy := math.Abs(c.lat-z.lat) * mPerDegLat
+			inside := dx+100 < z.half && dy+100 < z.half
+			outside := dx-100 > z.half || dy-100 > z.half
+			if !inside && !outside {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, j)
+		}
+	}
+	return out
+})
+
 var scenarios = []scenario{
 	{
 		name: "restricted zones (1 000, every vehicle inside one)",
@@ -229,9 +258,13 @@ var scenarios = []scenario{
 			return fs
 		},
 		shape: func(d, i int, s *sample.Sample) {
-			// Vehicle d drives around inside zone d (within 40 m of its
-			// centre, inside even the smallest zone).
-			lon, lat, _ := zone(d % zones)
+			// Vehicle d moves within 40 m of the centre of a zone (inside
+			// even the smallest) that is clear of every other zone's
+			// border: it stays inside its zones for the whole phase, as
+			// a fleet parked in a cordon does, instead of crossing
+			// borders (each crossing is a change of state, stored at once).
+			clear := clearZones()
+			lon, lat, _ := zone(clear[d%len(clear)])
 			s.Lon = lon + float64(i%9-4)*10/mPerDegLon()
 			s.Lat = lat + float64(i%7-3)*10/mPerDegLat
 		},
