@@ -44,8 +44,9 @@ type IngestConfig struct {
 	// Emergency adds the alarm scenarios (issue 19), each an HTTP phase
 	// of the same size in the same run: every vehicle inside one of 1 000
 	// restricted zones, every vehicle above OIL3, and the normal phase
-	// again (its rate is the mean of both normal phases).
+	// again.
 	Emergency bool
+	Rounds    int // times the scenarios run, interleaved; 0: once
 }
 
 // IngestResult is what one run measured.
@@ -80,9 +81,9 @@ type ScenarioResult struct {
 	Name           string
 	RowsPerSec     float64
 	AckP50, AckP99 time.Duration
-	OfNormal       float64 // RowsPerSec ÷ the normal phases' mean
-	Alarms         int     // episodes open at the end
-	NormalSecond   float64 // only on the "normal again" phase: its own rate
+	OfNormal       float64   // RowsPerSec ÷ the best normal phase's
+	Alarms         int       // episodes open at the end
+	Rounds         []float64 // rows/s of every round; RowsPerSec is the best
 }
 
 func (r IngestResult) String() string {
@@ -99,8 +100,8 @@ func (r IngestResult) String() string {
 	}
 	fmt.Fprintf(&b, "ratio ingest/baseline: %.1f %%\n", 100*r.Ratio)
 	for _, sc := range r.Scenarios {
-		fmt.Fprintf(&b, "scenario %s: %.0f rows/s = %.1f %% of normal, ack p50 %s p99 %s, %d alarms open\n",
-			sc.Name, sc.RowsPerSec, 100*sc.OfNormal, sc.AckP50.Round(10*time.Microsecond), sc.AckP99.Round(10*time.Microsecond), sc.Alarms)
+		fmt.Fprintf(&b, "scenario %s: best %.0f rows/s = %.1f %% of the best normal, ack p50 %s p99 %s, %d alarms open; rounds %.0f\n",
+			sc.Name, sc.RowsPerSec, 100*sc.OfNormal, sc.AckP50.Round(10*time.Microsecond), sc.AckP99.Round(10*time.Microsecond), sc.Alarms, sc.Rounds)
 	}
 	return b.String()
 }
@@ -280,43 +281,54 @@ var scenarios = []scenario{
 }
 
 // runScenarios runs every scenario as an HTTP phase on the store prepare
-// returns, then sets each one's share of the normal phases' mean rate.
+// returns, cfg.Rounds times, scenarios interleaved so that a noisy spell
+// of the machine hits them alike. Each scenario keeps its best round (noise
+// only slows a phase down) and its share of the best normal phase (the
+// first HTTP phase or a "normal again" one).
 func runScenarios(ctx context.Context, res *IngestResult, progress io.Writer,
 	prepare func(scenario) (store.Store, func(), error),
 	cfg IngestConfig, tokens []string, devices []store.Device, start time.Time, perDevice int) error {
-	for _, sc := range scenarios {
-		fmt.Fprintf(progress, "HTTP ingest phase: %s…\n", sc.name)
-		st, done, err := prepare(sc)
-		if err != nil {
-			return err
-		}
-		if sc.fences != nil {
-			for _, f := range sc.fences(devices) {
-				if _, err := st.CreateFence(ctx, f); err != nil {
-					done()
-					return fmt.Errorf("scenario %s: %w", sc.name, err)
+	res.Scenarios = make([]ScenarioResult, len(scenarios))
+	for round := range max(1, cfg.Rounds) {
+		for k, sc := range scenarios {
+			fmt.Fprintf(progress, "HTTP ingest phase (round %d): %s…\n", round+1, sc.name)
+			st, done, err := prepare(sc)
+			if err != nil {
+				return err
+			}
+			if sc.fences != nil {
+				for _, f := range sc.fences(devices) {
+					if _, err := st.CreateFence(ctx, f); err != nil {
+						done()
+						return fmt.Errorf("scenario %s: %w", sc.name, err)
+					}
 				}
 			}
+			r := ScenarioResult{Name: sc.name}
+			r.RowsPerSec, r.AckP50, r.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, sc)
+			if err == nil {
+				var open []rules.Episode
+				open, err = st.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{rules.StateRaised}, Limit: 100_000})
+				r.Alarms = len(open)
+			}
+			done()
+			if err != nil {
+				return fmt.Errorf("scenario %s: %w", sc.name, err)
+			}
+			best := &res.Scenarios[k]
+			r.Rounds = append(best.Rounds, r.RowsPerSec)
+			if r.RowsPerSec > best.RowsPerSec {
+				*best = r
+			} else {
+				best.Rounds = r.Rounds
+			}
 		}
-		r := ScenarioResult{Name: sc.name}
-		r.RowsPerSec, r.AckP50, r.AckP99, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, sc)
-		if err == nil {
-			var open []rules.Episode
-			open, err = st.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{rules.StateRaised}, Limit: 100_000})
-			r.Alarms = len(open)
-		}
-		done()
-		if err != nil {
-			return fmt.Errorf("scenario %s: %w", sc.name, err)
-		}
-		res.Scenarios = append(res.Scenarios, r)
 	}
 	last := &res.Scenarios[len(res.Scenarios)-1]
 	last.Name = "normal again"
-	last.NormalSecond = last.RowsPerSec
-	mean := (res.HTTPRowsPerSec + last.RowsPerSec) / 2
+	normal := max(res.HTTPRowsPerSec, last.RowsPerSec)
 	for i := range res.Scenarios {
-		res.Scenarios[i].OfNormal = res.Scenarios[i].RowsPerSec / mean
+		res.Scenarios[i].OfNormal = res.Scenarios[i].RowsPerSec / normal
 	}
 	return nil
 }

@@ -162,6 +162,10 @@ type Hub struct {
 	ringBase     int64         // offset issued just before ring[0]; -1: none
 	appendWake   chan struct{}
 	fallbackWake chan struct{}
+	// "updated" events waiting for the next tick, latest per alarm, in
+	// the order their alarms were first updated since the last tick.
+	coalesced      map[int64]AlarmEvent
+	coalescedOrder []int64
 
 	posMu   sync.RWMutex
 	latest  map[int64]Position
@@ -210,6 +214,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		ringBase:     -1,
 		appendWake:   make(chan struct{}, 1),
 		fallbackWake: make(chan struct{}, 1),
+		coalesced:    map[int64]AlarmEvent{},
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "live"),
 		broker:       cfg.Broker,

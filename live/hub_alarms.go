@@ -41,6 +41,15 @@ type localEvent struct {
 // from here when the log is unreachable or slower than LocalFallback;
 // viewers of other nodes get it once it is in the log. Events are appended
 // in the order they were published, retried until the log takes them.
+//
+// "updated" events (an episode's progress: last seen, samples, peak)
+// coalesce per alarm until the next position tick, when the latest of
+// each is published: during an emergency every sample of every vehicle in
+// an alarm condition updates its episode, and viewers need the latest
+// peak within a tick, not one frame per sample. Every other event (a
+// raise, an end, an acknowledgement, a resolution) is published at once,
+// after the alarm's pending update, so each alarm's events keep their
+// order.
 func (h *Hub) PublishAlarm(ev AlarmEvent) {
 	if !validEventType(ev.Type) {
 		h.log.Error("drop alarm event of unknown type", "alarm", ev.AlarmID, "type", ev.Type)
@@ -49,6 +58,45 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 	ev.Offset = 0
 	ev.Time = ev.Time.UTC()
 	h.mu.Lock()
+	if ev.Type == EventUpdated {
+		if _, ok := h.coalesced[ev.AlarmID]; !ok {
+			h.coalescedOrder = append(h.coalescedOrder, ev.AlarmID)
+		}
+		h.coalesced[ev.AlarmID] = ev
+		h.mu.Unlock()
+		return
+	}
+	if pending, ok := h.coalesced[ev.AlarmID]; ok {
+		delete(h.coalesced, ev.AlarmID)
+		h.publishLocked(pending)
+	}
+	h.publishLocked(ev)
+	h.mu.Unlock()
+	wake(h.appendWake)
+	wake(h.fallbackWake)
+}
+
+// flushCoalesced publishes the latest "updated" event of every alarm
+// updated since the last tick.
+func (h *Hub) flushCoalesced() {
+	h.mu.Lock()
+	n := 0
+	for _, id := range h.coalescedOrder {
+		if ev, ok := h.coalesced[id]; ok {
+			delete(h.coalesced, id)
+			h.publishLocked(ev)
+			n++
+		}
+	}
+	h.coalescedOrder = h.coalescedOrder[:0]
+	h.mu.Unlock()
+	if n > 0 {
+		wake(h.appendWake)
+		wake(h.fallbackWake)
+	}
+}
+
+func (h *Hub) publishLocked(ev AlarmEvent) {
 	h.eidSeq++
 	ev.EID = h.node + "-" + strconv.FormatUint(h.eidSeq, 36)
 	if len(h.unlogged) >= h.cfg.MaxUnlogged {
@@ -62,9 +110,6 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 		// from it before them, and must not reach viewers after them.
 		h.deliverEarlyLocked(le)
 	}
-	h.mu.Unlock()
-	wake(h.appendWake)
-	wake(h.fallbackWake)
 }
 
 // AppendAlarm appends an event to the cluster log and waits for its

@@ -151,6 +151,7 @@ func (h *Hub) tickLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			h.flushCoalesced()
 			h.tick()
 		}
 	}

@@ -1,0 +1,58 @@
+package live
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// "updated" events coalesce per alarm until the next tick; a raise, an
+// end or any other event goes out at once, after its alarm's pending
+// update, so each alarm's events keep their order. The tick is an hour
+// here: whatever arrives before the explicit flush was not held for one.
+func TestUpdatesCoalescePerTick(t *testing.T) {
+	th := startHub(t, NewMemoryBroker(1000), func(c *Config) { c.Tick = time.Hour })
+	v := th.dial(t, "")
+	v.nextOf("snapshot", 5*time.Second)
+	publish := func(id int64, typ string, peak int) {
+		th.PublishAlarm(AlarmEvent{Type: typ, AlarmID: id, DeviceID: id, Time: time.Now(),
+			Payload: json.RawMessage(fmt.Sprintf(`{"id":%d,"peak_dose":%d}`, id, peak))})
+	}
+	publish(1, EventRaised, 1)
+	if f := v.nextOf("alarm", 5*time.Second); f.AlarmID != 1 || f.Event != EventRaised {
+		t.Fatalf("first frame %+v, want alarm 1 raised at once", f)
+	}
+	for i := 2; i <= 50; i++ {
+		publish(1, EventUpdated, i)
+		publish(2, EventUpdated, 100+i)
+	}
+	v.expectNone("alarm", 300*time.Millisecond) // held until the tick
+	publish(1, EventConditionEnded, 50)
+	type got struct {
+		id    int64
+		event string
+		peak  int
+	}
+	read := func() got {
+		f := v.nextOf("alarm", 5*time.Second)
+		var ep struct {
+			Peak int `json:"peak_dose"`
+		}
+		if err := json.Unmarshal(f.Alarm, &ep); err != nil {
+			t.Fatalf("alarm payload %s: %v", f.Alarm, err)
+		}
+		return got{f.AlarmID, f.Event, ep.Peak}
+	}
+	for _, want := range []got{{1, EventUpdated, 50}, {1, EventConditionEnded, 50}} {
+		if g := read(); g != want {
+			t.Fatalf("got %+v, want %+v (the pending update first, then the end at once)", g, want)
+		}
+	}
+	v.expectNone("alarm", 200*time.Millisecond) // alarm 2 waits for the tick
+	th.flushCoalesced()
+	if g := read(); g != (got{2, EventUpdated, 150}) {
+		t.Fatalf("at the tick got %+v, want alarm 2's latest update (peak 150) only", g)
+	}
+	v.expectNone("alarm", 200*time.Millisecond)
+}
