@@ -384,7 +384,7 @@ func (s *Service) coalesce(ctx context.Context, ev rules.Event) bool {
 	}
 	ev.AlarmID, ev.Episode.ID = id, id
 	before := s.setCounted(ev.Key, ev.Episode.Samples)
-	s.updates.Add(store.AlarmUpdate{Episode: ev.Episode, AddSamples: max(0, ev.Episode.Samples-before)})
+	s.updates.Add(store.UpdateOf(ev.Episode, max(0, ev.Episode.Samples-before)))
 	s.publish(ctx, ev)
 	return true
 }

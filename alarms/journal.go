@@ -292,15 +292,13 @@ func (s *Service) storeJournaledUpdates(ctx context.Context, ups []store.AlarmUp
 		if s.classify(err) != store.Permanent {
 			return err
 		}
-		return s.setAside(deadletter.Record{Kind: deadletter.KindAlarmEvent, AlarmID: ups[0].Episode.ID,
+		return s.setAside(deadletter.Record{Kind: deadletter.KindAlarmEvent, AlarmID: ups[0].ID,
 			Event: "updates", Reason: err.Error(), Payload: payload})
 	}
 	s.countMu.Lock()
 	for _, u := range ups {
-		if k := u.Episode.Key; s.counted[k] < u.Episode.Samples {
-			if _, open := s.counted[k]; open {
-				s.counted[k] = u.Episode.Samples
-			}
+		if n, open := s.counted[u.Key]; open && n < u.Samples {
+			s.counted[u.Key] = u.Samples
 		}
 	}
 	s.countMu.Unlock()

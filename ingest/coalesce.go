@@ -59,28 +59,20 @@ func (c *Coalescer) Add(u store.AlarmUpdate) {
 }
 
 func (c *Coalescer) mergeLocked(u store.AlarmUpdate) {
-	p, ok := c.pending[u.Episode.ID]
+	p, ok := c.pending[u.ID]
 	if !ok {
-		c.pending[u.Episode.ID] = &u
+		c.pending[u.ID] = &u
 		return
 	}
-	add := p.AddSamples + u.AddSamples
-	if newer(u, *p) {
-		*p = u
-	} else if u.Episode.PeakDose > p.Episode.PeakDose {
-		// Merged back from a failed commit: keep the higher peak.
-		p.Episode.PeakDose, p.Episode.PeakTime = u.Episode.PeakDose, u.Episode.PeakTime
-		p.Episode.PeakLon, p.Episode.PeakLat, p.Episode.PeakGPSValid = u.Episode.PeakLon, u.Episode.PeakLat, u.Episode.PeakGPSValid
+	p.AddSamples += u.AddSamples
+	p.Samples = max(p.Samples, u.Samples)
+	p.LastSeen = later(p.LastSeen, u.LastSeen)
+	p.Significance = max(p.Significance, u.Significance)
+	// The engine's peak only grows, but an update merged back from a
+	// failed commit may be older than what came since.
+	if u.HigherPeak(*p) {
+		p.PeakDose, p.PeakTime, p.PeakLon, p.PeakLat, p.PeakGPSValid = u.PeakDose, u.PeakTime, u.PeakLon, u.PeakLat, u.PeakGPSValid
 	}
-	p.AddSamples = add
-	p.Episode.LastSeen = later(p.Episode.LastSeen, u.Episode.LastSeen)
-	p.Episode.Significance = max(p.Episode.Significance, u.Episode.Significance)
-	p.Episode.Samples = max(p.Episode.Samples, u.Episode.Samples)
-}
-
-// newer reports whether a is a later snapshot of the episode than b.
-func newer(a, b store.AlarmUpdate) bool {
-	return a.Episode.Samples > b.Episode.Samples || a.Episode.Samples == b.Episode.Samples && !a.Episode.LastSeen.Before(b.Episode.LastSeen)
 }
 
 // Pending is the number of episodes with updates not taken yet.

@@ -6,12 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
 
 func upd(id int64, samples, add int, peak float64, last time.Time) store.AlarmUpdate {
-	return store.AlarmUpdate{Episode: rules.Episode{ID: id, Samples: samples, PeakDose: peak, LastSeen: last}, AddSamples: add}
+	return store.AlarmUpdate{ID: id, Samples: samples, PeakDose: peak, LastSeen: last, AddSamples: add}
 }
 
 // A flusher whose samples' updates ride in another flusher's generation
@@ -24,7 +23,7 @@ func TestCoalescerGenerations(t *testing.T) {
 	c.Add(upd(7, 1, 1, 2.0, t0))
 	c.Add(upd(7, 2, 1, 5.0, t0.Add(time.Second)))
 	upsA, tkA := c.Take() // flusher A
-	if len(upsA) != 1 || upsA[0].AddSamples != 2 || upsA[0].Episode.PeakDose != 5 || tkA.Gen != 1 {
+	if len(upsA) != 1 || upsA[0].AddSamples != 2 || upsA[0].PeakDose != 5 || tkA.Gen != 1 {
 		t.Fatalf("A took %+v %+v, want one update of 2 samples, peak 5, generation 1", upsA, tkA)
 	}
 	upsB, tkB := c.Take() // flusher B: nothing new, but depends on A's generation
@@ -49,7 +48,7 @@ func TestCoalescerGenerations(t *testing.T) {
 		t.Fatalf("after the failure %d pending, want 1", len(ups))
 	}
 	u := ups[0]
-	if u.AddSamples != 3 || u.Episode.PeakDose != 5 || !u.Episode.LastSeen.Equal(t0.Add(2*time.Second)) || u.Episode.Samples != 3 {
+	if u.AddSamples != 3 || u.PeakDose != 5 || !u.LastSeen.Equal(t0.Add(2*time.Second)) || u.Samples != 3 {
 		t.Fatalf("merged back %+v, want 3 samples to add, peak 5, last seen +2s", u)
 	}
 	c.Finish(tk, ups, nil)

@@ -475,7 +475,7 @@ func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) e
 // written: the condition and the state belong to immediate events.
 func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) error {
 	ups := slices.Clone(updates)
-	slices.SortFunc(ups, func(a, b store.AlarmUpdate) int { return cmp.Compare(a.Episode.ID, b.Episode.ID) })
+	slices.SortFunc(ups, func(a, b store.AlarmUpdate) int { return cmp.Compare(a.ID, b.ID) })
 	n := len(ups)
 	var (
 		ids      = make([]int64, n)
@@ -489,14 +489,12 @@ func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) er
 		signif   = make([]float64, n)
 	)
 	for i, u := range ups {
-		ep := &u.Episode
-		ids[i], lastSeen[i], add[i] = ep.ID, ep.LastSeen, int64(u.AddSamples)
-		if !math.IsNaN(ep.PeakDose) {
-			p := ep.PeakDose
-			peak[i] = &p
+		ids[i], lastSeen[i], add[i] = u.ID, u.LastSeen, int64(u.AddSamples)
+		if !math.IsNaN(u.PeakDose) {
+			peak[i] = &ups[i].PeakDose
 		}
-		peakTime[i], peakLon[i], peakLat[i], peakGPS[i] = ep.PeakTime, ep.PeakLon, ep.PeakLat, ep.PeakGPSValid
-		signif[i] = finiteOr0(ep.Significance)
+		peakTime[i], peakLon[i], peakLat[i], peakGPS[i] = u.PeakTime, u.PeakLon, u.PeakLat, u.PeakGPSValid
+		signif[i] = finiteOr0(u.Significance)
 	}
 	_, err := q.Exec(ctx, `UPDATE alarms a SET
 			last_seen = GREATEST(a.last_seen, u.last_seen), samples = a.samples + u.add,

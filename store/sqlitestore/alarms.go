@@ -296,11 +296,10 @@ func updateAlarms(ctx context.Context, tx *sql.Tx, updates []store.AlarmUpdate) 
 	defer stmt.Close()
 	now := micros(time.Now())
 	for _, u := range updates {
-		ep := &u.Episode
-		if _, err := stmt.ExecContext(ctx, ep.ID, micros(ep.LastSeen), u.AddSamples,
-			opt(ep.PeakDose), micros(ep.PeakTime), ep.PeakLon, ep.PeakLat, ep.PeakGPSValid,
-			finiteOr0(ep.Significance), now); err != nil {
-			return fmt.Errorf("update alarm %d: %w", ep.ID, err)
+		if _, err := stmt.ExecContext(ctx, u.ID, micros(u.LastSeen), u.AddSamples,
+			opt(u.PeakDose), micros(u.PeakTime), u.PeakLon, u.PeakLat, u.PeakGPSValid,
+			finiteOr0(u.Significance), now); err != nil {
+			return fmt.Errorf("update alarm %d: %w", u.ID, err)
 		}
 	}
 	return nil
