@@ -61,7 +61,8 @@ func (c *Coalescer) Add(u store.AlarmUpdate) {
 func (c *Coalescer) mergeLocked(u store.AlarmUpdate) {
 	p, ok := c.pending[u.ID]
 	if !ok {
-		c.pending[u.ID] = &u
+		nu := u // only a new entry is allocated (u itself stays on the stack)
+		c.pending[u.ID] = &nu
 		return
 	}
 	p.AddSamples += u.AddSamples
