@@ -251,7 +251,9 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 	var (
 		geoEvents []geo.Event
 		inside    []int64
+		progress  progress // this call's coalesced updates
 	)
+	defer progress.flush(ctx, s)
 	for i := range samples {
 		smp := &samples[i]
 		tr := s.tracker(dev.ID, smp.Imported)
@@ -266,9 +268,12 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 			})
 		}
 		for _, ev := range s.engine.Evaluate(in) {
-			if s.coalesce(ctx, ev) {
+			if s.coalesce(&progress, ev) {
 				continue
 			}
+			// What came before this event reaches viewers and the
+			// coalescer before it does.
+			progress.flush(ctx, s)
 			if err := s.record(ctx, ev); err != nil {
 				return err
 			}
@@ -368,25 +373,6 @@ func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
 		return s.store.AppendAlarmEvent(ctx, ev.AlarmID, *ev)
 	}
 	return nil
-}
-
-// coalesce hands an update that changes no state to the coalescer, to be
-// stored with its sample's group commit, and publishes it; it reports
-// whether it did. Only updates of a stored episode whose stored condition
-// is active qualify, of a live sample (an import's are stored at once).
-func (s *Service) coalesce(ctx context.Context, ev rules.Event) bool {
-	if s.updates == nil || ev.Type != rules.EventUpdated || ev.Imported || !ev.Episode.ConditionActive {
-		return false
-	}
-	id := s.storedID(ev.AlarmID)
-	if id <= 0 || !s.isActive(ev.Key) {
-		return false
-	}
-	ev.AlarmID, ev.Episode.ID = id, id
-	before := s.setCounted(ev.Key, ev.Episode.Samples)
-	s.updates.Add(store.UpdateOf(ev.Episode, max(0, ev.Episode.Samples-before)))
-	s.publish(ctx, ev)
-	return true
 }
 
 func (s *Service) setActive(k rules.Key, active bool) {

@@ -58,6 +58,15 @@ func (c *Coalescer) Add(u store.AlarmUpdate) {
 	c.mu.Unlock()
 }
 
+// AddAll is Add for several episodes under one lock.
+func (c *Coalescer) AddAll(ups []store.AlarmUpdate) {
+	c.mu.Lock()
+	for _, u := range ups {
+		c.mergeLocked(u)
+	}
+	c.mu.Unlock()
+}
+
 func (c *Coalescer) mergeLocked(u store.AlarmUpdate) {
 	p, ok := c.pending[u.ID]
 	if !ok {
