@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -325,7 +326,11 @@ func runScenarios(ctx context.Context, res *IngestResult, progress io.Writer,
 			r := ScenarioResult{Name: sc.name}
 			best := &res.Scenarios[k]
 			var ph phase
-			ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, sc)
+			// Labelled so that a CPU profile of the run tells the phases
+			// apart (go tool pprof -tagfocus phase=…).
+			pprof.Do(ctx, pprof.Labels("phase", sc.name), func(ctx context.Context) {
+				ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, sc)
+			})
 			r.RowsPerSec, r.AckP50, r.AckP99 = ph.rate, ph.p50, ph.p99
 			r.CPUPerRow = append(best.CPUPerRow, ph.cpuPerRow)
 			if err == nil {
