@@ -31,6 +31,10 @@ type AlarmEvent struct {
 	Time     time.Time
 	// Payload is the alarm after the change, as the REST API renders it.
 	Payload json.RawMessage
+	// Now keeps an "updated" event from waiting for the next tick (it
+	// carries more than progress, e.g. a provisional alarm's stored id).
+	// Not part of the log entry.
+	Now bool
 }
 
 // storedEvent is the form an event takes inside a log entry; the offset is

@@ -55,4 +55,15 @@ func TestUpdatesCoalescePerTick(t *testing.T) {
 		t.Fatalf("at the tick got %+v, want alarm 2's latest update (peak 150) only", g)
 	}
 	v.expectNone("alarm", 200*time.Millisecond)
+
+	// An update that carries more than progress (a provisional id's stored
+	// one) goes out at once, after the alarm's pending update.
+	publish(3, EventUpdated, 7)
+	th.PublishAlarm(AlarmEvent{Type: EventUpdated, AlarmID: 3, DeviceID: 3, Time: time.Now(), Now: true,
+		Payload: json.RawMessage(`{"id":3,"peak_dose":8}`)})
+	for _, want := range []got{{3, EventUpdated, 7}, {3, EventUpdated, 8}} {
+		if g := read(); g != want {
+			t.Fatalf("got %+v, want %+v (an urgent update does not wait for the tick)", g, want)
+		}
+	}
 }

@@ -58,7 +58,7 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 	ev.Offset = 0
 	ev.Time = ev.Time.UTC()
 	h.mu.Lock()
-	if ev.Type == EventUpdated {
+	if ev.Type == EventUpdated && !ev.Now {
 		if _, ok := h.coalesced[ev.AlarmID]; !ok {
 			h.coalescedOrder = append(h.coalescedOrder, ev.AlarmID)
 		}
