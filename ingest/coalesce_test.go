@@ -3,8 +3,15 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/spool"
 
 	"github.com/radtrack/radtrack/store"
 )
@@ -57,5 +64,79 @@ func TestCoalescerGenerations(t *testing.T) {
 	}
 	if _, tk := c.Take(); c.Wait(context.Background(), tk) != nil {
 		t.Fatal("a later ticket inherited an old failure")
+	}
+}
+
+// alarmSink is a flakySink that also takes episode updates, with the
+// samples (or alone) and failing the same way.
+type alarmSink struct {
+	flakySink
+	ups int // episode updates stored
+}
+
+func (a *alarmSink) WriteSamplesAndAlarms(ctx context.Context, s []sample.Sample, ups []store.AlarmUpdate) error {
+	if err := a.WriteSamples(ctx, s); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.ups += len(ups)
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *alarmSink) UpdateAlarms(ctx context.Context, ups []store.AlarmUpdate) error {
+	return a.WriteSamplesAndAlarms(ctx, nil, ups)
+}
+
+// A group commit the database cannot take: its samples are spooled and
+// its episode updates handed to OnUnstored (the alarm journal); the
+// senders are acknowledged only if that kept them. If it could not, the
+// senders get the error and the updates are pending again, none lost.
+func TestUnstoredUpdatesGoToTheJournalOrStayPending(t *testing.T) {
+	for _, journalOK := range []bool{true, false} {
+		t.Run(fmt.Sprintf("journal takes them: %v", journalOK), func(t *testing.T) {
+			sp, err := spool.Open(t.TempDir(), 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			co := NewCoalescer()
+			var journaled []store.AlarmUpdate
+			errFull := errors.New("journal full")
+			co.OnUnstored = func(_ context.Context, ups []store.AlarmUpdate, cause error) error {
+				if !errors.Is(cause, errUnavailable) {
+					t.Errorf("OnUnstored cause %v, want the commit's", cause)
+				}
+				if !journalOK {
+					return errFull
+				}
+				journaled = append(journaled, ups...)
+				return nil
+			}
+			sink := &alarmSink{flakySink: flakySink{down: true}}
+			w := NewWriter(sink, WriterConfig{BatchSize: 100, FlushInterval: time.Millisecond, Flushers: 2, QueueLimit: 1000,
+				Spool: sp, Classify: classifyTest, ReplayEvery: time.Hour, Alarms: co},
+				metrics.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			defer w.Close(context.Background())
+			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			co.Add(upd(7, 10, 10, 3, t0))
+			err = w.Write(context.Background(), samplesAt(0, 10))
+			if journalOK {
+				if err != nil || len(journaled) != 1 || journaled[0].AddSamples != 10 || co.Pending() != 0 {
+					t.Fatalf("write = %v, journaled %+v, %d pending; want acknowledged, the update journaled", err, journaled, co.Pending())
+				}
+				return
+			}
+			if !errors.Is(err, errFull) || co.Pending() != 1 {
+				t.Fatalf("write = %v, %d pending; want the journal's refusal and the update pending again", err, co.Pending())
+			}
+			// The database returns: the next commit carries the update.
+			sink.set(false)
+			if err := w.Write(context.Background(), samplesAt(100, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if sink.ups != 1 || co.Pending() != 0 {
+				t.Fatalf("after the return %d updates stored, %d pending; want 1, 0", sink.ups, co.Pending())
+			}
+		})
 	}
 }
