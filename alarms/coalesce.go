@@ -39,6 +39,7 @@ func (s *Service) coalesce(p *progress, ev rules.Event) bool {
 		// The engine's episode only grows: the later snapshot holds the
 		// earlier one; the sample counts add up.
 		u.AddSamples += p.ups[i].AddSamples
+		ev.NewPeak = ev.NewPeak || p.evs[i].NewPeak // viewers get a new peak at once
 		p.ups[i], p.evs[i] = u, ev
 		return true
 	}

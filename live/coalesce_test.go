@@ -50,7 +50,7 @@ func TestUpdatesCoalescePerTick(t *testing.T) {
 		}
 	}
 	v.expectNone("alarm", 200*time.Millisecond) // alarm 2 waits for the tick
-	th.flushCoalesced()
+	th.flushCoalesced(true)
 	if g := read(); g != (got{2, EventUpdated, 150}) {
 		t.Fatalf("at the tick got %+v, want alarm 2's latest update (peak 150) only", g)
 	}
@@ -65,5 +65,25 @@ func TestUpdatesCoalescePerTick(t *testing.T) {
 		if g := read(); g != want {
 			t.Fatalf("got %+v, want %+v (an urgent update does not wait for the tick)", g, want)
 		}
+	}
+
+	// Progress alone (last seen, samples) waits for ProgressEvery; an
+	// update whose peak rose goes at the next tick, even if progress-only
+	// updates of the same alarm follow it.
+	progress := func(id int64, peak int, only bool) {
+		th.PublishAlarm(AlarmEvent{Type: EventUpdated, AlarmID: id, DeviceID: id, Time: time.Now(), Progress: only,
+			Payload: json.RawMessage(fmt.Sprintf(`{"id":%d,"peak_dose":%d}`, id, peak))})
+	}
+	progress(4, 1, true)
+	progress(5, 9, false)
+	progress(5, 9, true)
+	th.flushCoalesced(false) // a tick
+	if g := read(); g != (got{5, EventUpdated, 9}) {
+		t.Fatalf("at a tick got %+v, want alarm 5's update with its new peak", g)
+	}
+	v.expectNone("alarm", 200*time.Millisecond)
+	th.flushCoalesced(true) // ProgressEvery
+	if g := read(); g != (got{4, EventUpdated, 1}) {
+		t.Fatalf("after ProgressEvery got %+v, want alarm 4's progress", g)
 	}
 }

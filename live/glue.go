@@ -26,7 +26,8 @@ func (p AlarmPublisher) PublishAlarm(_ context.Context, ev rules.Event) error {
 	p.Hub.PublishAlarm(AlarmEvent{Type: string(ev.Type), AlarmID: ev.AlarmID, DeviceID: ev.Key.DeviceID, Time: ev.Time, Payload: payload,
 		// Swapping a provisional id for the stored one must not wait, nor
 		// be replaced by a later update that does not carry it.
-		Now: ev.Episode.ProvisionalID != 0})
+		Now:      ev.Episode.ProvisionalID != 0,
+		Progress: ev.Type == rules.EventUpdated && !ev.NewPeak})
 	return nil
 }
 

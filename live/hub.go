@@ -79,6 +79,10 @@ type Config struct {
 	// MaxUnlogged bounds this node's events waiting for the log; beyond it
 	// the oldest queued "updated" events are dropped; 100000.
 	MaxUnlogged int
+	// ProgressEvery is how long an "updated" event that only moves an
+	// episode's last seen and sample count may wait (coalesced with the
+	// alarm's later ones); one with a higher peak waits one tick; 5s.
+	ProgressEvery time.Duration
 	// Heartbeat: a connection that was sent nothing for this long gets a
 	// heartbeat frame, so a client can tell a silent socket from a dead
 	// one (browsers do not see WebSocket pings); 10s.
@@ -106,6 +110,7 @@ func (c *Config) setDefaults() error {
 		}
 	}
 	setDur(&c.Tick, 100*time.Millisecond)
+	setDur(&c.ProgressEvery, 5*time.Second)
 	setDur(&c.PingInterval, 25*time.Second)
 	setDur(&c.PongWait, 8*time.Second)
 	setDur(&c.WriteTimeout, 2*time.Second)
@@ -164,8 +169,9 @@ type Hub struct {
 	fallbackWake chan struct{}
 	// "updated" events waiting for the next tick, latest per alarm, in
 	// the order their alarms were first updated since the last tick.
-	coalesced      map[int64]AlarmEvent
+	coalesced      map[int64]*pendingUpdate
 	coalescedOrder []int64
+	ticks          int // tick goroutine only
 
 	posMu   sync.RWMutex
 	latest  map[int64]Position
@@ -214,7 +220,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		ringBase:     -1,
 		appendWake:   make(chan struct{}, 1),
 		fallbackWake: make(chan struct{}, 1),
-		coalesced:    map[int64]AlarmEvent{},
+		coalesced:    map[int64]*pendingUpdate{},
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "live"),
 		broker:       cfg.Broker,

@@ -43,10 +43,11 @@ type localEvent struct {
 // in the order they were published, retried until the log takes them.
 //
 // "updated" events (an episode's progress: last seen, samples, peak)
-// coalesce per alarm until the next position tick, when the latest of
-// each is published: during an emergency every sample of every vehicle in
-// an alarm condition updates its episode, and viewers need the latest
-// peak within a tick, not one frame per sample. Every other event (a
+// coalesce per alarm: the latest of each is published at the next
+// position tick if the alarm's peak rose, else within ProgressEvery.
+// During an emergency every sample of every vehicle in an alarm condition
+// updates its episode; viewers need the latest peak within a tick, not a
+// frame per sample for a count going up. Every other event (a
 // raise, an end, an acknowledgement, a resolution) is published at once,
 // after the alarm's pending update, so each alarm's events keep their
 // order.
@@ -59,16 +60,21 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 	ev.Time = ev.Time.UTC()
 	h.mu.Lock()
 	if ev.Type == EventUpdated && !ev.Now {
-		if _, ok := h.coalesced[ev.AlarmID]; !ok {
+		p, ok := h.coalesced[ev.AlarmID]
+		if !ok {
+			p = &pendingUpdate{}
+			h.coalesced[ev.AlarmID] = p
 			h.coalescedOrder = append(h.coalescedOrder, ev.AlarmID)
 		}
-		h.coalesced[ev.AlarmID] = ev
+		// The latest snapshot holds every earlier one (peaks only grow);
+		// it goes at the next tick if any of them brought a higher peak.
+		p.ev, p.peak = ev, p.peak || !ev.Progress
 		h.mu.Unlock()
 		return
 	}
-	if pending, ok := h.coalesced[ev.AlarmID]; ok {
+	if p, ok := h.coalesced[ev.AlarmID]; ok {
 		delete(h.coalesced, ev.AlarmID)
-		h.publishLocked(pending)
+		h.publishLocked(p.ev)
 	}
 	h.publishLocked(ev)
 	h.mu.Unlock()
@@ -76,19 +82,32 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 	wake(h.fallbackWake)
 }
 
-// flushCoalesced publishes the latest "updated" event of every alarm
-// updated since the last tick.
-func (h *Hub) flushCoalesced() {
+// pendingUpdate is an alarm's latest coalesced "updated" event; peak is
+// set if it (or one it replaced) brought a higher peak.
+type pendingUpdate struct {
+	ev   AlarmEvent
+	peak bool
+}
+
+// flushCoalesced publishes the latest "updated" event of every alarm whose
+// peak rose since its last one, or of every alarm if all.
+func (h *Hub) flushCoalesced(all bool) {
 	h.mu.Lock()
 	n := 0
+	keep := h.coalescedOrder[:0]
 	for _, id := range h.coalescedOrder {
-		if ev, ok := h.coalesced[id]; ok {
+		p, ok := h.coalesced[id]
+		switch {
+		case !ok: // published before another event of its alarm
+		case all || p.peak:
 			delete(h.coalesced, id)
-			h.publishLocked(ev)
+			h.publishLocked(p.ev)
 			n++
+		default:
+			keep = append(keep, id)
 		}
 	}
-	h.coalescedOrder = h.coalescedOrder[:0]
+	h.coalescedOrder = keep
 	h.mu.Unlock()
 	if n > 0 {
 		wake(h.appendWake)
