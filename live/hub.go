@@ -58,7 +58,7 @@ type Config struct {
 
 	Tick           time.Duration // position flush period per connection; 100ms
 	BBoxMargin     float64       // bbox widening per side, fraction of its size; 0.1
-	AlarmQueue     int           // alarm events queued per connection before CloseLagging; 1024
+	AlarmQueue     int           // alarm events queued per connection before CloseLagging; 16384
 	MaxPending     int           // unsent vehicle updates per connection before a full resend; 65536
 	MaxReplay      int           // longest replay on resume before a full snapshot instead; 10000
 	AllowedOrigins []string      // extra allowed Origin values ("*": any); same host always allowed
@@ -120,7 +120,10 @@ func (c *Config) setDefaults() error {
 	setDur(&c.Heartbeat, 10*time.Second)
 	setInt(&c.ResumeRing, 4096)
 	setInt(&c.MaxUnlogged, 100_000)
-	setInt(&c.AlarmQueue, 1024)
+	// Items are shared between connections and the queue grows only when
+	// used: a burst of thousands of raises at once (a fleet entering a
+	// contaminated area) must not close every viewer as lagging.
+	setInt(&c.AlarmQueue, 16384)
 	setInt(&c.MaxPending, 65536)
 	setInt(&c.MaxReplay, 10000)
 	if c.BBoxMargin <= 0 {
