@@ -64,9 +64,8 @@ type Service struct {
 	updates *ingest.Coalescer
 	// active holds the episodes whose stored (or journaled) condition is
 	// active: only their updates may be coalesced, as an update that
-	// makes a condition active again is a change of state.
-	activeMu sync.Mutex
-	active   map[rules.Key]bool
+	// makes a condition active again is a change of state. Under countMu.
+	active map[rules.Key]bool
 }
 
 // trackerKey separates imported replays from the live state of a device.
@@ -160,7 +159,7 @@ func (s *Service) loadCounted(ctx context.Context) ([]rules.Episode, error) {
 	defer s.countMu.Unlock()
 	for _, ep := range open {
 		s.counted[ep.Key] = ep.Samples
-		s.setActive(ep.Key, ep.ConditionActive)
+		s.active[ep.Key] = ep.ConditionActive
 	}
 	return open, nil
 }
@@ -376,15 +375,22 @@ func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
 }
 
 func (s *Service) setActive(k rules.Key, active bool) {
-	s.activeMu.Lock()
+	s.countMu.Lock()
 	s.active[k] = active
-	s.activeMu.Unlock()
+	s.countMu.Unlock()
 }
 
-func (s *Service) isActive(k rules.Key) bool {
-	s.activeMu.Lock()
-	defer s.activeMu.Unlock()
-	return s.active[k]
+// countActive is setCounted for an episode whose stored condition is
+// active; ok is false (and nothing changes) for any other.
+func (s *Service) countActive(k rules.Key, n int) (before int, ok bool) {
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	if !s.active[k] {
+		return 0, false
+	}
+	before = s.counted[k]
+	s.counted[k] = n
+	return before, true
 }
 
 // setCounted records the stored sample count of an episode and returns the
@@ -401,10 +407,8 @@ func (s *Service) setCounted(k rules.Key, n int) int {
 func (s *Service) forgetCounted(k rules.Key) {
 	s.countMu.Lock()
 	delete(s.counted, k)
-	s.countMu.Unlock()
-	s.activeMu.Lock()
 	delete(s.active, k)
-	s.activeMu.Unlock()
+	s.countMu.Unlock()
 }
 
 func (s *Service) publish(ctx context.Context, ev rules.Event) {

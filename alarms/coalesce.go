@@ -26,11 +26,14 @@ func (s *Service) coalesce(p *progress, ev rules.Event) bool {
 		return false
 	}
 	id := s.storedID(ev.AlarmID)
-	if id <= 0 || !s.isActive(ev.Key) {
+	if id <= 0 {
+		return false
+	}
+	before, ok := s.countActive(ev.Key, ev.Episode.Samples)
+	if !ok {
 		return false
 	}
 	ev.AlarmID, ev.Episode.ID = id, id
-	before := s.setCounted(ev.Key, ev.Episode.Samples)
 	u := store.UpdateOf(ev.Episode, max(0, ev.Episode.Samples-before))
 	if p.index == nil {
 		p.index = map[int64]int{}
