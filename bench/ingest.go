@@ -49,6 +49,9 @@ type IngestConfig struct {
 	// again.
 	Emergency bool
 	Rounds    int // times the scenarios run, interleaved; 0: once
+	// NoCoalesce stores every episode update at once, one round trip per
+	// sample, as before issue 19: the comparison for the scenarios.
+	NoCoalesce bool
 }
 
 // IngestResult is what one run measured.
@@ -465,7 +468,7 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 	m := metrics.New()
 	aopt := alarms.Options{Geo: geo.DefaultConfig()}
 	wcfg := cfg.Writer
-	if _, ok := st.(store.AlarmBatcher); ok {
+	if _, ok := st.(store.AlarmBatcher); ok && !cfg.NoCoalesce {
 		// As a node does (app.OpenCore): episode progress rides with the
 		// group commit.
 		aopt.Coalescer = ingest.NewCoalescer()
