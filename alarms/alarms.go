@@ -129,7 +129,12 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 			}
 			s.journalPending.Store(true)
 			if err := s.DrainJournal(ctx); err != nil {
-				return nil, fmt.Errorf("store journaled alarm events: %w", err)
+				// A node starting during an outage (from its snapshot)
+				// keeps the events journaled; RunJournal stores them.
+				if !s.transient(err) {
+					return nil, fmt.Errorf("store journaled alarm events: %w", err)
+				}
+				log.Warn("journaled alarm events wait for the database", "err", err)
 			}
 		}
 	}
@@ -293,7 +298,7 @@ func (s *Service) Tick(ctx context.Context) error {
 // record stores one engine event and publishes it; with a journal, an
 // event the database cannot take now is journaled and published instead.
 func (s *Service) record(ctx context.Context, ev rules.Event) error {
-	if ev.Type != rules.EventRaised && ev.Type != rules.EventUpdated && ev.Type != rules.EventConditionEnded {
+	if ev.Type != rules.EventRaised && ev.Type != rules.EventUpdated && ev.Type != rules.EventConditionEnded && ev.Type != rules.EventRealarm {
 		return fmt.Errorf("unexpected engine event %q", ev.Type)
 	}
 	if s.journal != nil {
@@ -307,7 +312,7 @@ func (s *Service) storeAndPublish(ctx context.Context, ev *rules.Event) error {
 		return err
 	}
 	s.setActive(ev.Key, ev.Episode.ConditionActive)
-	if ev.Type == rules.EventRaised {
+	if ev.Type == rules.EventRaised || ev.Type == rules.EventRealarm {
 		s.logRaised(*ev)
 	}
 	s.publish(ctx, *ev)
@@ -315,7 +320,7 @@ func (s *Service) storeAndPublish(ctx context.Context, ev *rules.Event) error {
 }
 
 func (s *Service) logRaised(ev rules.Event) {
-	s.log.Warn("alarm raised", "alarm", ev.AlarmID, "device", ev.Key.DeviceID, "rule", ev.Episode.RuleName,
+	s.log.Warn("alarm "+string(ev.Type), "alarm", ev.AlarmID, "reason", ev.Reason, "device", ev.Key.DeviceID, "rule", ev.Episode.RuleName,
 		"severity", ev.Episode.Severity, "dose", ev.Episode.PeakDose, "imported", ev.Imported)
 }
 
@@ -357,10 +362,7 @@ func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
 			// Another node raised this episode first: ours merged into it.
 			ev.Type = rules.EventUpdated
 		}
-		if ev.Type == rules.EventConditionEnded {
-			return s.store.AppendAlarmEvent(ctx, ev.AlarmID, *ev)
-		}
-		return nil
+		return s.storeAudit(ctx, ev)
 	}
 	ev.Episode.ID = ev.AlarmID
 	before := s.setCounted(ev.Key, ev.Episode.Samples)
@@ -368,10 +370,7 @@ func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
 		s.setCounted(ev.Key, before) // not stored: count these samples next time
 		return err
 	}
-	if ev.Type == rules.EventConditionEnded {
-		return s.store.AppendAlarmEvent(ctx, ev.AlarmID, *ev)
-	}
-	return nil
+	return s.storeAudit(ctx, ev)
 }
 
 func (s *Service) setActive(k rules.Key, active bool) {

@@ -138,7 +138,7 @@ func (s *Service) journalEventLocked(ctx context.Context, ev rules.Event, cause 
 	if fresh {
 		// Never stored: viewers need an id to follow it by.
 		ev.AlarmID = newProvisionalID()
-		if ev.Type == rules.EventUpdated {
+		if ev.Type == rules.EventUpdated || ev.Type == rules.EventRealarm {
 			// A raise whose storage failed before: viewers never saw it.
 			ev.Type = rules.EventRaised
 		}
@@ -165,7 +165,7 @@ func (s *Service) journalEventLocked(ctx context.Context, ev rules.Event, cause 
 		s.lastDrainFailure = time.Now()
 		s.log.Warn("database unavailable: alarm event journaled", "alarm", ev.AlarmID, "type", ev.Type, "journal_bytes", s.journal.log.Bytes(), "err", cause)
 	}
-	if ev.Type == rules.EventRaised {
+	if ev.Type == rules.EventRaised || ev.Type == rules.EventRealarm {
 		s.logRaised(ev)
 	}
 	s.publish(ctx, ev)
@@ -246,8 +246,8 @@ func (s *Service) storeJournaled(ctx context.Context, payload []byte) error {
 		// Viewers know this alarm by its provisional id: this event tells
 		// them its stored one. It must not page them again.
 		ev.Episode.ProvisionalID = provisionalID
-		if ev.Type == rules.EventRaised {
-			ev.Type = rules.EventUpdated
+		if ev.Type == rules.EventRaised || ev.Type == rules.EventRealarm {
+			ev.Type = rules.EventUpdated // paged when journaled
 		}
 		s.publish(ctx, ev)
 	}

@@ -106,3 +106,41 @@ func (s *Service) ForgetResolved(ep rules.Episode) {
 	s.forgetCounted(ep.Key)
 	s.forgetProvisional(ep.ID)
 }
+
+// storeAudit stores the audit row of an engine event whose progress is
+// stored already: the condition's end, or a re-alarm, which also puts the
+// stored alarm back to raised. A re-alarm of an alarm someone resolved
+// meanwhile (on another node) is raised as a new alarm: new danger is
+// never hidden by a closed one.
+func (s *Service) storeAudit(ctx context.Context, ev *rules.Event) error {
+	switch ev.Type {
+	case rules.EventConditionEnded:
+		return s.store.AppendAlarmEvent(ctx, ev.AlarmID, *ev)
+	case rules.EventRealarm:
+		err := s.store.RealarmAlarm(ctx, ev.AlarmID, *ev)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		old := ev.AlarmID
+		ep := ev.Episode
+		ep.ID, ep.State = 0, rules.StateRaised
+		id, created, err := s.store.RaiseAlarm(ctx, ep, rules.Event{
+			Type: rules.EventRaised, Key: ev.Key, Time: ev.Time, Imported: ev.Imported, Reason: ev.Reason, Episode: ep,
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.engine.ReplaceID(ev.Key, old, id); err != nil {
+			s.log.Debug("re-raised alarm no longer open in the engine", "alarm", id, "err", err)
+		}
+		s.setCounted(ev.Key, ep.Samples)
+		ev.AlarmID, ev.Episode.ID = id, id
+		if created {
+			ev.Type = rules.EventRaised
+			return nil
+		}
+		// Another node raised the key again meanwhile: page on that one.
+		return s.store.RealarmAlarm(ctx, id, *ev)
+	}
+	return nil
+}

@@ -14,29 +14,42 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/revocations"
+	"github.com/radtrack/radtrack/internal/snapshot"
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/spool"
 	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/deadline"
 	"github.com/radtrack/radtrack/store/pgstore"
 	"github.com/radtrack/radtrack/store/sqlitestore"
 )
 
 // Config is everything a node reads.
 type Config struct {
-	DB     pgstore.Config
-	Server server.Config
-	Writer ingest.WriterConfig
-	Geo    geo.Config // fence hysteresis
+	DB pgstore.Config
+	// DBTimeouts bound every call into PostgreSQL (see store/deadline),
+	// so a hanging database is handled as an outage.
+	DBTimeouts deadline.Timeouts
+	Server     server.Config
+	Writer     ingest.WriterConfig
+	Geo        geo.Config // fence hysteresis
+	// RealarmDistanceM: a new peak this far from an open alarm's peak pages
+	// again (rules/realarm.go); 0 = rules.DefaultRealarmDistanceM, negative = never.
+	RealarmDistanceM float64
+	// Incidents is the grouping window of alarms into incidents.
+	Incidents incidents.Config
 
 	Addr        string // HTTP API (and later the map); required
 	OsmAndAddr  string // OsmAnd / Traccar Client listener; "" disables
@@ -68,6 +81,9 @@ type Config struct {
 	RedisPrefix string // keys and channel prefix; nodes sharing it form one cluster
 	// LiveTick is how often positions are flushed to each viewer (0: 100 ms).
 	LiveTick time.Duration
+	// SnapshotEvery is how often the node refreshes its local snapshot
+	// (besides at start and after every change it hears of; 0: 1 min).
+	SnapshotEvery time.Duration
 	// ConfigCheck is how often the node checks whether fences or rules
 	// changed through another node whose notice it missed (0: 5 s).
 	ConfigCheck time.Duration
@@ -91,22 +107,74 @@ type Core struct {
 	Writer   *ingest.Writer
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
+	// Incidents groups the alarms of live samples.
+	Incidents *incidents.Service
 
 	spool   *spool.Spool
 	journal *alarms.Journal
+	// snapshots answers look-ups from the local snapshot during an
+	// outage (nil without a spool directory or PostgreSQL); degraded: the
+	// node started from it and has not migrated the database yet.
+	snapshots    *snapshot.Fallback
+	snapshotPath string
+	degraded     atomic.Bool
 }
 
 // OpenCore opens the store (migrating it) and builds the pipeline. pub,
 // if not nil, receives every stored alarm event; extra stages run after the
 // rules for every sample.
 func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publisher, extra ...ingest.Stage) (*Core, error) {
+	var (
+		snap     *snapshot.Snapshot
+		degraded bool
+		snapPath string
+	)
+	if cfg.SpoolDir != "" && cfg.DB.URL != "" {
+		snapPath = filepath.Join(cfg.SpoolDir, snapshot.FileName)
+		var err error
+		if snap, err = snapshot.Load(snapPath); err != nil && !errors.Is(err, snapshot.ErrNone) {
+			log.Error("local snapshot unreadable: a database outage will refuse devices not seen since start", "err", err)
+		}
+	}
 	st, pg, err := OpenStore(ctx, cfg, log)
-	if err != nil {
-		return nil, err
+	if openErr := err; err != nil {
+		if snap == nil || pgstore.Classify(err) != store.Transient {
+			return nil, err
+		}
+		// The database does not answer: start degraded from the local
+		// snapshot rather than not at all.
+		if pg, err = pgstore.OpenUnmigrated(cfg.DB, snap.Timescale); err != nil {
+			return nil, err
+		}
+		st, degraded = pg, true
+		log.Warn("database unreachable: starting degraded from the local snapshot (known devices report into the spool, rules evaluate, alarms are journaled; no open alarm is restored)",
+			"snapshot_taken", snap.TakenAt, "devices", len(snap.Devices), "rules", len(snap.Rules), "fences", len(snap.Fences), "err", openErr)
+	}
+	var fallback *snapshot.Fallback
+	if pg != nil {
+		// Every path — credentials, sessions, alarms, commits, reads —
+		// goes through Core.Store, so every call gets a deadline here.
+		st = deadline.Wrap(pg, cfg.DBTimeouts, log)
+		if degraded {
+			// It did not answer: nothing at start waits for it again
+			// (calls fail at once until a probe is answered).
+			st.(interface{ MarkUnresponsive(error) }).MarkUnresponsive(errors.New("unreachable at start"))
+		}
+		if snapPath != "" {
+			fallback = snapshot.NewFallback(st, pgstore.Classify)
+			if snap != nil {
+				fallback.Use(snap) // until the node takes a fresh one
+			}
+			if degraded {
+				fallback.StartDegraded()
+			}
+			st = fallback
+		}
 	}
 	m := metrics.New()
 	wcfg := cfg.Writer
-	aopt := alarms.Options{Geo: cfg.Geo, Publisher: pub}
+	inc := incidents.New(st, cfg.Incidents, log)
+	aopt := alarms.Options{Geo: cfg.Geo, Publisher: publishers{pub, inc}}
 	closeAll := func() { st.Close() }
 	if cfg.SpoolDir != "" && pg != nil {
 		sp, err := spool.Open(cfg.SpoolDir, cfg.SpoolMaxBytes)
@@ -132,7 +200,7 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 				DeadLetterBytes: js.DeadLetterBytes, DeadLettered: js.DeadLettered}
 		})
 	}
-	if _, ok := st.(store.AlarmBatcher); ok {
+	if batches(st) {
 		// Episode progress rides with the group commit (issue 19).
 		aopt.Coalescer = ingest.NewCoalescer()
 		wcfg.Alarms = aopt.Coalescer
@@ -142,13 +210,22 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 		closeAll()
 		return nil, fmt.Errorf("load rules, fences and open alarms: %w", err)
 	}
+	if fallback != nil {
+		fallback.EndStartup()
+	}
+	if cfg.RealarmDistanceM != 0 {
+		svc.Engine().SetRealarmDistance(cfg.RealarmDistanceM)
+	}
+	inc.SetActor(svc)
 	w := ingest.NewWriter(st, wcfg, m, log)
-	return &Core{
-		spool: wcfg.Spool, journal: aopt.Journal, PG: pg,
-		Store: st, Alarms: svc, Metrics: m, Writer: w,
+	c := &Core{
+		spool: wcfg.Spool, journal: aopt.Journal, PG: pg, snapshots: fallback, snapshotPath: snapPath,
+		Store: st, Alarms: svc, Incidents: inc, Metrics: m, Writer: w,
 		Pipeline: ingest.NewPipeline(w, m, append([]ingest.Stage{svc}, extra...)...),
 		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
-	}, nil
+	}
+	c.degraded.Store(degraded)
+	return c, nil
 }
 
 // OpenStore opens PostgreSQL/TimescaleDB when a URL is configured, else the
@@ -201,6 +278,8 @@ type Node struct {
 	// revocations journals logouts and token revocations the database
 	// could not take yet (beside the spool; nil without one).
 	revocations *revocations.Set
+	// snapshotNow (cap 1) asks runSnapshots for a fresh snapshot.
+	snapshotNow chan struct{}
 
 	httpLn, osmandLn, bgeigieLn net.Listener
 }
@@ -209,7 +288,7 @@ type Node struct {
 // binds every listener, so that addresses are known (port 0 works) before
 // Run.
 func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(username, password string)) (*Node, error) {
-	n := &Node{cfg: cfg, log: log}
+	n := &Node{cfg: cfg, log: log, snapshotNow: make(chan struct{}, 1)}
 	broker, rdb, err := newBroker(cfg, log)
 	if err != nil {
 		return nil, err
@@ -223,6 +302,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		OpenAlarms: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
 			return openAlarms(ctx, n.Store, n.Alarms, n.log)
 		},
+		OpenIncidents: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
+			return openIncidents(ctx, n.Store, n.log)
+		},
 		Ack: n.ackFromSocket,
 		// Resolutions made on any node free the key in this node's engine,
 		// so the next alarm of that device and rule is raised here too.
@@ -231,7 +313,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 				n.log.Error("decode peer alarm event", "alarm", ev.AlarmID, "err", err)
 			})
 		},
-		OnChange: func(c live.Change) { n.live.cluster.onChange(c) },
+		OnChange: func(c live.Change) { n.live.cluster.onChange(c); n.snapshotChanged(c) },
 		OnResync: func() { n.live.cluster.onResync() },
 	})
 	if err != nil {
@@ -240,12 +322,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 	}
 	n.live.cluster = newClusterChanges(n.live.hub, cfg.ConfigCheck, log)
 	core, err := OpenCore(ctx, cfg, log, live.AlarmPublisher{Hub: n.live.hub}, live.PositionStage{Hub: n.live.hub,
-		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpen(device) }})
+		// Device-health alarms (silence) do not ring a vehicle red.
+		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpenExcept(device, rules.KindSilence) }})
 	if err != nil {
 		n.closeRedis()
 		return nil, err
 	}
 	n.Core = core
+	incPub := live.IncidentPublisher{Hub: n.live.hub}
+	core.Incidents.Subscribe(func(ctx context.Context, ev incidents.Event) {
+		if err := incPub.PublishIncident(ctx, ev); err != nil {
+			log.Error("publish incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
+		}
+	})
 	if core.spool != nil {
 		if n.revocations, err = revocations.Open(filepath.Join(cfg.SpoolDir, "revocations"), revocations.DefaultMax); err != nil {
 			_ = core.Close(ctx)
@@ -320,7 +409,7 @@ func addrOf(ln net.Listener) string {
 // sample commit, and closes the store.
 func (n *Node) Run(ctx context.Context) error {
 	srv := server.New(n.cfg.Server, server.Deps{
-		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Limits: ingest.NewLimits(n.cfg.Limits),
+		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Incidents: n.Incidents, Limits: ingest.NewLimits(n.cfg.Limits),
 		Metrics: n.Metrics, Log: n.log, Live: n.live.hub, Redis: n.redisPing(),
 		Revocations: n.revocations, Peers: n.live.cluster,
 	})
@@ -366,6 +455,9 @@ func (n *Node) Run(ctx context.Context) error {
 	var configDone sync.WaitGroup
 	configDone.Go(func() { n.live.cluster.watchConfig(tickCtx) })
 	configDone.Go(func() { srv.RunRevocations(tickCtx, time.Second) })
+	if n.snapshots != nil {
+		configDone.Go(func() { n.runSnapshots(tickCtx) })
+	}
 
 	// The live push outlives the listeners during shutdown so that alarms
 	// raised by the last requests still reach viewers.
@@ -463,4 +555,14 @@ func (n *Node) closeListeners() {
 			ln.Close()
 		}
 	}
+}
+
+// batches reports whether st stores batched episode updates: both real
+// stores do, also behind the deadline wrapper.
+func batches(st store.Store) bool {
+	if d, ok := st.(interface{ Batches() bool }); ok {
+		return d.Batches()
+	}
+	_, ok := st.(store.AlarmBatcher)
+	return ok
 }

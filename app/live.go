@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -50,15 +51,22 @@ func redisPrefix(cfg Config) string {
 	return cfg.RedisPrefix
 }
 
+// openAlarmsTimeout bounds the database's part of a viewer's snapshot.
+const openAlarmsTimeout = 2 * time.Second
+
 // openAlarms renders every open live alarm for a viewer's snapshot: the
 // stored ones and those raised while the database was unreachable. With
 // the database away, the alarms this node's engine holds stand in, so a
 // control room that reconnects during an outage still sees them.
 func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *slog.Logger) ([]json.RawMessage, error) {
 	imported := false
-	list, err := st.ListAlarms(ctx, store.AlarmFilter{
+	// A control room must not wait on a hanging database for its map:
+	// the engine's memory stands in after openAlarmsTimeout.
+	lctx, cancel := context.WithTimeout(ctx, openAlarmsTimeout)
+	list, err := st.ListAlarms(lctx, store.AlarmFilter{
 		States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported,
 	})
+	cancel()
 	if err != nil {
 		log.Warn("open alarms for a snapshot from memory: database unavailable", "err", err)
 		list = svc.OpenLive()
@@ -68,6 +76,27 @@ func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *s
 	out := make([]json.RawMessage, len(list))
 	for i, a := range list {
 		if out[i], err = json.Marshal(a); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// openIncidents renders every unresolved live incident for a snapshot.
+// With the database away the snapshot carries none (the alarms stand in):
+// the map shows their alarms as they come.
+func openIncidents(ctx context.Context, st store.Store, log *slog.Logger) ([]json.RawMessage, error) {
+	imported := false
+	list, err := st.ListIncidents(ctx, store.IncidentFilter{
+		States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported,
+	})
+	if err != nil {
+		log.Warn("open incidents for a snapshot: database unavailable", "err", err)
+		return []json.RawMessage{}, nil
+	}
+	out := make([]json.RawMessage, len(list))
+	for i, inc := range list {
+		if out[i], err = json.Marshal(inc); err != nil {
 			return nil, err
 		}
 	}

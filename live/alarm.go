@@ -11,8 +11,10 @@ const (
 	EventRaised         = "raised"
 	EventUpdated        = "updated"
 	EventConditionEnded = "condition_ended"
-	EventAcknowledged   = "acknowledged"
-	EventResolved       = "resolved"
+	// EventRealarm pages again like EventRaised (rules/realarm.go).
+	EventRealarm      = "realarm"
+	EventAcknowledged = "acknowledged"
+	EventResolved     = "resolved"
 )
 
 // AlarmEvent is one change of one alarm. Every viewer gets every event it
@@ -24,7 +26,11 @@ type AlarmEvent struct {
 	// it sets it, so that the copy it later reads back from the log is
 	// known as one it may have delivered already. Empty for events of
 	// nodes that predate it.
-	EID      string
+	EID string
+	// Kind is KindIncident for an incident event (AlarmID is then the
+	// incident's id, DeviceID the device of its peak, Payload the
+	// incident); "" for an alarm event.
+	Kind     string
 	Type     string // one of the Event constants
 	AlarmID  int64
 	DeviceID int64
@@ -44,6 +50,7 @@ type AlarmEvent struct {
 // storedEvent is the form an event takes inside a log entry; the offset is
 // the entry's position and is not repeated.
 type storedEvent struct {
+	Kind     string          `json:"kind,omitempty"`
 	Type     string          `json:"type"`
 	AlarmID  int64           `json:"alarm_id"`
 	DeviceID int64           `json:"device_id"`
@@ -52,16 +59,19 @@ type storedEvent struct {
 }
 
 func (ev AlarmEvent) stored() storedEvent {
-	return storedEvent{Type: ev.Type, AlarmID: ev.AlarmID, DeviceID: ev.DeviceID, Time: ev.Time.UTC(), Payload: ev.Payload}
+	return storedEvent{Kind: ev.Kind, Type: ev.Type, AlarmID: ev.AlarmID, DeviceID: ev.DeviceID, Time: ev.Time.UTC(), Payload: ev.Payload}
 }
 
 func (s storedEvent) event(offset int64) AlarmEvent {
-	return AlarmEvent{Offset: offset, Type: s.Type, AlarmID: s.AlarmID, DeviceID: s.DeviceID, Time: s.Time, Payload: s.Payload}
+	return AlarmEvent{Offset: offset, Kind: s.Kind, Type: s.Type, AlarmID: s.AlarmID, DeviceID: s.DeviceID, Time: s.Time, Payload: s.Payload}
 }
+
+// KindIncident marks an incident event (live/PROTOCOL.md "incident").
+const KindIncident = "incident"
 
 func validEventType(t string) bool {
 	switch t {
-	case EventRaised, EventUpdated, EventConditionEnded, EventAcknowledged, EventResolved:
+	case EventRaised, EventUpdated, EventConditionEnded, EventRealarm, EventAcknowledged, EventResolved:
 		return true
 	}
 	return false

@@ -254,6 +254,18 @@ func (c *conn) sync(req syncRequest) error {
 			return &syncError{fmt.Errorf("open alarms: %w", err)}
 		}
 		snap.alarms = alarms
+		if h.cfg.OpenIncidents != nil {
+			ctx, cancel := c.callContext()
+			incs, err := h.cfg.OpenIncidents(ctx, c.v)
+			cancel()
+			if err != nil {
+				if c.closing() {
+					return errClosing
+				}
+				return &syncError{fmt.Errorf("open incidents: %w", err)}
+			}
+			snap.incidents, snap.withIncidents = incs, true
+		}
 	}
 
 	pp := h.getPositions()

@@ -90,18 +90,26 @@ func appendColumns(b []byte, ps []Position, meta bool) []byte {
 // the bytes among all connections.
 func alarmFrame(ev AlarmEvent) []byte {
 	b := make([]byte, 0, 160+len(ev.Payload))
-	b = frameStart(b, "alarm")
+	kind := "alarm"
+	if ev.Kind == KindIncident {
+		kind = KindIncident
+	}
+	b = frameStart(b, kind)
 	b = append(b, `,"offset":"`...)
 	b = strconv.AppendInt(b, ev.Offset, 10)
 	b = append(b, `","event":`...)
 	b = appendJSONString(b, ev.Type)
-	b = append(b, `,"alarm_id":`...)
+	b = append(b, `,"`...)
+	b = append(b, kind...)
+	b = append(b, `_id":`...)
 	b = strconv.AppendInt(b, ev.AlarmID, 10)
 	b = append(b, `,"device_id":`...)
 	b = strconv.AppendInt(b, ev.DeviceID, 10)
 	b = append(b, `,"time":"`...)
 	b = ev.Time.UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","alarm":`...)
+	b = append(b, `","`...)
+	b = append(b, kind...)
+	b = append(b, `":`...)
 	b = appendRaw(b, ev.Payload)
 	return append(b, '}')
 }
@@ -124,7 +132,10 @@ type snapshot struct {
 	resume    bool // answer to a resume request: "recovered" is sent
 	recovered bool // the alarm events after offset follow; no alarm list
 	alarms    []json.RawMessage
-	positions []Position
+	incidents []json.RawMessage
+	// withIncidents: the hub serves incidents (Config.OpenIncidents).
+	withIncidents bool
+	positions     []Position
 }
 
 func appendSnapshotFrame(b []byte, s snapshot) []byte {
@@ -145,6 +156,16 @@ func appendSnapshotFrame(b []byte, s snapshot) []byte {
 			b = appendRaw(b, a)
 		}
 		b = append(b, ']')
+		if s.withIncidents {
+			b = append(b, `,"incidents":[`...)
+			for i, inc := range s.incidents {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendRaw(b, inc)
+			}
+			b = append(b, ']')
+		}
 	}
 	b = append(b, `,"positions":`...)
 	b = appendColumns(b, s.positions, true)

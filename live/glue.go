@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
@@ -65,7 +66,7 @@ func (s PositionStage) Process(_ context.Context, dev store.Device, samples []sa
 // node can apply resolutions made on other nodes.
 func ResolvedEpisodes(evs []AlarmEvent, f func(rules.Episode), onErr func(AlarmEvent, error)) {
 	for _, ev := range evs {
-		if ev.Type != EventResolved {
+		if ev.Type != EventResolved || ev.Kind != "" {
 			continue
 		}
 		var ep rules.Episode
@@ -75,4 +76,21 @@ func ResolvedEpisodes(evs []AlarmEvent, f func(rules.Episode), onErr func(AlarmE
 		}
 		f(ep)
 	}
+}
+
+// IncidentPublisher pushes every incident event (incidents.Service.Subscribe)
+// as an "incident" frame through the alarm log: same offsets, same
+// never-dropped delivery, to every viewer who may see the device of the
+// incident's peak.
+type IncidentPublisher struct{ Hub *Hub }
+
+// PublishIncident renders the incident as the REST API does and queues it.
+func (p IncidentPublisher) PublishIncident(_ context.Context, ev incidents.Event) error {
+	payload, err := json.Marshal(ev.Incident)
+	if err != nil {
+		return fmt.Errorf("render incident %d: %w", ev.Incident.ID, err)
+	}
+	p.Hub.PublishAlarm(AlarmEvent{Kind: KindIncident, Type: string(ev.Type), AlarmID: ev.Incident.ID,
+		DeviceID: ev.Incident.PeakDeviceID, Time: ev.Time, Payload: payload})
+	return nil
 }

@@ -328,21 +328,24 @@ type columns struct {
 }
 
 type frame struct {
-	V         int               `json:"v"`
-	Type      string            `json:"type"`
-	Offset    string            `json:"offset"`
-	Recovered *bool             `json:"recovered"`
-	Alarms    []json.RawMessage `json:"alarms"`
-	HasAlarms bool              `json:"-"`
-	Positions *columns          `json:"positions"`
-	Full      bool              `json:"full"`
-	Event     string            `json:"event"`
-	AlarmID   int64             `json:"alarm_id"`
-	DeviceID  int64             `json:"device_id"`
-	Alarm     json.RawMessage   `json:"alarm"`
-	Re        string            `json:"re"`
-	ID        json.RawMessage   `json:"id"`
-	Error     string            `json:"error"`
+	V          int               `json:"v"`
+	Type       string            `json:"type"`
+	Offset     string            `json:"offset"`
+	Recovered  *bool             `json:"recovered"`
+	Alarms     []json.RawMessage `json:"alarms"`
+	HasAlarms  bool              `json:"-"`
+	Positions  *columns          `json:"positions"`
+	Full       bool              `json:"full"`
+	Event      string            `json:"event"`
+	AlarmID    int64             `json:"alarm_id"`
+	DeviceID   int64             `json:"device_id"`
+	Alarm      json.RawMessage   `json:"alarm"`
+	Incidents  []json.RawMessage `json:"incidents"`
+	IncidentID int64             `json:"incident_id"`
+	Incident   json.RawMessage   `json:"incident"`
+	Re         string            `json:"re"`
+	ID         json.RawMessage   `json:"id"`
+	Error      string            `json:"error"`
 }
 
 func (f *frame) offset(t testing.TB) int64 {

@@ -37,6 +37,10 @@ type Config struct {
 	// OpenAlarms returns the open alarms the viewer may see, rendered as the
 	// REST API does; they go into full snapshots. Required.
 	OpenAlarms func(ctx context.Context, v Viewer) ([]json.RawMessage, error)
+	// OpenIncidents returns the unresolved incidents the viewer may see, as
+	// the REST API renders them; they go into full snapshots beside the
+	// alarms. Nil: snapshots carry no incidents field.
+	OpenIncidents func(ctx context.Context, v Viewer) ([]json.RawMessage, error)
 	// Ack acknowledges an alarm for the viewer, checking permission; the
 	// resulting alarm event must be published by the server through
 	// PublishAlarm. Its error text is shown to the client. Nil: acks are

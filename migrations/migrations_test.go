@@ -43,8 +43,8 @@ func TestEmbeddedFilesLoadForEveryDialectWithTheSameVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := names(conv); got != "0008_dose_1m_refresh_all.undo-plain.sql 0003_measurements_engine.undo-plain.sql "+
-		"0003_measurements_engine.tsdb.sql 0008_dose_1m_refresh_all.tsdb.sql" {
+	if got := names(conv); got != "0011_dose_grid.undo-plain.sql 0008_dose_1m_refresh_all.undo-plain.sql 0003_measurements_engine.undo-plain.sql "+
+		"0003_measurements_engine.tsdb.sql 0008_dose_1m_refresh_all.tsdb.sql 0011_dose_grid.tsdb.sql" {
 		t.Fatalf("conversion steps: %s", got)
 	}
 }

@@ -53,8 +53,9 @@ type Input struct {
 // it evaluates. Persist its events; at start-up hand the open episodes back
 // with Restore so a restart raises no duplicates.
 type Engine struct {
-	rules  atomic.Pointer[ruleSet]
-	shards [deviceShards]deviceShard
+	rules    atomic.Pointer[ruleSet]
+	shards   [deviceShards]deviceShard
+	realarmM atomic.Uint64 // float64 bits of the re-alarm distance; 0 = default
 }
 
 const deviceShards = 64
@@ -86,6 +87,9 @@ type deviceState struct {
 	backgrounds []ruleBackground // one estimator per background rule
 	levelHist   *levelHistory    // recent readings for level and zone rules
 	stays       []fenceStay      // fences the device is inside, for dwell rules
+
+	spans   []span // imported streams: sample times evaluated (replay.go)
+	curSpan int    // the span the previous sample went into; -1 none
 }
 
 func (d *deviceState) levels() *levelHistory {
@@ -178,7 +182,7 @@ func (e *Engine) state(k streamKey) *deviceState {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if d = sh.devices[k]; d == nil {
-		d = &deviceState{}
+		d = &deviceState{curSpan: -1}
 		sh.devices[k] = d
 	}
 	return d
@@ -246,6 +250,9 @@ func (e *Engine) Restore(open []Episode) error {
 			errs = append(errs, fmt.Errorf("rules: restore: episode %d repeats open key %+v", ep.ID, ep.Key))
 		} else {
 			d.open = append(d.open, &ep)
+			if ep.Imported {
+				d.seedSpan(ep.FirstSeen, ep.LastSeen)
+			}
 		}
 		d.mu.Unlock()
 	}
@@ -325,6 +332,18 @@ func (e *Engine) HasOpen(deviceID int64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.open) > 0
+}
+
+// HasOpenExcept reports whether a device's live stream has an open
+// episode of another kind than except (e.g. anything but device health).
+func (e *Engine) HasOpenExcept(deviceID int64, except Kind) bool {
+	d := e.existing(streamKey{device: deviceID})
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.ContainsFunc(d.open, func(ep *Episode) bool { return ep.Kind != except })
 }
 
 // OpenEpisodes returns snapshots of every open episode, by device.

@@ -153,7 +153,8 @@ func TestFenceRules(t *testing.T) {
 	expect(feed([]int64{patrol, restricted}), EventUpdated)
 	expect(feed([]int64{patrol}, Transition{Type: Exit, FenceID: restricted, FenceKind: FenceRestricted}), EventConditionEnded)
 	expect(feed([]int64{patrol}))
-	// Re-entering while the alarm is unresolved continues the same episode.
+	// Re-entering while the alarm is unresolved continues the same episode
+	// (within RealarmMinGap of leaving: no new page, realarm.go).
 	events := feed([]int64{patrol, restricted}, Transition{Type: Enter, FenceID: restricted, FenceKind: FenceRestricted})
 	expect(events, EventUpdated)
 	if ep := events[0].Episode; ep.Samples != 3 || !ep.ConditionActive || ep.FenceID != restricted {

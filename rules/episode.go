@@ -100,6 +100,10 @@ type Episode struct {
 	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
 	Code           Code      `json:"code,omitempty"`
 	ResolveComment string    `json:"resolve_comment,omitempty"`
+
+	// RealarmedAt is the time of the latest re-alarm (zero if none); only
+	// carried in events and audit snapshots.
+	RealarmedAt time.Time `json:"realarmed_at,omitzero"`
 }
 
 // EventType names an audit event.
@@ -109,8 +113,12 @@ const (
 	EventRaised         EventType = "raised"
 	EventUpdated        EventType = "updated"
 	EventConditionEnded EventType = "condition_ended"
-	EventAcknowledged   EventType = "acknowledged"
-	EventResolved       EventType = "resolved"
+	// EventRealarm pages people again about an open episode exactly like a
+	// raise: the episode goes back to raised (unacknowledged). See
+	// realarm.go for when.
+	EventRealarm      EventType = "realarm"
+	EventAcknowledged EventType = "acknowledged"
+	EventResolved     EventType = "resolved"
 )
 
 // Event is one audit record: every change of an episode produces one,
@@ -126,7 +134,9 @@ type Event struct {
 	Code     Code      `json:"code,omitempty"`
 	Imported bool      `json:"imported"`
 	NewPeak  bool      `json:"new_peak,omitempty"` // this sample raised the peak dose
-	Episode  Episode   `json:"episode"`
+	// Reason says why a realarm event pages again (RealarmReason values).
+	Reason  RealarmReason `json:"reason,omitempty"`
+	Episode Episode       `json:"episode"`
 }
 
 func (e *Episode) event(t EventType, at time.Time) Event {

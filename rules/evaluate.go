@@ -37,6 +37,9 @@ func (e *Engine) Evaluate(in Input) []Event {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
+	if s.Imported && d.importedSeen(s.Time) {
+		return nil // evaluated when this log was imported before
+	}
 	late := !s.Time.After(d.latest)
 	if !late {
 		d.latest = s.Time
@@ -49,7 +52,7 @@ func (e *Engine) Evaluate(in Input) []Event {
 		d.lastLon, d.lastLat = s.Lon, s.Lat
 	}
 
-	c := evaluation{d: d}
+	c := evaluation{d: d, realarmM: e.realarmDistance()}
 	if !s.Imported {
 		c.heard(rs, s)
 	}
@@ -101,8 +104,9 @@ func (e *Engine) Evaluate(in Input) []Event {
 
 // evaluation collects the events of one call while the device is locked.
 type evaluation struct {
-	d   *deviceState
-	out []Event
+	d        *deviceState
+	out      []Event
+	realarmM float64 // re-alarm distance in metres
 }
 
 // heard records that a live device reported, which ends any silence.
@@ -185,11 +189,22 @@ func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late boo
 		c.out = append(c.out, out)
 		return
 	}
+	var endedAt time.Time // when the condition that now returns had ended
+	if !late && !ep.ConditionActive {
+		endedAt = ep.ConditionEndedAt
+	}
 	if !late {
 		ep.ConditionActive, ep.ConditionEndedAt = true, time.Time{}
 	}
+	oldPeak := peakOf(ep)
 	newPeak := ep.absorb(ev)
-	out := ep.event(EventUpdated, ev.time)
-	out.NewPeak = newPeak
+	reason := c.realarmReason(ep, r, endedAt, newPeak, oldPeak)
+	typ := EventUpdated
+	if reason != "" {
+		ep.realarm(ev.time, r)
+		typ = EventRealarm
+	}
+	out := ep.event(typ, ev.time)
+	out.NewPeak, out.Reason = newPeak, reason
 	c.out = append(c.out, out)
 }

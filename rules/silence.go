@@ -53,7 +53,7 @@ func (e *Engine) Tick(now time.Time) []Event {
 		d := ks.state
 		d.mu.Lock()
 		if d.watched && !d.lastHeard.IsZero() {
-			c := evaluation{d: d}
+			c := evaluation{d: d, realarmM: e.realarmDistance()}
 			for _, r := range silence {
 				if now.Sub(d.lastHeard).Seconds() < r.Silence.AfterS {
 					continue

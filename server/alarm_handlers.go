@@ -10,6 +10,7 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/export"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
@@ -103,10 +104,19 @@ func parseBBox(v string) ([4]float64, bool) {
 
 // handleListAlarms is GET /api/v1/alarms: unresolved first, most severe
 // first, then newest.
-func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, u store.User) {
 	f, field, msg := parseAlarmFilter(r.URL.Query())
 	if field != "" {
 		writeError(w, http.StatusBadRequest, field, msg)
+		return
+	}
+	format, err := export.Negotiate(r.URL.Query().Get("format"), r.Header.Get("Accept"), export.AlarmFormats...)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "format", "must be "+export.Names(export.AlarmFormats...))
+		return
+	}
+	if format != export.JSON {
+		s.streamAlarms(w, r, u, format, f)
 		return
 	}
 	list, err := s.store.ListAlarms(r.Context(), f)
@@ -138,8 +148,11 @@ func (s *Server) handleGetAlarm(w http.ResponseWriter, r *http.Request, _ store.
 		s.internalError(w, r, "get alarm events", err)
 		return
 	}
+	// Track's end is exclusive and times are stored to the microsecond: a
+	// nanosecond past last_seen rounds back onto it and left out the last
+	// sample (all of a one-sample episode).
 	samples, err := s.store.Track(r.Context(), store.TrackQuery{
-		DeviceID: ep.DeviceID, From: ep.FirstSeen, To: ep.LastSeen.Add(time.Nanosecond), Limit: 10_000,
+		DeviceID: ep.DeviceID, From: ep.FirstSeen, To: ep.LastSeen.Truncate(time.Microsecond).Add(time.Microsecond), Limit: 10_000,
 	})
 	if err != nil {
 		s.internalError(w, r, "get alarm samples", err)
@@ -230,39 +243,4 @@ func (s *Server) alarmTransitionFailed(w http.ResponseWriter, r *http.Request, e
 		s.internalError(w, r, "alarm transition", err)
 	}
 	return true
-}
-
-// handleTrack is GET /api/v1/devices/{id}/track?from=&to=&limit=: the
-// device's samples in [from, to), oldest first (default: the last hour).
-func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request, _ store.User) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	q := store.TrackQuery{DeviceID: id, To: time.Now().Add(time.Minute)}
-	q.From = q.To.Add(-time.Hour)
-	for name, dst := range map[string]*time.Time{"from": &q.From, "to": &q.To} {
-		if v := r.URL.Query().Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, name, "must be an RFC 3339 time")
-				return
-			}
-			*dst = t
-		}
-	}
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			writeError(w, http.StatusBadRequest, "limit", "must be a positive integer")
-			return
-		}
-		q.Limit = n
-	}
-	samples, err := s.store.Track(r.Context(), q)
-	if err != nil {
-		s.internalError(w, r, "track", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"device_id": id, "samples": samplesJSON(samples)})
 }

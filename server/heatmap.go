@@ -15,7 +15,9 @@ const metresPerDegreeLat = 111_195.0
 // handleHeatmap is GET /api/v1/heatmap?from=&to=&bbox=w,s,e,n&cell_m=200:
 // max and mean dose per grid cell, computed in the database so the
 // browser never receives raw samples. Defaults: the last 24 h, 200 m cells.
-func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, _ store.User) {
+// The answer's cells are cell_m rounded to whole base cells of the store's
+// grid; cell_lon and cell_lat give their size in degrees.
+func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, u store.User) {
 	q := r.URL.Query()
 	hq := store.HeatmapQuery{To: time.Now().Add(time.Minute), BBox: [4]float64{-180, -90, 180, 90}}
 	hq.From = hq.To.Add(-24 * time.Hour)
@@ -49,10 +51,18 @@ func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, _ store.U
 	midLat := (hq.BBox[1] + hq.BBox[3]) / 2
 	hq.CellLat = cellM / metresPerDegreeLat
 	hq.CellLon = cellM / (metresPerDegreeLat * math.Max(math.Cos(midLat*math.Pi/180), 0.01))
+	release, ok := s.heavy(w, u.ID)
+	if !ok {
+		return
+	}
+	defer release()
 	cells, err := s.store.Heatmap(r.Context(), hq)
 	if err != nil {
 		s.internalError(w, r, "heatmap", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cell_m": cellM, "cells": cells})
+	// Cells are whole base cells (store.HeatGridDeg): say what they are.
+	lonDeg, latDeg := hq.SnappedCell()
+	writeJSON(w, http.StatusOK, map[string]any{"cell_m": math.Round(latDeg * metresPerDegreeLat),
+		"cell_lon": lonDeg, "cell_lat": latDeg, "cells": cells})
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/metrics"
@@ -59,16 +60,18 @@ func newHarness(t *testing.T, wcfg ingest.WriterConfig, scfg server.Config, limi
 	t.Cleanup(st.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
-	svc, err := alarms.New(context.Background(), st, alarms.Options{Geo: geo.DefaultConfig()}, log)
+	inc := incidents.New(st, incidents.Config{}, log)
+	svc, err := alarms.New(context.Background(), st, alarms.Options{Geo: geo.DefaultConfig(), Publisher: inc}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	inc.SetActor(svc)
 	w := ingest.NewWriter(st, wcfg, m, log)
 	t.Cleanup(func() { _ = w.Close(context.Background()) })
 	pipeline := ingest.NewPipeline(w, m, svc)
 	ts := httptest.NewServer(server.New(scfg, server.Deps{
 		Store: st, Pipeline: pipeline, Devices: ingest.NewDevices(st, deviceCacheTTL),
-		Alarms: svc, Limits: firstOrNil(limits), Metrics: m, Log: log,
+		Alarms: svc, Incidents: inc, Limits: firstOrNil(limits), Metrics: m, Log: log,
 	}))
 	t.Cleanup(ts.Close)
 	dev, token := storetest.NewDevice(t, st, "veh-http")

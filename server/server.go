@@ -11,11 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/frontend"
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/live"
@@ -42,6 +44,11 @@ type Config struct {
 	LoginsPerMinute float64
 	// Basemaps are the configured map backgrounds (ParseBasemaps).
 	Basemaps []Basemap
+	// HeavyPerUser and HeavyTotal bound the large queries (track streams,
+	// exports, dose accounting, heatmaps) one user and the whole node run
+	// at once; beyond them a request gets 429 (0: no bound). Keep HeavyTotal
+	// under the database pool size: each holds a connection while it runs.
+	HeavyPerUser, HeavyTotal int
 }
 
 // DefaultConfig returns production defaults.
@@ -49,22 +56,24 @@ func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes: 4 << 20, RetryAfter: 2 * time.Second,
 		SessionTTL: 14 * time.Hour, BcryptCost: auth.DefaultBcryptCost, LoginsPerMinute: 10,
+		HeavyPerUser: 2, HeavyTotal: 3,
 	}
 }
 
 // Server serves the HTTP API.
 type Server struct {
-	cfg      Config
-	store    store.Store
-	pipeline *ingest.Pipeline
-	metrics  *metrics.Metrics
-	log      *slog.Logger
-	mux      *http.ServeMux
-	handler  http.Handler // mux behind the request-id middleware
-	devices  *ingest.Devices
-	gate     *ingest.Gate // every ingest route enters through it
-	alarms   *alarms.Service
-	live     *live.Hub
+	cfg       Config
+	store     store.Store
+	pipeline  *ingest.Pipeline
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	mux       *http.ServeMux
+	handler   http.Handler // mux behind the request-id middleware
+	devices   *ingest.Devices
+	gate      *ingest.Gate // every ingest route enters through it
+	alarms    *alarms.Service
+	incidents *incidents.Service
+	live      *live.Hub
 	// redisPing checks Redis for /readyz; nil without Redis.
 	redisPing func(context.Context) error
 	logins    *ratelimit.Limiter // login attempts per client IP
@@ -73,6 +82,9 @@ type Server struct {
 	peers     CredentialPeers    // nil: a single node
 	// dummyHash is a password hash to compare against for unknown users.
 	dummyHash func() string
+	// heavyQueries bounds concurrent uncapped reads (heavy.go).
+	heavyQueries *heavyLimit
+	heavyRefused prometheus.Counter
 }
 
 // Deps are the parts the server wires together. Devices is shared with
@@ -83,8 +95,10 @@ type Deps struct {
 	Pipeline *ingest.Pipeline
 	Devices  *ingest.Devices
 	Alarms   *alarms.Service
-	Limits   *ingest.Limits // nil: no ingest rate limits
-	Live     *live.Hub      // nil: no live push
+	// Incidents groups alarms; nil leaves the incident routes answering 503.
+	Incidents *incidents.Service
+	Limits    *ingest.Limits // nil: no ingest rate limits
+	Live      *live.Hub      // nil: no live push
 	// Redis, if set, is part of readiness.
 	Redis   func(context.Context) error
 	Metrics *metrics.Metrics
@@ -99,9 +113,10 @@ type Deps struct {
 // New builds the server and its routes.
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
-		devices: d.Devices, alarms: d.Alarms, live: d.Live, redisPing: d.Redis,
+		devices: d.Devices, alarms: d.Alarms, incidents: d.Incidents, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
-		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers}
+		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers,
+		heavyQueries: newHeavyLimit(cfg.HeavyPerUser, cfg.HeavyTotal), heavyRefused: heavyRefusedCounter(d.Metrics.Registry)}
 	if s.revoked == nil {
 		s.revoked = revocations.InMemory(revocations.DefaultMax)
 	}
@@ -137,6 +152,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/devices/{id}/rotate-token", s.require(auth.RoleAdmin, s.handleRotateDeviceToken))
 	s.mux.HandleFunc("POST /api/v1/devices/{id}/revoke", s.require(auth.RoleAdmin, s.handleRevokeDevice))
 	s.mux.HandleFunc("GET /api/v1/devices/{id}/track", s.require(auth.RoleViewer, s.handleTrack))
+	s.mux.HandleFunc("GET /api/v1/groups/{group}/track", s.require(auth.RoleViewer, s.handleGroupTrack))
+	s.exportRoutes()
+	s.doseRoutes()
 
 	if s.live != nil {
 		s.mux.HandleFunc("GET /api/v1/live", s.require(auth.RoleViewer, s.handleLive))
@@ -161,6 +179,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/alarms/{id}", s.require(auth.RoleViewer, s.handleGetAlarm))
 	s.mux.HandleFunc("POST /api/v1/alarms/{id}/acknowledge", s.require(auth.RoleOperator, s.handleAcknowledgeAlarm))
 	s.mux.HandleFunc("POST /api/v1/alarms/{id}/resolve", s.require(auth.RoleOperator, s.handleResolveAlarm))
+	s.mux.HandleFunc("GET /api/v1/incidents", s.require(auth.RoleViewer, s.handleListIncidents))
+	s.mux.HandleFunc("GET /api/v1/incidents/{id}", s.require(auth.RoleViewer, s.handleGetIncident))
+	s.mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", s.require(auth.RoleOperator, s.handleAcknowledgeIncident))
+	s.mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.require(auth.RoleOperator, s.handleResolveIncident))
 	// Maps: basemaps (PMTiles archives served with Range) and site plans.
 	s.mux.HandleFunc("GET /api/v1/basemaps", s.require(auth.RoleViewer, s.handleListBasemaps))
 	s.mux.HandleFunc("GET /api/v1/basemaps/{file}", s.require(auth.RoleViewer, s.handleBasemapArchive))

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/radtrack/radtrack/sample"
@@ -76,6 +77,7 @@ type Measurements interface {
 	SampleWriter
 	Track(ctx context.Context, q TrackQuery) ([]sample.Sample, error)
 	DoseMinutes(ctx context.Context, deviceID int64, from, to time.Time) ([]DoseMinute, error)
+	Streamer
 }
 
 // Store is everything the server needs from storage.
@@ -84,8 +86,12 @@ type Store interface {
 	Measurements
 	Users
 	Alarms
+	Realarms
+	Incidents
 	Aggregates
 	Overlays
+	Shifts
+	AlarmStreamer
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()
@@ -99,6 +105,27 @@ type HeatmapQuery struct {
 	CellLon  float64    // cell width in degrees
 	CellLat  float64    // cell height in degrees
 	Limit    int        // most cells returned
+}
+
+// HeatGridDeg is the side of the heatmap's base grid cell in degrees
+// (0.0005°: about 55 m north–south, 35 m east–west at 50°). A heatmap cell
+// is a whole number of base cells in each direction, anchored at 0°,0°, so
+// every store groups samples into the same cells and TimescaleDB can answer
+// long ranges from its pre-aggregated grid (dose_grid_1h, dose_grid_1d)
+// with the same answer as from raw rows.
+const HeatGridDeg = 0.0005
+
+// GridSteps is how many base cells a heatmap cell spans east–west and
+// north–south: the requested sizes rounded to whole base cells, at least 1.
+func (q HeatmapQuery) GridSteps() (lon, lat int64) {
+	steps := func(deg float64) int64 { return max(int64(math.Round(deg/HeatGridDeg)), 1) }
+	return steps(q.CellLon), steps(q.CellLat)
+}
+
+// SnappedCell is the cell size in degrees an answer to q uses.
+func (q HeatmapQuery) SnappedCell() (lon, lat float64) {
+	kLon, kLat := q.GridSteps()
+	return float64(kLon) * HeatGridDeg, float64(kLat) * HeatGridDeg
 }
 
 // HeatCell is one grid cell of the heatmap; Lon/Lat is its centre.

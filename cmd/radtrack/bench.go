@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/radtrack/radtrack/bench"
@@ -19,6 +20,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return runBenchIngest(ctx, args[1:], stdout, stderr)
 		case "live":
 			return runBenchLive(ctx, args[1:], stdout, stderr)
+		case "scale":
+			return runBenchScale(ctx, args[1:], stdout, stderr)
 		case "live-server":
 			// Internal: the server child of "bench live", controlled
 			// through stdin (see bench.RunLiveServer).
@@ -27,7 +30,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			})
 		}
 	}
-	return fmt.Errorf("usage: radtrack bench ingest|live [flags]")
+	return fmt.Errorf("usage: radtrack bench ingest|live|scale [flags]")
 }
 
 func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -116,4 +119,35 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		pf.Close()
 	}, nil
+}
+
+// runBenchScale is "radtrack bench scale": the same fleet history loaded
+// into every engine given, then the control room's questions timed on each.
+func runBenchScale(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := bench.ScaleConfig{Seed: 1}
+	f := newFlagSet("bench scale", stderr)
+	var engines string
+	f.fs.StringVar(&engines, "engines", "embedded", "comma-separated engines, each 'embedded' or a PostgreSQL/TimescaleDB URL (its measurements table is TRUNCATED)")
+	f.fs.IntVar(&cfg.Vehicles, "vehicles", 50, "fleet size")
+	f.fs.IntVar(&cfg.Days, "days", 30, "days of history, ending today")
+	f.fs.DurationVar(&cfg.Interval, "interval", 5*time.Second, "one sample per vehicle per interval")
+	f.fs.IntVar(&cfg.Batch, "batch", 5000, "samples per write (the group commit's size)")
+	f.fs.IntVar(&cfg.Writers, "writers", 2, "concurrent writers")
+	f.fs.IntVar(&cfg.Repeats, "repeats", 20, "timed repetitions of each query")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	for _, e := range strings.Split(engines, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			cfg.Engines = append(cfg.Engines, e)
+		}
+	}
+	res, err := bench.RunScale(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		fmt.Fprint(stdout, r)
+	}
+	return nil
 }

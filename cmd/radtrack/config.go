@@ -14,9 +14,12 @@ import (
 
 	"github.com/radtrack/radtrack/app"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/server"
 	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/deadline"
 	"github.com/radtrack/radtrack/store/pgstore"
 )
 
@@ -114,6 +117,9 @@ type dbConfig struct {
 	retainFor     time.Duration
 	timescale     pgstore.TimescaleMode
 	dataDir       string
+	// Deadlines (see store/deadline and pgstore.Config).
+	hotTimeout, writeTimeout, queryTimeout time.Duration
+	statementTimeout, lockTimeout          time.Duration
 }
 
 func (c *dbConfig) register(f *envFlags) {
@@ -123,6 +129,11 @@ func (c *dbConfig) register(f *envFlags) {
 	f.Duration(&c.retainFor, "retain-for", "RADTRACK_RETAIN_FOR", 0, "TimescaleDB: drop measurements older than this (0 keeps everything)")
 	f.Text(&c.timescale, "timescaledb", "RADTRACK_TIMESCALEDB", pgstore.TimescaleAuto, "use TimescaleDB: auto (when the server preloads it, else plain PostgreSQL with a warning), on (refuse to start without it), off (plain PostgreSQL)")
 	f.String(&c.dataDir, "data", "RADTRACK_DATA", "./data", "data directory: the embedded store when DATABASE_URL is unset, and the spool")
+	f.Duration(&c.hotTimeout, "db-hot-timeout", "RADTRACK_DB_HOT_TIMEOUT", deadline.DefaultHot, "deadline of credential and session look-ups and alarm writes; beyond it alarms go to the journal and viewers")
+	f.Duration(&c.writeTimeout, "db-write-timeout", "RADTRACK_DB_WRITE_TIMEOUT", deadline.DefaultWrite, "deadline of a group commit of samples; beyond it the batch is spooled")
+	f.Duration(&c.queryTimeout, "db-query-timeout", "RADTRACK_DB_QUERY_TIMEOUT", deadline.DefaultQuery, "deadline of every other database call")
+	f.Duration(&c.statementTimeout, "db-statement-timeout", "RADTRACK_DB_STATEMENT_TIMEOUT", pgstore.DefaultStatementTimeout, "PostgreSQL statement_timeout of serving connections (negative: off)")
+	f.Duration(&c.lockTimeout, "db-lock-timeout", "RADTRACK_DB_LOCK_TIMEOUT", pgstore.DefaultLockTimeout, "PostgreSQL lock_timeout of serving connections (negative: off)")
 }
 
 // storeConfig is the part of a node's configuration that picks the store:
@@ -131,7 +142,8 @@ func (c *dbConfig) register(f *envFlags) {
 func (c *dbConfig) storeConfig() app.Config {
 	return app.Config{
 		DB: pgstore.Config{URL: c.url, MaxConns: int32(c.maxConns), CompressAfter: c.compressAfter, RetainFor: c.retainFor,
-			Timescale: c.timescale},
+			Timescale: c.timescale, StatementTimeout: c.statementTimeout, LockTimeout: c.lockTimeout},
+		DBTimeouts:  deadline.Timeouts{Hot: c.hotTimeout, Write: c.writeTimeout, Query: c.queryTimeout},
 		EmbeddedDir: filepath.Join(c.dataDir, "db"),
 	}
 }
@@ -160,6 +172,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.String(&c.RedisPrefix, "redis-prefix", "RADTRACK_REDIS_PREFIX", "radtrack:live", "Redis key prefix; nodes sharing it form one cluster")
 	f.Duration(&c.LiveTick, "live-tick", "RADTRACK_LIVE_TICK", 100*time.Millisecond, "how often positions are flushed to each map viewer")
 	f.Duration(&c.ConfigCheck, "config-check", "RADTRACK_CONFIG_CHECK", 5*time.Second, "how often fences and rules are checked for changes made through another node (catch-up for a missed notice)")
+	f.Duration(&c.SnapshotEvery, "snapshot-every", "RADTRACK_SNAPSHOT_EVERY", time.Minute, "how often the local snapshot (credential hashes, users, rules, fences; beside the spool) is refreshed, besides after every change")
 	var origins string
 	f.String(&origins, "allowed-origins", "RADTRACK_ALLOWED_ORIGINS", "", "extra WebSocket origins, comma-separated (the server's own host is always allowed)")
 	f.String(&logLevel, "log-level", "RADTRACK_LOG_LEVEL", "info", "log level: debug, info, warn, error")
@@ -179,10 +192,16 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.Int(&c.OsmAndMaxConnsPerIP, "osmand-max-conns-per-ip", "RADTRACK_OSMAND_MAX_CONNS_PER_IP", 1024, "most concurrent OsmAnd connections from one client IP (0: no cap)")
 	f.Int(&c.HTTPMaxConnsPerIP, "http-max-conns-per-ip", "RADTRACK_HTTP_MAX_CONNS_PER_IP", 1024, "most concurrent API connections (requests, WebSockets) from one client IP (0: no cap; behind a load balancer every client shares its address)")
 	lim := ingest.DefaultLimitConfig()
+	incDef := incidents.DefaultConfig()
+	f.Duration(&c.Incidents.Window, "incident-window", "RADTRACK_INCIDENT_WINDOW", incDef.Window, "an alarm seen this long after an incident's last alarm still joins it")
+	f.Float(&c.Incidents.DistanceM, "incident-distance-m", "RADTRACK_INCIDENT_DISTANCE_M", incDef.DistanceM, "another vehicle's alarm joins an incident when its peak is this close to the peak of an alarm in it")
+	f.Float(&c.RealarmDistanceM, "realarm-distance-m", "RADTRACK_REALARM_DISTANCE_M", rules.DefaultRealarmDistanceM, "an open alarm pages again when a peak at least twice as high appears this many metres from its peak (negative: never for that reason)")
 	f.Float(&c.Limits.IPRequestsPerSec, "ip-rate", "RADTRACK_IP_RATE", lim.IPRequestsPerSec, "ingest requests per second per client IP (0: unlimited)")
 	f.Int(&c.Limits.IPBurst, "ip-burst", "RADTRACK_IP_BURST", lim.IPBurst, "burst of ingest requests per client IP")
 	f.Float(&c.Limits.DeviceSamplesPerSec, "device-rate", "RADTRACK_DEVICE_RATE", lim.DeviceSamplesPerSec, "samples per second per device (0: unlimited)")
 	f.Int(&c.Limits.DeviceSamplesBurst, "device-burst", "RADTRACK_DEVICE_BURST", lim.DeviceSamplesBurst, "burst of samples per device (a backlog after a tunnel)")
+	f.Int(&c.Server.HeavyPerUser, "heavy-queries-per-user", "RADTRACK_HEAVY_QUERIES_PER_USER", def.HeavyPerUser, "large queries (track streams, exports, dose accounting, heatmaps) one user may run at once; beyond it 429 (0: no cap)")
+	f.Int(&c.Server.HeavyTotal, "heavy-queries", "RADTRACK_HEAVY_QUERIES", def.HeavyTotal, "large queries the node runs at once; each holds a database connection, keep it under the pool size (0: no cap)")
 	f.Float(&c.Server.LoginsPerMinute, "login-rate", "RADTRACK_LOGIN_RATE", def.LoginsPerMinute, "login attempts per minute per client IP (0: unlimited)")
 	f.String(&c.TLSCert, "tls-cert", "RADTRACK_TLS_CERT", "", "TLS certificate file (PEM) for the API and OsmAnd listeners")
 	f.String(&c.TLSKey, "tls-key", "RADTRACK_TLS_KEY", "", "TLS private key file (PEM)")

@@ -58,6 +58,13 @@ export function cellPolygon(lon, lat, cellM) {
 }
 
 
+// cellRect: the heatmap cell of dLon × dLat degrees around its centre (the
+// server's cells are whole cells of its grid, sized in degrees).
+export function cellRect(lon, lat, dLon, dLat) {
+  const x = dLon / 2, y = dLat / 2;
+  return { type: 'Polygon', coordinates: [[[lon - x, lat - y], [lon + x, lat - y], [lon + x, lat + y], [lon - x, lat + y], [lon - x, lat - y]]] };
+}
+
 // positionAt interpolates a track [{t, lon, lat, dose}] (sorted by t) at
 // time t; null before its first sample, the last sample after its end.
 export function positionAt(pts, t) {

@@ -4,7 +4,7 @@ import { get, query, errorText } from './api.js';
 import { EMPTY } from './map.js';
 import { doseStep } from './dose.js';
 import { h, toInputUTC, fromInputUTC, utcInput } from './ui/dom.js';
-import { cellPolygon } from './geo.js';
+import { cellPolygon, cellRect } from './geo.js';
 
 
 export class Heatmap {
@@ -80,6 +80,7 @@ export class Heatmap {
       if (seq !== this.seq || !this.visible) return;
       this.cells = res.cells || [];
       this.cellM = res.cell_m || Number(this.cellIn.value);
+      this.cellDeg = res.cell_lon && res.cell_lat ? [res.cell_lon, res.cell_lat] : null;
       this.render();
       this.msg.textContent = `${this.cells.length} cells of ${this.cellM} m.`;
     } catch (err) {
@@ -91,7 +92,7 @@ export class Heatmap {
   render() {
     const key = this.metric.value;
     const features = this.cells.map((c, i) => ({
-      type: 'Feature', id: i, geometry: cellPolygon(c.lon, c.lat, this.cellM),
+      type: 'Feature', id: i, geometry: this.cellDeg ? cellRect(c.lon, c.lat, ...this.cellDeg) : cellPolygon(c.lon, c.lat, this.cellM),
       properties: { v: c[key] ?? -1, max: c.max, avg: c.avg, samples: c.samples },
     }));
     this.map.getSource('heatmap').setData({ type: 'FeatureCollection', features });

@@ -214,12 +214,17 @@ export class LiveClient extends EventTarget {
       case 'snapshot':
         this.snapshots = (this.snapshots || 0) + 1;
         this.lastRecovered = f.recovered; // undefined on a fresh connect
-        this.h.onSnapshot({ positions: f.positions || null, alarms: f.recovered ? null : f.alarms || [] });
+        this.h.onSnapshot({ positions: f.positions || null, alarms: f.recovered ? null : f.alarms || [],
+          incidents: f.recovered || !f.incidents ? null : f.incidents });
         this.offset = f.offset;
         break;
       case 'alarm':
         this.h.onAlarm(f);
         this.offset = f.offset; // processed: only now may we resume after it
+        break;
+      case 'incident':
+        if (this.h.onIncident) this.h.onIncident(f);
+        this.offset = f.offset;
         break;
       case 'offset':
         // Events we already have reached the cluster log: resume from
@@ -278,7 +283,12 @@ class Poller {
     if (this.alarmsBusy) return;
     this.alarmsBusy = true;
     try {
-      const { alarms } = await get('/alarms' + query({ state: 'open', limit: 1000 }));
+      // Incidents first: the alarms' change then groups them at once.
+      const [{ incidents }, { alarms }] = await Promise.all([
+        get('/incidents' + query({ state: 'open', limit: 1000 })).catch(() => ({ incidents: null })),
+        get('/alarms' + query({ state: 'open', limit: 1000 })),
+      ]);
+      if (!this.stopped && incidents && this.h.onPolledIncidents) this.h.onPolledIncidents(incidents);
       if (!this.stopped) this.h.onPolledAlarms(alarms);
     } catch (err) {
       console.warn('poll alarms', err.message);

@@ -8,6 +8,7 @@ import { createMap, maplibregl, Basemaps } from './map.js';
 import { Vehicles } from './vehicles.js';
 import { LiveClient, State } from './live.js';
 import { AlarmStore, AlarmPanel } from './alarms.js';
+import { IncidentStore, groupCards } from './incidents.js';
 import { Fences } from './fences.js';
 import { Overlays } from './overlays.js';
 import { VehicleList } from './ui/vehiclelist.js';
@@ -129,6 +130,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   mapWrap.append(vpanel.el);
 
   const alarms = new AlarmStore();
+  const incidents = new IncidentStore();
   const deviceName = (id) => vehicles.name(id);
   let peakMarker = null;
   const locate = (a) => {
@@ -149,7 +151,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     setTimeout(() => { if (peakMarker) peakMarker.remove(); peakMarker = null; }, 15000);
   };
   const history = new AlarmHistory({ deviceName, onLocate: locate, devices: () => devices });
-  const panel = new AlarmPanel({ store: alarms, user, deviceName, onLocate: locate, onDetails: (id) => { select('history'); history.show(id); } });
+  const panel = new AlarmPanel({ store: alarms, incidents, user, deviceName, onLocate: locate, onDetails: (id) => { select('history'); history.show(id); } });
   const rules = new RulesPanel({ user, fences: () => fences.features });
   const vlist = new VehicleList({ vehicles, map });
   const admin = user.role === 'admin' ? new AdminPanel({ me: user, onDevicesChanged: (list) => setDevices(list) }) : null;
@@ -218,16 +220,19 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     banner.textContent = `NEW ${a.severity.toUpperCase()}: ${a.rule_name} — ${deviceName(a.device_id)}` + (fresh.length > 1 ? ` (+${fresh.length - 1})` : '');
     banner.onclick = () => { select('alarms'); alarms.seen(a.id); locate(a); };
   };
-  alarms.addEventListener('change', () => {
-    const n = alarms.open.size;
-    const raised = [...alarms.open.values()].filter((a) => a.state === 'raised').length;
+  const updateBadge = () => {
+    // One count per card: incidents, alarms not in one yet, health alarms.
+    const { main, health } = groupCards(alarms.open, incidents.open);
+    const n = main.length + health.length;
+    const raised = main.filter((c) => c.item.state === 'raised').length;
     badge.hidden = n === 0;
     badge.textContent = String(n);
     badge.className = 'tab-badge' + (raised ? ' hot' : '');
     document.title = raised ? `(${raised}) RadTrack` : 'RadTrack control room';
     vehicles.setAlarmed(alarms.deviceIds(), alarms.deviceIds('raised'));
-    updateBanner();
-  });
+  };
+  alarms.addEventListener('change', () => { updateBadge(); updateBanner(); });
+  incidents.addEventListener('change', updateBadge);
   alarms.addEventListener('new', updateBanner);
 
   // The first time vehicles arrive, show the main fleet: the vehicles
@@ -249,9 +254,10 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     map.fitBounds([[w, s], [e, n]], { padding: 80, maxZoom: 13, duration: 0 });
   };
   const live = new LiveClient({
-    onSnapshot: ({ positions, alarms: list }) => {
+    onSnapshot: ({ positions, alarms: list, incidents: incList }) => {
       if (positions) vehicles.applyColumns(positions, true);
       frameFleet();
+      if (incList) incidents.replaceAll(incList);
       if (list) alarms.replaceAll(list);
     },
     onPositions: (cols, full) => {
@@ -260,7 +266,9 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
       return unknown;
     },
     onAlarm: (frame) => alarms.applyEvent(frame),
+    onIncident: (frame) => incidents.applyEvent(frame),
     onPolledAlarms: (list) => alarms.replaceAll(list),
+    onPolledIncidents: (list) => incidents.replaceAll(list),
     devices: () => devices,
   });
   live.addEventListener('state', (e) => {
@@ -290,7 +298,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     window.radtrack.basemaps = bm;
     return bm.use(bm.initial.id);
   }).catch((err) => status(`Basemaps: ${errorText(err)}`)).finally(() => { window.radtrack.basemapsReady = true; });
-  Object.assign(window.radtrack, { vehicles, alarms, live, fences, overlays, editor, replay, heatmap, vehicleList: vlist, selectTab: select });
+  Object.assign(window.radtrack, { vehicles, alarms, incidents, live, fences, overlays, editor, replay, heatmap, vehicleList: vlist, selectTab: select });
 }
 
 boot();

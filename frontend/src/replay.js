@@ -1,12 +1,40 @@
 // Replay: pick vehicles and a time window, draw their tracks coloured by
 // dose, and move markers along them with play / pause / speed / slider.
-import { get, query, errorText } from './api.js';
+import { get, query, errorText, ApiError } from './api.js';
 import { EMPTY } from './map.js';
 import { boundsOf, positionAt } from './geo.js';
 import { doseStep } from './dose.js';
 import { h, replace, fmtTime, toInputUTC, fromInputUTC, utcInput } from './ui/dom.js';
+import { exportLinks } from './ui/exportlinks.js';
+import { TRACK_FORMATS } from './exports.js';
 
 const SPEEDS = [1, 10, 60, 300, 1200];
+
+// inTurn runs tasks n at a time and returns their results in order.
+async function inTurn(tasks, n) {
+  const out = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  }));
+  return out;
+}
+
+// getPatiently retries a request the server refused as one large query
+// too many (429: another tab or an export holds the user's slots).
+async function getPatiently(path, tries = 5) {
+  for (let i = 0; ; i++) {
+    try {
+      return await get(path);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 429 || i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 1000 * (i + 1)));
+    }
+  }
+}
 
 export class Replay {
   constructor({ map, vehicles, devices }) {
@@ -45,6 +73,7 @@ export class Replay {
     this.fromIn = utcInput({ name: 'from', value: toInputUTC(now - 3600_000), 'aria-label': 'From (UTC)' });
     this.toIn = utcInput({ name: 'to', value: toInputUTC(now), 'aria-label': 'To (UTC)' });
     this.msg = h('p', { class: 'muted', role: 'status' });
+    this.exports = h('div', { class: 'replay-exports' });
     this.playBtn = h('button', { type: 'button', class: 'primary', disabled: true, onclick: () => this.toggle(), 'aria-label': 'Play' }, '▶ Play');
     this.speedSel = h('select', { 'aria-label': 'Replay speed', onchange: () => { this.speed = Number(this.speedSel.value); } },
       SPEEDS.map((s) => h('option', { value: String(s), selected: s === this.speed }, `${s}×`)));
@@ -59,7 +88,7 @@ export class Replay {
         h('div', { class: 'row' },
           h('button', { type: 'submit', class: 'primary' }, 'Load tracks'),
           h('button', { type: 'button', onclick: () => this.exit() }, 'Back to live'))),
-      this.msg,
+      this.msg, this.exports,
       h('div', { class: 'replay-controls' }, h('div', { class: 'row' }, this.playBtn, this.speedSel), this.slider, this.clock));
     this.picked = new Set();
     for (const el of [this.fromIn, this.toIn]) el.addEventListener('change', () => { this.windowTouched = true; });
@@ -98,8 +127,9 @@ export class Replay {
     this.msg.textContent = 'Loading…';
     try {
       const ids = [...this.picked];
-      const results = await Promise.all(ids.map((id) =>
-        get(`/devices/${id}/track` + query({ from: from.toISOString(), to: to.toISOString(), limit: 50000 }))));
+      // Two at a time: the server runs at most two large queries per user.
+      const results = await inTurn(ids.map((id) => () =>
+        getPatiently(`/devices/${id}/track` + query({ from: from.toISOString(), to: to.toISOString(), limit: 50000 }))), 2);
       this.tracks = results.map((r, i) => ({
         id: ids[i],
         name: this.vehicles.name(ids[i]),
@@ -111,6 +141,9 @@ export class Replay {
       this.t = this.from;
       const n = this.tracks.reduce((a, tr) => a + tr.pts.length, 0);
       this.msg.textContent = `${n} samples on ${this.tracks.filter((t) => t.pts.length).length} of ${ids.length} vehicles.`;
+      // The loaded window as files, whole (exports have no row cap).
+      const win = { from: from.toISOString(), to: to.toISOString() };
+      replace(this.exports, this.tracks.map((tr) => exportLinks(tr.name, `/devices/${tr.id}/track`, win, TRACK_FORMATS)));
       this.showTracks();
     } catch (err) {
       this.msg.textContent = errorText(err);
@@ -188,6 +221,7 @@ export class Replay {
     this.slider.disabled = true;
     this.clock.textContent = '—';
     this.msg.textContent = '';
+    replace(this.exports);
     this.vehicles.setVisible(true);
   }
 }

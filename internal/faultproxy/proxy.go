@@ -2,11 +2,12 @@
 // RadTrack and a real PostgreSQL or Redis to take the service "down" and
 // "up" again without touching the server other tests share: Down cuts
 // every open connection and refuses new ones, as a crashed or unreachable
-// database would.
+// database would; Hang keeps every connection open and accepts new ones
+// but forwards nothing, as a black-holed network, a lock pile-up or a
+// frozen disk would: the client sees a server that never answers.
 package faultproxy
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -17,10 +18,13 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu   sync.Mutex
+	down bool
+	hung bool
+	// resume is closed (and replaced) when a hang ends.
+	resume chan struct{}
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
 }
 
 // Start listens on a free loopback port; t.Cleanup stops it.
@@ -30,7 +34,7 @@ func Start(t testing.TB, target string) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}, resume: make(chan struct{})}
 	p.wg.Go(p.accept)
 	t.Cleanup(p.close)
 	return p
@@ -42,21 +46,78 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 // Port is the proxy's port.
 func (p *Proxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 
-// Down cuts every connection and refuses new ones until Up.
+// Down cuts every connection and refuses new ones until Up (it ends a
+// Hang: what was held is dropped with its connection).
 func (p *Proxy) Down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = true
+	if p.hung {
+		p.hung = false
+		close(p.resume)
+		p.resume = make(chan struct{})
+	}
 	for c := range p.conns {
 		c.Close()
 	}
 }
 
-// Up forwards again.
+// Hang stops forwarding in both directions without closing anything:
+// connections stay open, new ones are accepted, and whatever either side
+// sends is held (not lost) until Up. Nothing reaches the client, so only
+// its own deadlines end its waits.
+func (p *Proxy) Hang() {
+	p.mu.Lock()
+	p.hung = true
+	p.mu.Unlock()
+}
+
+// Up forwards again; after a Hang, what was held is delivered.
 func (p *Proxy) Up() {
 	p.mu.Lock()
 	p.down = false
+	if p.hung {
+		p.hung = false
+		close(p.resume)
+		p.resume = make(chan struct{})
+	}
 	p.mu.Unlock()
+}
+
+// wait blocks while the proxy hangs; false if the connection must end.
+func (p *Proxy) wait() bool {
+	for {
+		p.mu.Lock()
+		hung, down, resume := p.hung, p.down, p.resume
+		p.mu.Unlock()
+		if down {
+			return false
+		}
+		if !hung {
+			return true
+		}
+		<-resume
+	}
+}
+
+// copy forwards src to dst chunk by chunk, holding each chunk while the
+// proxy hangs.
+func (p *Proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !p.wait() {
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (p *Proxy) accept() {
@@ -95,8 +156,8 @@ func (p *Proxy) pipe(client net.Conn) {
 	p.mu.Unlock()
 	defer p.forget(server)
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(server, client); server.Close(); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(client, server); client.Close(); done <- struct{}{} }()
+	go func() { p.copy(server, client); server.Close(); done <- struct{}{} }()
+	go func() { p.copy(client, server); client.Close(); done <- struct{}{} }()
 	<-done
 	<-done
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -372,52 +371,13 @@ const maxAlarms = 1000
 // ListAlarms returns alarms matching f, most severe unresolved first, then
 // newest first.
 func (s *Store) ListAlarms(ctx context.Context, f store.AlarmFilter) ([]rules.Episode, error) {
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if len(f.States) > 0 {
-		states := make([]string, len(f.States))
-		for i, st := range f.States {
-			states[i] = string(st)
-		}
-		where = append(where, "state = ANY("+arg(states)+")")
-	}
-	if len(f.Severity) > 0 {
-		sev := make([]string, len(f.Severity))
-		for i, v := range f.Severity {
-			sev[i] = string(v)
-		}
-		where = append(where, "severity = ANY("+arg(sev)+")")
-	}
-	if f.DeviceID != 0 {
-		where = append(where, "device_id = "+arg(f.DeviceID))
-	}
-	if !f.From.IsZero() {
-		where = append(where, "first_seen >= "+arg(f.From))
-	}
-	if !f.To.IsZero() {
-		where = append(where, "first_seen < "+arg(f.To))
-	}
-	if f.BBox != nil {
-		b := f.BBox
-		where = append(where, fmt.Sprintf("peak_lon BETWEEN %s AND %s AND peak_lat BETWEEN %s AND %s", arg(b[0]), arg(b[2]), arg(b[1]), arg(b[3])))
-	}
-	if f.Imported != nil {
-		where = append(where, "imported = "+arg(*f.Imported))
-	}
 	limit := f.Limit
 	if limit <= 0 || limit > maxAlarms {
 		limit = maxAlarms
 	}
-	q := `SELECT ` + alarmColumns + ` FROM alarms`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY (state = 'resolved'),
+	q, args := alarmQuery(f, `(state = 'resolved'),
 		CASE severity WHEN 'critical' THEN 0 WHEN 'alarm' THEN 1 WHEN 'warning' THEN 2 WHEN 'notice' THEN 3 ELSE 4 END,
-		first_seen DESC, id DESC LIMIT ` + arg(limit)
+		first_seen DESC, id DESC`, limit)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list alarms: %w", err)

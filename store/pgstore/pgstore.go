@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -47,7 +49,25 @@ type Config struct {
 	Timescale TimescaleMode
 	// Log receives the engine choice's warnings; nil discards them.
 	Log *slog.Logger
+	// StatementTimeout and LockTimeout are set on every serving connection
+	// (PostgreSQL's statement_timeout and lock_timeout), so that a lock
+	// pile-up or a stuck statement ends on the server too, not only in the
+	// client's deadline (0: the defaults below; negative: off). Migrations
+	// run on their own connection without them.
+	StatementTimeout, LockTimeout time.Duration
 }
+
+// Defaults of Config's server-side timeouts and connection keepalive.
+const (
+	DefaultStatementTimeout = time.Minute
+	DefaultLockTimeout      = 5 * time.Second
+	// keepAliveIdle and keepAliveInterval/Count: a peer that vanished
+	// without a FIN (a cut network) is noticed in about 30 s on an idle
+	// connection instead of the kernel's two hours.
+	keepAliveIdle     = 15 * time.Second
+	keepAliveInterval = 5 * time.Second
+	keepAliveCount    = 3
+)
 
 // Store is a PostgreSQL/TimescaleDB store.
 type Store struct {
@@ -84,9 +104,72 @@ func ConvertToTimescaleDB(ctx context.Context, cfg Config) (*Store, Conversion, 
 
 func open(ctx context.Context, cfg Config, convert bool) (*Store, Conversion, error) {
 	var conv Conversion
+	pcfg, err := poolConfig(cfg)
+	if err != nil {
+		return nil, conv, err
+	}
+	s := newStore(cfg)
+	if conv, err = s.migrateOnce(ctx, cfg, pcfg, convert); err != nil {
+		return nil, conv, err
+	}
+	if s.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		return nil, conv, fmt.Errorf("connect to database: %w", err)
+	}
+	return s, conv, nil
+}
+
+// OpenUnmigrated returns a store on a database that cannot be reached now,
+// for a node that starts degraded (from its local snapshot) during an
+// outage: nothing is connected yet (every call fails until the database
+// answers), no migration runs — the schema is the one the node last saw,
+// with the engine timescale says — until Migrate succeeds.
+func OpenUnmigrated(cfg Config, timescale bool) (*Store, error) {
+	pcfg, err := poolConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := newStore(cfg)
+	s.timescale = timescale
+	// pgxpool connects lazily: this does not touch the network.
+	if s.pool, err = pgxpool.NewWithConfig(context.Background(), pcfg); err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return s, nil
+}
+
+// Migrate applies pending migrations and policies to a store opened with
+// OpenUnmigrated, once the database answers. The engine found must be the
+// one the store was opened with (it is an error otherwise: restart the
+// node).
+func (s *Store) Migrate(ctx context.Context, cfg Config) error {
+	pcfg, err := poolConfig(cfg)
+	if err != nil {
+		return err
+	}
+	m := newStore(cfg)
+	if _, err := m.migrateOnce(ctx, cfg, pcfg, false); err != nil {
+		return err
+	}
+	if m.timescale != s.timescale {
+		return fmt.Errorf("the database's engine (timescaledb %v) is not the one the node started with (%v): restart the node", m.timescale, s.timescale)
+	}
+	return nil
+}
+
+func newStore(cfg Config) *Store {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{url: cfg.URL, mode: cfg.WriteMode, log: log}
+}
+
+// poolConfig is the serving pool's configuration: connect timeout, TCP
+// keepalive and the server-side timeouts.
+func poolConfig(cfg Config) (*pgxpool.Config, error) {
 	pcfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, conv, fmt.Errorf("parse database url: %w", err)
+		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
@@ -95,24 +178,62 @@ func open(ctx context.Context, cfg Config, convert bool) (*Store, Conversion, er
 		// An unreachable database must fail fast so ingest can spool.
 		pcfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: keepAliveIdle, Interval: keepAliveInterval, Count: keepAliveCount}}
+	pcfg.ConnConfig.DialFunc = dialer.DialContext
+	setTimeout(pcfg.ConnConfig.RuntimeParams, "statement_timeout", cfg.StatementTimeout, DefaultStatementTimeout)
+	setTimeout(pcfg.ConnConfig.RuntimeParams, "lock_timeout", cfg.LockTimeout, DefaultLockTimeout)
+	return pcfg, nil
+}
+
+// migrateOnce migrates and sets the policies on a pool of its own:
+// migrations (a TimescaleDB conversion moves every row) may take longer
+// than any statement of a running node, so that pool has no server-side
+// timeouts. It sets s.timescale.
+func (s *Store) migrateOnce(ctx context.Context, cfg Config, pcfg *pgxpool.Config, convert bool) (Conversion, error) {
+	mcfg := pcfg.Copy()
+	mcfg.MaxConns = 2
+	for _, p := range []string{"statement_timeout", "lock_timeout"} {
+		if _, fromURL := s.urlParams(p); !fromURL {
+			delete(mcfg.ConnConfig.RuntimeParams, p)
+		}
+	}
+	mpool, err := pgxpool.NewWithConfig(ctx, mcfg)
 	if err != nil {
-		return nil, conv, fmt.Errorf("connect to database: %w", err)
+		return Conversion{}, fmt.Errorf("connect to database: %w", err)
 	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	defer mpool.Close()
+	s.pool = mpool
+	defer func() { s.pool = nil }()
+	conv, err := s.migrate(ctx, cfg, convert)
+	if err != nil {
+		return conv, err
 	}
-	s := &Store{url: cfg.URL, pool: pool, mode: cfg.WriteMode, log: log}
-	if conv, err = s.migrate(ctx, cfg, convert); err != nil {
-		pool.Close()
-		return nil, conv, err
+	return conv, s.configurePolicies(ctx, cfg)
+}
+
+// urlParams reports whether the URL itself sets a run-time parameter.
+func (s *Store) urlParams(name string) (string, bool) {
+	pcfg, err := pgx.ParseConfig(s.url)
+	if err != nil {
+		return "", false
 	}
-	if err := s.configurePolicies(ctx, cfg); err != nil {
-		pool.Close()
-		return nil, conv, err
+	v, ok := pcfg.RuntimeParams[name]
+	return v, ok
+}
+
+// setTimeout sets a server-side timeout parameter unless the URL set it.
+func setTimeout(params map[string]string, name string, d, def time.Duration) {
+	if _, ok := params[name]; ok {
+		return
 	}
-	return s, conv, nil
+	if d == 0 {
+		d = def
+	}
+	if d < 0 {
+		d = 0 // off
+	}
+	params[name] = strconv.FormatInt(d.Milliseconds(), 10)
 }
 
 // Timescale reports whether the TimescaleDB engine is in use.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/radtrack/radtrack/rules"
@@ -195,58 +194,13 @@ const maxAlarms = 1000
 // ListAlarms returns alarms matching f: unresolved first, then by severity
 // (critical first), then newest first.
 func (s *Store) ListAlarms(ctx context.Context, f store.AlarmFilter) ([]rules.Episode, error) {
-	var (
-		where []string
-		args  []any
-	)
-	in := func(column string, values []string) {
-		where = append(where, column+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")+")")
-		for _, v := range values {
-			args = append(args, v)
-		}
-	}
-	if len(f.States) > 0 {
-		states := make([]string, len(f.States))
-		for i, st := range f.States {
-			states[i] = string(st)
-		}
-		in("state", states)
-	}
-	if len(f.Severity) > 0 {
-		sev := make([]string, len(f.Severity))
-		for i, v := range f.Severity {
-			sev[i] = string(v)
-		}
-		in("severity", sev)
-	}
-	if f.DeviceID != 0 {
-		where, args = append(where, "device_id = ?"), append(args, f.DeviceID)
-	}
-	if !f.From.IsZero() {
-		where, args = append(where, "first_seen >= ?"), append(args, micros(f.From))
-	}
-	if !f.To.IsZero() {
-		where, args = append(where, "first_seen < ?"), append(args, micros(f.To))
-	}
-	if b := f.BBox; b != nil {
-		where = append(where, "peak_lon BETWEEN ? AND ? AND peak_lat BETWEEN ? AND ?")
-		args = append(args, b[0], b[2], b[1], b[3])
-	}
-	if f.Imported != nil {
-		where, args = append(where, "imported = ?"), append(args, *f.Imported)
-	}
 	limit := f.Limit
 	if limit <= 0 || limit > maxAlarms {
 		limit = maxAlarms
 	}
-	q := `SELECT ` + alarmColumns + ` FROM alarms`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY (state = 'resolved'),
+	q, args := alarmQuery(f, `(state = 'resolved'),
 		CASE severity WHEN 'critical' THEN 0 WHEN 'alarm' THEN 1 WHEN 'warning' THEN 2 WHEN 'notice' THEN 3 ELSE 4 END,
-		first_seen DESC, id DESC LIMIT ?`
-	args = append(args, limit)
+		first_seen DESC, id DESC`, limit)
 	out, err := queryAll(ctx, s.r, scanAlarm, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list alarms: %w", err)

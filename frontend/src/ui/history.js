@@ -5,6 +5,8 @@ import { h, replace, fmtTime, toInputUTC, fromInputUTC, utcInput } from './dom.j
 import { doseColor, fmtDose } from '../dose.js';
 import { doseChart } from '../chart.js';
 import { RESOLVE_CODES } from '../alarms.js';
+import { exportLinks } from './exportlinks.js';
+import { ALARM_FORMATS, TRACK_FORMATS } from '../exports.js';
 
 const CODE_LABEL = Object.fromEntries(RESOLVE_CODES);
 
@@ -24,6 +26,7 @@ export class AlarmHistory {
     this.from = utcInput({ value: toInputUTC(now - 7 * 86400_000), 'aria-label': 'From (UTC)' });
     this.to = utcInput({ value: '', 'aria-label': 'To (UTC)' });
     this.table = h('div', { class: 'history-table' });
+    this.exports = h('div', { class: 'history-exports' });
     this.detail = h('div', { class: 'history-detail' });
     this.el = h('section', { class: 'history' },
       h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); this.load(); } },
@@ -31,7 +34,7 @@ export class AlarmHistory {
         h('label', null, h('span', null, 'From (UTC)'), this.from),
         h('label', null, h('span', null, 'To (UTC)'), this.to),
         h('button', { type: 'submit', class: 'primary' }, 'Search')),
-      this.detail, this.table);
+      this.exports, this.detail, this.table);
   }
 
   refreshDevices() {
@@ -49,10 +52,12 @@ export class AlarmHistory {
     }
     replace(this.table, h('p', { class: 'muted' }, 'Loading…'));
     try {
-      const { alarms } = await get('/alarms' + query({
+      const filter = {
         state: this.state.value, severity: this.severity.value, device: this.device.value,
-        from: from && from.toISOString(), to: to && to.toISOString(), limit: 500,
-      }));
+        from: from && from.toISOString(), to: to && to.toISOString(),
+      };
+      const { alarms } = await get('/alarms' + query({ ...filter, limit: 500 }));
+      replace(this.exports, alarms.length ? exportLinks('Export these alarms', '/alarms', { ...filter, limit: 1000 }, ALARM_FORMATS) : null);
       replace(this.table, alarms.length ? h('table', null,
         h('thead', null, h('tr', null, ['Severity', 'Rule', 'Vehicle', 'First seen', 'Peak µSv/h', 'State'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, alarms.map((a) => h('tr', { tabindex: '0', class: 'clickable', dataset: { alarmId: String(a.id) },
@@ -88,6 +93,8 @@ export class AlarmHistory {
           h('dt', null, 'Peak'), h('dd', null, `${fmtDose(a.peak_dose_usvh)} µSv/h at ${fmtTime(a.peak_time)}`),
           h('dt', null, 'Samples'), h('dd', null, String(a.samples))),
         h('button', { type: 'button', class: 'btn-small', onclick: () => this.onLocate(a) }, 'Show on map'),
+        exportLinks('Readings', `/alarms/${a.id}/n42`, {}, [['n42', 'N42.42']]),
+        exportLinks('Track', `/devices/${a.device_id}/track`, { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, TRACK_FORMATS),
         h('h4', null, 'Audit trail'),
         h('ol', { class: 'timeline' }, events.map((ev) => h('li', null,
           h('span', { class: 'muted' }, fmtTime(ev.time)), ' ', h('strong', null, ev.type.replaceAll('_', ' ')),

@@ -174,9 +174,17 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
   });
 
   let viewerPage;
-  let alarmId;
+  let alarmId; // the zone alarm
+  let card; // the selector of the incident card holding it
 
-  it('raises an alarm in the panel within 2 s of a high dose in a restricted zone', async () => {
+  // alarmIds lists the alarms the panel shows: rule chips of incident
+  // cards and cards of alarms not filed into an incident.
+  const shownAlarmIds = () => [...document.querySelectorAll('.rule-chip[data-alarm-id], .alarm-card[data-alarm-id]')]
+    .flatMap((e) => (e.dataset.alarmIds || e.dataset.alarmId).split(' '));
+  const newAlarmShown = ([known, rule]) => [...document.querySelectorAll('.rule-chip[data-alarm-id], .alarm-card[data-alarm-id]')]
+    .some((e) => (e.dataset.alarmIds || e.dataset.alarmId).split(' ').some((id) => !known.includes(id)) && new RegExp(rule).test(e.textContent));
+
+  it('raises an alarm in the panel within 2 s of a high dose in a restricted zone, in one incident card', async () => {
     viewerPage = await openPage(browser2, VIEWER);
     await mapIdle(viewerPage);
     const page = opPage;
@@ -184,30 +192,39 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     const { alarms: open } = await admin.call('GET', '/alarms?state=raised');
     for (const a of open) await admin.call('POST', `/alarms/${a.id}/acknowledge`, { comment: 'seen' });
     await page.evaluate(() => window.radtrack.selectTab('alarms'));
-    const before = await page.$$eval('.alarm-card', (els) => els.map((e) => e.dataset.alarmId));
+    const before = await page.evaluate(shownAlarmIds);
     const d = devices[0];
     // Fences need two consecutive samples inside (hysteresis); the level
     // rule (OIL3, 1 µSv/h) fires on the first.
     await ingest(server.base, d.token, [{ time: new Date(Date.now() - 1000).toISOString(), lon: 4.1, lat: 51.96, dose_rate: 5.2, speed: 3, heading: 45 }]);
     let t0 = Date.now();
-    await page.waitForFunction((known) => [...document.querySelectorAll('.alarm-card')].some((e) => !known.includes(e.dataset.alarmId) && /OIL3/.test(e.textContent)), before, { timeout: 2000 });
+    await page.waitForFunction(newAlarmShown, [before, 'OIL3'], { timeout: 2000 });
     console.log(`# OIL3 alarm visible after ${Date.now() - t0} ms`);
     await ingest(server.base, d.token, [{ time: new Date().toISOString(), lon: 4.1, lat: 51.96, dose_rate: 5.4, speed: 3, heading: 45 }]);
     t0 = Date.now();
-    await page.waitForFunction((known) => [...document.querySelectorAll('.alarm-card')].some((e) => !known.includes(e.dataset.alarmId) && /Dose in container yard/.test(e.textContent)), before, { timeout: 2000 });
+    await page.waitForFunction(newAlarmShown, [before, 'Dose in container yard'], { timeout: 2000 });
     const ms = Date.now() - t0;
     console.log(`# alarm visible after ${ms} ms`);
-    alarmId = await page.$$eval('.alarm-card', (els) => els.find((e) => /Dose in container yard/.test(e.textContent)).dataset.alarmId);
-    const cls = await page.getAttribute(`.alarm-card[data-alarm-id="${alarmId}"]`, 'class');
-    assert.match(cls, /fresh/, 'a new alarm is highlighted');
-    assert.match(cls, /sev-critical/);
+    // One pass, one incident: its rules are chips of one card.
+    await page.waitForFunction(() => [...document.querySelectorAll('.incident-card')].some((c) => /Dose in container yard/.test(c.textContent) && /OIL3/.test(c.textContent)), null, { timeout: 3000 });
+    ({ alarmId, card } = await page.evaluate(() => {
+      const chip = [...document.querySelectorAll('.incident-card .rule-chip')].find((e) => /Dose in container yard/.test(e.textContent));
+      return { alarmId: chip.dataset.alarmId, card: `.incident-card[data-incident-id="${chip.closest('.incident-card').dataset.incidentId}"]` };
+    }));
+    await page.waitForFunction((sel) => /Restricted zone entered/.test(document.querySelector(sel)?.textContent || ''), card, { timeout: 3000 });
+    const chips = await page.$$eval(`${card} .rule-chip`, (els) => els.map((e) => e.textContent));
+    console.log(`# incident card chips: ${chips.join(' | ')}`);
+    assert.ok(chips.some((c) => /OIL3/.test(c)) && chips.some((c) => /Restricted zone entered/.test(c)), `chips ${chips}`);
+    const cls = await page.getAttribute(card, 'class');
+    assert.match(cls, /fresh/, 'a new incident is highlighted');
+    assert.match(cls, /sev-critical/, 'the incident takes its most severe alarm');
     assert.ok(await page.isVisible('.alarm-banner'), 'the top bar shows the new alarm');
-    await viewerPage.waitForSelector(`.alarm-card[data-alarm-id="${alarmId}"]`, { timeout: 3000 });
-    assert.equal(await viewerPage.$(`.alarm-card[data-alarm-id="${alarmId}"] [data-action="ack"]`), null, 'viewers cannot acknowledge');
+    await viewerPage.waitForSelector(card, { timeout: 3000 });
+    assert.equal(await viewerPage.$(`${card} [data-action="ack"]`), null, 'viewers cannot acknowledge');
     assert.equal(await viewerPage.$('[data-draw]'), null, 'viewers cannot draw fences');
     assert.equal(await viewerPage.$('#tab-admin'), null, 'viewers have no admin tab');
     // Click → the map flies to the peak.
-    await page.click(`.alarm-card[data-alarm-id="${alarmId}"] .alarm-rule`);
+    await page.click(`${card} .alarm-rule`);
     await page.waitForFunction(() => !window.radtrack.map.isMoving() && window.radtrack.map.getZoom() >= 14.9, null, { timeout: 5000 });
     const c = await page.evaluate(() => window.radtrack.map.getCenter().toArray());
     assert.ok(Math.abs(c[0] - 4.1) < 1e-3 && Math.abs(c[1] - 51.96) < 1e-3, `map centre ${c}`);
@@ -216,25 +233,33 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     await screenshot(page, '04-alarm-panel.png');
   });
 
-  it('acknowledging in the UI changes the state for a second session', async () => {
+  it('one acknowledgement and one resolution for the incident, seen by a second session, audited per alarm', async () => {
     const page = opPage;
-    const card = `.alarm-card[data-alarm-id="${alarmId}"]`;
+    const ids = await page.$$eval(`${card} .rule-chip`, (els) => els.flatMap((e) => e.dataset.alarmIds.split(' ')));
     await page.click(`${card} [data-action="ack"]`);
     await page.fill(`${card} input[name=comment]`, 'Crew dispatched to yard B');
     await page.click(`${card} button[type=submit]`);
     await page.waitForSelector(`${card}.state-acknowledged`, { timeout: 3000 });
     await viewerPage.waitForSelector(`${card}.state-acknowledged`, { timeout: 5000 });
     assert.match(await viewerPage.textContent(card), /acknowledged by op-anna/);
-    const { alarm } = await admin.call('GET', `/alarms/${alarmId}`);
-    assert.equal(alarm.state, 'acknowledged');
-    assert.equal(alarm.acked_by, OP.username);
+    for (const id of ids) {
+      const { alarm } = await admin.call('GET', `/alarms/${id}`);
+      assert.equal(alarm.state, 'acknowledged', `alarm ${id} (${alarm.rule_name})`);
+      assert.equal(alarm.acked_by, OP.username);
+    }
     // Resolve with an adjudication code.
     await page.click(`${card} [data-action="resolve"]`);
     await page.selectOption(`${card} select[name=code]`, 'innocent_medical');
     await page.fill(`${card} input[name=comment]`, 'Patient after thyroid treatment');
+    await screenshot(page, '05a-incident-resolve.png');
     await page.click(`${card} button[type=submit]`);
     await page.waitForSelector(card, { state: 'detached', timeout: 3000 });
     await viewerPage.waitForSelector(card, { state: 'detached', timeout: 5000 });
+    for (const id of ids) {
+      const { alarm } = await admin.call('GET', `/alarms/${id}`);
+      assert.equal(alarm.state, 'resolved', `alarm ${id} (${alarm.rule_name})`);
+      assert.equal(alarm.code, 'innocent_medical');
+    }
     // History with the audit trail.
     await page.evaluate(() => window.radtrack.selectTab('history'));
     await page.waitForSelector(`.history tr[data-alarm-id="${alarmId}"]`);
@@ -243,6 +268,14 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     const trail = await page.textContent('.alarm-detail .timeline');
     assert.match(trail, /acknowledged by op-anna/);
     assert.match(trail, /resolved by op-anna — Innocent: medical/);
+    // The alarm's readings as N42.42, read by the server's own route.
+    const n42 = await page.evaluate(async () => {
+      const res = await fetch(document.querySelector('.alarm-detail .exports a[data-format="n42"]').href);
+      return { status: res.status, text: await res.text() };
+    });
+    assert.equal(n42.status, 200);
+    assert.match(n42.text, /<RadInstrumentData xmlns="http:\/\/physics.nist.gov\/N42\/2011\/N42"/);
+    assert.match(n42.text, /<DoseRateValue>/);
     await screenshot(page, '05-alarm-history.png');
     await viewerPage.close(); // software WebGL: one rendering page at a time from here
   });
@@ -376,6 +409,15 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     assert.equal(markers, 3);
     const segs = await page.evaluate(() => window.radtrack.map.queryRenderedFeatures({ layers: ['replay-tracks'] }).length);
     assert.ok(segs > 100, `track segments ${segs}`);
+    // Each loaded track is offered as files; the GPX one downloads with the session.
+    assert.equal(await page.locator('.replay .exports').count(), 3);
+    const gpx = await page.evaluate(async () => {
+      const res = await fetch(document.querySelector('.replay .exports a[data-format="gpx"]').href);
+      return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+    });
+    assert.equal(gpx.status, 200);
+    assert.equal(gpx.type, 'application/gpx+xml');
+    assert.ok((gpx.text.match(/<trkpt /g) || []).length > 100, gpx.text.slice(0, 300));
     await screenshot(page, '08-replay.png');
     await page.click('.replay button:has-text("Back to live")');
   });

@@ -68,7 +68,9 @@ describe('database outage', { skip: adminURL ? false : SKIP_REASON, timeout: 300
     // The comment typed during the outage survived the swap; now it goes through.
     assert.equal(await card.locator('input[name=comment]').inputValue(), 'on my way');
     await card.locator('form button[type=submit]').click();
-    await page.waitForFunction(() => [...document.querySelectorAll('.alarm-card')].some((c) => /OIL3/.test(c.textContent) && c.classList.contains('state-acknowledged')), null, { timeout: 10_000 });
+    // Acknowledged, on its own card or as a chip of its incident's card
+    // (the card joins the incident once its form is closed).
+    await page.waitForFunction(() => [...document.querySelectorAll('.alarm-card[data-alarm-id], .rule-chip')].some((c) => /OIL3/.test(c.textContent) && c.classList.contains('state-acknowledged')), null, { timeout: 10_000 });
     await screenshot(page, '12-alarm-stored-after-outage.png');
   });
 });

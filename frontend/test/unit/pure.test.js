@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { doseClass, doseColor, doseStep, DOSE_CLASSES, NO_READING, fmtDose } from '../../src/dose.js';
-import { distanceM, destination, circlePolygon, positionAt, cellPolygon, widthAtZoom0 } from '../../src/geo.js';
+import { distanceM, destination, circlePolygon, positionAt, cellPolygon, cellRect, widthAtZoom0 } from '../../src/geo.js';
 import { compareAlarms, AlarmStore } from '../../src/alarms.js';
 
 test('dose classes follow the documented boundaries', () => {
@@ -38,6 +38,9 @@ test('circles and distances on the sphere', () => {
   const cell = cellPolygon(4, 52, 200).coordinates[0];
   assert.ok(Math.abs(distanceM(cell[0], cell[1]) - 200) < 1);
   assert.ok(Math.abs(distanceM(cell[1], cell[2]) - 200) < 1);
+  // A server cell in degrees: corners at centre ± half a side.
+  assert.deepEqual(cellRect(4.1025, 52.001, 0.003, 0.002).coordinates[0][0], [4.1025 - 0.0015, 52.001 - 0.001]);
+  assert.deepEqual(cellRect(4.1025, 52.001, 0.003, 0.002).coordinates[0][2], [4.1025 + 0.0015, 52.001 + 0.001]);
   // A 100 m wide corridor at zoom 0 is a tiny fraction of a pixel.
   assert.ok(widthAtZoom0(50, 52) > 0 && widthAtZoom0(50, 52) < 0.01);
 });

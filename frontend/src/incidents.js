@@ -1,0 +1,93 @@
+// Incidents: the alarms one radiological event causes, handled as one card
+// (live/PROTOCOL.md "incident"). The server groups; this keeps the open
+// incidents (snapshot, incident frames, REST polling) and sorts what the
+// alarm panel shows: incident cards, alarms not filed into an incident yet,
+// and device-health alarms apart.
+import { SEVERITY_RANK } from './alarms.js';
+
+// Device-health alarms (silence) are listed apart, at lower priority, and
+// do not ring vehicles red.
+export const isHealth = (a) => a.kind === 'silence';
+
+export class IncidentStore extends EventTarget {
+  constructor() {
+    super();
+    this.open = new Map(); // id → incident (raised or acknowledged)
+  }
+
+  replaceAll(list) {
+    this.open = new Map(list.filter((i) => i.state !== 'resolved').map((i) => [i.id, i]));
+    this.emit();
+  }
+
+  // applyEvent: one incident frame (idempotent by incident id).
+  applyEvent(frame) {
+    const inc = frame.incident || {};
+    const id = frame.incident_id || inc.id;
+    if (!id) return;
+    inc.id = id;
+    if (inc.state === 'resolved' || frame.event === 'resolved') this.open.delete(id);
+    else this.open.set(id, inc);
+    this.emit();
+  }
+
+  // applyLocal: the REST answer of our own acknowledge / resolve.
+  applyLocal(inc) {
+    this.applyEvent({ incident: inc, incident_id: inc.id });
+  }
+
+  emit() {
+    this.dispatchEvent(new Event('change'));
+  }
+}
+
+// stateOf: an incident is raised while any of its open alarms is, by the
+// freshest alarm states we have.
+function summarize(inc, openAlarms) {
+  const alarms = (inc.alarms || []).map((a) => openAlarms.get(a.id) || a);
+  const open = alarms.filter((a) => a.state !== 'resolved');
+  let state = inc.state;
+  if (open.some((a) => a.state === 'raised')) state = 'raised';
+  else if (open.length) state = 'acknowledged';
+  else state = 'resolved';
+  let severity = inc.severity;
+  for (const a of open) if ((SEVERITY_RANK[a.severity] || 0) > (SEVERITY_RANK[severity] || 0)) severity = a.severity;
+  return { ...inc, state, severity, alarms };
+}
+
+const STATE_RANK = { raised: 0, acknowledged: 1, resolved: 2 };
+
+function compareCards(a, b) {
+  const x = a.item, y = b.item;
+  const s = (STATE_RANK[x.state] ?? 3) - (STATE_RANK[y.state] ?? 3);
+  if (s) return s;
+  const r = (SEVERITY_RANK[y.severity] || 0) - (SEVERITY_RANK[x.severity] || 0);
+  if (r) return r;
+  return Date.parse(y.last_seen) - Date.parse(x.last_seen) || b.key.localeCompare(a.key);
+}
+
+// groupCards turns the open alarms and incidents into the panel's cards:
+// {main: [{type:'incident'|'alarm', key, item}], health: [alarm…]}.
+// Unacknowledged first, then most severe, then newest. An open alarm that
+// no open incident holds (not filed yet, or the database is away) gets its
+// own card, so no alarm is ever hidden. Alarms in pinned (ids) keep their
+// own card too: someone is typing in its form, the card must not move.
+export function groupCards(openAlarms, openIncidents, pinned = new Set()) {
+  const filed = new Set();
+  const main = [];
+  for (const inc of openIncidents.values()) {
+    const s = summarize({ ...inc, alarms: (inc.alarms || []).filter((a) => !pinned.has(a.id)) }, openAlarms);
+    if (!s.alarms.length) continue;
+    if (s.state === 'resolved') continue;
+    for (const a of s.alarms) filed.add(a.id);
+    main.push({ type: 'incident', key: `i${inc.id}`, item: s });
+  }
+  const health = [];
+  for (const a of openAlarms.values()) {
+    if (isHealth(a)) health.push(a);
+    else if (!filed.has(a.id)) main.push({ type: 'alarm', key: `a${a.id}`, item: a });
+  }
+  main.sort(compareCards);
+  health.sort((a, b) => compareCards({ item: a, key: `a${a.id}` }, { item: b, key: `a${b.id}` }));
+  return { main, health };
+}

@@ -1,0 +1,2 @@
+-- Nothing to do: the heatmap grid aggregates exist on TimescaleDB only
+-- (see 0011_dose_grid.tsdb.sql); other engines read raw rows.

@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/sample"
+)
+
+// SampleFunc receives one sample of a streamed query. The sample is only
+// valid during the call (stores may reuse it); returning an error stops the
+// stream and the error is returned from the query.
+type SampleFunc func(s *sample.Sample) error
+
+// StreamQuery selects the samples of one device in [From, To), oldest first,
+// streamed from the database cursor without a row cap: memory stays the
+// same whatever the range (exports, dose accounting).
+type StreamQuery struct {
+	DeviceID int64
+	From, To time.Time
+	// Limit stops after that many samples (0: none). It is part of the
+	// query: stopping early from the callback instead can make the driver
+	// read the rest of the result to end the query.
+	Limit int
+}
+
+// Streamer streams stored samples. Every store implements it.
+type Streamer interface {
+	EachSample(ctx context.Context, q StreamQuery, fn SampleFunc) error
+}
+
+// AlarmStreamer streams alarm episodes matching a filter oldest first
+// (first seen, then id), without the list's cap when f.Limit is 0.
+type AlarmStreamer interface {
+	EachAlarm(ctx context.Context, f AlarmFilter, fn func(*rules.Episode) error) error
+}
