@@ -204,6 +204,8 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 		// Episode progress rides with the group commit (issue 19).
 		aopt.Coalescer = ingest.NewCoalescer()
 		wcfg.Alarms = aopt.Coalescer
+	} else {
+		log.Warn("the store takes no batched alarm updates: every sample inside an alarm condition updates its episode in its own round trip")
 	}
 	svc, err := alarms.New(ctx, st, aopt, log)
 	if err != nil {
