@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
@@ -57,6 +58,14 @@ type Service struct {
 	// the same episode add up instead of overwriting each other.
 	countMu sync.Mutex
 	counted map[rules.Key]int
+
+	// Episode progress that changes no state is coalesced and stored with
+	// the group commit of its samples (nil: each update is stored at once).
+	updates *ingest.Coalescer
+	// active holds the episodes whose stored (or journaled) condition is
+	// active: only their updates may be coalesced, as an update that
+	// makes a condition active again is a change of state. Under countMu.
+	active map[rules.Key]bool
 }
 
 // trackerKey separates imported replays from the live state of a device.
@@ -75,6 +84,12 @@ type Options struct {
 	// such an event fails the samples that caused it (the sender retries).
 	Journal  *Journal
 	Classify func(error) store.Fault
+	// Coalescer, if set, takes the updates of open episodes that change no
+	// state (last seen, sample count, a higher peak) instead of a store
+	// round trip per sample; the ingest writer given the same Coalescer
+	// stores them with the samples' group commit, and the store must be a
+	// store.AlarmBatcher. Raises and changes of state stay immediate.
+	Coalescer *ingest.Coalescer
 }
 
 // New loads rules (seeding the defaults on an installation's first start),
@@ -93,7 +108,15 @@ func New(ctx context.Context, st store.Store, opt Options, log *slog.Logger) (*S
 		return nil, fmt.Errorf("stored rules: %w", err)
 	}
 	s := &Service{store: st, engine: engine, geoCfg: opt.Geo, pub: opt.Publisher, log: log, now: time.Now,
-		trackers: map[trackerKey]*geo.Tracker{}, counted: map[rules.Key]int{}, provisional: map[int64]int64{}}
+		trackers: map[trackerKey]*geo.Tracker{}, counted: map[rules.Key]int{}, provisional: map[int64]int64{},
+		active: map[rules.Key]bool{}}
+	if opt.Coalescer != nil {
+		if _, ok := st.(store.AlarmBatcher); !ok {
+			return nil, errors.New("alarms: a Coalescer needs a store that is a store.AlarmBatcher")
+		}
+		s.updates = opt.Coalescer
+		opt.Coalescer.OnUnstored = s.journalUpdates
+	}
 	if opt.Journal != nil && opt.Classify != nil {
 		s.journal, s.classify = opt.Journal, opt.Classify
 		// Events journaled before a crash are stored before the open
@@ -141,6 +164,7 @@ func (s *Service) loadCounted(ctx context.Context) ([]rules.Episode, error) {
 	defer s.countMu.Unlock()
 	for _, ep := range open {
 		s.counted[ep.Key] = ep.Samples
+		s.active[ep.Key] = ep.ConditionActive
 	}
 	return open, nil
 }
@@ -231,7 +255,9 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 	var (
 		geoEvents []geo.Event
 		inside    []int64
+		progress  progress // this call's coalesced updates
 	)
+	defer progress.flush(ctx, s)
 	for i := range samples {
 		smp := &samples[i]
 		tr := s.tracker(dev.ID, smp.Imported)
@@ -246,6 +272,12 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 			})
 		}
 		for _, ev := range s.engine.Evaluate(in) {
+			if s.coalesce(&progress, ev) {
+				continue
+			}
+			// What came before this event reaches viewers and the
+			// coalescer before it does.
+			progress.flush(ctx, s)
 			if err := s.record(ctx, ev); err != nil {
 				return err
 			}
@@ -279,6 +311,7 @@ func (s *Service) storeAndPublish(ctx context.Context, ev *rules.Event) error {
 	if err := s.storeEvent(ctx, ev); err != nil {
 		return err
 	}
+	s.setActive(ev.Key, ev.Episode.ConditionActive)
 	if ev.Type == rules.EventRaised || ev.Type == rules.EventRealarm {
 		s.logRaised(*ev)
 	}
@@ -340,6 +373,25 @@ func (s *Service) storeEvent(ctx context.Context, ev *rules.Event) error {
 	return s.storeAudit(ctx, ev)
 }
 
+func (s *Service) setActive(k rules.Key, active bool) {
+	s.countMu.Lock()
+	s.active[k] = active
+	s.countMu.Unlock()
+}
+
+// countActive is setCounted for an episode whose stored condition is
+// active; ok is false (and nothing changes) for any other.
+func (s *Service) countActive(k rules.Key, n int) (before int, ok bool) {
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	if !s.active[k] {
+		return 0, false
+	}
+	before = s.counted[k]
+	s.counted[k] = n
+	return before, true
+}
+
 // setCounted records the stored sample count of an episode and returns the
 // previous one.
 func (s *Service) setCounted(k rules.Key, n int) int {
@@ -354,6 +406,7 @@ func (s *Service) setCounted(k rules.Key, n int) int {
 func (s *Service) forgetCounted(k rules.Key) {
 	s.countMu.Lock()
 	delete(s.counted, k)
+	delete(s.active, k)
 	s.countMu.Unlock()
 }
 

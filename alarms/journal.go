@@ -77,6 +77,9 @@ func (s *Service) transient(err error) bool { return s.classify(err) == store.Tr
 // journalEntry is one frame of the journal.
 type journalEntry struct {
 	Event rules.Event `json:"event"`
+	// Updates, instead of an event, are coalesced episode updates of one
+	// group commit the database could not take (one fsync for all).
+	Updates []store.AlarmUpdate `json:"updates,omitempty"`
 }
 
 // retryStoreAfter is how long record journals without trying the
@@ -157,6 +160,7 @@ func (s *Service) journalEventLocked(ctx context.Context, ev rules.Event, cause 
 	}
 	s.journalPending.Store(true)
 	s.journal.journaled.Add(1)
+	s.setActive(ev.Key, ev.Episode.ConditionActive)
 	if cause != nil {
 		s.lastDrainFailure = time.Now()
 		s.log.Warn("database unavailable: alarm event journaled", "alarm", ev.AlarmID, "type", ev.Type, "journal_bytes", s.journal.log.Bytes(), "err", cause)
@@ -222,6 +226,9 @@ func (s *Service) storeJournaled(ctx context.Context, payload []byte) error {
 	if err := json.Unmarshal(payload, &entry); err != nil {
 		return s.setAside(deadletter.Record{Kind: deadletter.KindFrame, Reason: "unreadable alarm journal entry: " + err.Error(), Raw: payload})
 	}
+	if len(entry.Updates) > 0 {
+		return s.storeJournaledUpdates(ctx, entry.Updates, payload)
+	}
 	ev := entry.Event
 	provisionalID := min(ev.AlarmID, 0)
 	err := s.storeEvent(ctx, &ev)
@@ -244,6 +251,58 @@ func (s *Service) storeJournaled(ctx context.Context, payload []byte) error {
 		}
 		s.publish(ctx, ev)
 	}
+	return nil
+}
+
+// journalUpdates keeps coalesced episode updates the database could not
+// take (cause) in the journal: one append, one fsync, for a whole group
+// commit. Only a database that is unreachable qualifies; the updates are
+// not published again (viewers had them when they happened).
+func (s *Service) journalUpdates(_ context.Context, ups []store.AlarmUpdate, cause error) error {
+	if s.journal == nil || !s.transient(cause) {
+		return cause
+	}
+	payload, err := json.Marshal(journalEntry{Updates: ups})
+	if err != nil {
+		return fmt.Errorf("encode alarm updates for the journal: %w", err)
+	}
+	s.journalMu.Lock()
+	defer s.journalMu.Unlock()
+	if err := s.journal.log.Append(payload); err != nil {
+		return fmt.Errorf("database unavailable (%v) and the alarm journal refused %d alarm updates: %w", cause, len(ups), err)
+	}
+	s.journalPending.Store(true)
+	s.journal.journaled.Add(1)
+	s.lastDrainFailure = time.Now()
+	s.log.Warn("database unavailable: alarm updates journaled", "episodes", len(ups), "journal_bytes", s.journal.log.Bytes(), "err", cause)
+	return nil
+}
+
+// storeJournaledUpdates stores one journaled batch of coalesced updates
+// (they commute with every other event, so order does not matter) and
+// takes their sample counts as stored, so that a later journaled event of
+// the same episode adds only what came after.
+func (s *Service) storeJournaledUpdates(ctx context.Context, ups []store.AlarmUpdate, payload []byte) error {
+	b, ok := s.store.(store.AlarmBatcher)
+	if !ok {
+		return errors.New("journaled alarm updates need a store that is a store.AlarmBatcher")
+	}
+	err := b.UpdateAlarms(ctx, ups)
+	if err != nil {
+		if s.classify(err) != store.Permanent {
+			return err
+		}
+		return s.setAside(deadletter.Record{Kind: deadletter.KindAlarmEvent, AlarmID: ups[0].ID,
+			Event: "updates", Reason: err.Error(), Payload: payload})
+	}
+	s.countMu.Lock()
+	for _, u := range ups {
+		if n, open := s.counted[u.Key]; open && n < u.Samples {
+			s.counted[u.Key] = u.Samples
+		}
+	}
+	s.countMu.Unlock()
+	s.journal.replayed.Add(1)
 	return nil
 }
 

@@ -202,6 +202,13 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 				DeadLetterBytes: js.DeadLetterBytes, DeadLettered: js.DeadLettered}
 		})
 	}
+	if batches(st) {
+		// Episode progress rides with the group commit (issue 19).
+		aopt.Coalescer = ingest.NewCoalescer()
+		wcfg.Alarms = aopt.Coalescer
+	} else {
+		log.Warn("the store takes no batched alarm updates: every sample inside an alarm condition updates its episode in its own round trip")
+	}
 	svc, err := alarms.New(ctx, st, aopt, log)
 	if err != nil {
 		closeAll()
@@ -560,4 +567,14 @@ func (n *Node) closeListeners() {
 			ln.Close()
 		}
 	}
+}
+
+// batches reports whether st stores batched episode updates: both real
+// stores do, also behind the deadline wrapper.
+func batches(st store.Store) bool {
+	if d, ok := st.(interface{ Batches() bool }); ok {
+		return d.Batches()
+	}
+	_, ok := st.(store.AlarmBatcher)
+	return ok
 }

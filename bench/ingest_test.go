@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"io"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -104,4 +106,53 @@ func TestIngestBaselines(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The emergency scenarios put every vehicle where they claim: inside
+// restricted zones (one fence episode per zone holding it, nothing else,
+// as its zone is clear of every border), above OIL3 (dose notice and OIL3
+// episodes per vehicle); the normal phase raises nothing.
+// Each ratio is against the same round's normal phase.
+func TestIngestEmergencyScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the ingest benchmark (small)")
+	}
+	// Vehicle d sits at the centre of clear zone d, fully inside every
+	// zone that holds that centre: one fence episode per such zone.
+	zonesHeld := 0
+	for d := range 4 {
+		lon, lat, _ := zone(clearZones()[d])
+		for j := range zones {
+			zl, zt, side := zone(j)
+			if math.Abs(lon-zl)*mPerDegLon() < side/2 && math.Abs(lat-zt)*mPerDegLat < side/2 {
+				zonesHeld++
+			}
+		}
+	}
+	check := func(t *testing.T, url string) {
+		res, err := RunIngest(context.Background(), IngestConfig{DatabaseURL: url, Devices: 4, Batch: 25, Samples: 400,
+			Writer: ingest.DefaultWriterConfig(), Emergency: true, Rounds: 2}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Scenarios) != 3 {
+			t.Fatalf("%d scenarios, want 3: %+v", len(res.Scenarios), res.Scenarios)
+		}
+		for i, want := range []struct {
+			name   string
+			alarms int
+		}{{"restricted zones", zonesHeld}, {"above OIL3", 8}, {"normal again", 0}} {
+			sc := res.Scenarios[i]
+			if !strings.HasPrefix(sc.Name, want.name) || sc.Alarms != want.alarms || len(sc.Rounds) != 2 || len(sc.Ratios) != 2 {
+				t.Errorf("scenario %d: %q with %d alarms open, %d rounds; want %q…, %d alarms, 2 rounds", i, sc.Name, sc.Alarms, len(sc.Rounds), want.name, want.alarms)
+			}
+			for r, ratio := range sc.Ratios {
+				if got := sc.Rounds[r] / res.Scenarios[2].Rounds[r]; ratio != got {
+					t.Errorf("scenario %d round %d: ratio %v, want its rate over the same round's normal %v", i, r, ratio, got)
+				}
+			}
+		}
+	}
+	t.Run("embedded", func(t *testing.T) { check(t, "") })
+	pgtest.EachEngine(t, func(t *testing.T, e pgtest.Engine) { check(t, e.NewDatabase(t)) })
 }

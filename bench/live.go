@@ -53,6 +53,10 @@ type LiveConfig struct {
 	Viewers     int           // WebSocket viewers subscribed to everything
 	Duration    time.Duration // load phase
 	Alarms      int           // distinct vehicles that send one hot sample
+	// Emergency is the share of vehicles (0–1) inside alarm conditions for
+	// the whole load: every sample of theirs is above OIL3, so each of
+	// their episodes is updated by every sample (issue 19).
+	Emergency float64
 	// Clients is the number of HTTP client goroutines posting samples
 	// (0: Vehicles/20, between 8 and 512).
 	Clients int
@@ -109,8 +113,8 @@ type LiveResult struct {
 func (r LiveResult) String() string {
 	var b strings.Builder
 	loadSec := r.LoadWall.Seconds()
-	fmt.Fprintf(&b, "live push: %d vehicles at 1 Hz, %d viewers, %s, %d alarm vehicles, %d HTTP clients; %s; %d CPUs, load avg before %s\n",
-		r.Cfg.Vehicles, r.Cfg.Viewers, r.Cfg.Duration, r.Cfg.Alarms, r.Cfg.Clients, r.Store, r.CPUs, r.LoadAvg)
+	fmt.Fprintf(&b, "live push: %d vehicles at 1 Hz, %d viewers, %s, %d alarm vehicles, %.0f %% of vehicles in alarm conditions throughout, %d HTTP clients; %s; %d CPUs, load avg before %s\n",
+		r.Cfg.Vehicles, r.Cfg.Viewers, r.Cfg.Duration, r.Cfg.Alarms, 100*r.Cfg.Emergency, r.Cfg.Clients, r.Store, r.CPUs, r.LoadAvg)
 	fmt.Fprintf(&b, "setup: %d devices, users, viewers in %s (not measured)\n", r.Cfg.Vehicles, r.SetupTime.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "ingest: %.0f samples/s acked (%d of %d offered, %d failed%s), request p50 %s p99 %s max %s, generator lag p99 %s\n",
 		float64(r.Acked)/loadSec, r.Acked, r.Offered, r.Failed, failedDetail(r.FailedBy),
@@ -177,7 +181,8 @@ func failedDetail(m map[string]int64) string {
 // 1 Hz with viewers reading the live push. The child is stopped before it
 // returns, also on errors and when ctx ends.
 func RunLive(ctx context.Context, cfg LiveConfig, progress io.Writer) (res LiveResult, err error) {
-	if cfg.Vehicles <= 0 || cfg.Viewers <= 0 || cfg.Duration < time.Second || cfg.Alarms < 0 || cfg.Alarms > cfg.Vehicles {
+	if cfg.Vehicles <= 0 || cfg.Viewers <= 0 || cfg.Duration < time.Second || cfg.Alarms < 0 || cfg.Alarms > cfg.Vehicles ||
+		cfg.Emergency < 0 || cfg.Emergency > 1 {
 		return res, errors.New("need vehicles > 0, viewers > 0, duration ≥ 1s and 0 ≤ alarms ≤ vehicles")
 	}
 	if cfg.Clients <= 0 {
@@ -309,7 +314,7 @@ func RunLive(ctx context.Context, cfg LiveConfig, progress io.Writer) (res LiveR
 	// Alarms: the raised set from the API, then wait until every viewer has
 	// every raised alarm (or give up after 10 s).
 	fmt.Fprintln(progress, "checking alarms…")
-	expected, err := raisedAlarms(ctx, api, fleet)
+	expected, err := raisedAlarms(ctx, api, fleet, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -819,7 +824,25 @@ func createViewer(ctx context.Context, api *apiClient, runID string) (string, er
 }
 
 // raisedAlarms returns the IDs of the open alarms of the benchmark's devices.
-func raisedAlarms(ctx context.Context, api *apiClient, fleet []benchVehicle) (map[int64]bool, error) {
+func raisedAlarms(ctx context.Context, api *apiClient, fleet []benchVehicle, cfg LiveConfig) (map[int64]bool, error) {
+	if cfg.Emergency > 0 {
+		// More alarms than one list answers (1 000): ask per vehicle.
+		ids := map[int64]bool{}
+		for _, v := range fleet {
+			var out struct {
+				Alarms []struct {
+					ID int64 `json:"id"`
+				} `json:"alarms"`
+			}
+			if err := api.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/alarms?state=open&imported=false&device=%d", v.id), nil, &out, http.StatusOK); err != nil {
+				return nil, err
+			}
+			for _, a := range out.Alarms {
+				ids[a.ID] = true
+			}
+		}
+		return ids, nil
+	}
 	ours := make(map[int64]bool, len(fleet))
 	for _, v := range fleet {
 		ours[v.id] = true
@@ -899,7 +922,7 @@ func runLoad(ctx context.Context, cfg LiveConfig, addr string, fleet []benchVehi
 			for j := range jobs {
 				now := time.Now()
 				r.lag.add(now.Sub(j.due))
-				body = vehicleSample(body[:0], int(j.vehicle), now, j.hot)
+				body = vehicleSample(body[:0], int(j.vehicle), now, j.hot, emergency(cfg, int(j.vehicle)))
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+fleet[j.vehicle].token)
 				req.Header.Set("Content-Type", "application/x-ndjson")
@@ -976,10 +999,17 @@ func errorKind(err error) string {
 	return s
 }
 
+// emergency reports whether vehicle i is one of the cfg.Emergency share
+// inside alarm conditions (spread over the fleet).
+func emergency(cfg LiveConfig, i int) bool {
+	return float64(i%100) < cfg.Emergency*100
+}
+
 // vehicleSample appends one NDJSON sample of vehicle i at time now: each
 // vehicle drives a slow circle of its own inside a port box (51.90–52.00 N,
-// 3.95–4.15 E) at background dose, or sends 5 µSv/h when hot.
-func vehicleSample(b []byte, i int, now time.Time, hot bool) []byte {
+// 3.95–4.15 E) at background dose, 1.5 µSv/h (above OIL3) when inside an
+// emergency, or 5 µSv/h when hot.
+func vehicleSample(b []byte, i int, now time.Time, hot, emergency bool) []byte {
 	_, fracLat := math.Modf(float64(i) * 0.6180339887)
 	_, fracLon := math.Modf(float64(i) * 0.4142135623)
 	_, phase := math.Modf(float64(i) * 0.7548776662)
@@ -989,6 +1019,9 @@ func vehicleSample(b []byte, i int, now time.Time, hot bool) []byte {
 	lon := 3.96 + 0.18*fracLon + 0.005*math.Cos(a)
 	heading := math.Mod(720-a*180/math.Pi, 360) // the tangent: north cos a, east −sin a
 	dose := 0.08
+	if emergency {
+		dose = 1.5 + float64(now.UnixMilli()%7)*0.05
+	}
 	if hot {
 		dose = 5
 	}

@@ -145,6 +145,8 @@ func addDevice(t *testing.T, dbURL, name string) string {
 type vehicle struct {
 	token string
 	start time.Time
+	// dose is the dose rate of sample k (nil: 0.1 µSv/h, background).
+	dose  func(k int) float64
 	mu    sync.Mutex
 	acked []time.Time
 	sent  int
@@ -158,8 +160,13 @@ func (v *vehicle) run(ctx context.Context, addr func() string, batch int) {
 		times := make([]time.Time, batch)
 		var body strings.Builder
 		for j := range times {
-			times[j] = v.start.Add(time.Duration(i*batch+j) * time.Second)
-			fmt.Fprintf(&body, `{"time":%q,"lat":51.95,"lon":4.05,"dose_rate":0.1}`+"\n", times[j].Format(time.RFC3339))
+			k := i*batch + j
+			times[j] = v.start.Add(time.Duration(k) * time.Second)
+			dose := 0.1
+			if v.dose != nil {
+				dose = v.dose(k)
+			}
+			fmt.Fprintf(&body, `{"time":%q,"lat":51.95,"lon":4.05,"dose_rate":%g}`+"\n", times[j].Format(time.RFC3339), dose)
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr()+"/api/v1/measurements", strings.NewReader(body.String()))
 		req.Header.Set("Authorization", "Bearer "+v.token)

@@ -53,6 +53,11 @@ type WriterConfig struct {
 	Spool *spool.Spool
 	// ReplayEvery is how often a non-empty spool is retried (0: 1 s).
 	ReplayEvery time.Duration
+	// Alarms, if set, holds coalesced episode updates that each group
+	// commit takes and stores in its own transaction (the store must be
+	// a store.AlarmBatcher); the commit's waiters are answered only once
+	// the updates their samples caused are durable.
+	Alarms *Coalescer
 }
 
 // DefaultWriterConfig suits the measured sweet spot on a small machine:
@@ -66,6 +71,7 @@ func DefaultWriterConfig() WriterConfig {
 type Writer struct {
 	cfg     WriterConfig
 	dst     store.SampleWriter
+	batcher store.AlarmBatcher // set with cfg.Alarms
 	metrics *metrics.Metrics
 	log     *slog.Logger
 
@@ -108,8 +114,17 @@ func NewWriter(dst store.SampleWriter, cfg WriterConfig, m *metrics.Metrics, log
 			}
 		}
 	}
+	var batcher store.AlarmBatcher
+	if cfg.Alarms != nil {
+		b, ok := dst.(store.AlarmBatcher)
+		if !ok {
+			panic("ingest: WriterConfig.Alarms needs a store that is a store.AlarmBatcher")
+		}
+		batcher = b
+	}
 	w := &Writer{
-		cfg: cfg, dst: dst, metrics: m, log: log,
+		batcher: batcher,
+		cfg:     cfg, dst: dst, metrics: m, log: log,
 		// Every request holds at least one queued sample, so QueueLimit
 		// requests always fit: sending never blocks.
 		reqs: make(chan *writeRequest, cfg.QueueLimit),
@@ -291,21 +306,73 @@ func (w *Writer) flush(batch []*writeRequest, buf []sample.Sample) []sample.Samp
 	// Bounded so that an unresponsive database turns into a spooled batch
 	// (or a 503) instead of requests hanging.
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	var (
+		ups []store.AlarmUpdate
+		tk  Ticket
+	)
+	if w.cfg.Alarms != nil {
+		// Taken after the batch was gathered: the rules ran before the
+		// samples were queued, so their updates are in ups or in a
+		// generation another flusher holds (tk covers both).
+		ups, tk = w.cfg.Alarms.Take()
+	}
 	start := time.Now()
-	err := w.dst.WriteSamples(ctx, buf)
-	cancel()
+	var err error
+	if len(ups) > 0 {
+		err = w.batcher.WriteSamplesAndAlarms(ctx, buf, ups)
+	} else {
+		err = w.dst.WriteSamples(ctx, buf)
+	}
 	w.metrics.CommitSeconds.Observe(time.Since(start).Seconds())
 	w.metrics.BatchSize.Observe(float64(len(buf)))
+	if err != nil {
+		w.metrics.CommitErrors.Inc()
+	}
+	var updErr error
+	if w.cfg.Alarms != nil {
+		if len(ups) > 0 {
+			w.cfg.Alarms.Finish(tk, ups, w.storeUpdatesAlone(ctx, ups, err))
+		}
+		updErr = w.cfg.Alarms.Wait(ctx, tk)
+	}
 	if err == nil {
 		for _, r := range batch {
-			w.answer(r, nil)
+			w.answer(r, updErr)
 		}
 	} else {
-		w.metrics.CommitErrors.Inc()
-		w.settle(batch, buf, err)
+		w.settle(batch, buf, err, updErr)
 	}
 	clear(buf) // drop references to attribute maps
 	return buf
+}
+
+// storeUpdatesAlone stores the episode updates of a group commit that
+// failed with commitErr (nil: they were stored with it) and returns nil
+// once they are durable. A refusal of the samples (Permanent: one bad
+// sample) does not concern the updates, which are stored by themselves;
+// a database that cannot take anything now (or an update that failed for
+// another reason) hands them to OnUnstored (the alarm journal).
+func (w *Writer) storeUpdatesAlone(ctx context.Context, ups []store.AlarmUpdate, commitErr error) error {
+	if commitErr == nil {
+		return nil
+	}
+	err := commitErr
+	if w.cfg.Classify(commitErr) == store.Permanent {
+		if err = w.batcher.UpdateAlarms(ctx, ups); err == nil {
+			return nil
+		}
+	}
+	if w.cfg.Alarms.OnUnstored != nil {
+		jerr := w.cfg.Alarms.OnUnstored(ctx, ups, err)
+		if jerr == nil {
+			return nil
+		}
+		err = jerr
+	}
+	w.log.Error("alarm updates not stored; they stay pending and the commit's senders are refused",
+		"episodes", len(ups), "fault", w.cfg.Classify(err).String(), "err", err)
+	return err
 }
 
 func (w *Writer) answer(r *writeRequest, err error) {
@@ -321,7 +388,9 @@ func (w *Writer) answer(r *writeRequest, err error) {
 // acknowledged, and only the requests that carried a refused sample learn
 // which (a *store.RefusedError), so that one bad sample never fails the
 // other devices' requests.
-func (w *Writer) settle(batch []*writeRequest, buf []sample.Sample, commitErr error) {
+// updErr, if set, means the episode updates of the commit's samples are
+// not durable: every waiter gets it, as nothing may be acknowledged.
+func (w *Writer) settle(batch []*writeRequest, buf []sample.Sample, commitErr, updErr error) {
 	var iso isolation
 	if w.cfg.Classify(commitErr) == store.Permanent {
 		ctx, cancel := context.WithTimeout(context.Background(), isolateTimeout)
@@ -358,6 +427,10 @@ func (w *Writer) settle(batch []*writeRequest, buf []sample.Sample, commitErr er
 	for _, r := range batch {
 		lo, hi := off, off+len(r.samples)
 		off = hi
+		if updErr != nil {
+			w.answer(r, updErr)
+			continue
+		}
 		w.answer(r, iso.outcome(lo, hi))
 	}
 }

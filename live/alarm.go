@@ -37,6 +37,14 @@ type AlarmEvent struct {
 	Time     time.Time
 	// Payload is the alarm after the change, as the REST API renders it.
 	Payload json.RawMessage
+	// Now keeps an "updated" event from waiting for the next tick (it
+	// carries more than progress, e.g. a provisional alarm's stored id).
+	// Not part of the log entry.
+	Now bool
+	// Progress marks an "updated" event whose only news is the episode's
+	// last seen and sample count (no higher peak): it may wait up to
+	// Config.ProgressEvery instead of one tick. Not part of the log entry.
+	Progress bool
 }
 
 // storedEvent is the form an event takes inside a log entry; the offset is

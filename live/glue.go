@@ -24,7 +24,11 @@ func (p AlarmPublisher) PublishAlarm(_ context.Context, ev rules.Event) error {
 	if err != nil {
 		return fmt.Errorf("render alarm %d: %w", ev.AlarmID, err)
 	}
-	p.Hub.PublishAlarm(AlarmEvent{Type: string(ev.Type), AlarmID: ev.AlarmID, DeviceID: ev.Key.DeviceID, Time: ev.Time, Payload: payload})
+	p.Hub.PublishAlarm(AlarmEvent{Type: string(ev.Type), AlarmID: ev.AlarmID, DeviceID: ev.Key.DeviceID, Time: ev.Time, Payload: payload,
+		// Swapping a provisional id for the stored one must not wait, nor
+		// be replaced by a later update that does not carry it.
+		Now:      ev.Episode.ProvisionalID != 0,
+		Progress: ev.Type == rules.EventUpdated && !ev.NewPeak})
 	return nil
 }
 

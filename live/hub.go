@@ -62,7 +62,7 @@ type Config struct {
 
 	Tick           time.Duration // position flush period per connection; 100ms
 	BBoxMargin     float64       // bbox widening per side, fraction of its size; 0.1
-	AlarmQueue     int           // alarm events queued per connection before CloseLagging; 1024
+	AlarmQueue     int           // alarm events queued per connection before CloseLagging; 16384
 	MaxPending     int           // unsent vehicle updates per connection before a full resend; 65536
 	MaxReplay      int           // longest replay on resume before a full snapshot instead; 10000
 	AllowedOrigins []string      // extra allowed Origin values ("*": any); same host always allowed
@@ -83,6 +83,10 @@ type Config struct {
 	// MaxUnlogged bounds this node's events waiting for the log; beyond it
 	// the oldest queued "updated" events are dropped; 100000.
 	MaxUnlogged int
+	// ProgressEvery is how long an "updated" event that only moves an
+	// episode's last seen and sample count may wait (coalesced with the
+	// alarm's later ones); one with a higher peak waits one tick; 5s.
+	ProgressEvery time.Duration
 	// Heartbeat: a connection that was sent nothing for this long gets a
 	// heartbeat frame, so a client can tell a silent socket from a dead
 	// one (browsers do not see WebSocket pings); 10s.
@@ -110,6 +114,7 @@ func (c *Config) setDefaults() error {
 		}
 	}
 	setDur(&c.Tick, 100*time.Millisecond)
+	setDur(&c.ProgressEvery, 5*time.Second)
 	setDur(&c.PingInterval, 25*time.Second)
 	setDur(&c.PongWait, 8*time.Second)
 	setDur(&c.WriteTimeout, 2*time.Second)
@@ -119,7 +124,10 @@ func (c *Config) setDefaults() error {
 	setDur(&c.Heartbeat, 10*time.Second)
 	setInt(&c.ResumeRing, 4096)
 	setInt(&c.MaxUnlogged, 100_000)
-	setInt(&c.AlarmQueue, 1024)
+	// Items are shared between connections and the queue grows only when
+	// used: a burst of thousands of raises at once (a fleet entering a
+	// contaminated area) must not close every viewer as lagging.
+	setInt(&c.AlarmQueue, 16384)
 	setInt(&c.MaxPending, 65536)
 	setInt(&c.MaxReplay, 10000)
 	if c.BBoxMargin <= 0 {
@@ -166,6 +174,11 @@ type Hub struct {
 	ringBase     int64         // offset issued just before ring[0]; -1: none
 	appendWake   chan struct{}
 	fallbackWake chan struct{}
+	// "updated" events waiting for the next tick, latest per alarm, in
+	// the order their alarms were first updated since the last tick.
+	coalesced      map[int64]*pendingUpdate
+	coalescedOrder []int64
+	ticks          int // tick goroutine only
 
 	posMu   sync.RWMutex
 	latest  map[int64]Position
@@ -214,6 +227,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		ringBase:     -1,
 		appendWake:   make(chan struct{}, 1),
 		fallbackWake: make(chan struct{}, 1),
+		coalesced:    map[int64]*pendingUpdate{},
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "live"),
 		broker:       cfg.Broker,

@@ -41,6 +41,16 @@ type localEvent struct {
 // from here when the log is unreachable or slower than LocalFallback;
 // viewers of other nodes get it once it is in the log. Events are appended
 // in the order they were published, retried until the log takes them.
+//
+// "updated" events (an episode's progress: last seen, samples, peak)
+// coalesce per alarm: the latest of each is published at the next
+// position tick if the alarm's peak rose, else within ProgressEvery.
+// During an emergency every sample of every vehicle in an alarm condition
+// updates its episode; viewers need the latest peak within a tick, not a
+// frame per sample for a count going up. Every other event (a
+// raise, an end, an acknowledgement, a resolution) is published at once,
+// after the alarm's pending update, so each alarm's events keep their
+// order.
 func (h *Hub) PublishAlarm(ev AlarmEvent) {
 	if !validEventType(ev.Type) {
 		h.log.Error("drop alarm event of unknown type", "alarm", ev.AlarmID, "type", ev.Type)
@@ -49,6 +59,63 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 	ev.Offset = 0
 	ev.Time = ev.Time.UTC()
 	h.mu.Lock()
+	if ev.Type == EventUpdated && !ev.Now {
+		p, ok := h.coalesced[ev.AlarmID]
+		if !ok {
+			p = &pendingUpdate{}
+			h.coalesced[ev.AlarmID] = p
+			h.coalescedOrder = append(h.coalescedOrder, ev.AlarmID)
+		}
+		// The latest snapshot holds every earlier one (peaks only grow);
+		// it goes at the next tick if any of them brought a higher peak.
+		p.ev, p.peak = ev, p.peak || !ev.Progress
+		h.mu.Unlock()
+		return
+	}
+	if p, ok := h.coalesced[ev.AlarmID]; ok {
+		delete(h.coalesced, ev.AlarmID)
+		h.publishLocked(p.ev)
+	}
+	h.publishLocked(ev)
+	h.mu.Unlock()
+	wake(h.appendWake)
+	wake(h.fallbackWake)
+}
+
+// pendingUpdate is an alarm's latest coalesced "updated" event; peak is
+// set if it (or one it replaced) brought a higher peak.
+type pendingUpdate struct {
+	ev   AlarmEvent
+	peak bool
+}
+
+// flushCoalesced publishes the latest "updated" event of every alarm whose
+// peak rose since its last one, or of every alarm if all.
+func (h *Hub) flushCoalesced(all bool) {
+	h.mu.Lock()
+	n := 0
+	keep := h.coalescedOrder[:0]
+	for _, id := range h.coalescedOrder {
+		p, ok := h.coalesced[id]
+		switch {
+		case !ok: // published before another event of its alarm
+		case all || p.peak:
+			delete(h.coalesced, id)
+			h.publishLocked(p.ev)
+			n++
+		default:
+			keep = append(keep, id)
+		}
+	}
+	h.coalescedOrder = keep
+	h.mu.Unlock()
+	if n > 0 {
+		wake(h.appendWake)
+		wake(h.fallbackWake)
+	}
+}
+
+func (h *Hub) publishLocked(ev AlarmEvent) {
 	h.eidSeq++
 	ev.EID = h.node + "-" + strconv.FormatUint(h.eidSeq, 36)
 	if len(h.unlogged) >= h.cfg.MaxUnlogged {
@@ -62,9 +129,6 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 		// from it before them, and must not reach viewers after them.
 		h.deliverEarlyLocked(le)
 	}
-	h.mu.Unlock()
-	wake(h.appendWake)
-	wake(h.fallbackWake)
 }
 
 // AppendAlarm appends an event to the cluster log and waits for its

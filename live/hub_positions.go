@@ -151,6 +151,8 @@ func (h *Hub) tickLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			h.ticks++
+			h.flushCoalesced(h.ticks%max(1, int(h.cfg.ProgressEvery/h.cfg.Tick)) == 0)
 			h.tick()
 		}
 	}

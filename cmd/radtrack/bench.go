@@ -43,6 +43,9 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	f.fs.IntVar(&cfg.Writer.BatchSize, "commit-batch", cfg.Writer.BatchSize, "most samples per group commit (and per raw COPY)")
 	f.fs.IntVar(&cfg.Writer.Flushers, "flushers", cfg.Writer.Flushers, "concurrent commits (and raw COPY connections)")
 	f.fs.DurationVar(&cfg.Writer.FlushInterval, "flush-interval", cfg.Writer.FlushInterval, "group-commit gather time")
+	f.fs.BoolVar(&cfg.Emergency, "emergency", false, "also measure, in the same run, every vehicle inside one of 1 000 restricted zones, every vehicle above OIL3, and the normal phase again")
+	f.fs.BoolVar(&cfg.NoCoalesce, "no-coalesce", false, "store every episode update at once, one round trip per sample (the behaviour before issue 19), for comparison")
+	f.fs.IntVar(&cfg.Rounds, "rounds", 1, "with -emergency: rounds of the scenarios, interleaved; each keeps its best")
 	var cpuProfile string
 	f.fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := f.Parse(args); err != nil {
@@ -73,6 +76,7 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f.fs.IntVar(&cfg.Viewers, "viewers", 100, "WebSocket viewers subscribed to everything")
 	f.fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "load phase")
 	f.fs.IntVar(&cfg.Alarms, "alarms", 20, "distinct vehicles that send one hot sample (5 µSv/h) during the load")
+	f.fs.Float64Var(&cfg.Emergency, "emergency", 0, "share of vehicles (0-1) above OIL3 for the whole load, each sample updating their alarms (e.g. 0.2)")
 	f.fs.IntVar(&cfg.Clients, "clients", 0, "HTTP client goroutines posting samples (0: vehicles/20, 8…512)")
 	f.fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL database for the server (a scratch database; unset: embedded store in a fresh temp dir)")
 	f.fs.StringVar(&cfg.ServerCPUProfile, "server-cpuprofile", "", "write a CPU profile of the server during the load phase to this file")

@@ -54,7 +54,50 @@ func (s *Store) WriteSamples(ctx context.Context, samples []sample.Sample) error
 	return s.copyDeduplicated(ctx, samples)
 }
 
+// WriteSamplesAndAlarms commits samples and coalesced episode updates in
+// one transaction (the COPY, then one UPDATE), so that the ack of the
+// samples covers their episodes' progress. Without updates it is
+// WriteSamples.
+func (s *Store) WriteSamplesAndAlarms(ctx context.Context, samples []sample.Sample, updates []store.AlarmUpdate) error {
+	if len(updates) == 0 {
+		return s.WriteSamples(ctx, samples)
+	}
+	if len(samples) == 0 || s.mode == WriteInsert {
+		// The insert path is for tests and tools: two transactions are fine
+		// there (updates are idempotent only across the whole batch, so
+		// samples go first; a failure of either is reported).
+		if err := s.WriteSamples(ctx, samples); err != nil {
+			return err
+		}
+		return s.UpdateAlarms(ctx, updates)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("copy %d samples with %d alarm updates: %w", len(samples), len(updates), err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	err = s.copySamples(ctx, tx.Conn().PgConn(), "measurements", samples)
+	if err != nil {
+		tx.Rollback(ctx) //nolint:errcheck // the deduplicating path starts over
+		if !isUniqueViolation(err) {
+			return fmt.Errorf("copy %d samples: %w", len(samples), withColumn(err, measurementColumns))
+		}
+		return s.copyDeduplicatedWith(ctx, samples, updates)
+	}
+	if err := updateAlarms(ctx, tx, updates); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit %d samples with %d alarm updates: %w", len(samples), len(updates), err)
+	}
+	return nil
+}
+
 func (s *Store) copyDeduplicated(ctx context.Context, samples []sample.Sample) error {
+	return s.copyDeduplicatedWith(ctx, samples, nil)
+}
+
+func (s *Store) copyDeduplicatedWith(ctx context.Context, samples []sample.Sample, updates []store.AlarmUpdate) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin deduplicating write: %w", err)
@@ -71,6 +114,11 @@ func (s *Store) copyDeduplicated(ctx context.Context, samples []sample.Sample) e
 	if _, err := tx.Exec(ctx, `INSERT INTO measurements (`+cols+`) SELECT `+cols+
 		` FROM measurements_stage ON CONFLICT (device_id, time) DO NOTHING`); err != nil {
 		return fmt.Errorf("merge staged samples: %w", err)
+	}
+	if len(updates) > 0 {
+		if err := updateAlarms(ctx, tx, updates); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit deduplicating write: %w", err)

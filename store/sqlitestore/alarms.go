@@ -226,3 +226,35 @@ func (s *Store) AlarmEvents(ctx context.Context, alarmID int64) ([]store.AlarmEv
 	}
 	return out, nil
 }
+
+// UpdateAlarms applies coalesced episode updates in one transaction.
+func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	return s.writeTx(ctx, fmt.Sprintf("update %d alarms", len(updates)), func(tx *sql.Tx) error {
+		return updateAlarms(ctx, tx, updates)
+	})
+}
+
+// updateAlarms writes only the fields that grow: the condition and the
+// state belong to immediate events.
+func updateAlarms(ctx context.Context, tx *sql.Tx, updates []store.AlarmUpdate) error {
+	stmt, err := tx.PrepareContext(ctx, `UPDATE alarms SET
+			last_seen = max(last_seen, ?2), samples = samples + ?3,`+peakSet+`,
+			significance = max(significance, ?9), updated_at = ?10
+		WHERE id = ?1 AND state <> 'resolved'`)
+	if err != nil {
+		return fmt.Errorf("prepare alarm update: %w", err)
+	}
+	defer stmt.Close()
+	now := micros(time.Now())
+	for _, u := range updates {
+		if _, err := stmt.ExecContext(ctx, u.ID, micros(u.LastSeen), u.AddSamples,
+			opt(u.PeakDose), micros(u.PeakTime), u.PeakLon, u.PeakLat, u.PeakGPSValid,
+			finiteOr0(u.Significance), now); err != nil {
+			return fmt.Errorf("update alarm %d: %w", u.ID, err)
+		}
+	}
+	return nil
+}

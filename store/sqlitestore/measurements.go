@@ -38,40 +38,62 @@ func (s *Store) WriteSamples(ctx context.Context, samples []sample.Sample) error
 		return nil
 	}
 	return s.writeTx(ctx, fmt.Sprintf("write %d samples", len(samples)), func(tx *sql.Tx) error {
-		var (
-			stmt *sql.Stmt // prepared for chunks of size rows
-			size int
-			err  error
-		)
-		defer func() {
+		return insertSamples(ctx, tx, samples)
+	})
+}
+
+// WriteSamplesAndAlarms is WriteSamples and UpdateAlarms in one
+// transaction, so that the ack of the samples covers their episodes'
+// progress.
+func (s *Store) WriteSamplesAndAlarms(ctx context.Context, samples []sample.Sample, updates []store.AlarmUpdate) error {
+	if len(updates) == 0 {
+		return s.WriteSamples(ctx, samples)
+	}
+	return s.writeTx(ctx, fmt.Sprintf("write %d samples with %d alarm updates", len(samples), len(updates)), func(tx *sql.Tx) error {
+		if len(samples) > 0 {
+			if err := insertSamples(ctx, tx, samples); err != nil {
+				return err
+			}
+		}
+		return updateAlarms(ctx, tx, updates)
+	})
+}
+
+// insertSamples writes samples in multi-row INSERTs inside tx.
+func insertSamples(ctx context.Context, tx *sql.Tx, samples []sample.Sample) error {
+	var (
+		stmt *sql.Stmt // prepared for chunks of size rows
+		size int
+		err  error
+	)
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	args := make([]any, 0, min(insertRows, len(samples))*len(measurementColumns))
+	for start := 0; start < len(samples); start += insertRows {
+		chunk := samples[start:min(start+insertRows, len(samples))]
+		if len(chunk) != size { // the first chunk, or a shorter tail
 			if stmt != nil {
 				stmt.Close()
 			}
-		}()
-		args := make([]any, 0, min(insertRows, len(samples))*len(measurementColumns))
-		for start := 0; start < len(samples); start += insertRows {
-			chunk := samples[start:min(start+insertRows, len(samples))]
-			if len(chunk) != size { // the first chunk, or a shorter tail
-				if stmt != nil {
-					stmt.Close()
-				}
-				if stmt, err = tx.PrepareContext(ctx, insertSQL(len(chunk))); err != nil {
-					return fmt.Errorf("prepare insert of %d samples: %w", len(chunk), err)
-				}
-				size = len(chunk)
+			if stmt, err = tx.PrepareContext(ctx, insertSQL(len(chunk))); err != nil {
+				return fmt.Errorf("prepare insert of %d samples: %w", len(chunk), err)
 			}
-			args = args[:0]
-			for i := range chunk {
-				if args, err = appendSampleArgs(args, &chunk[i]); err != nil {
-					return err
-				}
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("insert %d samples: %w", len(chunk), err)
+			size = len(chunk)
+		}
+		args = args[:0]
+		for i := range chunk {
+			if args, err = appendSampleArgs(args, &chunk[i]); err != nil {
+				return err
 			}
 		}
-		return nil
-	})
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("insert %d samples: %w", len(chunk), err)
+		}
+	}
+	return nil
 }
 
 // insertSQL is an INSERT of n rows that skips stored (device, time) keys.

@@ -207,3 +207,74 @@ func testAlarms(t *testing.T, s store.Store) {
 		t.Fatalf("time window: %+v", window)
 	}
 }
+
+// testAlarmUpdates: coalesced episode progress, alone and in one
+// transaction with samples. Only fields that grow move (counts add, last
+// seen and significance never go back, the peak only rises as a whole, a
+// missing peak never replaces one); the condition and the state are not
+// touched; a resolved episode is skipped.
+func testAlarmUpdates(t *testing.T, s store.Store) {
+	b, ok := s.(store.AlarmBatcher)
+	if !ok {
+		t.Skip("not a store.AlarmBatcher")
+	}
+	ctx := context.Background()
+	dev, _ := NewDevice(t, s, "veh-alarm-updates")
+	ep := episode(dev.ID, 2, Base, 1.5)
+	id, _, err := s.RaiseAlarm(ctx, ep, rules.Event{Type: "raised", Key: ep.Key, Time: Base, Episode: ep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := episode(dev.ID, 3, Base, 1.5)
+	goneID, _, err := s.RaiseAlarm(ctx, gone, rules.Event{Type: "raised", Key: gone.Key, Time: Base, Episode: gone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.ID, gone.State, gone.ResolvedBy, gone.ResolvedAt, gone.Code = goneID, "resolved", "olga", Base.Add(time.Second), "false_alarm"
+	if err := s.TransitionAlarm(ctx, gone, "raised", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	up := func(last time.Time, add int, peak float64, sig float64) store.AlarmUpdate {
+		return store.AlarmUpdate{ID: id, Key: ep.Key, AddSamples: add, LastSeen: last, PeakDose: peak,
+			PeakTime: last, PeakLon: 4.2, PeakLat: 52.1, PeakGPSValid: true, Significance: sig}
+	}
+	samples := Samples(dev.ID, Base, 3)
+	higher := up(Base.Add(2*time.Minute), 4, 3.5, 6)
+	resolved := store.AlarmUpdate{ID: goneID, Key: gone.Key, AddSamples: 9, LastSeen: Base.Add(time.Hour), PeakDose: 99, PeakTime: Base.Add(time.Hour)}
+	if err := b.WriteSamplesAndAlarms(ctx, samples, []store.AlarmUpdate{higher, resolved}); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Track(ctx, store.TrackQuery{DeviceID: dev.ID, From: Base, To: Base.Add(time.Hour)})
+	if err != nil || len(stored) != 3 {
+		t.Fatalf("samples with the updates: %d stored, %v", len(stored), err)
+	}
+	// Older, lower, without a dose: only the count moves.
+	if err := b.UpdateAlarms(ctx, []store.AlarmUpdate{up(Base.Add(time.Minute), 2, math.NaN(), 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpdateAlarms(ctx, []store.AlarmUpdate{up(Base.Add(time.Minute), 1, 2.0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Alarm(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Samples != 1+4+2+1 || !got.LastSeen.Equal(Base.Add(2*time.Minute)) || got.PeakDose != 3.5 ||
+		got.PeakLon != 4.2 || !got.PeakTime.Equal(Base.Add(2*time.Minute)) || got.Significance != 6 ||
+		!got.ConditionActive || got.State != "raised" {
+		t.Fatalf("after the updates = %+v", got)
+	}
+	if g, _ := s.Alarm(ctx, goneID); g.Samples != 1 || g.PeakDose != 1.5 || g.State != "resolved" {
+		t.Fatalf("a resolved alarm was updated: %+v", g)
+	}
+	// The journal's encoding keeps a missing peak.
+	raw, err := json.Marshal(up(Base, 1, math.NaN(), 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back store.AlarmUpdate
+	if err := json.Unmarshal(raw, &back); err != nil || !math.IsNaN(back.PeakDose) || back.ID != id || back.AddSamples != 1 {
+		t.Fatalf("JSON round trip of %s = %+v, %v", raw, back, err)
+	}
+}

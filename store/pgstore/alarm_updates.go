@@ -1,0 +1,77 @@
+package pgstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/radtrack/radtrack/store"
+)
+
+// UpdateAlarms applies coalesced episode updates in one statement.
+func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("update %d alarms: %w", len(updates), err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	if err := updateAlarms(ctx, tx, updates); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("update %d alarms: %w", len(updates), err)
+	}
+	return nil
+}
+
+// updateAlarms is one UPDATE … FROM unnest(…) for every update, rows in id
+// order so that concurrent batches (two flushers, two nodes) lock the same
+// rows in the same order and never deadlock. Only the fields that grow are
+// written: the condition and the state belong to immediate events.
+func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) error {
+	ups := slices.Clone(updates)
+	slices.SortFunc(ups, func(a, b store.AlarmUpdate) int { return cmp.Compare(a.ID, b.ID) })
+	n := len(ups)
+	var (
+		ids      = make([]int64, n)
+		lastSeen = make([]time.Time, n)
+		add      = make([]int64, n)
+		peak     = make([]*float64, n)
+		peakTime = make([]time.Time, n)
+		peakLon  = make([]float64, n)
+		peakLat  = make([]float64, n)
+		peakGPS  = make([]bool, n)
+		signif   = make([]float64, n)
+	)
+	for i, u := range ups {
+		ids[i], lastSeen[i], add[i] = u.ID, u.LastSeen, int64(u.AddSamples)
+		if !math.IsNaN(u.PeakDose) {
+			peak[i] = &ups[i].PeakDose
+		}
+		peakTime[i], peakLon[i], peakLat[i], peakGPS[i] = u.PeakTime, u.PeakLon, u.PeakLat, u.PeakGPSValid
+		signif[i] = finiteOr0(u.Significance)
+	}
+	_, err := q.Exec(ctx, `UPDATE alarms a SET
+			last_seen = GREATEST(a.last_seen, u.last_seen), samples = a.samples + u.add,
+			peak_dose = CASE WHEN a.peak_dose IS NULL OR u.peak > a.peak_dose THEN u.peak ELSE a.peak_dose END,
+			peak_time = CASE WHEN a.peak_dose IS NULL OR u.peak > a.peak_dose THEN u.peak_time ELSE a.peak_time END,
+			peak_lon = CASE WHEN a.peak_dose IS NULL OR u.peak > a.peak_dose THEN u.peak_lon ELSE a.peak_lon END,
+			peak_lat = CASE WHEN a.peak_dose IS NULL OR u.peak > a.peak_dose THEN u.peak_lat ELSE a.peak_lat END,
+			peak_gps_valid = CASE WHEN a.peak_dose IS NULL OR u.peak > a.peak_dose THEN u.peak_gps ELSE a.peak_gps_valid END,
+			significance = GREATEST(a.significance, u.signif), updated_at = now()
+		FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::float8[], $5::timestamptz[],
+			$6::float8[], $7::float8[], $8::bool[], $9::float8[])
+			AS u(id, last_seen, add, peak, peak_time, peak_lon, peak_lat, peak_gps, signif)
+		WHERE a.id = u.id AND a.state <> 'resolved'`,
+		ids, lastSeen, add, peak, peakTime, peakLon, peakLat, peakGPS, signif)
+	if err != nil {
+		return fmt.Errorf("update %d alarms: %w", n, err)
+	}
+	return nil
+}
