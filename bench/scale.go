@@ -182,8 +182,8 @@ func runScaleEngine(ctx context.Context, cfg ScaleConfig, fl fleet, engine strin
 		// the background; a control room a month in has it materialised.
 		begin = time.Now()
 		for _, cagg := range []string{"dose_1m", "dose_grid_1h", "dose_grid_1d"} {
-			if _, err := pg.Pool().Exec(ctx, `CALL refresh_continuous_aggregate($1, NULL, now() - INTERVAL '1 hour')`, cagg); err != nil {
-				return res, fmt.Errorf("bench scale: refresh %s: %w", cagg, err)
+			if err := refreshAggregate(ctx, pg, cagg); err != nil {
+				return res, err
 			}
 		}
 		res.RefreshTime = time.Since(begin)
@@ -401,4 +401,25 @@ func percentile(d []time.Duration, q float64) time.Duration {
 	slices.Sort(d)
 	rank := max(int(math.Ceil(q*float64(len(d)))), 1)
 	return d[rank-1]
+}
+
+// refreshAggregate materialises a continuous aggregate's history, waiting
+// while its policy job is refreshing it at the same moment (TimescaleDB
+// refuses a concurrent refresh of the same aggregate).
+func refreshAggregate(ctx context.Context, pg *pgstore.Store, cagg string) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, err := pg.Pool().Exec(ctx, `CALL refresh_continuous_aggregate($1, NULL, now() - INTERVAL '1 hour')`, cagg)
+		if err == nil {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "concurrent") || time.Now().After(deadline) {
+			return fmt.Errorf("bench scale: refresh %s: %w", cagg, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
