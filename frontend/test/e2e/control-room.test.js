@@ -239,8 +239,11 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     await page.click(`${card} [data-action="ack"]`);
     await page.fill(`${card} input[name=comment]`, 'Crew dispatched to yard B');
     await page.click(`${card} button[type=submit]`);
-    await page.waitForSelector(`${card}.state-acknowledged`, { timeout: 3000 });
-    await viewerPage.waitForSelector(`${card}.state-acknowledged`, { timeout: 5000 });
+    // Generous: on a loaded 2-core machine the round trip (store, incident
+    // event, live frame, re-render) took longer than 3 s once; the 2-s
+    // alarm budget is checked by the raise test above.
+    await page.waitForSelector(`${card}.state-acknowledged`, { timeout: 10_000 });
+    await viewerPage.waitForSelector(`${card}.state-acknowledged`, { timeout: 10_000 });
     assert.match(await viewerPage.textContent(card), /acknowledged by op-anna/);
     for (const id of ids) {
       const { alarm } = await admin.call('GET', `/alarms/${id}`);
@@ -253,8 +256,8 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     await page.fill(`${card} input[name=comment]`, 'Patient after thyroid treatment');
     await screenshot(page, '05a-incident-resolve.png');
     await page.click(`${card} button[type=submit]`);
-    await page.waitForSelector(card, { state: 'detached', timeout: 3000 });
-    await viewerPage.waitForSelector(card, { state: 'detached', timeout: 5000 });
+    await page.waitForSelector(card, { state: 'detached', timeout: 10_000 });
+    await viewerPage.waitForSelector(card, { state: 'detached', timeout: 10_000 });
     for (const id of ids) {
       const { alarm } = await admin.call('GET', `/alarms/${id}`);
       assert.equal(alarm.state, 'resolved', `alarm ${id} (${alarm.rule_name})`);
@@ -288,9 +291,15 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
       return;
     }
     const before = await page.evaluate(() => window.radtrack.live.snapshots);
+    // Record what the connection indicator says: the socket may be back
+    // before the test could read it.
+    await page.evaluate(() => {
+      const conn = document.querySelector('.conn');
+      window.__connTexts = [];
+      new MutationObserver((muts) => muts.forEach((m) => m.addedNodes.forEach((n) => window.__connTexts.push(n.textContent)))).observe(conn, { childList: true });
+    });
     await page.evaluate(() => window.radtrack.live.ws.close(4000, 'test drop'));
-    await page.waitForFunction(() => window.radtrack.live.state !== 'live');
-    assert.match(await page.textContent('.conn'), /Reconnecting/);
+    await page.waitForFunction(() => window.__connTexts.some((t) => /Reconnecting/.test(t)), null, { timeout: 5000 });
     // Raised while the client is away: one reading at 4× OIL2, which the
     // dose path raises on alone (DoseSingleFactor 3); 150 µSv/h needed a
     // second hot reading within LevelMaxGapS and so depended on how long the
