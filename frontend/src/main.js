@@ -23,6 +23,7 @@ import { legend } from './ui/legend.js';
 import { soundEnabled, setSoundEnabled, audioUnlocked, unlock, onSoundChange, soundControl } from './sound.js';
 import { fmtDose } from './dose.js';
 import { watchHealth } from './health.js';
+import { registerServiceWorker } from './pwa.js';
 
 const root = document.getElementById('app');
 
@@ -301,4 +302,5 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   Object.assign(window.radtrack, { vehicles, alarms, incidents, live, fences, overlays, editor, replay, heatmap, vehicleList: vlist, selectTab: select });
 }
 
+registerServiceWorker();
 boot();
