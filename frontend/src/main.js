@@ -79,6 +79,7 @@ function startApp(user) {
     soundBtn.textContent = c.text;
     soundBtn.title = c.title;
     soundBtn.dataset.mode = c.mode;
+    soundBtn.dataset.short = c.mode === 'enable' ? '⚠ Sound' : c.pressed ? 'Sound' : 'Muted'; // phone top bar
     if (c.mode === 'toggle') soundBtn.setAttribute('aria-pressed', String(c.pressed));
     else soundBtn.removeAttribute('aria-pressed');
     soundBtn.classList.toggle('needs-unlock', c.mode === 'enable');

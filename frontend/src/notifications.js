@@ -14,14 +14,15 @@ import { fmtDose } from './dose.js';
 
 export const Mode = { UNSUPPORTED: 'unsupported', OFF: 'off', BLOCKED: 'blocked', LOCAL: 'local', PUSH: 'push' };
 
-// alertsLabel says what the top-bar control shows for a mode. Pure.
+// alertsLabel says what the top-bar control shows for a mode (short: on
+// a phone). Pure.
 export function alertsLabel(mode) {
   switch (mode) {
-    case Mode.PUSH: return { text: '🔔 Alerts on', title: 'Alarms reach this device as notifications, also when RadTrack is closed' };
-    case Mode.LOCAL: return { text: '🔔 Alerts (app open)', title: 'No push service: alarms notify only while RadTrack is open' };
-    case Mode.BLOCKED: return { text: '🔕 Alerts blocked', title: 'Notifications are blocked in this browser\'s site settings' };
-    case Mode.UNSUPPORTED: return { text: '🔕 No alerts', title: 'This browser cannot show notifications' };
-    default: return { text: '🔔 Enable alerts', title: 'Get alarm notifications on this device' };
+    case Mode.PUSH: return { text: 'Alerts on', short: 'Alerts ✓', title: 'Alarms reach this device as notifications, also when RadTrack is closed' };
+    case Mode.LOCAL: return { text: 'Alerts (app open)', short: 'Alerts', title: 'No push service: alarms notify only while RadTrack is open' };
+    case Mode.BLOCKED: return { text: 'Alerts blocked', short: 'Alerts ✕', title: 'Notifications are blocked in this browser\'s site settings' };
+    case Mode.UNSUPPORTED: return { text: 'No alerts', short: 'Alerts ✕', title: 'This browser cannot show notifications' };
+    default: return { text: 'Enable alerts', short: 'Alerts?', title: 'Get alarm notifications on this device' };
   }
 }
 
@@ -105,6 +106,7 @@ export class Alerts extends EventTarget {
     this.btn.textContent = l.text;
     this.btn.title = l.title;
     this.btn.dataset.mode = this.mode;
+    this.btn.dataset.short = l.short; // the phone's top bar shows this
     this.allowBtn.hidden = this.mode === Mode.PUSH || this.mode === Mode.UNSUPPORTED;
     this.allowBtn.textContent = this.mode === Mode.LOCAL ? 'Try push again' : 'Allow alerts';
     this.testBtn.hidden = this.mode !== Mode.PUSH;

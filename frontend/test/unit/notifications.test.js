@@ -37,8 +37,9 @@ test('b64urlBytes decodes unpadded base64url', () => {
 });
 
 test('the control says what works', () => {
-  assert.equal(alertsLabel(Mode.OFF).text, '🔔 Enable alerts');
-  assert.equal(alertsLabel(Mode.LOCAL).text, '🔔 Alerts (app open)');
-  assert.equal(alertsLabel(Mode.PUSH).text, '🔔 Alerts on');
-  assert.equal(alertsLabel(Mode.BLOCKED).text, '🔕 Alerts blocked');
+  assert.equal(alertsLabel(Mode.OFF).text, 'Enable alerts');
+  assert.equal(alertsLabel(Mode.LOCAL).text, 'Alerts (app open)');
+  assert.equal(alertsLabel(Mode.PUSH).text, 'Alerts on');
+  assert.equal(alertsLabel(Mode.BLOCKED).text, 'Alerts blocked');
+  assert.equal(alertsLabel(Mode.PUSH).short, 'Alerts ✓');
 });
