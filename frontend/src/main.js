@@ -39,9 +39,17 @@ async function boot() {
     startApp(user);
   } catch (err) {
     if (err.status === 401) showLogin();
-    else replace(root, h('main', { class: 'login' }, h('div', { class: 'login-card' },
-      h('h1', null, 'RadTrack'), h('p', { class: 'error' }, `Server unavailable: ${errorText(err)}`),
-      h('button', { type: 'button', onclick: boot }, 'Retry'))));
+    else {
+      // The installed app opens offline from its cache: say so, and try
+      // again by itself when the network is back.
+      const offline = err.status === 0 && navigator.onLine === false;
+      if (offline) window.addEventListener('online', boot, { once: true });
+      replace(root, h('main', { class: 'login' }, h('div', { class: 'login-card' },
+        h('h1', null, 'RadTrack'), h('p', { class: 'error' }, offline
+          ? 'Offline: no network. RadTrack reconnects by itself when the network is back.'
+          : `Server unavailable: ${errorText(err)}`),
+        h('button', { type: 'button', onclick: boot }, 'Retry'))));
+    }
   }
 }
 

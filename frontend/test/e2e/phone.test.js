@@ -158,7 +158,7 @@ describe('phone app', { skip: adminURL ? false : SKIP_REASON, timeout: 120_000 }
     await browser.context.setOffline(true);
     const nav = await page.reload();
     assert.ok(nav.fromServiceWorker(), 'the page came from the service worker');
-    await page.locator('.login-card', { hasText: 'Server unavailable' }).waitFor({ timeout: 10_000 });
+    await page.locator('.login-card', { hasText: 'Offline: no network' }).waitFor({ timeout: 10_000 });
     await screenshot(page, 'phone-05-offline.png');
     await browser.context.setOffline(false);
     assert.deepEqual(errors, [], 'no page errors');
