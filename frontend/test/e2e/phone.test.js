@@ -138,7 +138,7 @@ describe('phone app', { skip: adminURL ? false : SKIP_REASON, timeout: 120_000 }
       actions: [{ action: 'acknowledge', title: 'Acknowledge' }], incident: incidentId,
     }]);
     const inTray = await page.evaluate(() => navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, tag: n.tag, actions: n.actions.map((a) => a.action) }))));
-    console.log(`# notifications in the tray: ${JSON.stringify(inTray)}`);
+    assert.deepEqual(inTray, [{ title: 'ALARM: OIL3 — Van-phone', tag: `incident-${incidentId}`, actions: ['acknowledge'] }], 'in the notification tray');
 
     // Acknowledge from the notification: the click handler's logic, in the worker.
     const before = await admin.call('GET', `/incidents/${incidentId}`);
@@ -150,6 +150,20 @@ describe('phone app', { skip: adminURL ? false : SKIP_REASON, timeout: 120_000 }
     assert.equal(after.incident.acked_by, OP.username);
     // The open app sees the acknowledgement on its live feed.
     await page.locator(`.incident-card[data-incident-id="${incidentId}"].state-acknowledged`).waitFor({ timeout: 10_000 });
+
+    // No push service (air-gapped): the open app, not on screen, notifies
+    // from the live feed on a new incident.
+    await page.evaluate(() => { document.hasFocus = () => false; });
+    const van2 = await admin.call('POST', '/devices', { name: 'Van-far', uid: 'van-far' });
+    await ingest(server.base, van2.token, [{ time: new Date().toISOString(), lon: 5.3, lat: 52.3, dose_rate: 4.1 }]);
+    const local = await page.waitForFunction((first) => navigator.serviceWorker.ready.then((r) => r.getNotifications())
+      .then((ns) => ns.filter((n) => n.tag !== `incident-${first}`).map((n) => ({ title: n.title, body: n.body, actions: n.actions.map((a) => a.action), incident: n.data.incident })))
+      .then((list) => (list.length ? list : null)), incidentId, { timeout: 10_000, polling: 200 }).then((h) => h.jsonValue());
+    assert.equal(local.length, 1, JSON.stringify(local));
+    assert.match(local[0].title, /^ALARM: .* — Van-far$/);
+    assert.match(local[0].body, /^ALARM · Van-far\nPeak 4\.10 µSv\/h\nat 52\.30000, 5\.30000$/);
+    assert.deepEqual(local[0].actions, ['acknowledge']);
+    assert.ok(local[0].incident > incidentId, `a new incident: ${local[0].incident}`);
 
     // Offline: no network, no server; the cached app shell still opens.
     assert.deepEqual(offHost(urls, server.base), [], 'nothing was fetched from off the host');
