@@ -40,14 +40,17 @@ async function boot() {
   } catch (err) {
     if (err.status === 401) showLogin();
     else {
-      // The installed app opens offline from its cache: say so, and try
-      // again by itself when the network is back.
-      const offline = err.status === 0 && navigator.onLine === false;
+      // The installed app opens without the server from its cache: say
+      // so, and try again by itself (network back, or every 15 s).
+      const unreachable = err.status === 0;
+      const offline = unreachable && navigator.onLine === false;
       if (offline) window.addEventListener('online', boot, { once: true });
+      else if (unreachable) setTimeout(boot, 15_000);
       replace(root, h('main', { class: 'login' }, h('div', { class: 'login-card' },
         h('h1', null, 'RadTrack'), h('p', { class: 'error' }, offline
           ? 'Offline: no network. RadTrack reconnects by itself when the network is back.'
-          : `Server unavailable: ${errorText(err)}`),
+          : unreachable ? 'Cannot reach the server. RadTrack tries again every 15 s.'
+            : `Server unavailable: ${errorText(err)}`),
         h('button', { type: 'button', onclick: boot }, 'Retry'))));
     }
   }

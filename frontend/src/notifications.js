@@ -11,6 +11,7 @@ import { h } from './ui/dom.js';
 import { ready } from './pwa.js';
 import { beep } from './sound.js';
 import { fmtDose } from './dose.js';
+import { SEVERITY_RANK } from './alarms.js';
 
 export const Mode = { UNSUPPORTED: 'unsupported', OFF: 'off', BLOCKED: 'blocked', LOCAL: 'local', PUSH: 'push' };
 
@@ -73,13 +74,33 @@ export function incidentNotification(frame, deviceName) {
   };
 }
 
-const pages = (frame) => frame && (frame.event === 'raised' || frame.event === 'realarm');
+// pages says whether an incident frame alerts this device: a new incident,
+// a re-alarm, or a raised incident whose severity rose above what this
+// device was last alerted with (a notice that became an OIL3 alarm a
+// second later). notified (incident id → severity rank alerted) is
+// updated.
+export function pages(frame, notified) {
+  const inc = (frame && frame.incident) || {};
+  const id = frame && (frame.incident_id || inc.id);
+  if (!id) return false;
+  if (frame.event === 'resolved' || frame.event === 'acknowledged') {
+    notified.delete(id);
+    return false;
+  }
+  const rank = SEVERITY_RANK[inc.severity] || 0;
+  const prev = notified.get(id);
+  const page = frame.event === 'raised' || frame.event === 'realarm'
+    || (inc.state === 'raised' && prev !== undefined && rank > prev);
+  if (page) notified.set(id, rank);
+  return page;
+}
 
 export class Alerts extends EventTarget {
   constructor({ deviceName, status }) {
     super();
     this.deviceName = deviceName;
     this.status = status;
+    this.notified = new Map(); // incident id → severity rank alerted
     this.mode = !('Notification' in window) ? Mode.UNSUPPORTED
       : Notification.permission === 'denied' ? Mode.BLOCKED
         : Notification.permission === 'granted' ? Mode.LOCAL : Mode.OFF;
@@ -191,7 +212,7 @@ export class Alerts extends EventTarget {
   // when the page is not on screen, shows the notification itself — a
   // push for the same incident replaces it (same tag).
   async onIncidentFrame(frame) {
-    if (!pages(frame)) return;
+    if (!pages(frame, this.notified)) return;
     if (navigator.vibrate) navigator.vibrate([300, 120, 300, 120, 600]);
     if (frame.event === 'realarm') beep((frame.incident && frame.incident.severity) || 'alarm');
     if (this.mode !== Mode.LOCAL && this.mode !== Mode.PUSH) return;

@@ -100,9 +100,17 @@ const shown = [];
 self.radtrackShown = shown;
 
 async function show(title, options) {
-  shown.push({ title, options });
-  if (shown.length > 20) shown.shift();
-  await self.registration.showNotification(title, options);
+  let error = '';
+  try {
+    await self.registration.showNotification(title, options);
+  } catch (err) {
+    error = String(err && err.message);
+    throw err;
+  } finally {
+    // Recorded once shown (or failed): the tray has it by then.
+    shown.push({ title, options, error });
+    if (shown.length > 20) shown.shift();
+  }
 }
 
 async function onPush(data) {

@@ -1,7 +1,7 @@
 // Unit tests of the open app's alerts (src/notifications.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { incidentNotification, subscriptionBody, b64urlBytes, alertsLabel, Mode } from '../../src/notifications.js';
+import { incidentNotification, subscriptionBody, b64urlBytes, alertsLabel, Mode, pages } from '../../src/notifications.js';
 
 const names = { 3: 'Van 12', 4: 'Van 14' };
 const deviceName = (id) => names[id] || `device ${id}`;
@@ -42,4 +42,19 @@ test('the control says what works', () => {
   assert.equal(alertsLabel(Mode.PUSH).text, 'Alerts on');
   assert.equal(alertsLabel(Mode.BLOCKED).text, 'Alerts blocked');
   assert.equal(alertsLabel(Mode.PUSH).short, 'Alerts ✓');
+});
+
+test('a new incident, a re-alarm and a rise in severity alert; other updates and old incidents do not', () => {
+  const notified = new Map();
+  const f = (event, severity, state = 'raised', id = 7) => ({ event, incident_id: id, incident: { id, severity, state } });
+  assert.equal(pages(f('updated', 'alarm', 'raised', 5), notified), false, 'an incident from before the page loaded');
+  assert.equal(pages(f('raised', 'notice'), notified), true);
+  assert.equal(pages(f('updated', 'notice'), notified), false, 'a further rule at the same severity');
+  assert.equal(pages(f('updated', 'alarm'), notified), true, 'notice became alarm');
+  assert.equal(pages(f('updated', 'warning'), notified), false);
+  assert.equal(pages(f('acknowledged', 'alarm', 'acknowledged'), notified), false);
+  assert.equal(pages(f('updated', 'critical', 'acknowledged'), notified), false, 'acknowledged: no alert');
+  assert.equal(pages(f('realarm', 'alarm'), notified), true);
+  assert.equal(pages(f('resolved', 'alarm', 'resolved'), notified), false);
+  assert.equal(notified.has(7), false);
 });
