@@ -26,6 +26,10 @@ func Handler() http.Handler {
 		return http.HandlerFunc(notBuilt)
 	}
 	app, _ := fs.Sub(dist, "dist/app")
+	return handler(app)
+}
+
+func handler(app fs.FS) http.Handler {
 	files := http.FileServerFS(app)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/")
@@ -34,10 +38,21 @@ func Handler() http.Handler {
 				r.URL.Path = "/"
 			}
 		}
-		if strings.HasPrefix(r.URL.Path, "/assets/") {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/assets/"):
 			// Vite fingerprints asset names: they never change.
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
+		case r.URL.Path == "/sw.js":
+			// The service worker decides which build a phone runs: the
+			// browser must check it on every visit, and it controls all of /.
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Service-Worker-Allowed", "/")
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		case strings.HasSuffix(r.URL.Path, ".webmanifest"):
+			// Not in Go's built-in MIME table; /etc/mime.types varies by host.
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Content-Type", "application/manifest+json")
+		default:
 			w.Header().Set("Cache-Control", "no-cache")
 		}
 		files.ServeHTTP(w, r)

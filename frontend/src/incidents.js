@@ -29,6 +29,8 @@ export class IncidentStore extends EventTarget {
     if (inc.state === 'resolved' || frame.event === 'resolved') this.open.delete(id);
     else this.open.set(id, inc);
     this.emit();
+    // Live frames (with an event) also go out as they are: notifications.
+    if (frame.event) this.dispatchEvent(new CustomEvent('frame', { detail: frame }));
   }
 
   // applyLocal: the REST answer of our own acknowledge / resolve.

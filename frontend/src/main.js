@@ -23,6 +23,9 @@ import { legend } from './ui/legend.js';
 import { soundEnabled, setSoundEnabled, audioUnlocked, unlock, onSoundChange, soundControl } from './sound.js';
 import { fmtDose } from './dose.js';
 import { watchHealth } from './health.js';
+import { registerServiceWorker, onServiceWorkerMessage, incidentFromHash } from './pwa.js';
+import { PhoneView } from './phone.js';
+import { Alerts } from './notifications.js';
 
 const root = document.getElementById('app');
 
@@ -36,9 +39,20 @@ async function boot() {
     startApp(user);
   } catch (err) {
     if (err.status === 401) showLogin();
-    else replace(root, h('main', { class: 'login' }, h('div', { class: 'login-card' },
-      h('h1', null, 'RadTrack'), h('p', { class: 'error' }, `Server unavailable: ${errorText(err)}`),
-      h('button', { type: 'button', onclick: boot }, 'Retry'))));
+    else {
+      // The installed app opens without the server from its cache: say
+      // so, and try again by itself (network back, or every 15 s).
+      const unreachable = err.status === 0;
+      const offline = unreachable && navigator.onLine === false;
+      if (offline) window.addEventListener('online', boot, { once: true });
+      else if (unreachable) setTimeout(boot, 15_000);
+      replace(root, h('main', { class: 'login' }, h('div', { class: 'login-card' },
+        h('h1', null, 'RadTrack'), h('p', { class: 'error' }, offline
+          ? 'Offline: no network. RadTrack reconnects by itself when the network is back.'
+          : unreachable ? 'Cannot reach the server. RadTrack tries again every 15 s.'
+            : `Server unavailable: ${errorText(err)}`),
+        h('button', { type: 'button', onclick: boot }, 'Retry'))));
+    }
   }
 }
 
@@ -76,6 +90,7 @@ function startApp(user) {
     soundBtn.textContent = c.text;
     soundBtn.title = c.title;
     soundBtn.dataset.mode = c.mode;
+    soundBtn.dataset.short = c.mode === 'enable' ? '⚠ Sound' : c.pressed ? 'Sound' : 'Muted'; // phone top bar
     if (c.mode === 'toggle') soundBtn.setAttribute('aria-pressed', String(c.pressed));
     else soundBtn.removeAttribute('aria-pressed');
     soundBtn.classList.toggle('needs-unlock', c.mode === 'enable');
@@ -85,9 +100,13 @@ function startApp(user) {
   const banner = h('button', { type: 'button', class: 'alarm-banner', hidden: true });
   const health = h('span', { class: 'server-health', role: 'status', 'aria-live': 'polite', hidden: true });
   const statusLine = h('span', { class: 'status-line', role: 'status' });
+  const phone = new PhoneView();
+  // Names of vehicles for notifications, once the map knows them.
+  const alerts = new Alerts({ deviceName: (id) => (window.radtrack && window.radtrack.vehicles ? window.radtrack.vehicles.name(id) : `device ${id}`),
+    status: (msg) => { statusLine.textContent = msg; } });
   const header = h('header', { class: 'topbar' },
-    h('div', { class: 'brand' }, h('span', { class: 'logo-mark', 'aria-hidden': 'true' }, '☢'), ' RadTrack'),
-    conn, health, count, banner, h('span', { class: 'spacer' }), statusLine, clock, soundBtn,
+    h('div', { class: 'brand' }, h('span', { class: 'logo-mark', 'aria-hidden': 'true' }, '☢'), h('span', { class: 'brand-name' }, ' RadTrack')),
+    conn, health, count, banner, h('span', { class: 'spacer' }), statusLine, clock, phone.btn, alerts.btn, soundBtn,
     h('span', { class: 'user' }, `${user.username} · ${user.role}`),
     h('button', { type: 'button', class: 'btn-small', onclick: async () => {
       try { await post('/logout'); } catch { /* already gone */ }
@@ -98,7 +117,7 @@ function startApp(user) {
   const tabsBar = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Panels' });
   const tabBody = h('div', { class: 'tab-body' });
   const side = h('aside', { class: 'sidebar', 'aria-label': 'Panels' }, tabsBar, tabBody);
-  replace(root, header, h('div', { class: 'layout' }, mapWrap, side));
+  replace(root, header, h('div', { class: 'layout' }, mapWrap, side), alerts.dialog);
   setInterval(() => { clock.textContent = fmtTime(new Date()).slice(11); }, 1000);
   watchHealth(health);
 
@@ -109,11 +128,12 @@ function startApp(user) {
   };
 
   const map = createMap(mapEl);
-  window.radtrack = { map, user };
-  map.on('load', () => wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, status }));
+  phone.map = map;
+  window.radtrack = { map, user, phone, alerts };
+  map.on('load', () => wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, status, phone, alerts }));
 }
 
-function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, status }) {
+function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, status, phone, alerts }) {
   let devices = [];
   // Layer order: heatmap < fences < replay tracks < vehicles < replay markers < editor.
   const overlays = new Overlays({ map, user, status });
@@ -141,6 +161,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
       status('This alarm has no position.');
       return;
     }
+    phone.located();
     map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 15), duration: 1200 });
     if (peakMarker) peakMarker.remove();
     // MapLibre positions the marker's element with a CSS transform: the
@@ -234,6 +255,26 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   alarms.addEventListener('change', () => { updateBadge(); updateBanner(); });
   incidents.addEventListener('change', updateBadge);
   alarms.addEventListener('new', updateBanner);
+  incidents.addEventListener('frame', (e) => alerts.onIncidentFrame(e.detail));
+
+  // A notification opened the app (#incident=N) or was clicked while it
+  // was open: show the incidents with that one in view.
+  const openIncident = (id) => {
+    if (!id) return;
+    phone.showMap(false);
+    select('alarms');
+    const el = document.querySelector(`.incident-card[data-incident-id="${id}"]`);
+    if (el) {
+      el.scrollIntoView({ block: 'center' });
+      el.focus();
+    }
+  };
+  onServiceWorkerMessage((m) => { if (m.type === 'radtrack-open-incident') openIncident(m.incident); });
+  const fromHash = incidentFromHash(location.hash);
+  if (fromHash) incidents.addEventListener('change', function once() {
+    incidents.removeEventListener('change', once);
+    setTimeout(() => openIncident(fromHash), 0);
+  });
 
   // The first time vehicles arrive, show the main fleet: the vehicles
   // within about 100 km of the median position. A few far away (a replayed
@@ -301,4 +342,5 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   Object.assign(window.radtrack, { vehicles, alarms, incidents, live, fences, overlays, editor, replay, heatmap, vehicleList: vlist, selectTab: select });
 }
 
+registerServiceWorker();
 boot();

@@ -20,5 +20,10 @@ export function legend() {
       body.hidden = !body.hidden;
       btn.setAttribute('aria-expanded', String(!body.hidden));
     } }, 'Legend');
+  // On a phone the legend starts collapsed: it would cover half the map.
+  if (typeof matchMedia === 'function' && matchMedia('(max-width: 600px)').matches) {
+    body.hidden = true;
+    btn.setAttribute('aria-expanded', 'false');
+  }
   return h('div', { class: 'legend', role: 'region', 'aria-label': 'Map legend' }, btn, body);
 }
