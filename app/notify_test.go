@@ -144,10 +144,12 @@ func TestNotificationEndToEnd(t *testing.T) {
 			t.Errorf("%s: answer %v, want field %s", body, r, field)
 		}
 	}
+	// A browser's PushSubscription.toJSON() as it is, expirationTime included.
+	call(t, vera, "POST", api+"/me/contacts", `{"kind":"push","subscription":{"endpoint":"https://push.example/sub/1","expirationTime":null,"keys":{"p256dh":"BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM","auth":"tBHItJI5svbpez7KI4CCXg"}}}`, 201)
 	mine := call(t, vera, "POST", api+"/me/contacts", `{"kind":"email","address":"Vera <vera@example.org>"}`, 201)
 	contact := int64(mine["contact"].(map[string]any)["id"].(float64))
 	me := call(t, vera, "GET", api+"/me", "", 200)
-	if cs := me["contacts"].([]any); len(cs) != 1 || cs[0].(map[string]any)["value"] != "vera@example.org" {
+	if cs := me["contacts"].([]any); len(cs) != 2 || cs[1].(map[string]any)["value"] != "vera@example.org" {
 		t.Fatalf("own contacts %v", me)
 	}
 	call(t, vera, "GET", api+"/endpoints", "", 403)

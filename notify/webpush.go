@@ -25,8 +25,12 @@ import (
 
 // PushSubscription is the browser's PushSubscription.toJSON().
 type PushSubscription struct {
-	Endpoint string   `json:"endpoint"`
-	Keys     PushKeys `json:"keys"`
+	Endpoint string `json:"endpoint"`
+	// ExpirationTime is when the push service ends the subscription, in
+	// milliseconds since the epoch (null: never), as the browser's
+	// PushSubscription.toJSON() gives it; kept, not acted on.
+	ExpirationTime *int64   `json:"expirationTime,omitempty"`
+	Keys           PushKeys `json:"keys"`
 }
 
 // PushKeys are a subscription's keys, base64url: the user agent's P-256
