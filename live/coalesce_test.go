@@ -87,3 +87,31 @@ func TestUpdatesCoalescePerTick(t *testing.T) {
 		t.Fatalf("after ProgressEvery got %+v, want alarm 4's progress", g)
 	}
 }
+
+// An incident and an alarm with the same id coalesce apart: neither's
+// pending update replaces the other's.
+func TestIncidentAndAlarmUpdatesCoalesceApart(t *testing.T) {
+	th := startHub(t, NewMemoryBroker(1000), func(c *Config) { c.Tick = time.Hour })
+	v := th.dial(t, "")
+	v.nextOf("snapshot", 5*time.Second)
+	th.PublishAlarm(AlarmEvent{Type: EventUpdated, AlarmID: 7, DeviceID: 1, Time: time.Now(),
+		Payload: json.RawMessage(`{"id":7,"peak_dose":3}`)})
+	th.PublishAlarm(AlarmEvent{Kind: KindIncident, Type: EventUpdated, AlarmID: 7, DeviceID: 1, Time: time.Now(),
+		Payload: json.RawMessage(`{"id":7,"peak_dose_usvh":3}`)})
+	th.flushCoalesced(true)
+	alarm, incident := false, false
+	for range 2 {
+		f := v.next(5 * time.Second)
+		switch {
+		case f.Type == "alarm" && f.AlarmID == 7:
+			alarm = true
+		case f.Type == "incident" && f.IncidentID == 7:
+			incident = true
+		default:
+			t.Fatalf("unexpected frame %+v", f)
+		}
+	}
+	if !alarm || !incident {
+		t.Fatalf("alarm update sent %v, incident update sent %v: want both", alarm, incident)
+	}
+}

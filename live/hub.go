@@ -176,8 +176,8 @@ type Hub struct {
 	fallbackWake chan struct{}
 	// "updated" events waiting for the next tick, latest per alarm, in
 	// the order their alarms were first updated since the last tick.
-	coalesced      map[int64]*pendingUpdate
-	coalescedOrder []int64
+	coalesced      map[coalesceKey]*pendingUpdate
+	coalescedOrder []coalesceKey
 	ticks          int // tick goroutine only
 
 	posMu   sync.RWMutex
@@ -227,7 +227,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		ringBase:     -1,
 		appendWake:   make(chan struct{}, 1),
 		fallbackWake: make(chan struct{}, 1),
-		coalesced:    map[int64]*pendingUpdate{},
+		coalesced:    map[coalesceKey]*pendingUpdate{},
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "live"),
 		broker:       cfg.Broker,

@@ -59,12 +59,13 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 	ev.Offset = 0
 	ev.Time = ev.Time.UTC()
 	h.mu.Lock()
+	key := coalesceKey{ev.Kind, ev.AlarmID}
 	if ev.Type == EventUpdated && !ev.Now {
-		p, ok := h.coalesced[ev.AlarmID]
+		p, ok := h.coalesced[key]
 		if !ok {
 			p = &pendingUpdate{}
-			h.coalesced[ev.AlarmID] = p
-			h.coalescedOrder = append(h.coalescedOrder, ev.AlarmID)
+			h.coalesced[key] = p
+			h.coalescedOrder = append(h.coalescedOrder, key)
 		}
 		// The latest snapshot holds every earlier one (peaks only grow);
 		// it goes at the next tick if any of them brought a higher peak.
@@ -72,14 +73,21 @@ func (h *Hub) PublishAlarm(ev AlarmEvent) {
 		h.mu.Unlock()
 		return
 	}
-	if p, ok := h.coalesced[ev.AlarmID]; ok {
-		delete(h.coalesced, ev.AlarmID)
+	if p, ok := h.coalesced[key]; ok {
+		delete(h.coalesced, key)
 		h.publishLocked(p.ev)
 	}
 	h.publishLocked(ev)
 	h.mu.Unlock()
 	wake(h.appendWake)
 	wake(h.fallbackWake)
+}
+
+// coalesceKey names what an update is of: an alarm and an incident may
+// share an id, and one must never stand in for the other.
+type coalesceKey struct {
+	kind string // "" for an alarm, KindIncident
+	id   int64
 }
 
 // pendingUpdate is an alarm's latest coalesced "updated" event; peak is
@@ -95,16 +103,16 @@ func (h *Hub) flushCoalesced(all bool) {
 	h.mu.Lock()
 	n := 0
 	keep := h.coalescedOrder[:0]
-	for _, id := range h.coalescedOrder {
-		p, ok := h.coalesced[id]
+	for _, key := range h.coalescedOrder {
+		p, ok := h.coalesced[key]
 		switch {
 		case !ok: // published before another event of its alarm
 		case all || p.peak:
-			delete(h.coalesced, id)
+			delete(h.coalesced, key)
 			h.publishLocked(p.ev)
 			n++
 		default:
-			keep = append(keep, id)
+			keep = append(keep, key)
 		}
 	}
 	h.coalescedOrder = keep
