@@ -15,7 +15,7 @@ import (
 type Spectrum struct {
 	DeviceID int64
 	Time     time.Time
-	Detector string // "" for an instrument with one detector
+	Detector string  // "" for an instrument with one detector
 	RealTime float64 // seconds, NaN when unknown
 	LiveTime float64 // seconds, NaN when unknown
 	// Calibration is the polynomial energy calibration in keV,

@@ -68,7 +68,6 @@ func testSpectra(t *testing.T, s store.Store) {
 	}
 }
 
-
 func brief(s store.Spectrum) store.Spectrum {
 	if len(s.Counts) > 8 {
 		s.Counts = s.Counts[:8]
