@@ -26,7 +26,7 @@ func TestImportN42Spectra(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			path := testutil.RadiationFile(t, c.file)
+			path := testutil.RequiredRadiationFile(t, c.file)
 			core, im := newImporter(t, "spec")
 			ctx := context.Background()
 			for round := range 2 { // the second import stores nothing new
@@ -64,7 +64,7 @@ func TestImportN42Spectra(t *testing.T) {
 func TestImportN42Nuclides(t *testing.T) {
 	core, im := newImporter(t, "mobile")
 	ctx := context.Background()
-	rep, err := im.File(ctx, testutil.RadiationFile(t, "n42_example_mobile_system.xml"))
+	rep, err := im.File(ctx, testutil.RequiredRadiationFile(t, "n42_example_mobile_system.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 func decodeFile(t *testing.T, name string) *Document {
 	t.Helper()
-	f, err := os.Open(testutil.RadiationFile(t, name))
+	f, err := os.Open(testutil.RequiredRadiationFile(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
