@@ -140,6 +140,7 @@ func New(cfg Config, d Deps) *Server {
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/measurements", s.handleMeasurements)
+	s.mux.HandleFunc("POST /api/v1/n42", s.handleN42)
 	s.mux.HandleFunc("POST /api/v1/traccar", s.handleTraccar)
 
 	s.mux.HandleFunc("POST /api/v1/login", s.handleLogin)

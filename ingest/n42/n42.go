@@ -53,8 +53,11 @@ type Document struct {
 	UUID        string // n42DocUUID attribute
 	Instruments []Instrument
 	Samples     []sample.Sample
-	Spectra     []Spectrum // in document order
-	Nuclides    []Nuclide  // instruments' own identifications
+	// SampleMeasurement[i] is the 0-based position of the RadMeasurement
+	// Samples[i] came from (as in MeasurementError.Index).
+	SampleMeasurement []int
+	Spectra           []Spectrum // in document order
+	Nuclides          []Nuclide  // instruments' own identifications
 	// Notes lists what was ignored or assumed, e.g.
 	// "RadMeasurement/Spectrum ignored (2×)". Sorted, deterministic.
 	Notes []string
@@ -288,6 +291,7 @@ func decode2012(x xDoc) *Document {
 		if ok {
 			idx = len(doc.Samples)
 			doc.Samples = append(doc.Samples, s)
+			doc.SampleMeasurement = append(doc.SampleMeasurement, i)
 		}
 		uid := measurementUID(m, doc.Instruments, instByID)
 		uidOf[strings.TrimSpace(m.ID)] = uid
