@@ -42,6 +42,9 @@ func FuzzDecode(f *testing.F) {
 			}
 			testutil.CheckDecoded(t, s)
 		}
+		if len(doc.SampleMeasurement) != len(doc.Samples) {
+			t.Fatalf("%d sample measurement indexes for %d samples", len(doc.SampleMeasurement), len(doc.Samples))
+		}
 		for _, sp := range doc.Spectra {
 			if sp.Time.IsZero() || sp.Sample < -1 || sp.Sample >= len(doc.Samples) || len(sp.Channels) == 0 || len(sp.Channels) > MaxChannels {
 				t.Fatalf("bad spectrum: time %v sample %d channels %d", sp.Time, sp.Sample, len(sp.Channels))
