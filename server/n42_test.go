@@ -13,6 +13,7 @@ import (
 
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/testutil"
+	"github.com/radtrack/radtrack/spectra"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -139,5 +140,80 @@ func TestPostN42RaceTrack(t *testing.T) {
 	var total int64
 	if err := h.store.Pool().QueryRow(context.Background(), `SELECT sum(total) FROM spectra WHERE device_id = $1`, h.dev.ID).Scan(&total); err != nil || total != 843302 {
 		t.Fatalf("channel sum %d %v, want 843302", total, err)
+	}
+}
+
+// The race-track pass as an incident: the peak vehicle's summed spectrum
+// during it against the minutes before, with the hints of package spectra
+// on exactly those spectra.
+func TestIncidentSpectrum(t *testing.T) {
+	path := testutil.RequiredRadiationFile(t, "interspec_racetrack_drive_2024-10-20.n42")
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, ingest.DefaultWriterConfig(), testConfig())
+	if status, res := h.postN42(t, h.token, "application/xml", body); status != http.StatusOK {
+		t.Fatalf("post: %d %v", status, res)
+	}
+	ctx := context.Background()
+	start := time.Date(2024, 10, 20, 15, 35, 55, 0, time.UTC) // measurement 0; one a second
+	at := func(i int) time.Time { return start.Add(time.Duration(i) * time.Second) }
+	// Alarms from measurement 67 to 73: the foreground is 62..78 (5 s
+	// margins), the background 0..36 (ending 30 s before measurement 67).
+	id, err := h.store.SaveIncident(ctx, store.Incident{State: "raised", Severity: "alarm", FirstSeen: at(67), LastSeen: at(73),
+		PeakTime: at(70), PeakDeviceID: h.dev.ID, PeakDose: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := h.loginAs(t, "vic", "viewer")
+	status, raw := viewer.do("GET", fmt.Sprintf("/api/v1/incidents/%d/spectrum", id), nil)
+	if status != http.StatusOK {
+		t.Fatalf("%d %s", status, raw)
+	}
+	var got struct {
+		Foreground, Background struct {
+			Spectra     int
+			Counts      []uint64
+			Calibration []float64
+		}
+		Hints []spectra.Hint
+		Lines []spectra.Line
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	all, err := h.store.SpectraRange(ctx, store.SpectrumQuery{DeviceID: h.dev.ID, From: start, To: at(200)})
+	if err != nil || len(all) != 153 {
+		t.Fatalf("%d spectra %v", len(all), err)
+	}
+	sum := func(sp []store.Spectrum) (n int64) {
+		for _, s := range sp {
+			n += s.Total()
+		}
+		return n
+	}
+	total := func(c []uint64) (n int64) {
+		for _, v := range c {
+			n += int64(v)
+		}
+		return n
+	}
+	fg, bg := all[62:79], all[0:37]
+	if got.Foreground.Spectra != 17 || got.Background.Spectra != 37 || total(got.Foreground.Counts) != sum(fg) || total(got.Background.Counts) != sum(bg) ||
+		len(got.Foreground.Counts) != 1024 || fmt.Sprint(got.Foreground.Calibration) != "[1.8081 2.9994 0]" {
+		t.Fatalf("foreground %d spectra %d counts, background %d spectra %d counts; want 17/%d, 37/%d",
+			got.Foreground.Spectra, total(got.Foreground.Counts), got.Background.Spectra, total(got.Background.Counts), sum(fg), sum(bg))
+	}
+	want := spectra.Analyze(fg, bg, nil)
+	t.Logf("race-track pass hints: %+v", want.Hints)
+	if fmt.Sprint(got.Hints) != fmt.Sprint(want.Hints) || len(got.Lines) != len(want.Lines) {
+		t.Errorf("hints %+v, want %+v", got.Hints, want.Hints)
+	}
+	if status, _ := viewer.do("GET", "/api/v1/incidents/999999/spectrum", nil); status != http.StatusNotFound {
+		t.Errorf("unknown incident: %d", status)
+	}
+	if status, _ := h.anonymous(t).do("GET", fmt.Sprintf("/api/v1/incidents/%d/spectrum", id), nil); status != http.StatusUnauthorized {
+		t.Errorf("anonymous: %d", status)
 	}
 }

@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/radtrack/radtrack/importer"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/ingest/n42"
 	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/spectra"
+	"github.com/radtrack/radtrack/store"
 )
 
 // n42Result answers POST /api/v1/n42: the pipeline's result for the
@@ -121,4 +124,108 @@ func (s *Server) handleN42(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusUnprocessableEntity
 	}
 	writeJSON(w, status, res)
+}
+
+// Windows of an incident's spectrum: the foreground is the peak vehicle's
+// spectra from the incident's first to last alarm (with a margin for the
+// rule's reaction); the background is the same vehicle's spectra in the
+// ten minutes before, ending a little before the incident so that the
+// source's approach is not in it.
+const (
+	spectrumMargin     = 5 * time.Second
+	backgroundSpan     = 10 * time.Minute
+	backgroundClearing = 30 * time.Second
+	// maxIncidentSpectra bounds each window (an hour of 1-s spectra).
+	maxIncidentSpectra = 3600
+)
+
+// summedSpectrum is a window's spectra summed channel by channel.
+type summedSpectrum struct {
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Spectra     int       `json:"spectra"`     // summed
+	LiveTime    float64   `json:"live_time_s"` // their live (else real) time
+	Calibration []float64 `json:"calibration"` // keV polynomial of the first spectrum
+	Counts      []uint64  `json:"counts"`
+	Omitted     int       `json:"omitted,omitempty"` // spectra with another channel count, analysed but not summed here
+}
+
+// handleIncidentSpectrum is GET /api/v1/incidents/{id}/spectrum (viewer):
+// the peak vehicle's summed spectrum during the incident against its
+// recent background, and nuclide hints (suggestions only; package
+// spectra). 404 when the incident or its spectra do not exist.
+func (s *Server) handleIncidentSpectrum(w http.ResponseWriter, r *http.Request, _ store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	inc, err := s.store.Incident(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "id", "no such incident")
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "get incident", err)
+		return
+	}
+	fgFrom, fgTo := inc.FirstSeen.Add(-spectrumMargin), inc.LastSeen.Add(spectrumMargin+time.Microsecond) // inclusive; stores keep microseconds
+	bgTo := inc.FirstSeen.Add(-backgroundClearing)
+	bgFrom := bgTo.Add(-backgroundSpan)
+	fg, err := s.store.SpectraRange(r.Context(), store.SpectrumQuery{DeviceID: inc.PeakDeviceID, From: fgFrom, To: fgTo, Limit: maxIncidentSpectra})
+	if err != nil {
+		s.internalError(w, r, "incident spectra", err)
+		return
+	}
+	if len(fg) == 0 {
+		writeError(w, http.StatusNotFound, "id", "the incident's vehicle sent no spectra during it")
+		return
+	}
+	bg, err := s.store.SpectraRange(r.Context(), store.SpectrumQuery{DeviceID: inc.PeakDeviceID, From: bgFrom, To: bgTo, Limit: maxIncidentSpectra})
+	if err != nil {
+		s.internalError(w, r, "background spectra", err)
+		return
+	}
+	res := spectra.Analyze(fg, bg, nil)
+	var nuclides []store.NuclideID
+	for _, sp := range fg {
+		nuclides = append(nuclides, sp.Nuclides...)
+	}
+	if res.Lines == nil {
+		res.Lines = []spectra.Line{}
+	}
+	if res.Hints == nil {
+		res.Hints = []spectra.Hint{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"incident_id": inc.ID, "device_id": inc.PeakDeviceID,
+		"foreground": sumSpectra(fg, fgFrom, fgTo), "background": sumSpectra(bg, bgFrom, bgTo),
+		"lines": res.Lines, "hints": res.Hints, "instrument_nuclides": nuclides,
+	})
+}
+
+func sumSpectra(sp []store.Spectrum, from, to time.Time) summedSpectrum {
+	out := summedSpectrum{From: from, To: to, Counts: []uint64{}, Calibration: []float64{}}
+	for _, s := range sp {
+		if out.Spectra == 0 {
+			out.Counts = make([]uint64, len(s.Counts))
+			if s.Calibration != nil {
+				out.Calibration = s.Calibration
+			}
+		}
+		if len(s.Counts) != len(out.Counts) {
+			out.Omitted++
+			continue
+		}
+		for i, c := range s.Counts {
+			out.Counts[i] += uint64(c)
+		}
+		out.Spectra++
+		switch {
+		case s.LiveTime > 0:
+			out.LiveTime += s.LiveTime
+		case s.RealTime > 0:
+			out.LiveTime += s.RealTime
+		}
+	}
+	return out
 }
