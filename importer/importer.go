@@ -43,12 +43,17 @@ type Report struct {
 	Accepted int            // passed validation (rows already stored are not stored twice)
 	Rejected int            // refused by validation
 	Skipped  map[string]int // not importable, by reason (checksum, malformed, no_time, …)
+	Spectra  int            // N42 gamma spectra stored (rows already stored are kept)
+	Nuclides int            // instruments' nuclide IDs stored with them
 	Notes    []string       // what the format decoder ignored
 }
 
 func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s): %d samples, %d accepted, %d rejected", r.File, r.Format, r.Samples, r.Accepted, r.Rejected)
+	if r.Spectra > 0 || r.Nuclides > 0 {
+		fmt.Fprintf(&b, ", %d spectra, %d nuclide IDs", r.Spectra, r.Nuclides)
+	}
 	reasons := make([]string, 0, len(r.Skipped))
 	for k := range r.Skipped {
 		reasons = append(reasons, k)
@@ -67,6 +72,9 @@ func (r Report) String() string {
 type Importer struct {
 	Pipeline *ingest.Pipeline
 	Device   store.Device
+	// Spectra stores N42 spectra after the file's samples; nil: spectra
+	// are not stored (counted in Report.Skipped as spectrum_not_stored).
+	Spectra store.Spectra
 }
 
 // File imports one file, detecting its format from its content.
@@ -104,6 +112,12 @@ func (im *Importer) File(ctx context.Context, path string) (Report, error) {
 					break
 				}
 			}
+			if err == nil {
+				err = b.flush(ctx) // the samples first: spectra sit beside them
+			}
+			if err == nil {
+				err = im.spectra(ctx, doc, &rep)
+			}
 		}
 	}
 	if err == nil {
@@ -124,7 +138,7 @@ func Detect(rd *bufio.Reader, path string) (string, error) {
 	}
 	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
 	switch {
-	case bytes.Contains(head, []byte("<RadInstrumentData")) || (bytes.HasPrefix(bytes.TrimSpace(head), []byte("<?xml")) && strings.EqualFold(filepath.Ext(path), ".n42")):
+	case bytes.Contains(head, []byte("<RadInstrumentData")) || bytes.Contains(head, []byte("<N42InstrumentData")) || (bytes.HasPrefix(bytes.TrimSpace(head), []byte("<?xml")) && strings.EqualFold(filepath.Ext(path), ".n42")):
 		return FormatN42, nil
 	case bytes.Contains(head, []byte("$BNRDD")) || bytes.Contains(head, []byte("$BMRDD")) ||
 		bytes.Contains(head, []byte("$BGRDD")) || bytes.Contains(head, []byte("$BNXRDD")):
@@ -188,4 +202,24 @@ func skipReason(err error) string {
 		return "bad_" + fe.Field
 	}
 	return "malformed"
+}
+
+// spectra stores a document's spectra and nuclide IDs.
+func (im *Importer) spectra(ctx context.Context, doc *n42.Document, rep *Report) error {
+	sp := Spectra(doc, im.Device.ID, rep.Skipped)
+	if len(sp) == 0 {
+		return nil
+	}
+	if im.Spectra == nil {
+		rep.Skipped["spectrum_not_stored"] += len(sp)
+		return nil
+	}
+	if err := im.writeSpectra(ctx, sp); err != nil {
+		return err
+	}
+	rep.Spectra = len(sp)
+	for _, s := range sp {
+		rep.Nuclides += len(s.Nuclides)
+	}
+	return nil
 }

@@ -132,5 +132,5 @@ func newImporter(t *testing.T, uid string) (*app.Core, *importer.Importer) {
 	}
 	t.Cleanup(func() { _ = core.Close(ctx) })
 	dev, _ := storetest.NewDevice(t, core.Store, uid)
-	return core, &importer.Importer{Pipeline: core.Pipeline, Device: dev}
+	return core, &importer.Importer{Pipeline: core.Pipeline, Device: dev, Spectra: core.Store}
 }

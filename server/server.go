@@ -140,6 +140,7 @@ func New(cfg Config, d Deps) *Server {
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/measurements", s.handleMeasurements)
+	s.mux.HandleFunc("POST /api/v1/n42", s.handleN42)
 	s.mux.HandleFunc("POST /api/v1/traccar", s.handleTraccar)
 
 	s.mux.HandleFunc("POST /api/v1/login", s.handleLogin)
@@ -186,6 +187,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/alarms/{id}/resolve", s.require(auth.RoleOperator, s.handleResolveAlarm))
 	s.mux.HandleFunc("GET /api/v1/incidents", s.require(auth.RoleViewer, s.handleListIncidents))
 	s.mux.HandleFunc("GET /api/v1/incidents/{id}", s.require(auth.RoleViewer, s.handleGetIncident))
+	s.mux.HandleFunc("GET /api/v1/incidents/{id}/spectrum", s.require(auth.RoleViewer, s.handleIncidentSpectrum))
 	s.mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", s.require(auth.RoleOperator, s.handleAcknowledgeIncident))
 	s.mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.require(auth.RoleOperator, s.handleResolveIncident))
 	// Maps: basemaps (PMTiles archives served with Range) and site plans.

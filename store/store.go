@@ -90,6 +90,7 @@ type Store interface {
 	Incidents
 	Aggregates
 	Overlays
+	Spectra
 	Shifts
 	AlarmStreamer
 	// Ping checks that the backing database answers.

@@ -39,7 +39,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("device %q: %w (register it with radtrack device add)", uid, err)
 	}
-	im := importer.Importer{Pipeline: core.Pipeline, Device: dev}
+	im := importer.Importer{Pipeline: core.Pipeline, Device: dev, Spectra: core.Store}
 	for _, file := range files {
 		start := time.Now()
 		rep, err := im.File(ctx, file)

@@ -53,10 +53,17 @@ type Document struct {
 	UUID        string // n42DocUUID attribute
 	Instruments []Instrument
 	Samples     []sample.Sample
+	// SampleMeasurement[i] is the 0-based position of the RadMeasurement
+	// Samples[i] came from (as in MeasurementError.Index).
+	SampleMeasurement []int
+	Spectra           []Spectrum // in document order
+	Nuclides          []Nuclide  // instruments' own identifications
 	// Notes lists what was ignored or assumed, e.g.
 	// "RadMeasurement/Spectrum ignored (2×)". Sorted, deterministic.
 	Notes []string
-	// Errors holds one *MeasurementError per skipped RadMeasurement.
+	// Errors holds one *MeasurementError per skipped RadMeasurement, and
+	// one per skipped Spectrum (the measurement's sample is still kept: a
+	// broken spectrum must not lose a dose reading).
 	Errors []error
 }
 
@@ -92,8 +99,37 @@ type xDoc struct {
 	UUID         string         `xml:"n42DocUUID,attr"`
 	Instruments  []xInstrument  `xml:"RadInstrumentInformation"`
 	Detectors    []xDetector    `xml:"RadDetectorInformation"`
+	EnergyCals   []xEnergyCal   `xml:"EnergyCalibration"`
 	Measurements []xMeasurement `xml:"RadMeasurement"`
+	Analyses     []xAnalysis    `xml:"AnalysisResults"`
 	Other        []xAny         `xml:",any"`
+}
+
+type xEnergyCal struct {
+	ID           string `xml:"id,attr"`
+	Coefficients string `xml:"CoefficientValues"`
+}
+
+type xSpectrum struct {
+	ID          string       `xml:"id,attr"`
+	DetectorRef string       `xml:"radDetectorInformationReference,attr"`
+	CalRef      string       `xml:"energyCalibrationReference,attr"`
+	LiveTime    string       `xml:"LiveTimeDuration"`
+	Channels    xChannelData `xml:"ChannelData"`
+}
+
+type xAnalysis struct {
+	MeasurementRefs string     `xml:"radMeasurementReferences,attr"`
+	Algorithm       string     `xml:"AnalysisAlgorithmName"`
+	Nuclides        []xNuclide `xml:"NuclideAnalysisResults>Nuclide"`
+}
+
+type xNuclide struct {
+	Identified  string `xml:"NuclideIdentifiedIndicator"`
+	Name        string `xml:"NuclideName"`
+	Value       string `xml:"NuclideIDConfidenceValue"`
+	Indication  string `xml:"NuclideIDConfidenceIndication"`
+	Description string `xml:"NuclideIDConfidenceDescription"`
 }
 
 type xInstrument struct {
@@ -117,6 +153,7 @@ type xMeasurement struct {
 	DoseRates   []xDoseRate  `xml:"DoseRate"`
 	GrossCounts []xGross     `xml:"GrossCounts"`
 	States      []xInstState `xml:"RadInstrumentState"`
+	Spectra     []xSpectrum  `xml:"Spectrum"`
 	Other       []xAny       `xml:",any"`
 }
 
@@ -179,14 +216,36 @@ var quietTopLevel = map[string]bool{"Remark": true, "RadInstrumentDataCreatorNam
 // than RadInstrumentData is an error; problems inside a RadMeasurement are
 // reported per measurement in Document.Errors.
 func Decode(r io.Reader) (*Document, error) {
-	var x xDoc
 	dec := xml.NewDecoder(r)
-	if err := dec.Decode(&x); err != nil {
-		return nil, fmt.Errorf("n42: malformed XML: %w", err)
+	var root xml.StartElement
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("n42: malformed XML: %w", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			root = se
+			break
+		}
 	}
-	if x.XMLName.Local != "RadInstrumentData" {
-		return nil, fmt.Errorf("n42: root element is %q, want RadInstrumentData", x.XMLName.Local)
+	switch root.Name.Local {
+	case "RadInstrumentData":
+		var x xDoc
+		if err := dec.DecodeElement(&x, &root); err != nil {
+			return nil, fmt.Errorf("n42: malformed XML: %w", err)
+		}
+		return decode2012(x), nil
+	case "N42InstrumentData":
+		var x xDoc2006
+		if err := dec.DecodeElement(&x, &root); err != nil {
+			return nil, fmt.Errorf("n42: malformed XML: %w", err)
+		}
+		return decode2006(x), nil
 	}
+	return nil, fmt.Errorf("n42: root element is %q, want RadInstrumentData (N42.42-2011) or N42InstrumentData (2006)", root.Name.Local)
+}
+
+func decode2012(x xDoc) *Document {
 	doc := &Document{UUID: strings.TrimSpace(x.UUID)}
 	notes := map[string]int{}
 	for _, o := range x.Other {
@@ -212,24 +271,131 @@ func Decode(r io.Reader) (*Document, error) {
 			neutron[strings.TrimSpace(d.ID)] = true
 		}
 	}
+	cals := map[string][]float64{}
+	for _, c := range x.EnergyCals {
+		coef, err := coefficients("CoefficientValues", c.Coefficients)
+		if err != nil || coef == nil {
+			notes["EnergyCalibration without usable CoefficientValues ignored"]++
+			continue
+		}
+		cals[strings.TrimSpace(c.ID)] = coef
+	}
+	uidOf := map[string]string{}
 	for i, m := range x.Measurements {
 		s, ok, err := measurement(m, doc.Instruments, instByID, neutron, notes)
 		if err != nil {
 			doc.Errors = append(doc.Errors, &MeasurementError{ID: m.ID, Index: i, Err: err})
 			continue
 		}
+		idx := -1
 		if ok {
+			idx = len(doc.Samples)
 			doc.Samples = append(doc.Samples, s)
+			doc.SampleMeasurement = append(doc.SampleMeasurement, i)
+		}
+		uid := measurementUID(m, doc.Instruments, instByID)
+		uidOf[strings.TrimSpace(m.ID)] = uid
+		for _, xs := range m.Spectra {
+			if neutron[strings.TrimSpace(xs.DetectorRef)] {
+				notes["neutron Spectrum ignored"]++
+				continue
+			}
+			sp, err := spectrum2012(xs, m, cals, notes)
+			if err != nil {
+				doc.Errors = append(doc.Errors, &MeasurementError{ID: m.ID, Index: i, Err: fmt.Errorf("Spectrum %q: %w", xs.ID, err)})
+				continue
+			}
+			sp.Sample, sp.DeviceUID = idx, uid
+			doc.Spectra = append(doc.Spectra, sp)
 		}
 	}
+	for _, a := range x.Analyses {
+		refs := strings.Fields(a.MeasurementRefs)
+		uid := ""
+		if len(refs) > 0 {
+			uid = uidOf[refs[0]]
+		} else if len(doc.Instruments) > 0 {
+			uid = doc.Instruments[0].Identifier
+		}
+		for _, n := range a.Nuclides {
+			nu := nuclide(n.Name, n.Identified, n.Value, n.Indication, n.Description)
+			if nu.Name == "" {
+				continue
+			}
+			nu.MeasurementIDs, nu.DeviceUID, nu.Algorithm = refs, uid, strings.TrimSpace(a.Algorithm)
+			doc.Nuclides = append(doc.Nuclides, nu)
+		}
+	}
+	doc.Notes = sortedNotes(notes)
+	return doc
+}
+
+func sortedNotes(notes map[string]int) []string {
+	var out []string
 	for n, c := range notes {
 		if c > 1 {
 			n = fmt.Sprintf("%s (%d×)", n, c)
 		}
-		doc.Notes = append(doc.Notes, n)
+		out = append(out, n)
 	}
-	sort.Strings(doc.Notes)
-	return doc, nil
+	sort.Strings(out)
+	return out
+}
+
+// measurementUID is the identifier of the instrument a RadMeasurement
+// refers to (its first RadInstrumentState), else the first instrument's.
+func measurementUID(m xMeasurement, insts []Instrument, byID map[string]Instrument) string {
+	var inst Instrument
+	if len(insts) > 0 {
+		inst = insts[0]
+	}
+	if len(m.States) > 0 {
+		if ref, ok := byID[strings.TrimSpace(m.States[0].InstrumentRef)]; ok {
+			inst = ref
+		}
+	}
+	return inst.Identifier
+}
+
+func spectrum2012(xs xSpectrum, m xMeasurement, cals map[string][]float64, notes map[string]int) (Spectrum, error) {
+	sp := Spectrum{MeasurementID: strings.TrimSpace(m.ID), Detector: strings.TrimSpace(xs.DetectorRef)}
+	t, _, err := parseDateTime(strings.TrimSpace(m.Start))
+	if err != nil {
+		return Spectrum{}, err
+	}
+	sp.Time = t
+	if sp.RealTime, err = optDuration("RealTimeDuration", m.RealTime); err != nil {
+		return Spectrum{}, err
+	}
+	if sp.LiveTime, err = optDuration("LiveTimeDuration", xs.LiveTime); err != nil {
+		return Spectrum{}, err
+	}
+	if sp.Channels, err = channelData(xs.Channels); err != nil {
+		return Spectrum{}, err
+	}
+	if ref := strings.TrimSpace(xs.CalRef); ref != "" {
+		if sp.Calibration = cals[ref]; sp.Calibration == nil {
+			notes["Spectrum energyCalibrationReference without usable calibration"]++
+		}
+	} else {
+		notes["Spectrum without energy calibration"]++
+	}
+	return sp, nil
+}
+
+// nuclide builds a Nuclide from the text of its elements.
+func nuclide(name, identified, value string, words ...string) Nuclide {
+	n := Nuclide{Name: strings.TrimSpace(name), Identified: true}
+	if b, err := strconv.ParseBool(strings.TrimSpace(identified)); err == nil {
+		n.Identified = b
+	}
+	n.Confidence, n.ConfidenceText = confidence(value)
+	for _, w := range words {
+		if n.ConfidenceText == "" {
+			n.ConfidenceText = strings.TrimSpace(w)
+		}
+	}
+	return n
 }
 
 // measurement converts one RadMeasurement; ok is false when it carries
@@ -237,6 +403,10 @@ func Decode(r io.Reader) (*Document, error) {
 func measurement(m xMeasurement, insts []Instrument, byID map[string]Instrument, neutron map[string]bool, notes map[string]int) (sample.Sample, bool, error) {
 	for _, o := range m.Other {
 		notes["RadMeasurement/"+o.XMLName.Local+" ignored"]++
+	}
+	if len(m.DoseRates) == 0 && len(m.GrossCounts) == 0 && len(m.Spectra) > 0 {
+		notes["RadMeasurement with only Spectrum: no sample"]++
+		return sample.Sample{}, false, nil
 	}
 	if len(m.DoseRates) == 0 && len(m.GrossCounts) == 0 {
 		notes["RadMeasurement without DoseRate or GrossCounts skipped"]++

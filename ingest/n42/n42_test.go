@@ -14,7 +14,7 @@ import (
 
 func decodeFile(t *testing.T, name string) *Document {
 	t.Helper()
-	f, err := os.Open(testutil.RadiationFile(t, name))
+	f, err := os.Open(testutil.RequiredRadiationFile(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +85,7 @@ func TestPRDDoseRate(t *testing.T) {
 func TestMobileSystem(t *testing.T) {
 	doc := decodeFile(t, "n42_example_mobile_system.xml")
 	wantNotes := []string{
-		"AnalysisResults ignored (2×)",
-		"EnergyCalibration ignored",
 		"FWHMCalibration ignored",
-		"RadMeasurement/Spectrum ignored (2×)",
 		"no RadInstrumentIdentifier: DeviceUID left empty (2×)",
 	}
 	if !reflect.DeepEqual(doc.Notes, wantNotes) {
@@ -186,13 +183,16 @@ func TestSynthetic(t *testing.T) {
 	}
 	wantNotes := []string{
 		"GrossCounts/CountData list summed",
-		"RadMeasurement without DoseRate or GrossCounts skipped",
+		"RadMeasurement with only Spectrum: no sample",
 		"RadMeasurement/ExposureRate ignored",
-		"RadMeasurement/Spectrum ignored",
+		"Spectrum without energy calibration",
 		"StartDateTime without time zone read as UTC",
 	}
 	if !reflect.DeepEqual(doc.Notes, wantNotes) {
 		t.Errorf("notes %q", doc.Notes)
+	}
+	if len(doc.Spectra) != 1 || doc.Spectra[0].Sample != -1 || doc.Spectra[0].DeviceUID != "SN-7" || !reflect.DeepEqual(doc.Spectra[0].Channels, []float64{1, 2, 3}) {
+		t.Errorf("spectra %+v", doc.Spectra)
 	}
 }
 

@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -44,6 +45,44 @@ func SharedFile(t testing.TB, rel string) string {
 func RadiationFile(t testing.TB, name string) string {
 	t.Helper()
 	return SharedFile(t, filepath.Join("data", "radiation", name))
+}
+
+// RequiredRadiationFile is RadiationFile for tests whose data CI must
+// have: with CI=true a missing file fails the test instead of skipping it,
+// so a CI without ../shared cannot pass by testing nothing.
+func RequiredRadiationFile(t testing.TB, name string) string {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		p, err := sharedPath(filepath.Join("data", "radiation", name))
+		if err != nil {
+			t.Fatalf("CI=true and shared test data is missing: %v", err)
+		}
+		return p
+	}
+	return RadiationFile(t, name)
+}
+
+// sharedPath locates rel inside ../shared beside the repository root.
+func sharedPath(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above %s", dir)
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "..", "shared", rel)
+	if _, err := os.Stat(p); err != nil {
+		return "", err
+	}
+	return p, nil
 }
 
 // CheckDecoded asserts what every sample a decoder returns must satisfy,

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("AlarmUpdates", func(t *testing.T) { testAlarmUpdates(t, open(t)) })
 	t.Run("Heatmap", func(t *testing.T) { testHeatmap(t, open(t)) })
 	t.Run("Overlays", func(t *testing.T) { testOverlays(t, open(t)) })
+	t.Run("Spectra", func(t *testing.T) { testSpectra(t, open(t)) })
 }
 
 // Base is a fixed, recent, minute-aligned time so tests are reproducible.

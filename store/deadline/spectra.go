@@ -1,0 +1,27 @@
+package deadline
+
+import (
+	"context"
+
+	"github.com/radtrack/radtrack/store"
+)
+
+// Writing spectra is ingest (Write); reading them is for people (Query).
+
+func (x *Store) WriteSpectra(ctx context.Context, spectra []store.Spectrum) (err error) {
+	var end func(*error)
+	if ctx, end, err = x.begin(ctx, kindWrite); err != nil {
+		return
+	}
+	defer end(&err)
+	return x.s.WriteSpectra(ctx, spectra)
+}
+
+func (x *Store) SpectraRange(ctx context.Context, q store.SpectrumQuery) (_ []store.Spectrum, err error) {
+	var end func(*error)
+	if ctx, end, err = x.begin(ctx, kindQuery); err != nil {
+		return
+	}
+	defer end(&err)
+	return x.s.SpectraRange(ctx, q)
+}
