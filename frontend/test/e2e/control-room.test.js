@@ -421,12 +421,17 @@ describe('control room', { skip: adminURL ? false : SKIP_REASON, timeout: 600_00
     // Each loaded track is offered as files; the GPX one downloads with the session.
     assert.equal(await page.locator('.replay .exports').count(), 3);
     const gpx = await page.evaluate(async () => {
-      const res = await fetch(document.querySelector('.replay .exports a[data-format="gpx"]').href);
-      return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+      const href = document.querySelector('.replay .exports a[data-format="gpx"]').href;
+      const res = await fetch(href);
+      // The same range as JSON says how many points the file must hold
+      // (the simulated fleet's samples all have a fix).
+      const json = await (await fetch(href.replace('format=gpx', 'format=json'))).json();
+      return { status: res.status, type: res.headers.get('content-type'), text: await res.text(), samples: json.samples.length };
     });
     assert.equal(gpx.status, 200);
     assert.equal(gpx.type, 'application/gpx+xml');
-    assert.ok((gpx.text.match(/<trkpt /g) || []).length > 100, gpx.text.slice(0, 300));
+    const points = (gpx.text.match(/<trkpt /g) || []).length;
+    assert.ok(points > 10 && points === gpx.samples, `${points} track points for ${gpx.samples} samples: ${gpx.text.slice(0, 300)}`);
     await screenshot(page, '08-replay.png');
     await page.click('.replay button:has-text("Back to live")');
   });
