@@ -51,3 +51,26 @@ func BenchmarkEvaluateDefaultRulesParallel(b *testing.B) {
 		}
 	})
 }
+
+// A device above OIL3 the whole time (dose and background alarms open on
+// every sample): the emergency case of issue #19, where each sample
+// updates every open episode.
+func BenchmarkEvaluateInAlarm(b *testing.B) {
+	e := newEngine(b, DefaultRules()...)
+	in := benchInputs(1, 1<<16)
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := range in {
+		// ≈ 1.7 µSv/h: about 50× the background's counts.
+		in[i].Sample = countSample(1, at(i), poisson(rng, 50*bgMean))
+		in[i].Sample.Lon += 1e-4 * float64(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x := in[i%len(in)]
+		x.Sample.Time = at(i)
+		x.Sample.ReceivedAt = x.Sample.Time
+		e.Evaluate(x)
+		i++
+	}
+}

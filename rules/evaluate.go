@@ -109,6 +109,17 @@ type evaluation struct {
 	realarmM float64 // re-alarm distance in metres
 }
 
+// emit adds an event. While conditions hold, every open episode yields one
+// per sample (its update): the first event makes room for them all, one
+// allocation instead of the append's growth steps (issue #19's emergency
+// case); a sample that changes nothing allocates nothing.
+func (c *evaluation) emit(ev Event) {
+	if c.out == nil {
+		c.out = make([]Event, 0, max(len(c.d.open), 1))
+	}
+	c.out = append(c.out, ev)
+}
+
 // heard records that a live device reported, which ends any silence.
 // Liveness follows the server's receive time: a device uploading an old
 // backlog is alive now.
@@ -174,7 +185,7 @@ func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late boo
 		d.unlatch(key)
 		if ep != nil && ep.ConditionActive {
 			ep.ConditionActive, ep.ConditionEndedAt = false, ev.time
-			c.out = append(c.out, ep.event(EventConditionEnded, ev.time))
+			c.emit(ep.event(EventConditionEnded, ev.time))
 		}
 		return
 	}
@@ -186,7 +197,7 @@ func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late boo
 		d.open = append(d.open, ep)
 		out := ep.event(EventRaised, ev.time)
 		out.NewPeak = sample.Has(ev.dose)
-		c.out = append(c.out, out)
+		c.emit(out)
 		return
 	}
 	var endedAt time.Time // when the condition that now returns had ended
@@ -206,5 +217,5 @@ func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late boo
 	}
 	out := ep.event(typ, ev.time)
 	out.NewPeak, out.Reason = newPeak, reason
-	c.out = append(c.out, out)
+	c.emit(out)
 }
