@@ -42,6 +42,8 @@ async function boot() {
     const report = reportFromHash(location.hash);
     if (report) showReport(root, report);
     else startApp(user);
+    // Typing "#report=N" into an open app's address bar changes only the hash.
+    window.addEventListener('hashchange', () => { if (reportFromHash(location.hash) !== report) location.reload(); });
   } catch (err) {
     if (err.status === 401) showLogin();
     else {
