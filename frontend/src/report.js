@@ -101,6 +101,7 @@ const EVENT_TEXT = { raised: 'raised', acknowledged: 'acknowledged', resolved: '
 // showReport replaces root with the report of incident id.
 export async function showReport(root, id) {
   document.body.className = 'is-report';
+  document.documentElement.classList.add('is-report'); // the page margins of the PDF show html's background
   document.title = `RadTrack incident ${id} report`;
   const main = h('main', { class: 'report', 'data-state': 'loading' }, h('p', null, 'Loading incident report…'));
   replace(root, main);
