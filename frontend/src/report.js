@@ -2,13 +2,15 @@
 // authority files after an alarm. Everything comes from the API; the map is
 // an SVG of the tracks (Web Mercator, no basemap) so it prints sharply and
 // needs no WebGL in the PDF.
-import { get, query, errorText } from './api.js';
+import { get, getPatiently, query, errorText } from './api.js';
 import { h, replace, fmtTime } from './ui/dom.js';
 import { doseColor, fmtDose, DOSE_CLASSES } from './dose.js';
 import { doseChart } from './chart.js';
+import { displayFeature } from './fenceshape.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const MARGIN_MS = 10 * 60_000; // the report covers the incident ±10 min
+const TRACK_LIMIT = 50_000; // samples per vehicle
 
 export function reportFromHash(hash) {
   const m = /(?:^#|&)report=(\d+)/.exec(hash || '');
@@ -29,8 +31,10 @@ function merc(lon, lat) {
 }
 
 // trackMap draws tracks [{name, pts:[{lon,lat,dose}]}] coloured by dose,
-// the peak as a ringed cross, in a box of width × height.
-export function trackMap(tracks, peak, { width = 680, height = 380 } = {}) {
+// the peak as a ringed cross, and the fences involved (GeoJSON features as
+// GET /fences gives them) behind, in a box of width × height framed on the
+// tracks.
+export function trackMap(tracks, peak, { width = 680, height = 380, fences = [] } = {}) {
   const all = tracks.flatMap((t) => t.pts.map((p) => merc(p.lon, p.lat)));
   if (peak) all.push(merc(peak.lon, peak.lat));
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'report-map' });
@@ -46,6 +50,23 @@ export function trackMap(tracks, peak, { width = 680, height = 380 } = {}) {
   const k = Math.min((width - 2 * pad) / Math.max(x1 - x0, span * 0.2), (height - 2 * pad) / Math.max(y1 - y0, span * 0.2));
   const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
   const P = (lon, lat) => { const [x, y] = merc(lon, lat); return [width / 2 + (x - cx) * k, height / 2 + (y - cy) * k]; };
+  const path = (ring) => ring.map(([lon, lat], i) => { const [x, y] = P(lon, lat); return `${i ? 'L' : 'M'}${x.toFixed(1)} ${y.toFixed(1)}`; }).join('');
+  const fg = s('g', { class: 'report-fences' });
+  for (const f of fences) {
+    const d = displayFeature(f);
+    const g = d.geometry;
+    const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+    for (const poly of polys) fg.append(s('path', { d: poly.map((r) => path(r) + 'Z').join(''), fill: '#3b6fb6', 'fill-opacity': 0.12, stroke: '#3b6fb6', 'stroke-dasharray': '5 3', 'fill-rule': 'evenodd' }));
+    const lines = g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : [];
+    const mPerUnit = 40075016.7 * Math.cos(((f.geometry.coordinates[0]?.[1] ?? 0) * Math.PI) / 180);
+    for (const l of lines) fg.append(s('path', { d: path(l), fill: 'none', stroke: '#3b6fb6', 'stroke-opacity': 0.18, 'stroke-linejoin': 'round', 'stroke-width': Math.max(2, (2 * (f.properties.half_width_m || 0) * k) / mPerUnit) }));
+    const first = polys[0]?.[0]?.[0] || lines[0]?.[0];
+    if (first) {
+      const [x, y] = P(first[0], first[1]);
+      fg.append(s('text', { x: x + 4, y: y - 4, fill: '#1f4a85', class: 'report-map-label' }, f.properties.name));
+    }
+  }
+  svg.append(fg);
   const g = s('g', { 'stroke-width': 3, 'stroke-linecap': 'round', fill: 'none' });
   for (const t of tracks) {
     for (let i = 1; i < t.pts.length; i++) {
@@ -79,11 +100,11 @@ export function trackMap(tracks, peak, { width = 680, height = 380 } = {}) {
   return svg;
 }
 
-function threshold(r) {
-  if (!r) return '—';
+function threshold(r, fenceName) {
+  if (!r) return '— (rule deleted)';
   if (r.level) return `≥ ${fmtDose(r.level.threshold_usvh)} µSv/h anywhere`;
-  if (r.zone) return `≥ ${fmtDose(r.zone.threshold_usvh)} µSv/h in fence ${r.zone.fence_id}`;
-  if (r.fence) return `fence ${r.fence.event}${r.fence.fence_id ? ` of fence ${r.fence.fence_id}` : ''}${r.fence.fence_kind ? ` (${r.fence.fence_kind})` : ''}${r.fence.dwell_s ? ` after ${r.fence.dwell_s} s` : ''}`;
+  if (r.zone) return `≥ ${fmtDose(r.zone.threshold_usvh)} µSv/h in ${fenceName(r.zone.fence_id)}`;
+  if (r.fence) return `fence ${r.fence.event}${r.fence.fence_id ? ` of ${fenceName(r.fence.fence_id)}` : ''}${r.fence.fence_kind ? ` (${r.fence.fence_kind})` : ''}${r.fence.dwell_s ? ` after ${r.fence.dwell_s} s` : ''}`;
   if (r.background) return `local background, p < ${r.background.p_value}`;
   if (r.silence) return `no report for ${r.silence.after_s} s`;
   return r.kind;
@@ -111,20 +132,30 @@ export async function showReport(root, id) {
     const to = Date.parse(inc.last_seen) + MARGIN_MS;
     const win = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
     const deviceIds = [...new Set(inc.alarms.map((a) => a.device_id).concat(inc.peak_device_id ? [inc.peak_device_id] : []))];
-    const [{ devices }, { rules }, details] = await Promise.all([
-      get('/devices'), get('/rules'), Promise.all(inc.alarms.map((a) => get(`/alarms/${a.id}`))),
-    ]);
+    const [{ devices }, { rules }, fc] = await Promise.all([get('/devices'), get('/rules'), get('/fences')]);
+    const details = [];
+    for (const a of inc.alarms) details.push(await getPatiently(`/alarms/${a.id}`));
     // Sequentially: the server runs at most two large queries per user.
     const tracks = [];
     const shifts = [];
     for (const d of deviceIds) {
-      const r = await get(`/devices/${d}/track` + query({ ...win, limit: 50000 }));
-      tracks.push({ id: d, samples: r.samples });
+      const r = await getPatiently(`/devices/${d}/track` + query({ ...win, limit: TRACK_LIMIT }));
+      tracks.push({ id: d, samples: r.samples, cut: r.samples.length >= TRACK_LIMIT });
       const sh = await get('/shifts' + query({ device: d, ...win })).catch(() => ({ shifts: [] }));
       shifts.push(...sh.shifts);
     }
     const name = (d) => (devices.find((x) => x.id === d) || {}).name || `device ${d}`;
     const ruleById = new Map(rules.map((r) => [r.id, r]));
+    const fenceById = new Map((fc.features || []).map((f) => [f.properties.id, f]));
+    const fenceName = (id) => (fenceById.has(id) ? `fence “${fenceById.get(id).properties.name}”` : `fence ${id}`);
+    // The fences the alarms happened in and the fired rules watch.
+    const fenceIds = new Set(inc.alarms.map((a) => a.fence_id).filter(Boolean));
+    for (const a of inc.alarms) {
+      const r = ruleById.get(a.rule_id);
+      if (r && r.zone) fenceIds.add(r.zone.fence_id);
+      if (r && r.fence && r.fence.fence_id) fenceIds.add(r.fence.fence_id);
+    }
+    const fences = [...fenceIds].map((id) => fenceById.get(id)).filter(Boolean);
     const peak = inc.peak_dose_usvh > 0 ? { dose: inc.peak_dose_usvh, lon: inc.peak_lon, lat: inc.peak_lat, time: inc.peak_time, gps: inc.peak_gps_valid } : null;
     const mapTracks = tracks.map((t) => ({
       name: name(t.id),
@@ -154,7 +185,8 @@ export async function showReport(root, id) {
           h('dt', null, 'Adjudication'), h('dd', { 'data-field': 'adjudication' }, adjudication))),
       h('section', { class: 'report-map-section' },
         h('h2', null, 'Tracks'),
-        trackMap(mapTracks, peak && peak.gps ? peak : null),
+        trackMap(mapTracks, peak && peak.gps ? peak : null, { fences }),
+        tracks.some((t) => t.cut) ? h('p', { class: 'error' }, `Only the first ${TRACK_LIMIT} samples of a vehicle are drawn.`) : null,
         h('p', { class: 'report-legend' }, 'Dose rate (µSv/h): ', DOSE_CLASSES.map((c) =>
           h('span', null, h('i', { style: { background: c.color } }), ` ${c.label} `)))),
       h('section', { class: 'report-chart' },
@@ -165,7 +197,7 @@ export async function showReport(root, id) {
         h('h2', null, 'Rules that fired'),
         table(['Rule', 'Kind', 'Severity', 'Threshold'], firedRules.map((a) => {
           const r = ruleById.get(a.rule_id);
-          return [a.rule_name, a.kind, a.severity, threshold(r)];
+          return [a.rule_name, a.kind, a.severity, threshold(r, fenceName)];
         }), 'report-table rules-table')),
       h('section', { class: 'report-vehicles' },
         h('h2', null, 'Vehicles and crews'),

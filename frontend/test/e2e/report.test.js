@@ -40,6 +40,13 @@ describe('incident report', { skip, timeout: 120_000 }, () => {
     server = await Server.start(adminURL);
     admin = await Api.login(server.base, server.adminUser, server.adminPassword);
     dev = await admin.call('POST', '/devices', { name: 'Van-7', uid: 'van-7', group: 'port-north' });
+    const fence = await admin.call('POST', '/fences', {
+      type: 'Feature', properties: { name: 'Quay 7 yard', kind: 'restricted' },
+      geometry: { type: 'Polygon', coordinates: [[[4.098, 51.9588], [4.1, 51.9588], [4.1, 51.9596], [4.098, 51.9596], [4.098, 51.9588]]] },
+    });
+    await admin.call('POST', '/rules', {
+      name: 'Dose in quay 7 yard', kind: 'zone', severity: 'critical', enabled: true, zone: { fence_id: fence.id, threshold_usvh: 0.5 },
+    });
     const now = Date.now();
     await admin.call('POST', '/shifts', {
       device_id: dev.device.id, crew: 'Crew Alpha', start: new Date(now - 3600_000).toISOString(), end: new Date(now + 3600_000).toISOString(), note: '',
@@ -102,12 +109,14 @@ describe('incident report', { skip, timeout: 120_000 }, () => {
     // One row per fired rule, with its threshold from the rule set.
     const ruleRows = await page.$$eval('.rules-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
     const fired = [...new Set(done.alarms.map((a) => a.rule_id))];
+    assert.ok(fired.includes(rules.find((r) => r.name === 'Dose in quay 7 yard').id), 'the zone rule fired');
     assert.equal(ruleRows.length, fired.length, JSON.stringify(ruleRows));
     for (const id of fired) {
       const r = rules.find((x) => x.id === id);
       const row = ruleRows.find((cells) => cells[0] === r.name);
       assert.ok(row, `rule ${r.name} listed`);
       if (r.level) assert.equal(row[3], `≥ ${fmtDose(r.level.threshold_usvh)} µSv/h anywhere`);
+      if (r.zone) assert.equal(row[3], `≥ ${fmtDose(r.zone.threshold_usvh)} µSv/h in fence “Quay 7 yard”`);
     }
     console.log(`# report rules: ${ruleRows.map((c) => `${c[0]} (${c[3]})`).join(' | ')}`);
 
@@ -132,6 +141,7 @@ describe('incident report', { skip, timeout: 120_000 }, () => {
     assert.equal(segs.length, 21, 'segments between 22 positions');
     assert.equal(segs.filter((c) => c === '#ff3b3b').length, 2, 'the two segments reaching the hot spot');
     assert.equal(await page.$$eval('.report-peak', (e) => e.length), 1);
+    assert.deepEqual(await page.$$eval('.report-fences text', (e) => e.map((x) => x.textContent)), ['Quay 7 yard']);
     assert.equal(await page.$$eval('.report-chart svg.dose-chart', (e) => e.length), 1);
 
     // Print: A4 PDF, no app chrome, first page as a PNG to look at.
