@@ -283,6 +283,7 @@ export class AlarmPanel {
     replace(card.actions,
       h('button', { type: 'button', class: 'btn-small', onclick: () => card.look() }, 'Locate'),
       h('button', { type: 'button', class: 'btn-small', onclick: () => this.onDetails(open[0].id) }, 'Details'),
+      h('a', { class: 'btn-small report-link', href: `/#report=${inc.id}`, target: '_blank', rel: 'noopener', 'data-action': 'report' }, 'Report'),
       this.canAct && inc.state === 'raised'
         ? h('button', { type: 'button', class: 'btn-small primary', 'data-action': 'ack', onclick: () => this.openAck(card) }, 'Acknowledge')
         : null,

@@ -72,3 +72,16 @@ export function errorText(err) {
   if (!(err instanceof ApiError)) return String(err && err.message ? err.message : err);
   return err.field ? `${err.message} (${err.field})` : err.message;
 }
+
+// getPatiently retries a request the server refused as one large query
+// too many (429: another tab or an export holds the user's slots).
+export async function getPatiently(path, tries = 5) {
+  for (let i = 0; ; i++) {
+    try {
+      return await get(path);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 429 || i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 1000 * (i + 1)));
+    }
+  }
+}

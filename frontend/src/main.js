@@ -1,6 +1,7 @@
 // RadTrack control room: boot, login, and the wiring between the map,
 // the live feed and the panels.
 import './style.css';
+import './report.css';
 import { get, post, setUnauthorizedHandler, errorText } from './api.js';
 import { h, replace, fmtTime } from './ui/dom.js';
 import { loginView } from './ui/login.js';
@@ -26,6 +27,7 @@ import { watchHealth } from './health.js';
 import { registerServiceWorker, onServiceWorkerMessage, incidentFromHash } from './pwa.js';
 import { PhoneView } from './phone.js';
 import { Alerts } from './notifications.js';
+import { reportFromHash, showReport } from './report.js';
 
 const root = document.getElementById('app');
 
@@ -36,7 +38,12 @@ async function boot() {
   });
   try {
     const { user } = await get('/me', { quiet401: true });
-    startApp(user);
+    // "#report=<incident id>": the printable incident report, without the map app.
+    const report = reportFromHash(location.hash);
+    if (report) showReport(root, report);
+    else startApp(user);
+    // Typing "#report=N" into an open app's address bar changes only the hash.
+    window.addEventListener('hashchange', () => { if (reportFromHash(location.hash) !== report) location.reload(); });
   } catch (err) {
     if (err.status === 401) showLogin();
     else {

@@ -1,6 +1,6 @@
 // Replay: pick vehicles and a time window, draw their tracks coloured by
 // dose, and move markers along them with play / pause / speed / slider.
-import { get, query, errorText, ApiError } from './api.js';
+import { query, errorText, getPatiently } from './api.js';
 import { EMPTY } from './map.js';
 import { boundsOf, positionAt } from './geo.js';
 import { doseStep } from './dose.js';
@@ -21,19 +21,6 @@ async function inTurn(tasks, n) {
     }
   }));
   return out;
-}
-
-// getPatiently retries a request the server refused as one large query
-// too many (429: another tab or an export holds the user's slots).
-async function getPatiently(path, tries = 5) {
-  for (let i = 0; ; i++) {
-    try {
-      return await get(path);
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 429 || i >= tries) throw err;
-      await new Promise((r) => setTimeout(r, 1000 * (i + 1)));
-    }
-  }
 }
 
 export class Replay {
