@@ -28,6 +28,7 @@ import { registerServiceWorker, onServiceWorkerMessage, incidentFromHash } from 
 import { PhoneView } from './phone.js';
 import { Alerts } from './notifications.js';
 import { reportFromHash, showReport } from './report.js';
+import { DailyPanel } from './daily.js';
 
 const root = document.getElementById('app');
 
@@ -182,6 +183,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   const panel = new AlarmPanel({ store: alarms, incidents, user, deviceName, onLocate: locate, onDetails: (id) => { select('history'); history.show(id); } });
   const rules = new RulesPanel({ user, fences: () => fences.features });
   const vlist = new VehicleList({ vehicles, map });
+  const daily = new DailyPanel({ devices: () => devices });
   const admin = user.role === 'admin' ? new AdminPanel({ me: user, onDevicesChanged: (list) => setDevices(list) }) : null;
 
   const tabs = [
@@ -192,6 +194,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     { id: 'plans', label: 'Plans', el: overlays.el },
     { id: 'replay', label: 'Replay', el: replay.el, onShow: () => { replay.refreshWindow(); replay.renderDevices(); } },
     { id: 'heatmap', label: 'Heatmap', el: heatmap.el, onShow: () => heatmap.refreshWindow() },
+    { id: 'daily', label: 'Daily', el: daily.el, onShow: () => daily.refreshGroups() },
     { id: 'rules', label: 'Rules', el: rules.el, onShow: () => rules.load() },
   ];
   if (admin) tabs.push({ id: 'admin', label: 'Admin', el: admin.el, onShow: () => admin.load() });
@@ -225,6 +228,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
   function setDevices(list) {
     devices = list;
     vehicles.setMeta(list);
+    daily.refreshGroups();
   }
   const loadDevices = async () => {
     try {

@@ -159,4 +159,40 @@ describe('incident report', { skip, timeout: 120_000 }, () => {
     console.log(`# report.pdf: ${statSync(pdf).size} bytes, ${(/Pages:\s+(\d+)/.exec(stdout) || [])[1] || '?'} pages, ${(/Page size:\s+(.*)/.exec(stdout) || [])[1] || ''}; PNG ${statSync(png + '.png').size} bytes`);
     await page.close();
   });
+
+  it('shows the group\'s daily summary on screen and as CSV, the same as the API', async () => {
+    const day0 = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000);
+    const from = new Date(day0.getTime() - 86_400_000).toISOString();
+    const to = new Date(day0.getTime() + 86_400_000).toISOString();
+    const api = await admin.call('GET', `/groups/port-north/daily?from=${from}&to=${to}`);
+    const van = api.devices.find((d) => d.uid === 'van-7');
+    const today = van.days.find((d) => d.date === day0.toISOString().slice(0, 10));
+    assert.ok(today && today.alarms >= 1 && today.max_dose_rate_usvh === 5.4, JSON.stringify(van.days));
+
+    const page = await browser.context.newPage();
+    page.on('pageerror', (err) => console.error('page error:', err.message));
+    await page.goto(server.base + '/'); // the context's session from the first test
+    await page.waitForFunction(() => typeof window.radtrack?.selectTab === 'function', null, { timeout: 20_000 });
+    await page.evaluate(() => window.radtrack.selectTab('daily'));
+    await page.waitForSelector('.daily select[name=group] option[value="port-north"]', { state: 'attached' });
+    await page.selectOption('.daily select[name=group]', 'port-north');
+    await page.fill('.daily input[aria-label="From (UTC)"]', from.slice(0, 19).replace('T', ' ') + 'Z');
+    await page.fill('.daily input[aria-label="To (UTC)"]', to.slice(0, 19).replace('T', ' ') + 'Z');
+    await page.click('.daily button[type=submit]');
+    await page.waitForSelector('.daily-table tbody tr');
+    const rows = await page.$$eval('.daily-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    const row = rows.find((r) => r[0] === 'Van-7' && r[1] === today.date);
+    assert.ok(row, JSON.stringify(rows));
+    assert.equal(row[4], today.max_dose_rate_usvh.toFixed(3));
+    assert.equal(row[7], String(today.alarms));
+    await page.screenshot({ path: path.join(ARTIFACTS, '13-daily-summary.png') });
+    const csv = await page.evaluate(async () => {
+      const res = await fetch(document.querySelector('.daily .exports a[data-format="csv"]').href);
+      return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+    });
+    assert.equal(csv.status, 200);
+    assert.match(csv.type, /^text\/csv/);
+    assert.ok(csv.text.split('\n').some((l) => l.includes('van-7') && l.includes(today.date)), csv.text.slice(0, 300));
+    await page.close();
+  });
 });
