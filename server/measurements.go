@@ -2,11 +2,8 @@ package server
 
 import (
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/radtrack/radtrack/ingest"
@@ -19,44 +16,16 @@ import (
 // only after every accepted sample is committed.
 func (s *Server) handleMeasurements(w http.ResponseWriter, r *http.Request) {
 	const protocol = sample.SourceHTTP
-	adm, err := s.gate.Admit(protocol, ingest.ClientIP(r))
-	if err != nil {
-		s.writeRefusal(w, r, err)
-		return
-	}
-	pass, err := adm.Authenticate(r.Context(), ingest.Credential{Token: bearer(r)})
-	if err != nil {
-		s.writeRefusal(w, r, err)
-		return
-	}
 	// Every client we know (the simulator, bench, the map's tests, curl
 	// with -H) names its type; a body without one, or text/plain, is
 	// refused before it is read.
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var ndjson bool
-	switch mt {
-	case "application/json":
-	case "application/x-ndjson", "application/jsonl", "application/jsonlines":
-		ndjson = true
-	default:
-		got := "no Content-Type"
-		if mt != "" {
-			got = mt
-		}
-		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonContentType, "Content-Type", "use application/json or application/x-ndjson, not "+got, nil))
+	up, ok := s.admitUpload(w, r, []string{"application/json", "application/x-ndjson", "application/jsonl", "application/jsonlines"},
+		"application/json or application/x-ndjson")
+	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonTooLarge, "body", "body exceeds "+strconv.FormatInt(tooBig.Limit, 10)+" bytes", nil))
-			return
-		}
-		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonReadError, "body", "read body: "+err.Error(), nil))
-		return
-	}
-	decoded, err := batch.Decode(body, ndjson)
+	pass := up.pass
+	decoded, err := batch.Decode(up.body, up.mediaType != "application/json")
 	if err != nil {
 		rf := s.gate.Refuse(protocol, ingest.ReasonMalformed, "body", err.Error(), nil)
 		var se *batch.SyntaxError

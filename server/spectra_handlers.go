@@ -3,11 +3,8 @@ package server
 import (
 	"bytes"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/radtrack/radtrack/importer"
@@ -37,37 +34,12 @@ type n42Result struct {
 // identifier is not checked: the token names the device.
 func (s *Server) handleN42(w http.ResponseWriter, r *http.Request) {
 	const protocol = sample.SourceHTTP
-	adm, err := s.gate.Admit(protocol, ingest.ClientIP(r))
-	if err != nil {
-		s.writeRefusal(w, r, err)
+	up, ok := s.admitUpload(w, r, []string{"application/xml", "text/xml", "application/n42+xml"}, "application/xml for an N42.42 document")
+	if !ok {
 		return
 	}
-	pass, err := adm.Authenticate(r.Context(), ingest.Credential{Token: bearer(r)})
-	if err != nil {
-		s.writeRefusal(w, r, err)
-		return
-	}
-	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
-	case "application/xml", "text/xml", "application/n42+xml":
-	default:
-		got := "no Content-Type"
-		if mt != "" {
-			got = mt
-		}
-		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonContentType, "Content-Type", "use application/xml for an N42.42 document, not "+got, nil))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonTooLarge, "body", "body exceeds "+strconv.FormatInt(tooBig.Limit, 10)+" bytes", nil))
-			return
-		}
-		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonReadError, "body", "read body: "+err.Error(), nil))
-		return
-	}
-	doc, err := n42.Decode(bytes.NewReader(body))
+	pass := up.pass
+	doc, err := n42.Decode(bytes.NewReader(up.body))
 	if err != nil {
 		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonMalformed, "body", err.Error(), nil))
 		return
