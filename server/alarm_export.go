@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -66,17 +65,8 @@ func (s *Server) streamAlarms(w http.ResponseWriter, r *http.Request, u store.Us
 // minute after it; the alarm described in Remarks), for spectroscopy and
 // reach-back tools. Streamed from the database.
 func (s *Server) handleAlarmN42(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
+	ep, ok := s.alarmOf(w, r)
 	if !ok {
-		return
-	}
-	ep, err := s.store.Alarm(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "id", "no such alarm")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "alarm n42", err)
 		return
 	}
 	d, err := s.store.DeviceByID(r.Context(), ep.DeviceID)

@@ -130,19 +130,11 @@ func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, u stor
 // handleGetAlarm is GET /api/v1/alarms/{id}: the alarm, its audit trail
 // and the samples of its episode.
 func (s *Server) handleGetAlarm(w http.ResponseWriter, r *http.Request, _ store.User) {
-	id, ok := pathID(w, r)
+	ep, ok := s.alarmOf(w, r)
 	if !ok {
 		return
 	}
-	ep, err := s.store.Alarm(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "id", "no such alarm")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "get alarm", err)
-		return
-	}
+	id := ep.ID
 	events, err := s.store.AlarmEvents(r.Context(), id)
 	if err != nil {
 		s.internalError(w, r, "get alarm events", err)
@@ -243,4 +235,22 @@ func (s *Server) alarmTransitionFailed(w http.ResponseWriter, r *http.Request, e
 		s.internalError(w, r, "alarm transition", err)
 	}
 	return true
+}
+
+// alarmOf reads the {id} alarm, answering 400/404/503 itself.
+func (s *Server) alarmOf(w http.ResponseWriter, r *http.Request) (rules.Episode, bool) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return rules.Episode{}, false
+	}
+	ep, err := s.store.Alarm(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "id", "no such alarm")
+		return ep, false
+	}
+	if err != nil {
+		s.internalError(w, r, "alarm", err)
+		return ep, false
+	}
+	return ep, true
 }

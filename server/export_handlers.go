@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -91,21 +90,15 @@ func parseTrackParams(w http.ResponseWriter, r *http.Request, tr *trackRequest) 
 // hour), as JSON (default) or an export file (csv, geojson, kml, gpx; or
 // the matching Accept type), streamed from the database.
 func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
-	if !ok {
+	if _, ok := pathID(w, r); !ok {
 		return
 	}
 	tr := trackRequest{single: true}
 	if !parseTrackParams(w, r, &tr) {
 		return
 	}
-	d, err := s.store.DeviceByID(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "id", "no such device")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "track", err)
+	d, ok := s.deviceOf(w, r)
+	if !ok {
 		return
 	}
 	tr.devices, tr.name = []store.Device{d}, "track-"+fileSafe(d.UID)
