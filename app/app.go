@@ -470,6 +470,7 @@ func (n *Node) Run(ctx context.Context) error {
 		configDone.Go(func() { n.runSnapshots(tickCtx) })
 	}
 	configDone.Go(func() { n.notify.run(tickCtx) })
+	configDone.Go(func() { n.Incidents.Run(tickCtx, time.Second) })
 
 	// The live push outlives the listeners during shutdown so that alarms
 	// raised by the last requests still reach viewers.

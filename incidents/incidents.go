@@ -30,6 +30,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/radtrack/radtrack/geo"
@@ -90,8 +91,26 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 
-	mu     sync.Mutex      // one grouping decision at a time on this node
-	member map[int64]int64 // alarm id → incident id, for open alarms
+	mu sync.Mutex // one grouping decision at a time on this node
+
+	memberMu sync.Mutex
+	member   map[int64]int64 // alarm id → incident id, for open alarms
+
+	// While Run runs, alarm events are filed off the ingest path: the
+	// alarm itself is stored before the sample's ack, the incident is a
+	// summary derived from it (Run files what a crash left unfiled). In
+	// an emergency thousands of vehicles raise and raise their peaks at
+	// once, and one grouping lock with store round trips per event would
+	// serialise the whole fleet's ingest behind it (issue 19).
+	flushing atomic.Bool
+	filerMu  sync.Mutex // one filer at a time keeps the queue's order
+	queueMu  sync.Mutex
+	queue    []rules.Event // events waiting for the filer, oldest first
+	queued   chan struct{} // cap 1: the queue is not empty
+	// Progress updates of alarms already in an incident (a new peak,
+	// nothing else) are merged per alarm and stored once per period.
+	pendingMu sync.Mutex
+	pending   map[int64]map[int64]rules.Event // incident id → alarm id → newest update
 
 	subMu sync.RWMutex
 	subs  []func(context.Context, Event)
@@ -109,7 +128,8 @@ func New(st store.Store, cfg Config, log *slog.Logger) *Service {
 	if cfg.DistanceM <= 0 {
 		cfg.DistanceM = def.DistanceM
 	}
-	return &Service{store: st, cfg: cfg, log: log, member: map[int64]int64{}}
+	return &Service{store: st, cfg: cfg, log: log, member: map[int64]int64{}, pending: map[int64]map[int64]rules.Event{},
+		queued: make(chan struct{}, 1)}
 }
 
 // SetActor sets who acknowledges and resolves the alarms inside (the
@@ -144,11 +164,69 @@ func (s *Service) PublishAlarm(ctx context.Context, ev rules.Event) error {
 	if IsHealth(ev.Episode) || ev.AlarmID <= 0 {
 		return nil // health alarms stay apart; provisional alarms join once stored
 	}
+	if s.progressOnly(ev) || s.enqueue(ev) {
+		return nil
+	}
+	return s.file(ctx, ev)
+}
+
+// progressOnly reports whether ev needs no filing now: an update of an
+// alarm already in an incident that moves nothing in its summary, or one
+// whose new peak waits for the next Flush.
+func (s *Service) progressOnly(ev rules.Event) bool {
+	if ev.Type != rules.EventUpdated {
+		return false
+	}
+	id, known := s.incidentOf(ev.AlarmID)
+	return known && (!ev.NewPeak || s.postpone(id, ev))
+}
+
+// enqueue hands ev to Run's filer; false when no filer runs.
+func (s *Service) enqueue(ev rules.Event) bool {
+	if !s.flushing.Load() {
+		return false
+	}
+	s.queueMu.Lock()
+	s.queue = append(s.queue, ev)
+	s.queueMu.Unlock()
+	select {
+	case s.queued <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// fileQueued files every queued event in order.
+func (s *Service) fileQueued(ctx context.Context) {
+	s.filerMu.Lock()
+	defer s.filerMu.Unlock()
+	for {
+		s.queueMu.Lock()
+		batch := s.queue
+		s.queue = nil
+		s.queueMu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		for _, ev := range batch {
+			if err := s.file(ctx, ev); err != nil {
+				s.log.Error("file alarm event into its incident", "alarm", ev.AlarmID, "type", ev.Type, "err", err)
+			}
+		}
+	}
+}
+
+// file puts one alarm event into its incident, stores the incident and
+// emits the incident event it makes.
+func (s *Service) file(ctx context.Context, ev rules.Event) error {
+	if s.progressOnly(ev) {
+		return nil // queued before its raise was filed
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, known := s.member[ev.AlarmID]
+	id, known := s.incidentOf(ev.AlarmID)
 	if known && ev.Type == rules.EventUpdated && !ev.NewPeak {
-		return nil // nothing in the summary moves
+		return nil
 	}
 	if !known {
 		var err error
@@ -174,11 +252,10 @@ func (s *Service) PublishAlarm(ctx context.Context, ev rules.Event) error {
 			return err
 		}
 	}
+	// Progress that waited for the flush is older than this event.
+	s.applyPending(&inc, s.takePending(inc.ID))
 	before := inc
-	s.member[ev.AlarmID] = inc.ID
-	if ev.Type == rules.EventResolved {
-		delete(s.member, ev.AlarmID)
-	}
+	s.setMember(ev.AlarmID, inc.ID, ev.Type == rules.EventResolved)
 	// The event's copy of the alarm is the newest.
 	ep := ev.Episode
 	ep.ID = ev.AlarmID
@@ -201,22 +278,194 @@ func (s *Service) PublishAlarm(ctx context.Context, ev rules.Event) error {
 		return err
 	}
 	inc.ID = newID
-	s.member[ev.AlarmID] = newID
-	if ev.Type == rules.EventResolved {
-		delete(s.member, ev.AlarmID)
-	}
+	s.setMember(ev.AlarmID, newID, ev.Type == rules.EventResolved)
 	if typ != "" {
 		s.emit(ctx, Event{Type: typ, Incident: inc, Time: ev.Time, Cause: ev})
 	}
 	return nil
 }
 
+func (s *Service) incidentOf(alarmID int64) (int64, bool) {
+	s.memberMu.Lock()
+	defer s.memberMu.Unlock()
+	id, ok := s.member[alarmID]
+	return id, ok
+}
+
+func (s *Service) setMember(alarmID, incidentID int64, resolved bool) {
+	s.memberMu.Lock()
+	defer s.memberMu.Unlock()
+	if resolved {
+		delete(s.member, alarmID)
+	} else {
+		s.member[alarmID] = incidentID
+	}
+}
+
+// postpone keeps a progress update of incident id's alarm for the next flush;
+// false when no flusher runs (the caller then stores it at once).
+func (s *Service) postpone(id int64, ev rules.Event) bool {
+	if !s.flushing.Load() {
+		return false
+	}
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	byAlarm := s.pending[id]
+	if byAlarm == nil {
+		byAlarm = map[int64]rules.Event{}
+		s.pending[id] = byAlarm
+	}
+	// An alarm's episode only grows: the newer update holds the older.
+	byAlarm[ev.AlarmID] = ev
+	return true
+}
+
+func (s *Service) takePending(id int64) map[int64]rules.Event {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	p := s.pending[id]
+	delete(s.pending, id)
+	return p
+}
+
+// applyPending folds waiting progress (peak, last seen, samples) into the
+// incident's alarms. The stored alarm keeps its state: a progress update
+// carries none, and the alarm may have been acknowledged or resolved
+// since the update was made.
+func (s *Service) applyPending(inc *store.Incident, updates map[int64]rules.Event) {
+	for i, a := range inc.Alarms {
+		ev, ok := updates[a.ID]
+		if !ok {
+			continue
+		}
+		ep := ev.Episode
+		if ep.LastSeen.After(a.LastSeen) {
+			a.LastSeen = ep.LastSeen
+		}
+		a.Samples = max(a.Samples, ep.Samples)
+		if sample.Has(ep.PeakDose) && (!sample.Has(a.PeakDose) || ep.PeakDose > a.PeakDose) {
+			a.PeakDose, a.PeakTime, a.PeakLon, a.PeakLat, a.PeakGPSValid = ep.PeakDose, ep.PeakTime, ep.PeakLon, ep.PeakLat, ep.PeakGPSValid
+		}
+		inc.Alarms[i] = a
+	}
+}
+
+// Run stores the progress updates of alarms already in incidents every
+// period (a new peak reaches the incident, its viewers and its
+// notifications within one period), and once more when ctx ends. Until
+// Run is called, every update is stored as it comes.
+func (s *Service) Run(ctx context.Context, period time.Duration) {
+	s.flushing.Store(true)
+	s.fileUnfiled(ctx)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.queued:
+			s.fileQueued(ctx)
+		case <-t.C:
+			s.Flush(ctx)
+		case <-ctx.Done():
+			s.flushing.Store(false)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			s.Flush(fctx)
+			cancel()
+			return
+		}
+	}
+}
+
+// fileUnfiled files the open live alarms that are in no incident: those
+// whose events were still queued when the node last stopped abruptly.
+func (s *Service) fileUnfiled(ctx context.Context) {
+	imported := false
+	var unfiled []rules.Episode
+	err := s.store.EachAlarm(ctx, store.AlarmFilter{
+		States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported, Unfiled: true,
+	}, func(ep *rules.Episode) error {
+		if !IsHealth(*ep) {
+			unfiled = append(unfiled, *ep)
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Error("find alarms in no incident", "err", err)
+		return
+	}
+	for _, ep := range unfiled {
+		// As the raise it was: the incident it makes or joins summarises
+		// the alarm's present state.
+		ev := rules.Event{Type: rules.EventRaised, Key: ep.Key, AlarmID: ep.ID, Time: ep.FirstSeen, Episode: ep}
+		if err := s.file(ctx, ev); err != nil {
+			s.log.Error("file alarm into its incident", "alarm", ep.ID, "err", err)
+		}
+	}
+	if len(unfiled) > 0 {
+		s.log.Warn("filed alarms that were in no incident", "alarms", len(unfiled))
+	}
+}
+
+// Flush files every queued event, then stores every waiting progress
+// update, one incident at a time, and emits an updated event for each
+// incident it changed.
+func (s *Service) Flush(ctx context.Context) {
+	s.fileQueued(ctx)
+	s.pendingMu.Lock()
+	ids := make([]int64, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	s.pendingMu.Unlock()
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := s.flushOne(ctx, id); err != nil {
+			s.log.Error("store incident progress", "incident", id, "err", err)
+		}
+	}
+}
+
+func (s *Service) flushOne(ctx context.Context, id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	updates := s.takePending(id)
+	if len(updates) == 0 {
+		return nil // an event of the incident took them first
+	}
+	inc, err := s.store.Incident(ctx, id)
+	if err != nil {
+		return err
+	}
+	before := inc
+	s.applyPending(&inc, updates)
+	Summarize(&inc)
+	samePeak := inc.PeakDose == before.PeakDose || !sample.Has(inc.PeakDose) && !sample.Has(before.PeakDose)
+	if samePeak && inc.LastSeen.Equal(before.LastSeen) {
+		return nil
+	}
+	if _, err := s.store.SaveIncident(ctx, inc); err != nil {
+		return err
+	}
+	var cause rules.Event
+	for _, ev := range updates {
+		if !cause.Time.After(ev.Time) {
+			cause = ev
+		}
+	}
+	s.emit(ctx, Event{Type: EventUpdated, Incident: inc, Time: cause.Time, Cause: cause})
+	return nil
+}
+
 // place finds the incident an alarm not yet in one joins, or starts one.
 func (s *Service) place(ctx context.Context, ep rules.Episode) (store.Incident, bool, error) {
 	imported := ep.Imported
+	near := &store.IncidentNear{DeviceID: ep.DeviceID}
+	if ep.PeakGPSValid {
+		b := store.BoxAround(ep.PeakLon, ep.PeakLat, s.cfg.DistanceM)
+		near.Box = &b
+	}
 	open, err := s.store.ListIncidents(ctx, store.IncidentFilter{
 		States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported,
-		Since: ep.FirstSeen.Add(-s.cfg.Window),
+		Since: ep.FirstSeen.Add(-s.cfg.Window), Near: near,
 	})
 	if err != nil {
 		return store.Incident{}, false, err
@@ -378,6 +627,7 @@ func (s *Service) Acknowledge(ctx context.Context, id int64, user, comment strin
 			return inc, fmt.Errorf("acknowledge alarm %d of incident %d: %w", a.ID, id, err)
 		}
 	}
+	s.fileQueued(ctx) // the answer shows the incident after these events
 	return s.store.Incident(ctx, id)
 }
 
@@ -410,6 +660,7 @@ func (s *Service) Resolve(ctx context.Context, id int64, user string, code rules
 			return inc, fmt.Errorf("resolve alarm %d of incident %d: %w", a.ID, id, err)
 		}
 	}
+	s.fileQueued(ctx)
 	return s.store.Incident(ctx, id)
 }
 

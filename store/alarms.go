@@ -28,7 +28,9 @@ type AlarmFilter struct {
 	// BBox [west, south, east, north] filters by peak position.
 	BBox     *[4]float64
 	Imported *bool
-	Limit    int
+	// Unfiled selects alarms in no incident.
+	Unfiled bool
+	Limit   int
 }
 
 // AlarmEvent is one row of an alarm's audit trail.

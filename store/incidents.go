@@ -44,7 +44,37 @@ type IncidentFilter struct {
 	Imported *bool
 	// Since selects incidents last seen at or after it.
 	Since time.Time
+	// Near, if set, selects incidents with an alarm of Near's device or
+	// with an alarm's peak within its box: the candidates an alarm may
+	// join, without reading every open incident.
+	Near  *IncidentNear
 	Limit int
+}
+
+// IncidentNear is an alarm's device and a box around its peak.
+type IncidentNear struct {
+	DeviceID int64
+	// Box is west, south, east, north in degrees; nil matches by device
+	// only (a peak without a valid position).
+	Box *[4]float64
+}
+
+// BoxAround returns the box that holds every point within radiusM of
+// (lon, lat); where it would cross the antimeridian it spans every
+// longitude, so it never misses a point.
+func BoxAround(lon, lat, radiusM float64) [4]float64 {
+	const mPerDegLat = 111320.0
+	dLat := radiusM / mPerDegLat
+	cos := math.Cos(lat * math.Pi / 180)
+	if cos < 0.01 {
+		cos = 0.01
+	}
+	dLon := radiusM / (mPerDegLat * cos)
+	b := [4]float64{lon - dLon, max(lat-dLat, -90), lon + dLon, min(lat+dLat, 90)}
+	if b[0] < -180 || b[2] > 180 {
+		b[0], b[2] = -180, 180
+	}
+	return b
 }
 
 // Incidents stores incidents and which alarm belongs to which.

@@ -73,6 +73,9 @@ func alarmQuery(f store.AlarmFilter, order string, limit int) (string, []any) {
 	if f.Imported != nil {
 		where = append(where, "imported = "+arg(*f.Imported))
 	}
+	if f.Unfiled {
+		where = append(where, "incident_id IS NULL")
+	}
 	q := `SELECT ` + alarmColumns + ` FROM alarms`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -111,6 +111,14 @@ func (s *Store) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]st
 	if !f.Since.IsZero() {
 		where = append(where, "last_seen >= "+arg(f.Since))
 	}
+	if n := f.Near; n != nil {
+		near := "a.device_id = " + arg(n.DeviceID)
+		if b := n.Box; b != nil {
+			near += " OR (a.peak_gps_valid AND a.peak_lon BETWEEN " + arg(b[0]) + " AND " + arg(b[2]) +
+				" AND a.peak_lat BETWEEN " + arg(b[1]) + " AND " + arg(b[3]) + ")"
+		}
+		where = append(where, "EXISTS (SELECT 1 FROM alarms a WHERE a.incident_id = incidents.id AND ("+near+"))")
+	}
 	limit := f.Limit
 	if limit <= 0 || limit > maxAlarms {
 		limit = maxAlarms

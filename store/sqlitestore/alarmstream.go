@@ -77,6 +77,9 @@ func alarmQuery(f store.AlarmFilter, order string, limit int) (string, []any) {
 	if f.Imported != nil {
 		where, args = append(where, "imported = ?"), append(args, *f.Imported)
 	}
+	if f.Unfiled {
+		where = append(where, "incident_id IS NULL")
+	}
 	q := `SELECT ` + alarmColumns + ` FROM alarms`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -111,6 +111,15 @@ func (s *Store) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]st
 		where = append(where, "last_seen >= ?")
 		args = append(args, micros(f.Since))
 	}
+	if n := f.Near; n != nil {
+		near := "a.device_id = ?"
+		args = append(args, n.DeviceID)
+		if b := n.Box; b != nil {
+			near += " OR (a.peak_gps_valid AND a.peak_lon BETWEEN ? AND ? AND a.peak_lat BETWEEN ? AND ?)"
+			args = append(args, b[0], b[2], b[1], b[3])
+		}
+		where = append(where, "EXISTS (SELECT 1 FROM alarms a WHERE a.incident_id = incidents.id AND ("+near+"))")
+	}
 	limit := f.Limit
 	if limit <= 0 || limit > maxAlarms {
 		limit = maxAlarms
