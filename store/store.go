@@ -26,6 +26,7 @@ type Device struct {
 	Group        string     `json:"group"`
 	CPMPerUSvH   float64    `json:"cpm_per_usvh"`
 	LegacyIDOnly bool       `json:"legacy_id_only"`
+	SiteID       int64      `json:"site_id"` // 0 on create: the root site
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
@@ -92,6 +93,7 @@ type Store interface {
 	Overlays
 	Spectra
 	Shifts
+	Sites
 	AlarmStreamer
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error

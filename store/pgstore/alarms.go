@@ -16,11 +16,11 @@ import (
 
 // ---- fences ----
 
-const fenceColumns = `id, name, kind, feature, created_at, updated_at`
+const fenceColumns = `id, name, kind, feature, created_at, updated_at, site_id`
 
 func scanFence(row pgx.Row) (store.Fence, error) {
 	var f store.Fence
-	err := row.Scan(&f.ID, &f.Name, &f.Kind, &f.Feature, &f.CreatedAt, &f.UpdatedAt)
+	err := row.Scan(&f.ID, &f.Name, &f.Kind, &f.Feature, &f.CreatedAt, &f.UpdatedAt, &f.SiteID)
 	return f, err
 }
 
@@ -48,8 +48,8 @@ func (s *Store) Fence(ctx context.Context, id int64) (store.Fence, error) {
 
 // CreateFence stores a new fence.
 func (s *Store) CreateFence(ctx context.Context, f store.Fence) (store.Fence, error) {
-	created, err := scanFence(s.pool.QueryRow(ctx, `INSERT INTO fences (name, kind, feature) VALUES ($1, $2, $3) RETURNING `+fenceColumns,
-		f.Name, f.Kind, f.Feature))
+	created, err := scanFence(s.pool.QueryRow(ctx, `INSERT INTO fences (name, kind, feature, site_id) VALUES ($1, $2, $3, $4) RETURNING `+fenceColumns,
+		f.Name, f.Kind, f.Feature, siteOrRoot(f.SiteID)))
 	if err != nil {
 		return created, fmt.Errorf("create fence %q: %w", f.Name, err)
 	}
