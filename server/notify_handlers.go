@@ -275,10 +275,28 @@ func (s *Server) handleTestMe(w http.ResponseWriter, r *http.Request, u store.Us
 
 // handleIncidentNotifications is the incident's notification trail: a
 // one-line summary, every delivery and every attempt.
-func (s *Server) handleIncidentNotifications(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleIncidentNotifications(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
+	}
+	if sc, ok := s.requestScope(w, r, u); !ok {
+		return
+	} else if !sc.all {
+		inc, err := s.store.Incident(r.Context(), id)
+		if err == nil {
+			if _, in := scopeIncident(sc, inc); !in {
+				err = store.ErrNotFound
+			}
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "id", "no such incident")
+			return
+		}
+		if err != nil {
+			s.internalError(w, r, "incident", err)
+			return
+		}
 	}
 	items, err := s.notify.Store().IncidentDeliveries(r.Context(), id)
 	if err != nil {

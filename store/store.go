@@ -108,6 +108,10 @@ type HeatmapQuery struct {
 	CellLon  float64    // cell width in degrees
 	CellLat  float64    // cell height in degrees
 	Limit    int        // most cells returned
+	// DeviceIDs, when not nil, keeps only these devices' samples (a
+	// site-scoped user's heatmap); empty then means no cell at all. The
+	// pre-aggregated grid has no device, so such a heatmap reads raw rows.
+	DeviceIDs []int64
 }
 
 // HeatGridDeg is the side of the heatmap's base grid cell in degrees
