@@ -2,8 +2,8 @@ package server
 
 import (
 	"errors"
-	"slices"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
