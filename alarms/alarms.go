@@ -66,6 +66,10 @@ type Service struct {
 	// active: only their updates may be coalesced, as an update that
 	// makes a condition active again is a change of state. Under countMu.
 	active map[rules.Key]bool
+
+	// fenceSites narrows fences to the vehicles of their site's subtree
+	// (sites.go); nil: every fence applies to every vehicle.
+	fenceSites atomic.Pointer[fenceSites]
 }
 
 // trackerKey separates imported replays from the live state of a device.
@@ -206,6 +210,7 @@ func (s *Service) ReloadFences(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("build fence index: %w", err)
 	}
+	s.loadFenceSites(ctx, stored)
 	s.index.Store(ix)
 	return nil
 }
@@ -251,7 +256,7 @@ func (s *Service) tracker(device int64, imported bool) *geo.Tracker {
 // not be stored: the pipeline then refuses the samples, the client retries,
 // and the alarm is raised again rather than lost.
 func (s *Service) Process(ctx context.Context, dev store.Device, samples []sample.Sample) error {
-	ix := s.index.Load()
+	ix, fs := s.index.Load(), s.fenceSites.Load()
 	var (
 		geoEvents []geo.Event
 		inside    []int64
@@ -262,9 +267,12 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 		smp := &samples[i]
 		tr := s.tracker(dev.ID, smp.Imported)
 		geoEvents = tr.Update(ix, smp.Lon, smp.Lat, smp.Time, smp.GPSValid, geoEvents[:0])
-		inside = tr.Inside(inside[:0])
+		inside = fs.narrow(tr.Inside(inside[:0]), dev.SiteID)
 		in := rules.Input{Sample: *smp, Inside: inside}
 		for _, ge := range geoEvents {
+			if fs != nil && !fs.applies(ge.FenceID, dev.SiteID) {
+				continue
+			}
 			f, _ := ix.Fence(ge.FenceID)
 			in.Transitions = append(in.Transitions, rules.Transition{
 				Type: rules.TransitionType(ge.Type), FenceID: ge.FenceID, FenceKind: string(f.Kind),

@@ -71,6 +71,14 @@ func (s *Server) handleCreateSite(w http.ResponseWriter, r *http.Request, admin 
 		return
 	}
 	s.SitesChanged()
+	if s.alarms != nil {
+		// Fences narrow by site path: this node learns the new one now
+		// (other nodes at their next fence reload; until then a vehicle of
+		// the new site gets every fence, the safe side).
+		if err := s.alarms.ReloadFences(r.Context()); err != nil {
+			s.log.ErrorContext(r.Context(), "reload fences", "err", err)
+		}
+	}
 	s.audit(r.Context(), &admin, "site.create", "site/"+itoa64(site.ID), map[string]any{"parent_id": req.ParentID, "name": site.Name})
 	writeJSON(w, http.StatusCreated, map[string]any{"site": site})
 }
