@@ -56,6 +56,12 @@ func TestFencesApplyToTheirSiteSubtree(t *testing.T) {
 		}
 	}
 	inRoom.SiteID, inSouth.SiteID = room.ID, south.ID
+	// A strict level rule of the south only.
+	southRule, err := st.CreateRule(ctx, rules.Rule{Name: "south strict", Kind: rules.KindLevel, Severity: rules.SeverityWarning,
+		Enabled: true, Level: &rules.LevelParams{ThresholdUSvH: 0.02}, SiteID: south.ID})
+	if err != nil || southRule.SiteID != south.ID {
+		t.Fatalf("south rule = %+v, %v", southRule, err)
+	}
 	svc := openService(t, st, &recorder{})
 
 	// Each vehicle drives into both zones (outside first, then in for a
@@ -84,10 +90,17 @@ func TestFencesApplyToTheirSiteSubtree(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[[2]int64]bool{}
+	strict := map[int64]bool{}
 	for _, a := range list {
 		if a.Kind == rules.KindFence {
 			got[[2]int64{a.DeviceID, a.FenceID}] = true
 		}
+		if a.RuleID == southRule.ID {
+			strict[a.DeviceID] = true
+		}
+	}
+	if !strict[inSouth.ID] || strict[inRoom.ID] {
+		t.Fatalf("south rule alarms by device %v: want the south van only", strict)
 	}
 	want := map[[2]int64]bool{
 		{inRoom.ID, northZone.ID}: true, {inRoom.ID, centreZone.ID}: true, {inSouth.ID, centreZone.ID}: true,

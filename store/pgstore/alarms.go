@@ -146,7 +146,7 @@ func (s *Store) CreateRule(ctx context.Context, r rules.Rule) (rules.Rule, error
 	if err != nil {
 		return r, fmt.Errorf("encode rule: %w", err)
 	}
-	created, err := scanRule(s.pool.QueryRow(ctx, `INSERT INTO rules (definition) VALUES ($1) RETURNING id, definition`, def))
+	created, err := scanRule(s.pool.QueryRow(ctx, `INSERT INTO rules (definition, site_id) VALUES ($1, $2) RETURNING id, definition`, def, siteOrRoot(r.SiteID)))
 	if err != nil {
 		return created, fmt.Errorf("create rule %q: %w", r.Name, err)
 	}
@@ -159,7 +159,7 @@ func (s *Store) UpdateRule(ctx context.Context, r rules.Rule) (rules.Rule, error
 	if err != nil {
 		return r, fmt.Errorf("encode rule: %w", err)
 	}
-	updated, err := scanRule(s.pool.QueryRow(ctx, `UPDATE rules SET definition = $2, updated_at = now() WHERE id = $1 RETURNING id, definition`, r.ID, def))
+	updated, err := scanRule(s.pool.QueryRow(ctx, `UPDATE rules SET definition = $2, site_id = $3, updated_at = now() WHERE id = $1 RETURNING id, definition`, r.ID, def, siteOrRoot(r.SiteID)))
 	if err != nil {
 		return updated, fmt.Errorf("update rule %d: %w", r.ID, notFound(err))
 	}
