@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/radtrack/radtrack/store"
 )
@@ -125,5 +126,34 @@ func testSites(t *testing.T, s store.Store) {
 	f.Name = "zone 2"
 	if got, err := s.UpdateFence(ctx, f); err != nil || got.SiteID != north.ID {
 		t.Fatalf("fence updated = %+v, %v", got, err)
+	}
+
+	// A scoped heatmap counts only the listed devices' samples.
+	if err := s.WriteSamples(ctx, append(Samples(d.ID, Base, 5), Samples(d2.ID, Base, 3)...)); err != nil {
+		t.Fatal(err)
+	}
+	hq := store.HeatmapQuery{From: Base.Add(-time.Minute), To: Base.Add(time.Hour), BBox: [4]float64{-180, -90, 180, 90}, CellLon: 1, CellLat: 1}
+	count := func(q store.HeatmapQuery) int64 {
+		t.Helper()
+		cells, err := s.Heatmap(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, c := range cells {
+			n += c.Samples
+		}
+		return n
+	}
+	if n := count(hq); n != 8 {
+		t.Fatalf("unscoped heatmap counts %d samples, want 8", n)
+	}
+	hq.DeviceIDs = []int64{d2.ID}
+	if n := count(hq); n != 3 {
+		t.Fatalf("heatmap of the south device counts %d samples, want 3", n)
+	}
+	hq.DeviceIDs = []int64{}
+	if n := count(hq); n != 0 {
+		t.Fatalf("heatmap of no device counts %d samples, want 0", n)
 	}
 }
