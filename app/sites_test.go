@@ -277,6 +277,39 @@ func TestSubCentresSeeOnlyTheirOwnFleet(t *testing.T) {
 		t.Fatalf("north alarm after sam's attempts: %s", got.State)
 	}
 
+	// Fences: the south's own is invisible to the north; the centre's is
+	// inherited (seen, not editable); the north's own is editable there.
+	fence := func(name string, lon float64) string {
+		return fmt.Sprintf(`{"type":"Feature","properties":{"name":%q,"kind":"restricted"},"geometry":{"type":"Polygon","coordinates":[[[%g,1],[%g,1],[%g,1.01],[%g,1]]]}}`,
+			name, lon, lon+0.01, lon+0.01, lon)
+	}
+	createFence := func(c *http.Client, name string, lon float64) int64 {
+		t.Helper()
+		status, body := httpDo(t, c, "POST", "http://"+a.Addr()+"/api/v1/fences", fence(name, lon))
+		var f struct {
+			Properties struct {
+				ID int64 `json:"id"`
+			} `json:"properties"`
+		}
+		if status != http.StatusCreated || json.Unmarshal(body, &f) != nil || f.Properties.ID == 0 {
+			t.Fatalf("create fence %s: %d %s", name, status, body)
+		}
+		return f.Properties.ID
+	}
+	southFence := createFence(samA, "south-only-zone", 20)
+	centreFence := createFence(adaA, "centre-wide-zone", 30)
+	nilsA := loginClient(t, a, "nils")
+	northFence := createFence(nilsA, "north-own-zone", 40)
+	_, fences := get(noraB, b, "/api/v1/fences")
+	if strings.Contains(fences, "south-only-zone") || !strings.Contains(fences, "centre-wide-zone") || !strings.Contains(fences, "north-own-zone") {
+		t.Fatalf("nora's fences: %s", fences)
+	}
+	for id, want := range map[int64]int{southFence: http.StatusNotFound, centreFence: http.StatusForbidden, northFence: http.StatusOK} {
+		if status, body := httpDo(t, nilsA, "PUT", fmt.Sprintf("http://%s/api/v1/fences/%d", a.Addr(), id), fence("renamed", 40)); status != want {
+			t.Fatalf("nils edits fence %d: %d %s, want %d", id, status, body, want)
+		}
+	}
+
 	// A resume after more of both: nothing of the south is replayed.
 	nora.drain(300 * time.Millisecond)
 	offset := nora.v.lastOffset()
