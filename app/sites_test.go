@@ -310,6 +310,37 @@ func TestSubCentresSeeOnlyTheirOwnFleet(t *testing.T) {
 		}
 	}
 
+	// A site admin manages only their subtree's users and devices.
+	addUser(t, a, "nadia", auth.RoleAdmin)
+	if u, err := a.Store.UserByUsername(ctx, "nadia"); err != nil || a.Store.SetUserSite(ctx, u.ID, north.ID) != nil {
+		t.Fatalf("place nadia: %v", err)
+	}
+	nadia := loginClient(t, a, "nadia")
+	_, users := get(nadia, a, "/api/v1/users")
+	if !strings.Contains(users, `"nora"`) || strings.Contains(users, `"sam"`) || strings.Contains(users, `"ada"`) {
+		t.Fatalf("nadia's users: %s", users)
+	}
+	_, audit := get(nadia, a, "/api/v1/audit")
+	if strings.Contains(audit, `"sam"`) || strings.Contains(audit, `"ada"`) || !strings.Contains(audit, `"nils"`) {
+		t.Fatalf("nadia's audit log: %s", audit)
+	}
+	samUser, _ := a.Store.UserByUsername(ctx, "sam")
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"PATCH", fmt.Sprintf("/api/v1/users/%d", samUser.ID), `{"disabled":true}`, http.StatusNotFound},
+		{"POST", "/api/v1/users", fmt.Sprintf(`{"username":"x1","password":"long-enough-pw-1","role":"viewer","site_id":%d}`, south.ID), http.StatusBadRequest},
+		{"POST", "/api/v1/users", fmt.Sprintf(`{"username":"x2","password":"long-enough-pw-2","role":"viewer","site_id":%d}`, room.ID), http.StatusCreated},
+		{"POST", fmt.Sprintf("/api/v1/devices/%d/site", vanS), fmt.Sprintf(`{"site_id":%d}`, north.ID), http.StatusNotFound},
+		{"POST", fmt.Sprintf("/api/v1/devices/%d/revoke", vanS), "{}", http.StatusNotFound},
+		{"POST", "/api/v1/sites", `{"parent_id":1,"name":"rogue"}`, http.StatusForbidden},
+	} {
+		if status, body := httpDo(t, nadia, c.method, "http://"+a.Addr()+c.path, c.body); status != c.want {
+			t.Fatalf("nadia %s %s: %d %s, want %d", c.method, c.path, status, body, c.want)
+		}
+	}
+
 	// A resume after more of both: nothing of the south is replayed.
 	nora.drain(300 * time.Millisecond)
 	offset := nora.v.lastOffset()

@@ -179,6 +179,20 @@ func (s *Server) scopeAudit(w http.ResponseWriter, r *http.Request, u store.User
 	if !ok || sc.all {
 		return entries, ok
 	}
+	in, ok := s.usersInScope(w, r, u)
+	if !ok {
+		return nil, false
+	}
+	return slices.DeleteFunc(entries, func(e store.AuditEntry) bool { return e.UserID == nil || !in[*e.UserID] }), true
+}
+
+// usersInScope is the set of user ids within u's subtree; nil for a root
+// user (everyone). On failure it answers 503 and returns false.
+func (s *Server) usersInScope(w http.ResponseWriter, r *http.Request, u store.User) (map[int64]bool, bool) {
+	sc, ok := s.requestScope(w, r, u)
+	if !ok || sc.all {
+		return nil, ok
+	}
 	users, err := s.store.ListUsers(r.Context())
 	if err != nil {
 		s.internalError(w, r, "list users", err)
@@ -186,7 +200,9 @@ func (s *Server) scopeAudit(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	in := make(map[int64]bool, len(users))
 	for _, x := range users {
-		in[x.ID] = sc.Site(x.SiteID)
+		if sc.Site(x.SiteID) {
+			in[x.ID] = true
+		}
 	}
-	return slices.DeleteFunc(entries, func(e store.AuditEntry) bool { return e.UserID == nil || !in[*e.UserID] }), true
+	return in, true
 }
