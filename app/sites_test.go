@@ -310,6 +310,21 @@ func TestSubCentresSeeOnlyTheirOwnFleet(t *testing.T) {
 		}
 	}
 
+	// Shifts follow their vehicle.
+	shift := func(dev int64) string {
+		return fmt.Sprintf(`{"device_id":%d,"crew":"Crew %d","start":%q,"end":%q}`, dev, dev,
+			t0.Add(-time.Hour).UTC().Format(time.RFC3339), t0.Add(time.Hour).UTC().Format(time.RFC3339))
+	}
+	if status, body := httpDo(t, samA, "POST", "http://"+a.Addr()+"/api/v1/shifts", shift(vanS)); status != http.StatusCreated {
+		t.Fatalf("sam's shift: %d %s", status, body)
+	}
+	if status, body := httpDo(t, nilsA, "POST", "http://"+a.Addr()+"/api/v1/shifts", shift(vanS)); status != http.StatusBadRequest {
+		t.Fatalf("nils books a south vehicle: %d %s, want 400", status, body)
+	}
+	if _, body := get(noraB, b, "/api/v1/shifts"); strings.Contains(body, fmt.Sprintf("Crew %d", vanS)) {
+		t.Fatalf("nora sees a south shift: %s", body)
+	}
+
 	// A site admin manages only their subtree's users and devices.
 	addUser(t, a, "nadia", auth.RoleAdmin)
 	if u, err := a.Store.UserByUsername(ctx, "nadia"); err != nil || a.Store.SetUserSite(ctx, u.ID, north.ID) != nil {

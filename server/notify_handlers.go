@@ -24,12 +24,12 @@ func (s *Server) notifyRoutes() {
 	}
 	for _, kind := range []string{store.NotifyEndpoint, store.NotifyRule, store.NotifyPolicy} {
 		base := "/api/v1/notify/" + notifyPlural(kind)
-		s.mux.HandleFunc("GET "+base, s.require(auth.RoleAdmin, s.handleListNotifyDocs(kind)))
-		s.mux.HandleFunc("POST "+base, s.require(auth.RoleAdmin, s.handleSaveNotifyDoc(kind, false)))
-		s.mux.HandleFunc("PUT "+base+"/{id}", s.require(auth.RoleAdmin, s.handleSaveNotifyDoc(kind, true)))
-		s.mux.HandleFunc("DELETE "+base+"/{id}", s.require(auth.RoleAdmin, s.handleDeleteNotifyDoc(kind)))
+		s.mux.HandleFunc("GET "+base, s.require(auth.RoleAdmin, globalAdminOnly(s.handleListNotifyDocs(kind))))
+		s.mux.HandleFunc("POST "+base, s.require(auth.RoleAdmin, globalAdminOnly(s.handleSaveNotifyDoc(kind, false))))
+		s.mux.HandleFunc("PUT "+base+"/{id}", s.require(auth.RoleAdmin, globalAdminOnly(s.handleSaveNotifyDoc(kind, true))))
+		s.mux.HandleFunc("DELETE "+base+"/{id}", s.require(auth.RoleAdmin, globalAdminOnly(s.handleDeleteNotifyDoc(kind))))
 	}
-	s.mux.HandleFunc("POST /api/v1/notify/endpoints/{id}/test", s.require(auth.RoleAdmin, s.handleTestNotifyEndpoint))
+	s.mux.HandleFunc("POST /api/v1/notify/endpoints/{id}/test", s.require(auth.RoleAdmin, globalAdminOnly(s.handleTestNotifyEndpoint)))
 	s.mux.HandleFunc("GET /api/v1/notify/me", s.require(auth.RoleViewer, s.handleMyContacts))
 	s.mux.HandleFunc("POST /api/v1/notify/me/contacts", s.require(auth.RoleViewer, s.handleAddMyContact))
 	s.mux.HandleFunc("DELETE /api/v1/notify/me/contacts/{id}", s.require(auth.RoleViewer, s.handleDeleteMyContact))

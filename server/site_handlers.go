@@ -206,3 +206,16 @@ func (s *Server) usersInScope(w http.ResponseWriter, r *http.Request, u store.Us
 	}
 	return in, true
 }
+
+// globalAdminOnly refuses (403) admins of a site below the root: routes
+// whose documents are not scoped by site yet (notification endpoints,
+// rules and policies hold every site's addresses and secrets).
+func globalAdminOnly(h userHandler) userHandler {
+	return func(w http.ResponseWriter, r *http.Request, u store.User) {
+		if !isGlobalAdmin(u) {
+			writeError(w, http.StatusForbidden, "", "only an admin of the root site may manage notification routing")
+			return
+		}
+		h(w, r, u)
+	}
+}
