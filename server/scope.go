@@ -152,9 +152,18 @@ func (s *Server) scopeOf(ctx context.Context, u store.User) (scope, error) {
 	if v == nil || s.sites.dirty.Load() || time.Since(v.loadedAt) > 3*siteIndexEvery {
 		// Never loaded, or the background reload is not running (tests,
 		// a single call path): load now.
-		var err error
-		if v, err = s.sites.load(ctx, s.store); err != nil {
+		fresh, err := s.sites.load(ctx, s.store)
+		switch {
+		case err == nil:
+			v = fresh
+		case v == nil:
 			return scope{}, err
+		default:
+			// The database does not answer: the last index stands (a
+			// control room keeps its map through an outage), marked
+			// dirty so the next request tries again.
+			s.sites.dirty.Store(true)
+			s.log.WarnContext(ctx, "site scope from the last index: database unavailable", "err", err)
 		}
 	}
 	return scope{site: u.SiteID, sites: v.tree.Subtree(u.SiteID), view: v}, nil
