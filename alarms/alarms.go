@@ -66,6 +66,11 @@ type Service struct {
 	// active: only their updates may be coalesced, as an update that
 	// makes a condition active again is a change of state. Under countMu.
 	active map[rules.Key]bool
+
+	// siteScope narrows fences and rules to the vehicles of their site's
+	// subtree (sites.go); nil: everything applies to every vehicle.
+	siteScope    atomic.Pointer[siteScope]
+	fenceSiteIDs fenceSiteIDs
 }
 
 // trackerKey separates imported replays from the live state of a device.
@@ -207,6 +212,7 @@ func (s *Service) ReloadFences(ctx context.Context) error {
 		return fmt.Errorf("build fence index: %w", err)
 	}
 	s.index.Store(ix)
+	s.loadSites(ctx, stored)
 	return nil
 }
 
@@ -216,7 +222,11 @@ func (s *Service) ReloadRules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.engine.SetRules(rs)
+	if err := s.engine.SetRules(rs); err != nil {
+		return err
+	}
+	s.loadSites(ctx, nil)
+	return nil
 }
 
 // FenceFromStore decodes a stored fence's Feature and applies the row's id,
@@ -251,7 +261,8 @@ func (s *Service) tracker(device int64, imported bool) *geo.Tracker {
 // not be stored: the pipeline then refuses the samples, the client retries,
 // and the alarm is raised again rather than lost.
 func (s *Service) Process(ctx context.Context, dev store.Device, samples []sample.Sample) error {
-	ix := s.index.Load()
+	ix, fs := s.index.Load(), s.siteScope.Load()
+	ruleApplies := fs.ruleApplies(dev.SiteID)
 	var (
 		geoEvents []geo.Event
 		inside    []int64
@@ -262,9 +273,12 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 		smp := &samples[i]
 		tr := s.tracker(dev.ID, smp.Imported)
 		geoEvents = tr.Update(ix, smp.Lon, smp.Lat, smp.Time, smp.GPSValid, geoEvents[:0])
-		inside = tr.Inside(inside[:0])
-		in := rules.Input{Sample: *smp, Inside: inside}
+		inside = fs.narrow(tr.Inside(inside[:0]), dev.SiteID)
+		in := rules.Input{Sample: *smp, Inside: inside, RuleApplies: ruleApplies}
 		for _, ge := range geoEvents {
+			if fs != nil && !fs.applies(ge.FenceID, dev.SiteID) {
+				continue
+			}
 			f, _ := ix.Fence(ge.FenceID)
 			in.Transitions = append(in.Transitions, rules.Transition{
 				Type: rules.TransitionType(ge.Type), FenceID: ge.FenceID, FenceKind: string(f.Kind),

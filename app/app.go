@@ -305,10 +305,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 	n.live.hub, err = live.NewHub(live.Config{
 		Broker: broker, Logger: log, Tick: cfg.LiveTick, AllowedOrigins: cfg.AllowedOrigins,
 		OpenAlarms: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
-			return openAlarms(ctx, n.Store, n.Alarms, n.log)
+			return openAlarms(ctx, n.Store, n.Alarms, n.log, v.Devices)
 		},
 		OpenIncidents: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
-			return openIncidents(ctx, n.Store, n.log)
+			return openIncidents(ctx, n.Store, n.log, v.Devices)
 		},
 		Ack: n.ackFromSocket,
 		// Resolutions made on any node free the key in this node's engine,
@@ -466,6 +466,7 @@ func (n *Node) Run(ctx context.Context) error {
 	var configDone sync.WaitGroup
 	configDone.Go(func() { n.live.cluster.watchConfig(tickCtx) })
 	configDone.Go(func() { srv.RunRevocations(tickCtx, time.Second) })
+	configDone.Go(func() { srv.RunSites(tickCtx) })
 	if n.snapshots != nil {
 		configDone.Go(func() { n.runSnapshots(tickCtx) })
 	}

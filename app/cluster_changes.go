@@ -68,6 +68,9 @@ func (c *clusterChanges) onChange(ch live.Change) {
 	switch ch.Kind {
 	case live.ChangeDevice:
 		c.devices.Forget(ch.ID)
+		if srv := c.server.Load(); srv != nil {
+			srv.SitesChanged() // the device may have moved to another site
+		}
 	case live.ChangeConfig:
 		c.checkSoon()
 	case live.ChangeCredential:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,7 +59,9 @@ const openAlarmsTimeout = 2 * time.Second
 // stored ones and those raised while the database was unreachable. With
 // the database away, the alarms this node's engine holds stand in, so a
 // control room that reconnects during an outage still sees them.
-func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *slog.Logger) ([]json.RawMessage, error) {
+// sees, when not nil, keeps the alarms of the devices the viewer may see
+// (their site subtree).
+func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *slog.Logger, sees func(int64) bool) ([]json.RawMessage, error) {
 	imported := false
 	// A control room must not wait on a hanging database for its map:
 	// the engine's memory stands in after openAlarmsTimeout.
@@ -73,6 +76,9 @@ func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *s
 	} else {
 		list = append(list, svc.Provisional()...)
 	}
+	if sees != nil {
+		list = slices.DeleteFunc(list, func(ep rules.Episode) bool { return !sees(ep.DeviceID) })
+	}
 	out := make([]json.RawMessage, len(list))
 	for i, a := range list {
 		if out[i], err = json.Marshal(a); err != nil {
@@ -85,7 +91,9 @@ func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *s
 // openIncidents renders every unresolved live incident for a snapshot.
 // With the database away the snapshot carries none (the alarms stand in):
 // the map shows their alarms as they come.
-func openIncidents(ctx context.Context, st store.Store, log *slog.Logger) ([]json.RawMessage, error) {
+// With sees, an incident is in the snapshot when its peak device or one of
+// its alarms' devices is visible, with only the visible alarms (as REST).
+func openIncidents(ctx context.Context, st store.Store, log *slog.Logger, sees func(int64) bool) ([]json.RawMessage, error) {
 	imported := false
 	list, err := st.ListIncidents(ctx, store.IncidentFilter{
 		States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported,
@@ -93,6 +101,17 @@ func openIncidents(ctx context.Context, st store.Store, log *slog.Logger) ([]jso
 	if err != nil {
 		log.Warn("open incidents for a snapshot: database unavailable", "err", err)
 		return []json.RawMessage{}, nil
+	}
+	if sees != nil {
+		visible := list[:0]
+		for _, inc := range list {
+			alarms := slices.DeleteFunc(inc.Alarms, func(ep rules.Episode) bool { return !sees(ep.DeviceID) })
+			if len(alarms) > 0 || sees(inc.PeakDeviceID) {
+				inc.Alarms = alarms
+				visible = append(visible, inc)
+			}
+		}
+		list = visible
 	}
 	out := make([]json.RawMessage, len(list))
 	for i, inc := range list {
@@ -108,6 +127,26 @@ func openIncidents(ctx context.Context, st store.Store, log *slog.Logger) ([]jso
 func (n *Node) ackFromSocket(ctx context.Context, v live.Viewer, alarmID int64, comment string) error {
 	if !auth.Allows(v.Role, auth.RoleOperator) {
 		return errors.New("your role may not acknowledge alarms")
+	}
+	if v.Devices != nil {
+		// Outside the viewer's sites the alarm does not exist for them.
+		var device int64
+		if alarmID > 0 {
+			ep, err := n.Store.Alarm(ctx, alarmID)
+			if err != nil {
+				return err
+			}
+			device = ep.DeviceID
+		} else {
+			for _, ep := range n.Alarms.OpenLive() {
+				if ep.ID == alarmID {
+					device = ep.DeviceID
+				}
+			}
+		}
+		if !v.Devices(device) {
+			return fmt.Errorf("alarm %d: %w", alarmID, store.ErrNotFound)
+		}
 	}
 	if _, err := n.Alarms.Acknowledge(ctx, alarmID, v.Name, comment); err != nil {
 		return err

@@ -36,6 +36,9 @@ type Input struct {
 	Sample      sample.Sample // DeviceID set, DoseRate filled where derivable
 	Inside      []int64       // fences the device is (debounced) inside after this sample
 	Transitions []Transition  // fence events produced by this sample
+	// RuleApplies, when set, tells whether a rule of site SiteID (> 1)
+	// applies to this sample's vehicle; root rules always apply.
+	RuleApplies func(site int64) bool
 }
 
 // Engine evaluates rules against samples and keeps the per-device state

@@ -61,6 +61,9 @@ func (e *Engine) Evaluate(in Input) []Event {
 		d.updateStays(&in) // dwell rules: dwell.go
 	}
 	for _, r := range rs.enabled {
+		if r.SiteID > 1 && in.RuleApplies != nil && !in.RuleApplies(r.SiteID) {
+			continue // a rule of a site this vehicle is not below
+		}
 		key := Key{DeviceID: s.DeviceID, RuleID: r.ID, Imported: s.Imported}
 		switch r.Kind {
 		case KindLevel:

@@ -50,6 +50,10 @@ type Rule struct {
 	Fence      *FenceParams      `json:"fence,omitempty"`
 	Background *BackgroundParams `json:"background,omitempty"`
 	Silence    *SilenceParams    `json:"silence,omitempty"`
+
+	// SiteID is the site whose subtree's vehicles the rule applies to
+	// (0 or 1: the root, every vehicle); Input.RuleApplies decides.
+	SiteID int64 `json:"site_id,omitempty"`
 }
 
 // LevelParams: dose rate at or above ThresholdUSvH anywhere.

@@ -31,9 +31,15 @@ func (s *Server) streamAlarms(w http.ResponseWriter, r *http.Request, u store.Us
 		s.internalError(w, r, "export alarms", err)
 		return
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	uid := make(map[int64]string, len(devs))
 	for _, d := range devs {
-		uid[d.ID] = d.UID
+		if sc.Site(d.SiteID) {
+			uid[d.ID] = d.UID
+		}
 	}
 	release, ok := s.heavy(w, u.ID)
 	if !ok {
@@ -50,7 +56,12 @@ func (s *Server) streamAlarms(w http.ResponseWriter, r *http.Request, u store.Us
 		writeError(w, http.StatusBadRequest, "format", err.Error())
 		return
 	}
-	if err := s.store.EachAlarm(r.Context(), filter, func(ep *rules.Episode) error { return aw.Alarm(ep, uid[ep.DeviceID]) }); err != nil {
+	if err := s.store.EachAlarm(r.Context(), filter, func(ep *rules.Episode) error {
+		if _, in := uid[ep.DeviceID]; !in { // outside the user's sites
+			return nil
+		}
+		return aw.Alarm(ep, uid[ep.DeviceID])
+	}); err != nil {
 		s.streamFailed(w, r, sw, "export alarms", err)
 		return
 	}

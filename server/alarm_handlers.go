@@ -119,12 +119,16 @@ func (s *Server) handleListAlarms(w http.ResponseWriter, r *http.Request, u stor
 		s.streamAlarms(w, r, u, format, f)
 		return
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	list, err := s.store.ListAlarms(r.Context(), f)
 	if err != nil {
 		s.internalError(w, r, "list alarms", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alarms": list})
+	writeJSON(w, http.StatusOK, map[string]any{"alarms": scopeAlarms(sc, list)})
 }
 
 // handleGetAlarm is GET /api/v1/alarms/{id}: the alarm, its audit trail
@@ -163,6 +167,9 @@ func (s *Server) handleAcknowledgeAlarm(w http.ResponseWriter, r *http.Request, 
 	if !ok {
 		return
 	}
+	if !s.alarmActionInScope(w, r, u, id) {
+		return
+	}
 	var req ackRequest
 	if !decodeJSON(w, r, &req) {
 		return
@@ -186,6 +193,9 @@ type resolveRequest struct {
 func (s *Server) handleResolveAlarm(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := alarmActionID(w, r)
 	if !ok {
+		return
+	}
+	if !s.alarmActionInScope(w, r, u, id) {
 		return
 	}
 	var req resolveRequest
@@ -244,6 +254,15 @@ func (s *Server) alarmOf(w http.ResponseWriter, r *http.Request) (rules.Episode,
 		return rules.Episode{}, false
 	}
 	ep, err := s.store.Alarm(r.Context(), id)
+	if err == nil {
+		sc, ok := s.requestScope(w, r, credentialOf(r).user)
+		if !ok {
+			return ep, false
+		}
+		if !sc.Device(ep.DeviceID) {
+			err = store.ErrNotFound
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such alarm")
 		return ep, false

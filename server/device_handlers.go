@@ -3,9 +3,11 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
 )
@@ -17,6 +19,11 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, u sto
 		s.internalError(w, r, "list devices", err)
 		return
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
+	devices = slices.DeleteFunc(devices, func(d store.Device) bool { return !sc.Site(d.SiteID) })
 	writeJSON(w, http.StatusOK, map[string]any{"devices": s.withLastSeen(devices, u, time.Now())})
 }
 
@@ -39,7 +46,7 @@ type listedDevice struct {
 func (s *Server) withLastSeen(devices []store.Device, u store.User, now time.Time) []listedDevice {
 	seen := map[int64]time.Time{}
 	if s.live != nil {
-		if ps, err := s.live.LatestPositions(liveViewer(u), nil); err == nil {
+		if ps, err := s.live.LatestPositions(live.Viewer{UserID: u.ID}, nil); err == nil { // listed devices are scoped already
 			for _, p := range ps {
 				seen[p.DeviceID] = p.Time
 			}
@@ -62,13 +69,17 @@ type createDeviceRequest struct {
 	Group        string   `json:"group"`
 	CPMPerUSvH   *float64 `json:"cpm_per_usvh"`
 	LegacyIDOnly bool     `json:"legacy_id_only"`
+	// SiteID places the device (default: the admin's own site); it must
+	// be within the admin's subtree.
+	SiteID int64 `json:"site_id"`
 }
 
 // handleCreateDevice is POST /api/v1/devices (admin). The answer carries
 // the device token; it is never shown again.
 func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, admin store.User) {
 	var req createDeviceRequest
-	if !decodeJSON(w, r, &req) {
+	ok := decodeJSON(w, r, &req)
+	if !ok {
 		return
 	}
 	if req.Name == "" {
@@ -86,6 +97,9 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, admi
 		}
 		d.CPMPerUSvH = *req.CPMPerUSvH
 	}
+	if d.SiteID, ok = s.siteForNew(w, r, admin, req.SiteID); !ok {
+		return
+	}
 	token, hash, err := auth.NewDeviceToken()
 	if err != nil {
 		s.internalError(w, r, "create device token", err)
@@ -100,17 +114,19 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, admi
 		s.internalError(w, r, "create device", err)
 		return
 	}
-	s.audit(r.Context(), &admin, "device.create", "device/"+created.UID, map[string]any{"legacy_id_only": created.LegacyIDOnly})
+	s.SitesChanged()
+	s.audit(r.Context(), &admin, "device.create", "device/"+created.UID, map[string]any{"legacy_id_only": created.LegacyIDOnly, "site_id": created.SiteID})
 	writeJSON(w, http.StatusCreated, map[string]any{"device": created, "token": token})
 }
 
 // handleRotateDeviceToken is POST /api/v1/devices/{id}/rotate-token
 // (admin): a new token; the old one stops working at once on this node.
 func (s *Server) handleRotateDeviceToken(w http.ResponseWriter, r *http.Request, admin store.User) {
-	id, ok := pathID(w, r)
+	d, ok := s.deviceOf(w, r) // 404 outside the admin's subtree
 	if !ok {
 		return
 	}
+	id := d.ID
 	token, hash, err := auth.NewDeviceToken()
 	if err == nil {
 		err = s.store.SetDeviceToken(r.Context(), id, hash)
@@ -130,10 +146,11 @@ func (s *Server) handleRotateDeviceToken(w http.ResponseWriter, r *http.Request,
 
 // handleRevokeDevice is POST /api/v1/devices/{id}/revoke (admin).
 func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request, admin store.User) {
-	id, ok := pathID(w, r)
+	d, ok := s.deviceOf(w, r) // 404 outside the admin's subtree
 	if !ok {
 		return
 	}
+	id := d.ID
 	err := s.store.RevokeDevice(r.Context(), id, time.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such device")
@@ -150,6 +167,7 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request, admi
 
 // deviceChanged makes every node forget a device's cached credentials.
 func (s *Server) deviceChanged(r *http.Request, id int64) {
+	s.SitesChanged()
 	if err := s.devices.Changed(r.Context(), id); err != nil {
 		s.log.WarnContext(r.Context(), "device change not broadcast", "device", id, "err", err)
 	}

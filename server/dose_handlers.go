@@ -98,6 +98,16 @@ func (s *Server) deviceOf(w http.ResponseWriter, r *http.Request) (store.Device,
 		return store.Device{}, false
 	}
 	d, err := s.store.DeviceByID(r.Context(), id)
+	if err == nil {
+		// Outside the user's site subtree it does not exist for them.
+		sc, ok := s.requestScope(w, r, credentialOf(r).user)
+		if !ok {
+			return d, false
+		}
+		if !sc.Site(d.SiteID) {
+			err = store.ErrNotFound
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such device")
 		return d, false
@@ -263,9 +273,13 @@ func (s *Server) handleGroupDaily(w http.ResponseWriter, r *http.Request, u stor
 		s.internalError(w, r, "group daily", err)
 		return
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	var devs []store.Device
 	for _, d := range all {
-		if d.Group == group {
+		if d.Group == group && sc.Site(d.SiteID) {
 			devs = append(devs, d)
 		}
 	}

@@ -119,8 +119,12 @@ func (s *Server) handleGroupTrack(w http.ResponseWriter, r *http.Request, u stor
 		s.internalError(w, r, "group track", err)
 		return
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	for _, d := range all {
-		if d.Group == group {
+		if d.Group == group && sc.Site(d.SiteID) {
 			tr.devices = append(tr.devices, d)
 		}
 	}

@@ -14,7 +14,11 @@ import (
 )
 
 // handleListFences is GET /api/v1/fences: a GeoJSON FeatureCollection.
-func (s *Server) handleListFences(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleListFences(w http.ResponseWriter, r *http.Request, u store.User) {
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	stored, err := s.store.ListFences(r.Context())
 	if err != nil {
 		s.internalError(w, r, "list fences", err)
@@ -22,6 +26,9 @@ func (s *Server) handleListFences(w http.ResponseWriter, r *http.Request, _ stor
 	}
 	features := make([]json.RawMessage, 0, len(stored))
 	for _, sf := range stored {
+		if !fenceVisible(sc, sc.view, sf.SiteID) {
+			continue
+		}
 		f, err := alarms.FenceFromStore(sf)
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "unreadable stored fence", "fence", sf.ID, "err", err)
@@ -91,6 +98,7 @@ func (s *Server) handleCreateFence(w http.ResponseWriter, r *http.Request, u sto
 		return
 	}
 	sf, err := storeFence(f)
+	sf.SiteID = u.SiteID // a fence belongs to its creator's site
 	if err == nil {
 		sf, err = s.store.CreateFence(r.Context(), sf)
 	}
@@ -106,6 +114,9 @@ func (s *Server) handleCreateFence(w http.ResponseWriter, r *http.Request, u sto
 func (s *Server) handleUpdateFence(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
+		return
+	}
+	if !s.fenceEditableBy(w, r, u, id) {
 		return
 	}
 	f, ok := s.parseFence(w, r)
@@ -133,6 +144,9 @@ func (s *Server) handleUpdateFence(w http.ResponseWriter, r *http.Request, u sto
 func (s *Server) handleDeleteFence(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
+		return
+	}
+	if !s.fenceEditableBy(w, r, u, id) {
 		return
 	}
 	for _, rule := range s.alarms.Engine().Rules() {
@@ -215,6 +229,7 @@ func (s *Server) handleImportFences(w http.ResponseWriter, r *http.Request, u st
 	created := make([]store.Fence, 0, len(fences))
 	for _, f := range fences {
 		sf, err := storeFence(f)
+		sf.SiteID = u.SiteID
 		if err == nil {
 			sf, err = s.store.CreateFence(r.Context(), sf)
 		}

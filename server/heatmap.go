@@ -51,6 +51,13 @@ func (s *Server) handleHeatmap(w http.ResponseWriter, r *http.Request, u store.U
 	midLat := (hq.BBox[1] + hq.BBox[3]) / 2
 	hq.CellLat = cellM / metresPerDegreeLat
 	hq.CellLon = cellM / (metresPerDegreeLat * math.Max(math.Cos(midLat*math.Pi/180), 0.01))
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
+	if !sc.all {
+		hq.DeviceIDs = sc.deviceIDs()
+	}
 	release, ok := s.heavy(w, u.ID)
 	if !ok {
 		return

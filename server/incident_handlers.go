@@ -14,7 +14,7 @@ import (
 // handleListIncidents is GET /api/v1/incidents?state=open|raised|acknowledged|resolved
 // &imported=true|false&limit=N: unacknowledged first, then most severe,
 // then newest, each with its alarms.
-func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request, u store.User) {
 	var f store.IncidentFilter
 	q := r.URL.Query()
 	for _, st := range splitList(q.Get("state")) {
@@ -44,22 +44,45 @@ func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request, _ s
 		}
 		f.Limit = n
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	list, err := s.store.ListIncidents(r.Context(), f)
 	if err != nil {
 		s.internalError(w, r, "list incidents", err)
 		return
+	}
+	if !sc.all {
+		visible := list[:0]
+		for _, inc := range list {
+			if inc, in := scopeIncident(sc, inc); in {
+				visible = append(visible, inc)
+			}
+		}
+		list = visible
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
 }
 
 // handleGetIncident is GET /api/v1/incidents/{id}: the incident with its
 // alarms.
-func (s *Server) handleGetIncident(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleGetIncident(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	inc, err := s.store.Incident(r.Context(), id)
+	if err == nil {
+		var in bool
+		if inc, in = scopeIncident(sc, inc); !in {
+			err = store.ErrNotFound
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such incident")
 		return
@@ -76,7 +99,7 @@ func (s *Server) handleGetIncident(w http.ResponseWriter, r *http.Request, _ sto
 // with its own audit row.
 func (s *Server) handleAcknowledgeIncident(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
-	if !ok || !s.incidentsReady(w) {
+	if !ok || !s.incidentsReady(w) || !s.incidentActionInScope(w, r, u, id) {
 		return
 	}
 	var req ackRequest
@@ -97,7 +120,7 @@ func (s *Server) handleAcknowledgeIncident(w http.ResponseWriter, r *http.Reques
 // acknowledges first; an admin may resolve directly.
 func (s *Server) handleResolveIncident(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
-	if !ok || !s.incidentsReady(w) {
+	if !ok || !s.incidentsReady(w) || !s.incidentActionInScope(w, r, u, id) {
 		return
 	}
 	var req resolveRequest

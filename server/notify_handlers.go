@@ -24,12 +24,12 @@ func (s *Server) notifyRoutes() {
 	}
 	for _, kind := range []string{store.NotifyEndpoint, store.NotifyRule, store.NotifyPolicy} {
 		base := "/api/v1/notify/" + notifyPlural(kind)
-		s.mux.HandleFunc("GET "+base, s.require(auth.RoleAdmin, s.handleListNotifyDocs(kind)))
-		s.mux.HandleFunc("POST "+base, s.require(auth.RoleAdmin, s.handleSaveNotifyDoc(kind, false)))
-		s.mux.HandleFunc("PUT "+base+"/{id}", s.require(auth.RoleAdmin, s.handleSaveNotifyDoc(kind, true)))
-		s.mux.HandleFunc("DELETE "+base+"/{id}", s.require(auth.RoleAdmin, s.handleDeleteNotifyDoc(kind)))
+		s.mux.HandleFunc("GET "+base, s.require(auth.RoleAdmin, globalAdminOnly(s.handleListNotifyDocs(kind))))
+		s.mux.HandleFunc("POST "+base, s.require(auth.RoleAdmin, globalAdminOnly(s.handleSaveNotifyDoc(kind, false))))
+		s.mux.HandleFunc("PUT "+base+"/{id}", s.require(auth.RoleAdmin, globalAdminOnly(s.handleSaveNotifyDoc(kind, true))))
+		s.mux.HandleFunc("DELETE "+base+"/{id}", s.require(auth.RoleAdmin, globalAdminOnly(s.handleDeleteNotifyDoc(kind))))
 	}
-	s.mux.HandleFunc("POST /api/v1/notify/endpoints/{id}/test", s.require(auth.RoleAdmin, s.handleTestNotifyEndpoint))
+	s.mux.HandleFunc("POST /api/v1/notify/endpoints/{id}/test", s.require(auth.RoleAdmin, globalAdminOnly(s.handleTestNotifyEndpoint)))
 	s.mux.HandleFunc("GET /api/v1/notify/me", s.require(auth.RoleViewer, s.handleMyContacts))
 	s.mux.HandleFunc("POST /api/v1/notify/me/contacts", s.require(auth.RoleViewer, s.handleAddMyContact))
 	s.mux.HandleFunc("DELETE /api/v1/notify/me/contacts/{id}", s.require(auth.RoleViewer, s.handleDeleteMyContact))
@@ -275,10 +275,28 @@ func (s *Server) handleTestMe(w http.ResponseWriter, r *http.Request, u store.Us
 
 // handleIncidentNotifications is the incident's notification trail: a
 // one-line summary, every delivery and every attempt.
-func (s *Server) handleIncidentNotifications(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleIncidentNotifications(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
+	}
+	if sc, ok := s.requestScope(w, r, u); !ok {
+		return
+	} else if !sc.all {
+		inc, err := s.store.Incident(r.Context(), id)
+		if err == nil {
+			if _, in := scopeIncident(sc, inc); !in {
+				err = store.ErrNotFound
+			}
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "id", "no such incident")
+			return
+		}
+		if err != nil {
+			s.internalError(w, r, "incident", err)
+			return
+		}
 	}
 	items, err := s.notify.Store().IncidentDeliveries(r.Context(), id)
 	if err != nil {

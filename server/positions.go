@@ -28,7 +28,11 @@ func (s *Server) handlePositions(w http.ResponseWriter, r *http.Request, u store
 		}
 		box = b[:]
 	}
-	ps, err := s.live.LatestPositions(liveViewer(u), box)
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
+	ps, err := s.live.LatestPositions(s.liveViewer(u, sc), box)
 	switch {
 	case errors.Is(err, live.ErrNotReady):
 		w.Header().Set("Retry-After", "1")
@@ -48,8 +52,10 @@ func (s *Server) handlePositions(w http.ResponseWriter, r *http.Request, u store
 	_, _ = w.Write(b)
 }
 
-// liveViewer is the live-push identity of a user: every role sees every
-// device; operators and admins may acknowledge over the socket.
-func liveViewer(u store.User) live.Viewer {
-	return live.Viewer{UserID: u.ID, Name: u.Username, Role: u.Role, CanAck: auth.Allows(u.Role, auth.RoleOperator)}
+// liveViewer is the live-push identity of a user: they see the devices
+// of their site's subtree (sc); operators and admins may acknowledge over
+// the socket.
+func (s *Server) liveViewer(u store.User, sc scope) live.Viewer {
+	return live.Viewer{UserID: u.ID, Name: u.Username, Role: u.Role, CanAck: auth.Allows(u.Role, auth.RoleOperator),
+		Devices: sc.deviceFilter(&s.sites)}
 }

@@ -3,18 +3,25 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
 
 // handleListRules is GET /api/v1/rules.
-func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request, u store.User) {
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	rs, err := s.store.ListRules(r.Context())
 	if err != nil {
 		s.internalError(w, r, "list rules", err)
 		return
 	}
+	// Like fences: a site sees its subtree's rules and the inherited ones.
+	rs = slices.DeleteFunc(rs, func(x rules.Rule) bool { return !fenceVisible(sc, sc.view, max(x.SiteID, store.RootSiteID)) })
 	writeJSON(w, http.StatusOK, map[string]any{"rules": rs})
 }
 
@@ -57,6 +64,7 @@ func (s *Server) handleCreateRule(w http.ResponseWriter, r *http.Request, u stor
 	if !ok {
 		return
 	}
+	rule.SiteID = max(u.SiteID, store.RootSiteID) // a rule belongs to its creator's site
 	created, err := s.store.CreateRule(r.Context(), rule)
 	if err != nil {
 		s.internalError(w, r, "create rule", err)
@@ -72,11 +80,15 @@ func (s *Server) handleUpdateRule(w http.ResponseWriter, r *http.Request, u stor
 	if !ok {
 		return
 	}
+	site, ok := s.ruleEditableBy(w, r, u, id)
+	if !ok {
+		return
+	}
 	rule, ok := s.readRule(w, r)
 	if !ok {
 		return
 	}
-	rule.ID = id
+	rule.ID, rule.SiteID = id, site // its site stays
 	updated, err := s.store.UpdateRule(r.Context(), rule)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such rule")
@@ -94,6 +106,9 @@ func (s *Server) handleUpdateRule(w http.ResponseWriter, r *http.Request, u stor
 func (s *Server) handleDeleteRule(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
+		return
+	}
+	if _, ok := s.ruleEditableBy(w, r, u, id); !ok {
 		return
 	}
 	err := s.store.DeleteRule(r.Context(), id)
@@ -115,4 +130,29 @@ func (s *Server) afterRuleChange(r *http.Request, u *store.User, action string, 
 	}
 	s.announceConfigChange(r)
 	s.audit(r.Context(), u, action, "rule/"+itoa64(rule.ID), rule)
+}
+
+// ruleEditableBy returns rule id's site, answering 404 unless the rule is
+// within u's subtree (403 for an inherited rule, which u sees).
+func (s *Server) ruleEditableBy(w http.ResponseWriter, r *http.Request, u store.User, id int64) (int64, bool) {
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return 0, false
+	}
+	for _, rule := range s.alarms.Engine().Rules() {
+		if rule.ID != id {
+			continue
+		}
+		site := max(rule.SiteID, store.RootSiteID)
+		switch {
+		case fenceEditable(sc, site):
+			return site, true
+		case fenceVisible(sc, sc.view, site):
+			writeError(w, http.StatusForbidden, "id", "this rule belongs to a site above yours: it applies to your vehicles but only that site may change it")
+			return 0, false
+		}
+		break
+	}
+	writeError(w, http.StatusNotFound, "id", "no such rule")
+	return 0, false
 }

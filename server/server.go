@@ -88,6 +88,9 @@ type Server struct {
 	heavyRefused prometheus.Counter
 	// notify routes incident notifications; nil when not configured.
 	notify *dispatch.Dispatcher
+	// sites is the site tree and device sites for scoping (scope.go).
+	sites       siteIndex
+	sitesReload chan struct{}
 }
 
 // Deps are the parts the server wires together. Devices is shared with
@@ -121,7 +124,8 @@ func New(cfg Config, d Deps) *Server {
 		devices: d.Devices, alarms: d.Alarms, incidents: d.Incidents, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
 		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers, notify: d.Notify,
-		heavyQueries: newHeavyLimit(cfg.HeavyPerUser, cfg.HeavyTotal), heavyRefused: heavyRefusedCounter(d.Metrics.Registry)}
+		heavyQueries: newHeavyLimit(cfg.HeavyPerUser, cfg.HeavyTotal), heavyRefused: heavyRefusedCounter(d.Metrics.Registry),
+		sitesReload: make(chan struct{}, 1)}
 	if s.revoked == nil {
 		s.revoked = revocations.InMemory(revocations.DefaultMax)
 	}
@@ -147,6 +151,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/logout", s.handleLogout)
 	s.mux.HandleFunc("GET /api/v1/me", s.require(auth.RoleViewer, s.handleMe))
 	s.tokenRoutes()
+	s.siteRoutes()
 
 	s.mux.HandleFunc("GET /api/v1/users", s.require(auth.RoleAdmin, s.handleListUsers))
 	s.mux.HandleFunc("POST /api/v1/users", s.require(auth.RoleAdmin, s.handleCreateUser))
@@ -292,7 +297,11 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 // handleLive is GET /api/v1/live: the WebSocket of live positions and
 // alarm events (live/PROTOCOL.md).
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request, u store.User) {
-	v := liveViewer(u)
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
+	v := s.liveViewer(u, sc)
 	cred := credentialOf(r)
 	v.Credential, v.TokenID = string(cred.hash), cred.tokenID
 	s.live.ServeWS(w, r, v)

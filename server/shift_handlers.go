@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,17 @@ func (s *Server) validShift(w http.ResponseWriter, r *http.Request, req shiftReq
 	case utf8.RuneCountInString(req.Note) > 2000:
 		writeError(w, http.StatusBadRequest, "note", "at most 2000 characters")
 	default:
-		if _, err := s.store.DeviceByID(r.Context(), req.DeviceID); errors.Is(err, store.ErrNotFound) {
+		d, err := s.store.DeviceByID(r.Context(), req.DeviceID)
+		if err == nil {
+			sc, ok := s.requestScope(w, r, credentialOf(r).user)
+			if !ok {
+				return false
+			}
+			if !sc.Site(d.SiteID) {
+				err = store.ErrNotFound // a device of another site does not exist here
+			}
+		}
+		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusBadRequest, "device_id", "no such device")
 			return false
 		} else if err != nil {
@@ -54,7 +65,7 @@ func (s *Server) validShift(w http.ResponseWriter, r *http.Request, req shiftReq
 
 // handleListShifts is GET /api/v1/shifts?device=&crew=&from=&to=: shifts
 // overlapping [from, to), oldest first.
-func (s *Server) handleListShifts(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleListShifts(w http.ResponseWriter, r *http.Request, u store.User) {
 	var f store.ShiftFilter
 	q := r.URL.Query()
 	if v := q.Get("device"); v != "" {
@@ -76,6 +87,10 @@ func (s *Server) handleListShifts(w http.ResponseWriter, r *http.Request, _ stor
 			*dst = t
 		}
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	list, err := s.store.ListShifts(r.Context(), f)
 	if err != nil {
 		s.internalError(w, r, "list shifts", err)
@@ -84,6 +99,7 @@ func (s *Server) handleListShifts(w http.ResponseWriter, r *http.Request, _ stor
 	if list == nil {
 		list = []store.Shift{}
 	}
+	list = slices.DeleteFunc(list, func(sh store.Shift) bool { return !sc.Device(sh.DeviceID) })
 	writeJSON(w, http.StatusOK, map[string]any{"shifts": list})
 }
 
@@ -117,6 +133,15 @@ func (s *Server) shiftOf(w http.ResponseWriter, r *http.Request) (store.Shift, b
 		return store.Shift{}, false
 	}
 	sh, err := s.store.Shift(r.Context(), id)
+	if err == nil {
+		sc, ok := s.requestScope(w, r, credentialOf(r).user)
+		if !ok {
+			return sh, false
+		}
+		if !sc.Device(sh.DeviceID) {
+			err = store.ErrNotFound
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such shift")
 		return sh, false
@@ -130,10 +155,11 @@ func (s *Server) shiftOf(w http.ResponseWriter, r *http.Request) (store.Shift, b
 
 // handleUpdateShift is PUT /api/v1/shifts/{id} (operator): the whole shift.
 func (s *Server) handleUpdateShift(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
+	old, ok := s.shiftOf(w, r) // 404 outside the user's sites
 	if !ok {
 		return
 	}
+	id := old.ID
 	var req shiftRequest
 	if !decodeJSON(w, r, &req) || !s.validShift(w, r, req) {
 		return
@@ -154,10 +180,11 @@ func (s *Server) handleUpdateShift(w http.ResponseWriter, r *http.Request, u sto
 
 // handleDeleteShift is DELETE /api/v1/shifts/{id} (operator).
 func (s *Server) handleDeleteShift(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
+	old, ok := s.shiftOf(w, r) // 404 outside the user's sites
 	if !ok {
 		return
 	}
+	id := old.ID
 	err := s.store.DeleteShift(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such shift")

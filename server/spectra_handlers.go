@@ -126,12 +126,19 @@ type summedSpectrum struct {
 // the peak vehicle's summed spectrum during the incident against its
 // recent background, and nuclide hints (suggestions only; package
 // spectra). 404 when the incident or its spectra do not exist.
-func (s *Server) handleIncidentSpectrum(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleIncidentSpectrum(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	inc, err := s.store.Incident(r.Context(), id)
+	if err == nil && !sc.Device(inc.PeakDeviceID) { // the spectrum is the peak vehicle's
+		err = store.ErrNotFound
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such incident")
 		return

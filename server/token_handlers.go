@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 	"unicode"
@@ -161,6 +162,16 @@ func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request, u s
 		s.internalError(w, r, "list API tokens", err)
 		return
 	}
+	if f.UserID != u.ID {
+		// A site admin lists the tokens of their subtree's users only.
+		in, ok := s.usersInScope(w, r, u)
+		if !ok {
+			return
+		}
+		if in != nil {
+			tokens = slices.DeleteFunc(tokens, func(t store.APIToken) bool { return !in[t.UserID] })
+		}
+	}
 	if tokens == nil {
 		tokens = []store.APIToken{}
 	}
@@ -186,6 +197,22 @@ func (s *Server) handleRevokeAPIToken(w http.ResponseWriter, r *http.Request, u 
 	details := map[string]any{"at": rec.At}
 	t, err := s.store.APITokenByID(r.Context(), id)
 	switch {
+	case err == nil && t.UserID != u.ID && admin:
+		// An admin revokes other users' tokens within their subtree only.
+		in, ok := s.usersInScope(w, r, u)
+		if !ok {
+			return
+		}
+		if in != nil && !in[t.UserID] {
+			writeError(w, http.StatusNotFound, "id", "no such token")
+			return
+		}
+		if t.RevokedAt != nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		rec.TokenHash = t.Hash
+		details["name"], details["user_id"] = t.Name, t.UserID
 	case errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != u.ID && !admin):
 		writeError(w, http.StatusNotFound, "id", "no such token")
 		return

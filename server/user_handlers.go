@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,12 +12,17 @@ import (
 )
 
 // handleListUsers is GET /api/v1/users (admin).
-func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, admin store.User) {
+	sc, ok := s.requestScope(w, r, admin)
+	if !ok {
+		return
+	}
 	users, err := s.store.ListUsers(r.Context())
 	if err != nil {
 		s.internalError(w, r, "list users", err)
 		return
 	}
+	users = slices.DeleteFunc(users, func(u store.User) bool { return !sc.Site(u.SiteID) })
 	writeJSON(w, http.StatusOK, map[string]any{"users": users})
 }
 
@@ -24,6 +30,7 @@ type createUserRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	Role     string `json:"role"`
+	SiteID   int64  `json:"site_id"` // default: the admin's own site
 }
 
 // handleCreateUser is POST /api/v1/users (admin).
@@ -40,12 +47,16 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, admin 
 		writeError(w, http.StatusBadRequest, "role", "must be viewer, operator or admin")
 		return
 	}
+	site, ok := s.siteForNew(w, r, admin, req.SiteID)
+	if !ok {
+		return
+	}
 	hash, err := auth.HashPassword(req.Password, s.cfg.BcryptCost)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "password", err.Error())
 		return
 	}
-	u, err := s.store.CreateUser(r.Context(), store.User{Username: req.Username, Role: req.Role, PasswordHash: hash})
+	u, err := s.store.CreateUser(r.Context(), store.User{Username: req.Username, Role: req.Role, PasswordHash: hash, SiteID: site})
 	if errors.Is(err, store.ErrConflict) {
 		writeError(w, http.StatusConflict, "username", "already taken")
 		return
@@ -54,7 +65,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, admin 
 		s.internalError(w, r, "create user", err)
 		return
 	}
-	s.audit(r.Context(), &admin, "user.create", "user/"+u.Username, map[string]string{"role": u.Role})
+	s.audit(r.Context(), &admin, "user.create", "user/"+u.Username, map[string]any{"role": u.Role, "site_id": u.SiteID})
 	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
 }
 
@@ -62,6 +73,7 @@ type updateUserRequest struct {
 	Role     *string `json:"role"`
 	Password *string `json:"password"`
 	Disabled *bool   `json:"disabled"`
+	SiteID   *int64  `json:"site_id"` // moves the user (within the admin's subtree)
 }
 
 // handleUpdateUser is PATCH /api/v1/users/{id} (admin): role, password,
@@ -76,6 +88,18 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, admin 
 	var req updateUserRequest
 	if !decodeJSON(w, r, &req) {
 		return
+	}
+	if !s.userInScope(w, r, admin, id) {
+		return
+	}
+	if req.SiteID != nil {
+		if id == admin.ID {
+			writeError(w, http.StatusBadRequest, "site_id", "an admin cannot move themself")
+			return
+		}
+		if _, ok := s.siteForNew(w, r, admin, *req.SiteID); !ok {
+			return
+		}
 	}
 	up := store.UserUpdate{Role: req.Role, Disabled: req.Disabled}
 	if req.Role != nil && !auth.ValidRole(*req.Role) {
@@ -95,6 +119,13 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, admin 
 		up.PasswordHash = &hash
 	}
 	u, err := s.store.UpdateUser(r.Context(), id, up)
+	if err == nil && req.SiteID != nil {
+		// After the other changes, which end what they end; the move then
+		// closes the user's sockets below, like a role change.
+		if err = s.store.SetUserSite(r.Context(), id, *req.SiteID); err == nil {
+			u.SiteID = *req.SiteID
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such user")
 		return
@@ -109,15 +140,15 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, admin 
 	s.announce(r.Context(), changed)
 	ends := up.Ends()
 	s.audit(r.Context(), &admin, "user.update", "user/"+u.Username, map[string]any{
-		"role": req.Role, "disabled": req.Disabled, "password_changed": req.Password != nil,
+		"role": req.Role, "disabled": req.Disabled, "site_id": req.SiteID, "password_changed": req.Password != nil,
 		"ended_sessions": ends.Sessions, "revoked_all_tokens": ends.AllTokens, "revoked_token_roles": ends.TokenRoles,
 	})
 	writeJSON(w, http.StatusOK, map[string]any{"user": u})
 }
 
 // handleListAudit is GET /api/v1/audit?limit=N (admin), newest first.
-func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request, _ store.User) {
-	limit := 200
+func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request, admin store.User) {
+	limit, ok := 200, true
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
@@ -129,6 +160,9 @@ func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request, _ store
 	entries, err := s.store.ListAudit(r.Context(), limit)
 	if err != nil {
 		s.internalError(w, r, "list audit", err)
+		return
+	}
+	if entries, ok = s.scopeAudit(w, r, admin, entries); !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})

@@ -15,6 +15,7 @@ type Fence struct {
 	Name      string          `json:"name"`
 	Kind      string          `json:"kind"`
 	Feature   json.RawMessage `json:"feature"`
+	SiteID    int64           `json:"site_id"` // applies to this site's subtree; 0 on create: the root
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
 }

@@ -26,6 +26,7 @@ type Device struct {
 	Group        string     `json:"group"`
 	CPMPerUSvH   float64    `json:"cpm_per_usvh"`
 	LegacyIDOnly bool       `json:"legacy_id_only"`
+	SiteID       int64      `json:"site_id"` // 0 on create: the root site
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
@@ -92,6 +93,7 @@ type Store interface {
 	Overlays
 	Spectra
 	Shifts
+	Sites
 	AlarmStreamer
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
@@ -106,6 +108,10 @@ type HeatmapQuery struct {
 	CellLon  float64    // cell width in degrees
 	CellLat  float64    // cell height in degrees
 	Limit    int        // most cells returned
+	// DeviceIDs, when not nil, keeps only these devices' samples (a
+	// site-scoped user's heatmap); empty then means no cell at all. The
+	// pre-aggregated grid has no device, so such a heatmap reads raw rows.
+	DeviceIDs []int64
 }
 
 // HeatGridDeg is the side of the heatmap's base grid cell in degrees

@@ -14,6 +14,7 @@ type User struct {
 	ID           int64      `json:"id"`
 	Username     string     `json:"username"`
 	Role         string     `json:"role"`
+	SiteID       int64      `json:"site_id"` // the role applies to this site's subtree; 0 on create: the root
 	PasswordHash string     `json:"-"`
 	DisabledAt   *time.Time `json:"disabled_at,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`

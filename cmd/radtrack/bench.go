@@ -82,6 +82,14 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f.fs.StringVar(&cfg.ServerCPUProfile, "server-cpuprofile", "", "write a CPU profile of the server during the load phase to this file")
 	var cpuProfile string
 	f.fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator (this process) to this file")
+	var (
+		sites bool
+		tree  bench.SitesConfig
+	)
+	f.fs.BoolVar(&sites, "sites", false, "site mode (issue 17): viewers scoped to rooms of a site tree, then as many at the root; -viewers is ignored")
+	f.fs.IntVar(&tree.SubCentres, "sub-centres", 28, "with -sites: sub-centres under the root")
+	f.fs.IntVar(&tree.Rooms, "rooms", 8, "with -sites: rooms per sub-centre")
+	f.fs.IntVar(&tree.ViewersPerRoom, "room-viewers", 2, "with -sites: viewers per room")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -95,6 +103,14 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer stopProfile()
+	if sites {
+		res, err := bench.RunLiveSites(ctx, cfg, tree, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, res)
+		return nil
+	}
 	res, err := bench.RunLive(ctx, cfg, stderr)
 	if err != nil {
 		return err

@@ -58,6 +58,7 @@ commands:
   bench live     benchmark the live push: N vehicles at 1 Hz, M WebSocket viewers
   sim            simulate a patrol fleet (and log replays) against a server; a load generator
   eval detection false-alarm rates and source detection of the rules on real drive logs
+  site         the site tree: add, list, rename, move devices and users
 
 Run "radtrack <command> -h" for the command's flags and environment variables.
 `
@@ -91,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSim(ctx, rest, stdout, stderr)
 	case "eval":
 		return runEval(ctx, rest, stdout, stderr)
+	case "site":
+		return runSite(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

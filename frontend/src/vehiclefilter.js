@@ -17,11 +17,13 @@ export function vehicleState(v) {
 }
 
 // filterVehicles returns the rows matching the search text (name or uid,
-// case-insensitive), the group and the state ("alarm" = has an open
-// alarm), vehicles in alarm first, then by name.
-export function filterVehicles(rows, { q = '', group = '', state = '' } = {}) {
+// case-insensitive), the group, the state ("alarm" = has an open alarm)
+// and the sites (a Set of site ids, e.g. a subtree; null: all), vehicles
+// in alarm first, then by name.
+export function filterVehicles(rows, { q = '', group = '', state = '', sites = null } = {}) {
   const needle = q.trim().toLowerCase();
   return rows
+    .filter((r) => !sites || sites.has(r.site))
     .filter((r) => !needle || (r.name || '').toLowerCase().includes(needle) || (r.uid || '').toLowerCase().includes(needle))
     .filter((r) => !group || r.group === group)
     .filter((r) => !state || (state === 'alarm' ? r.alarm : r.state === state))

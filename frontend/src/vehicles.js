@@ -124,7 +124,7 @@ export class Vehicles extends EventTarget {
 
   setMeta(devices) {
     for (const d of devices) {
-      this.meta.set(d.id, { uid: d.uid, name: d.name, group: d.group, lastSeen: d.last_seen ? Date.parse(d.last_seen) : null, online: !!d.online });
+      this.meta.set(d.id, { uid: d.uid, name: d.name, group: d.group, site: d.site_id, lastSeen: d.last_seen ? Date.parse(d.last_seen) : null, online: !!d.online });
     }
     for (const v of this.byId.values()) {
       const m = this.meta.get(v.id);

@@ -16,11 +16,11 @@ import (
 
 // ---- fences ----
 
-const fenceColumns = `id, name, kind, feature, created_at, updated_at`
+const fenceColumns = `id, name, kind, feature, created_at, updated_at, site_id`
 
 func scanFence(row pgx.Row) (store.Fence, error) {
 	var f store.Fence
-	err := row.Scan(&f.ID, &f.Name, &f.Kind, &f.Feature, &f.CreatedAt, &f.UpdatedAt)
+	err := row.Scan(&f.ID, &f.Name, &f.Kind, &f.Feature, &f.CreatedAt, &f.UpdatedAt, &f.SiteID)
 	return f, err
 }
 
@@ -48,8 +48,8 @@ func (s *Store) Fence(ctx context.Context, id int64) (store.Fence, error) {
 
 // CreateFence stores a new fence.
 func (s *Store) CreateFence(ctx context.Context, f store.Fence) (store.Fence, error) {
-	created, err := scanFence(s.pool.QueryRow(ctx, `INSERT INTO fences (name, kind, feature) VALUES ($1, $2, $3) RETURNING `+fenceColumns,
-		f.Name, f.Kind, f.Feature))
+	created, err := scanFence(s.pool.QueryRow(ctx, `INSERT INTO fences (name, kind, feature, site_id) VALUES ($1, $2, $3, $4) RETURNING `+fenceColumns,
+		f.Name, f.Kind, f.Feature, siteOrRoot(f.SiteID)))
 	if err != nil {
 		return created, fmt.Errorf("create fence %q: %w", f.Name, err)
 	}
@@ -146,7 +146,7 @@ func (s *Store) CreateRule(ctx context.Context, r rules.Rule) (rules.Rule, error
 	if err != nil {
 		return r, fmt.Errorf("encode rule: %w", err)
 	}
-	created, err := scanRule(s.pool.QueryRow(ctx, `INSERT INTO rules (definition) VALUES ($1) RETURNING id, definition`, def))
+	created, err := scanRule(s.pool.QueryRow(ctx, `INSERT INTO rules (definition, site_id) VALUES ($1, $2) RETURNING id, definition`, def, siteOrRoot(r.SiteID)))
 	if err != nil {
 		return created, fmt.Errorf("create rule %q: %w", r.Name, err)
 	}
@@ -159,7 +159,7 @@ func (s *Store) UpdateRule(ctx context.Context, r rules.Rule) (rules.Rule, error
 	if err != nil {
 		return r, fmt.Errorf("encode rule: %w", err)
 	}
-	updated, err := scanRule(s.pool.QueryRow(ctx, `UPDATE rules SET definition = $2, updated_at = now() WHERE id = $1 RETURNING id, definition`, r.ID, def))
+	updated, err := scanRule(s.pool.QueryRow(ctx, `UPDATE rules SET definition = $2, site_id = $3, updated_at = now() WHERE id = $1 RETURNING id, definition`, r.ID, def, siteOrRoot(r.SiteID)))
 	if err != nil {
 		return updated, fmt.Errorf("update rule %d: %w", r.ID, notFound(err))
 	}

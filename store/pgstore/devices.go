@@ -11,11 +11,11 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
-const deviceColumns = `id, uid, name, group_name, cpm_per_usvh, legacy_id_only, revoked_at, created_at, updated_at`
+const deviceColumns = `id, uid, name, group_name, cpm_per_usvh, legacy_id_only, revoked_at, created_at, updated_at, site_id`
 
 func scanDevice(row pgx.Row) (store.Device, error) {
 	var d store.Device
-	err := row.Scan(&d.ID, &d.UID, &d.Name, &d.Group, &d.CPMPerUSvH, &d.LegacyIDOnly, &d.RevokedAt, &d.CreatedAt, &d.UpdatedAt)
+	err := row.Scan(&d.ID, &d.UID, &d.Name, &d.Group, &d.CPMPerUSvH, &d.LegacyIDOnly, &d.RevokedAt, &d.CreatedAt, &d.UpdatedAt, &d.SiteID)
 	return d, err
 }
 
@@ -24,9 +24,9 @@ func (s *Store) CreateDevice(ctx context.Context, d store.Device, tokenHash []by
 	if d.CPMPerUSvH == 0 {
 		d.CPMPerUSvH = 334
 	}
-	row := s.pool.QueryRow(ctx, `INSERT INTO devices (uid, name, group_name, token_hash, cpm_per_usvh, legacy_id_only)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+deviceColumns,
-		d.UID, d.Name, d.Group, tokenHash, d.CPMPerUSvH, d.LegacyIDOnly)
+	row := s.pool.QueryRow(ctx, `INSERT INTO devices (uid, name, group_name, token_hash, cpm_per_usvh, legacy_id_only, site_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+deviceColumns,
+		d.UID, d.Name, d.Group, tokenHash, d.CPMPerUSvH, d.LegacyIDOnly, siteOrRoot(d.SiteID))
 	created, err := scanDevice(row)
 	if isUniqueViolation(err) {
 		return store.Device{}, fmt.Errorf("device %q: %w", d.UID, store.ErrConflict)

@@ -41,7 +41,7 @@ func (s *Store) Heatmap(ctx context.Context, q store.HeatmapQuery) ([]store.Heat
 	const raw = `SELECT floor(lon / $1)::bigint AS gx, floor(lat / $1)::bigint AS gy,
 			max(dose_rate) AS mx, sum(dose_rate) AS sm, count(*) AS n
 		FROM measurements
-		WHERE time >= %s AND time < %s AND gps_valid AND dose_rate IS NOT NULL
+		WHERE time >= %s AND time < %s AND gps_valid AND dose_rate IS NOT NULL%s
 		  AND floor(lon / $1)::bigint BETWEEN $2 AND $4 AND floor(lat / $1)::bigint BETWEEN $3 AND $5
 		GROUP BY 1, 2`
 	const grid = `SELECT gx, gy, dose_max, dose_sum, samples FROM %s
@@ -52,10 +52,14 @@ func (s *Store) Heatmap(ctx context.Context, q store.HeatmapQuery) ([]store.Heat
 	var parts []string
 	from, to := q.From.UTC(), q.To.UTC()
 	h0, h1 := ceilTo(from, time.Hour), to.Truncate(time.Hour)
-	if !s.Timescale() || !h0.Before(h1) {
-		parts = append(parts, fmt.Sprintf(raw, arg(from), arg(to)))
+	devices := ""
+	if q.DeviceIDs != nil {
+		devices = " AND device_id = ANY(" + arg(q.DeviceIDs) + ")"
+	}
+	if !s.Timescale() || !h0.Before(h1) || q.DeviceIDs != nil {
+		parts = append(parts, fmt.Sprintf(raw, arg(from), arg(to), devices))
 	} else {
-		parts = append(parts, fmt.Sprintf(raw, arg(from), arg(h0)), fmt.Sprintf(raw, arg(h1), arg(to)))
+		parts = append(parts, fmt.Sprintf(raw, arg(from), arg(h0), devices), fmt.Sprintf(raw, arg(h1), arg(to), devices))
 		d0, d1 := ceilTo(h0, 24*time.Hour), h1.Truncate(24*time.Hour)
 		if d0.Before(d1) {
 			parts = append(parts,

@@ -11,18 +11,18 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
-const userColumns = `u.id, u.username, u.role, u.password_hash, u.disabled_at, u.created_at, u.updated_at`
+const userColumns = `u.id, u.username, u.role, u.password_hash, u.disabled_at, u.created_at, u.updated_at, u.site_id`
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
-	err := row.Scan(&u.ID, &u.Username, &u.Role, &u.PasswordHash, &u.DisabledAt, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(&u.ID, &u.Username, &u.Role, &u.PasswordHash, &u.DisabledAt, &u.CreatedAt, &u.UpdatedAt, &u.SiteID)
 	return u, err
 }
 
 // CreateUser stores a new user.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
-	created, err := scanUser(s.pool.QueryRow(ctx, `INSERT INTO users AS u (username, password_hash, role)
-		VALUES ($1, $2, $3) RETURNING `+userColumns, u.Username, u.PasswordHash, u.Role))
+	created, err := scanUser(s.pool.QueryRow(ctx, `INSERT INTO users AS u (username, password_hash, role, site_id)
+		VALUES ($1, $2, $3, $4) RETURNING `+userColumns, u.Username, u.PasswordHash, u.Role, siteOrRoot(u.SiteID)))
 	if isUniqueViolation(err) {
 		return store.User{}, fmt.Errorf("user %q: %w", u.Username, store.ErrConflict)
 	}
@@ -185,7 +185,7 @@ func (s *Store) APITokenByHash(ctx context.Context, tokenHash []byte) (store.API
 	err := s.pool.QueryRow(ctx, `SELECT `+tokenColumns+`, `+userColumns+` FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.token_hash = $1`, tokenHash).Scan(
 		&t.ID, &t.UserID, &t.Username, &t.Name, &t.Role, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt, &t.Hash,
-		&u.ID, &u.Username, &u.Role, &u.PasswordHash, &u.DisabledAt, &u.CreatedAt, &u.UpdatedAt)
+		&u.ID, &u.Username, &u.Role, &u.PasswordHash, &u.DisabledAt, &u.CreatedAt, &u.UpdatedAt, &u.SiteID)
 	if err != nil {
 		return store.APIToken{}, store.User{}, fmt.Errorf("API token: %w", notFound(err))
 	}

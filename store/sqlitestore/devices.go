@@ -9,7 +9,7 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
-const deviceColumns = `id, uid, name, group_name, cpm_per_usvh, legacy_id_only, revoked_at, created_at, updated_at`
+const deviceColumns = `id, uid, name, group_name, cpm_per_usvh, legacy_id_only, revoked_at, created_at, updated_at, site_id`
 
 func scanDevice(row scanner) (store.Device, error) {
 	var (
@@ -17,7 +17,7 @@ func scanDevice(row scanner) (store.Device, error) {
 		revoked          sql.NullInt64
 		created, updated int64
 	)
-	if err := row.Scan(&d.ID, &d.UID, &d.Name, &d.Group, &d.CPMPerUSvH, &d.LegacyIDOnly, &revoked, &created, &updated); err != nil {
+	if err := row.Scan(&d.ID, &d.UID, &d.Name, &d.Group, &d.CPMPerUSvH, &d.LegacyIDOnly, &revoked, &created, &updated, &d.SiteID); err != nil {
 		return d, err
 	}
 	d.RevokedAt, d.CreatedAt, d.UpdatedAt = timePtr(revoked), fromMicros(created), fromMicros(updated)
@@ -31,9 +31,9 @@ func (s *Store) CreateDevice(ctx context.Context, d store.Device, tokenHash []by
 	}
 	now := micros(time.Now())
 	created, err := scanDevice(s.w.QueryRowContext(ctx, `INSERT INTO devices
-		(uid, name, group_name, token_hash, cpm_per_usvh, legacy_id_only, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+deviceColumns,
-		d.UID, d.Name, d.Group, tokenHash, d.CPMPerUSvH, d.LegacyIDOnly, now, now))
+		(uid, name, group_name, token_hash, cpm_per_usvh, legacy_id_only, created_at, updated_at, site_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+deviceColumns,
+		d.UID, d.Name, d.Group, tokenHash, d.CPMPerUSvH, d.LegacyIDOnly, now, now, siteOrRoot(d.SiteID)))
 	if isUniqueViolation(err) {
 		return store.Device{}, fmt.Errorf("device %q: %w", d.UID, store.ErrConflict)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
-const fenceColumns = `id, name, kind, feature, created_at, updated_at`
+const fenceColumns = `id, name, kind, feature, created_at, updated_at, site_id`
 
 func scanFence(row scanner) (store.Fence, error) {
 	var (
@@ -16,7 +16,7 @@ func scanFence(row scanner) (store.Fence, error) {
 		feature          string
 		created, updated int64
 	)
-	if err := row.Scan(&f.ID, &f.Name, &f.Kind, &feature, &created, &updated); err != nil {
+	if err := row.Scan(&f.ID, &f.Name, &f.Kind, &feature, &created, &updated, &f.SiteID); err != nil {
 		return f, err
 	}
 	f.Feature, f.CreatedAt, f.UpdatedAt = []byte(feature), fromMicros(created), fromMicros(updated)
@@ -44,8 +44,8 @@ func (s *Store) Fence(ctx context.Context, id int64) (store.Fence, error) {
 // CreateFence stores a new fence.
 func (s *Store) CreateFence(ctx context.Context, f store.Fence) (store.Fence, error) {
 	now := micros(time.Now())
-	created, err := scanFence(s.w.QueryRowContext(ctx, `INSERT INTO fences (name, kind, feature, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING `+fenceColumns, f.Name, f.Kind, jsonText(f.Feature), now, now))
+	created, err := scanFence(s.w.QueryRowContext(ctx, `INSERT INTO fences (name, kind, feature, created_at, updated_at, site_id)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING `+fenceColumns, f.Name, f.Kind, jsonText(f.Feature), now, now, siteOrRoot(f.SiteID)))
 	if err != nil {
 		return created, fmt.Errorf("create fence %q: %w", f.Name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/radtrack/radtrack/store"
 )
@@ -26,6 +27,16 @@ func (s *Store) Heatmap(ctx context.Context, q store.HeatmapQuery) ([]store.Heat
 	b := store.HeatGridDeg
 	gx0, gy0 := int64(math.Floor(q.BBox[0]/b)), int64(math.Floor(q.BBox[1]/b))
 	gx1, gy1 := int64(math.Floor(q.BBox[2]/b)), int64(math.Floor(q.BBox[3]/b))
+	if q.DeviceIDs != nil && len(q.DeviceIDs) == 0 {
+		return nil, nil
+	}
+	devices, args := "", []any{b, micros(q.From), micros(q.To), gx0, gy0, gx1, gy1, limit, kLon, kLat}
+	if q.DeviceIDs != nil {
+		devices = " AND device_id IN (" + strings.Repeat("?,", len(q.DeviceIDs)-1) + "?)"
+		for _, id := range q.DeviceIDs {
+			args = append(args, id)
+		}
+	}
 	out, err := queryAll(ctx, s.r, func(row scanner) (store.HeatCell, error) {
 		var c store.HeatCell
 		var cx, cy int64
@@ -39,10 +50,10 @@ func (s *Store) Heatmap(ctx context.Context, q store.HeatmapQuery) ([]store.Heat
 			       CAST(lat / ?1 AS INTEGER) - (lat / ?1 < CAST(lat / ?1 AS INTEGER)) AS gy,
 			       dose_rate
 			FROM measurements
-			WHERE time >= ?2 AND time < ?3 AND gps_valid AND dose_rate IS NOT NULL)
+			WHERE time >= ?2 AND time < ?3 AND gps_valid AND dose_rate IS NOT NULL`+devices+`)
 		WHERE gx BETWEEN ?4 AND ?6 AND gy BETWEEN ?5 AND ?7
 		GROUP BY cx, cy ORDER BY max(dose_rate) DESC, cx, cy LIMIT ?8`,
-		b, micros(q.From), micros(q.To), gx0, gy0, gx1, gy1, limit, kLon, kLat)
+		args...)
 	if err != nil {
 		return nil, fmt.Errorf("heatmap: %w", err)
 	}

@@ -77,8 +77,8 @@ func (s *Store) CreateRule(ctx context.Context, r rules.Rule) (rules.Rule, error
 		return r, fmt.Errorf("encode rule: %w", err)
 	}
 	now := micros(time.Now())
-	created, err := scanRule(s.w.QueryRowContext(ctx, `INSERT INTO rules (definition, created_at, updated_at) VALUES (?, ?, ?)
-		RETURNING id, definition`, string(def), now, now))
+	created, err := scanRule(s.w.QueryRowContext(ctx, `INSERT INTO rules (definition, created_at, updated_at, site_id) VALUES (?, ?, ?, ?)
+		RETURNING id, definition`, string(def), now, now, siteOrRoot(r.SiteID)))
 	if err != nil {
 		return created, fmt.Errorf("create rule %q: %w", r.Name, err)
 	}
@@ -91,8 +91,8 @@ func (s *Store) UpdateRule(ctx context.Context, r rules.Rule) (rules.Rule, error
 	if err != nil {
 		return r, fmt.Errorf("encode rule: %w", err)
 	}
-	updated, err := scanRule(s.w.QueryRowContext(ctx, `UPDATE rules SET definition = ?, updated_at = ? WHERE id = ?
-		RETURNING id, definition`, string(def), micros(time.Now()), r.ID))
+	updated, err := scanRule(s.w.QueryRowContext(ctx, `UPDATE rules SET definition = ?, updated_at = ?, site_id = ? WHERE id = ?
+		RETURNING id, definition`, string(def), micros(time.Now()), siteOrRoot(r.SiteID), r.ID))
 	if err != nil {
 		return updated, fmt.Errorf("update rule %d: %w", r.ID, notFound(err))
 	}

@@ -10,11 +10,11 @@ import (
 	"github.com/radtrack/radtrack/store"
 )
 
-const userColumns = `u.id, u.username, u.role, u.password_hash, u.disabled_at, u.created_at, u.updated_at`
+const userColumns = `u.id, u.username, u.role, u.password_hash, u.disabled_at, u.created_at, u.updated_at, u.site_id`
 
 // userReturning is userColumns for RETURNING, which SQLite does not let
 // name the table's alias.
-const userReturning = `id, username, role, password_hash, disabled_at, created_at, updated_at`
+const userReturning = `id, username, role, password_hash, disabled_at, created_at, updated_at, site_id`
 
 func scanUser(row scanner) (store.User, error) {
 	var (
@@ -22,7 +22,7 @@ func scanUser(row scanner) (store.User, error) {
 		disabled         sql.NullInt64
 		created, updated int64
 	)
-	if err := row.Scan(&u.ID, &u.Username, &u.Role, &u.PasswordHash, &disabled, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.Role, &u.PasswordHash, &disabled, &created, &updated, &u.SiteID); err != nil {
 		return u, err
 	}
 	u.DisabledAt, u.CreatedAt, u.UpdatedAt = timePtr(disabled), fromMicros(created), fromMicros(updated)
@@ -32,8 +32,8 @@ func scanUser(row scanner) (store.User, error) {
 // CreateUser stores a new user.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	now := micros(time.Now())
-	created, err := scanUser(s.w.QueryRowContext(ctx, `INSERT INTO users (username, password_hash, role, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING `+userReturning, u.Username, u.PasswordHash, u.Role, now, now))
+	created, err := scanUser(s.w.QueryRowContext(ctx, `INSERT INTO users (username, password_hash, role, created_at, updated_at, site_id)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING `+userReturning, u.Username, u.PasswordHash, u.Role, now, now, siteOrRoot(u.SiteID)))
 	if isUniqueViolation(err) {
 		return store.User{}, fmt.Errorf("user %q: %w", u.Username, store.ErrConflict)
 	}
@@ -175,7 +175,7 @@ func scanTokenAndUser(row scanner, withUser bool) (store.APIToken, store.User, e
 	)
 	dest := []any{&t.ID, &t.UserID, &t.Username, &t.Name, &t.Role, &created, &expires, &lastUsed, &revoked, &t.Hash}
 	if withUser {
-		dest = append(dest, &u.ID, &u.Username, &u.Role, &u.PasswordHash, &disabled, &uCreated, &uUpdated)
+		dest = append(dest, &u.ID, &u.Username, &u.Role, &u.PasswordHash, &disabled, &uCreated, &uUpdated, &u.SiteID)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return t, u, err

@@ -3,6 +3,7 @@
 // with a Copy button; online state and last seen) and the audit log.
 import { get, post, patch, del, errorText } from '../api.js';
 import { h, replace, fmtTime, fmtAge } from './dom.js';
+import { siteOptions } from '../sites.js';
 
 const ROLES = ['viewer', 'operator', 'admin'];
 
@@ -13,18 +14,56 @@ export class AdminPanel {
     this.users = h('div');
     this.devices = h('div');
     this.audit = h('div');
+    this.sites = h('div', { class: 'site-tree' });
+    this.siteList = [];
     this.secret = h('div', { class: 'secret', role: 'status' });
     this.el = h('section', { class: 'admin' },
       this.secret,
+      h('h3', null, 'Sites'), this.sites,
       h('h3', null, 'Users'), this.userForm(), this.users,
       h('h3', null, 'Devices'), this.deviceForm(), this.devices,
       h('h3', null, 'Audit log ', h('button', { type: 'button', class: 'btn-small', onclick: () => this.loadAudit() }, 'Refresh')), this.audit);
   }
 
   load() {
+    this.loadSites().then(() => this.loadDevices());
     this.loadUsers();
-    this.loadDevices();
     this.loadAudit();
+  }
+
+  // loadSites shows the admin's subtree as an indented tree with each
+  // site's vehicle count, and (for the global admin) a form to add a site.
+  async loadSites() {
+    try {
+      const [{ sites }, { devices }] = await Promise.all([get('/sites'), get('/devices')]);
+      this.siteList = sites;
+      const count = new Map();
+      for (const d of devices) count.set(d.site_id, (count.get(d.site_id) || 0) + 1);
+      const opts = siteOptions(sites);
+      const parent = h('select', { 'aria-label': 'Parent site' }, opts.map((o) => h('option', { value: String(o.id) }, o.label)));
+      const name = h('input', { type: 'text', placeholder: 'new site name', 'aria-label': 'New site name', required: true });
+      const err = h('span', { class: 'error', role: 'alert' });
+      replace(this.sites,
+        h('ul', { class: 'site-tree', 'aria-label': 'Site tree' }, opts.map((o) => h('li', { style: { paddingLeft: `${o.depth * 1.2}em` }, dataset: { siteId: String(o.id) } },
+          o.label.trim(), h('span', { class: 'muted' }, ` · ${count.get(o.id) || 0} vehicles`)))),
+        h('form', { class: 'row wrap', onsubmit: async (e) => {
+          e.preventDefault();
+          err.textContent = '';
+          try {
+            await post('/sites', { parent_id: Number(parent.value), name: name.value.trim() });
+            name.value = '';
+            this.load();
+          } catch (ex) { err.textContent = errorText(ex); }
+        } }, parent, name, h('button', { type: 'submit', class: 'primary' }, 'Add site'), err));
+    } catch (err) { replace(this.sites, h('p', { class: 'error' }, errorText(err))); }
+  }
+
+  // siteSelect moves a device to another site of the admin's subtree.
+  siteSelect(d) {
+    if (this.siteList.length < 2) return null;
+    return h('select', { 'aria-label': `Site of ${d.name}`, onchange: async (e) => {
+      try { await post(`/devices/${d.id}/site`, { site_id: Number(e.target.value) }); this.load(); } catch (ex) { this.showSecret(errorText(ex)); }
+    } }, siteOptions(this.siteList).map((o) => h('option', { value: String(o.id), selected: o.id === d.site_id }, o.label)));
   }
 
   // showSecret shows a message once; with a token, a Copy button puts the
@@ -140,6 +179,7 @@ export class AdminPanel {
         h('td', null, h('span', { class: d.online ? 'online' : 'offline' }, d.online ? '● online' : '○ offline')),
         h('td', { class: 'muted', title: d.last_seen ? fmtTime(d.last_seen) : '' }, d.last_seen ? `${fmtTime(d.last_seen)} (${fmtAge(now - Date.parse(d.last_seen))})` : 'never'),
         h('td', null, d.revoked_at ? null : [
+          this.siteSelect(d),
           h('button', { type: 'button', class: 'btn-small', onclick: async () => {
             if (!confirm(`Rotate the token of ${d.name}? The old one stops working.`)) return;
             try { const { token } = await post(`/devices/${d.id}/rotate-token`); this.showSecret(`New token for ${d.name} (shown once):`, token); } catch (ex) { this.showSecret(errorText(ex)); }

@@ -4,6 +4,8 @@
 import { h, replace, fmtAge } from './dom.js';
 import { doseColor, fmtDose } from '../dose.js';
 import { STATES, filterVehicles, vehicleState } from '../vehiclefilter.js';
+import { siteOptions, subtreeIds } from '../sites.js';
+import { request } from '../api.js';
 
 const MAX_ROWS = 300; // the list is for finding; the map shows the fleet
 
@@ -20,6 +22,10 @@ export class VehicleList {
         if (first) this.pick(first.id);
       } });
     this.group = h('select', { name: 'vehicle-group', 'aria-label': 'Group', onchange: () => this.render() }, h('option', { value: '' }, 'All groups'));
+    // Site filter for centre users: a site and its subtree. Hidden while
+    // the user's subtree is one site.
+    this.sites = [];
+    this.site = h('select', { name: 'vehicle-site', 'aria-label': 'Site', hidden: true, onchange: () => this.render() }, h('option', { value: '' }, 'All sites'));
     this.state = '';
     this.stateBtns = STATES.map(([value, label]) => h('button', { type: 'button', class: 'chip', 'aria-pressed': String(value === ''), dataset: { state: value },
       onclick: () => {
@@ -30,7 +36,7 @@ export class VehicleList {
     this.count = h('p', { class: 'muted vehicle-list-count', role: 'status' });
     this.list = h('ul', { class: 'vehicle-list', 'aria-label': 'Vehicles' });
     this.el = h('section', { class: 'vehicles-tab' },
-      h('div', { class: 'row wrap' }, this.q, this.group),
+      h('div', { class: 'row wrap' }, this.q, this.group, this.site),
       h('div', { class: 'row wrap chips', role: 'group', 'aria-label': 'Vehicle state' }, this.stateBtns),
       this.count, this.list);
     this.rows = [];
@@ -42,6 +48,21 @@ export class VehicleList {
   show() {
     this.visible = true;
     this.refreshGroups();
+    this.refreshSites();
+    this.render();
+  }
+
+  async refreshSites() {
+    try {
+      const { sites } = await request('GET', '/sites');
+      this.sites = sites || [];
+    } catch {
+      return; // the filter stays as it was
+    }
+    const cur = this.site.value;
+    replace(this.site, h('option', { value: '' }, 'All sites'),
+      siteOptions(this.sites).map((o) => h('option', { value: String(o.id), selected: String(o.id) === cur }, o.label)));
+    this.site.hidden = this.sites.length < 2;
     this.render();
   }
 
@@ -65,7 +86,7 @@ export class VehicleList {
       const live = v.byId.get(id);
       const meta = v.meta.get(id) || {};
       rows.push({
-        id, name: v.name(id), uid: meta.uid || (live && live.uid) || '', group: meta.group || '',
+        id, name: v.name(id), uid: meta.uid || (live && live.uid) || '', group: meta.group || '', site: meta.site,
         state: vehicleState(live), alarm: v.alarmed.has(id), dose: live ? live.dose : null,
         t: live ? live.t : meta.lastSeen || null, hasFix: !!live,
       });
@@ -75,7 +96,8 @@ export class VehicleList {
 
   render() {
     const all = this.rowsNow();
-    this.rows = filterVehicles(all, { q: this.q.value, group: this.group.value, state: this.state });
+    const sites = this.site.value ? subtreeIds(this.sites, Number(this.site.value)) : null;
+    this.rows = filterVehicles(all, { q: this.q.value, group: this.group.value, state: this.state, sites });
     this.count.textContent = `${this.rows.length} of ${all.length} vehicles`;
     const now = Date.now();
     replace(this.list, this.rows.length ? null : h('li', { class: 'empty' }, 'No vehicle matches.'),
