@@ -171,7 +171,10 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 
 	for _, r := range raws {
 		fmt.Fprintf(progress, "raw COPY phase (%s)…\n", r.name)
-		rate, err := rawCopy(ctx, pool, r.name, devices, start, perDevice, cfg.Writer)
+		var rate float64
+		pprof.Do(ctx, pprof.Labels("phase", "raw "+r.name), func(ctx context.Context) {
+			rate, err = rawCopy(ctx, pool, r.name, devices, start, perDevice, cfg.Writer)
+		})
 		if err != nil {
 			return res, err
 		}
@@ -180,7 +183,9 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 	res.Baseline, res.RawRowsPerSec = res.Baselines[0].Name, res.Baselines[0].RowsPerSec
 	fmt.Fprintln(progress, "HTTP ingest phase…")
 	var ph phase
-	ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
+	pprof.Do(ctx, pprof.Labels("phase", "http"), func(ctx context.Context) {
+		ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
+	})
 	res.HTTPRowsPerSec, res.AckP50, res.AckP99 = ph.rate, ph.p50, ph.p99
 	if err != nil {
 		return res, err
@@ -496,25 +501,31 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 	// Bodies are encoded before the clock starts: the client's JSON
 	// encoding is not RadTrack's cost.
 	bodies := make([][][]byte, len(tokens))
-	for d := range tokens {
-		for from := 0; from < perDevice; from += cfg.Batch {
-			var buf bytes.Buffer
-			for i := from; i < min(from+cfg.Batch, perDevice); i++ {
-				s := benchSample(0, start, i)
-				sc.shape(d, i, &s)
-				fmt.Fprintf(&buf, `{"time":%q,"lat":%.5f,"lon":%.5f,"speed":%g,"heading":%g,"satellites":%d,"dose_rate":%g,"counts":%g,"count_interval":%g}`+"\n",
-					s.Time.Format(time.RFC3339), s.Lat, s.Lon, s.Speed, s.Heading, s.Satellites, s.DoseRate, s.Counts, s.CountInterval)
+	pprof.Do(ctx, pprof.Labels("side", "prepare"), func(context.Context) {
+		for d := range tokens {
+			for from := 0; from < perDevice; from += cfg.Batch {
+				var buf bytes.Buffer
+				for i := from; i < min(from+cfg.Batch, perDevice); i++ {
+					s := benchSample(0, start, i)
+					sc.shape(d, i, &s)
+					fmt.Fprintf(&buf, `{"time":%q,"lat":%.5f,"lon":%.5f,"speed":%g,"heading":%g,"satellites":%d,"dose_rate":%g,"counts":%g,"count_interval":%g}`+"\n",
+						s.Time.Format(time.RFC3339), s.Lat, s.Lon, s.Speed, s.Heading, s.Satellites, s.DoseRate, s.Counts, s.CountInterval)
+				}
+				bodies[d] = append(bodies[d], buf.Bytes())
 			}
-			bodies[d] = append(bodies[d], buf.Bytes())
 		}
-	}
+	})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(tokens)}}
 	latencies := make([][]time.Duration, len(tokens))
 	errs := make(chan error, len(tokens))
 	var wg sync.WaitGroup
 	t0, cpu0 := time.Now(), processCPU()
+	// The clients run in this process too: labelled apart from the server
+	// (go tool pprof -tagignore side=client shows the server alone).
+	clientCtx := pprof.WithLabels(ctx, pprof.Labels("side", "client"))
 	for d := range tokens {
 		wg.Go(func() {
+			pprof.SetGoroutineLabels(clientCtx)
 			for _, body := range bodies[d] {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+tokens[d])
