@@ -299,7 +299,10 @@ var scenarios = []scenario{
 	{
 		name: "above OIL3 (every vehicle)",
 		shape: func(d, i int, s *sample.Sample) {
-			s.DoseRate = 1.5 + float64((i+d)%11)*0.05 // OIL3 is 1.0 µSv/h
+			// OIL3 is 1.0 µSv/h. Hundredths divided, not summed, so that
+			// the body carries "1.65" as a device would, not the 17
+			// digits of 1.5+3*0.05, which cost the decoder more.
+			s.DoseRate = float64(150+(i+d)%11*5) / 100
 			s.Counts = 150 + float64((i+d)%11)
 		},
 	},
@@ -408,7 +411,7 @@ func benchSample(deviceID int64, start time.Time, i int) sample.Sample {
 	s.ReceivedAt = time.Now().UTC()
 	s.Lon, s.Lat, s.GPSValid = 4.10+float64(i%1000)*1e-5, 51.90+float64(i%1000)*1e-5, true
 	s.Speed, s.Heading, s.Satellites = 8.3, 90, 10
-	s.DoseRate, s.Counts, s.CountInterval, s.RadValid = 0.08+float64(i%7)*0.01, float64(3+i%4), 5, true
+	s.DoseRate, s.Counts, s.CountInterval, s.RadValid = float64(8+i%7)/100, float64(3+i%4), 5, true
 	s.Source = sample.SourceHTTP
 	return s
 }
