@@ -27,6 +27,7 @@ import (
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/ingest/batch"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
@@ -52,6 +53,11 @@ type IngestConfig struct {
 	// NoCoalesce stores every episode update at once, one round trip per
 	// sample, as before issue 19: the comparison for the scenarios.
 	NoCoalesce bool
+	// Columnar adds an HTTP phase with the columnar body
+	// (batch.ColumnarType), the same samples and requests, in the same run.
+	Columnar bool
+
+	columnar bool // this phase's body is columnar
 }
 
 // IngestResult is what one run measured.
@@ -63,7 +69,9 @@ type IngestResult struct {
 	AckP50, AckP99 time.Duration
 	RawRowsPerSec  float64
 	Ratio          float64 // HTTP ingest rows/s ÷ raw rows/s of Baseline
-	Timescale      bool
+	// Columnar is the phase with the columnar body (IngestConfig.Columnar).
+	Columnar  *ColumnarResult
+	Timescale bool
 	// Scenarios are the emergency phases (IngestConfig.Emergency).
 	Scenarios []ScenarioResult
 	// Baselines are every raw phase of the run, Baseline first. On
@@ -71,6 +79,15 @@ type IngestResult struct {
 	// ratio's baseline), and into a plain table for comparison with plain
 	// PostgreSQL.
 	Baselines []Baseline
+}
+
+// ColumnarResult is the HTTP phase with the columnar body.
+type ColumnarResult struct {
+	RowsPerSec      float64
+	AckP50, AckP99  time.Duration
+	Ratio           float64 // ÷ raw rows/s of the baseline
+	CPUPerRow       time.Duration
+	NDJSONCPUPerRow time.Duration // the NDJSON phase's, same run
 }
 
 // Baseline is one raw phase: the same rows, batches and connections as the
@@ -109,6 +126,11 @@ func (r IngestResult) String() string {
 		fmt.Fprintf(&b, "%s: %s: %.0f rows/s (ingest/this %.1f %%)\n", role, bl.Name, bl.RowsPerSec, 100*r.HTTPRowsPerSec/bl.RowsPerSec)
 	}
 	fmt.Fprintf(&b, "ratio ingest/baseline: %.1f %%\n", 100*r.Ratio)
+	if c := r.Columnar; c != nil {
+		fmt.Fprintf(&b, "HTTP ingest, columnar body: %.0f rows/s, ack latency p50 %s p99 %s; ratio to baseline %.1f %%\n"+
+			"  CPU of this process (server + clients) per row: columnar %s, NDJSON %s\n",
+			c.RowsPerSec, c.AckP50.Round(10*time.Microsecond), c.AckP99.Round(10*time.Microsecond), 100*c.Ratio, c.CPUPerRow, c.NDJSONCPUPerRow)
+	}
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(&b, "scenario %s: %.1f %% of normal (median of rounds %s); rows/s by round %.0f; best round ack p50 %s p99 %s; %d alarms open\n",
 			sc.Name, 100*sc.OfNormal, percents(sc.Ratios), sc.Rounds, sc.AckP50.Round(10*time.Microsecond), sc.AckP99.Round(10*time.Microsecond), sc.Alarms)
@@ -191,6 +213,23 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 		return res, err
 	}
 	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
+	if cfg.Columnar {
+		fmt.Fprintln(progress, "HTTP ingest phase, columnar body…")
+		if _, err := pool.Exec(ctx, `TRUNCATE measurements`); err != nil {
+			return res, fmt.Errorf("reset for the columnar phase: %w", err)
+		}
+		var cph phase
+		ccfg := cfg
+		ccfg.columnar = true
+		pprof.Do(ctx, pprof.Labels("phase", "http columnar"), func(ctx context.Context) {
+			cph, err = httpIngest(ctx, st, ccfg, tokens, start, perDevice, normal)
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Columnar = &ColumnarResult{RowsPerSec: cph.rate, AckP50: cph.p50, AckP99: cph.p99,
+			Ratio: cph.rate / res.RawRowsPerSec, CPUPerRow: cph.cpuPerRow, NDJSONCPUPerRow: ph.cpuPerRow}
+	}
 	if cfg.Emergency {
 		err = runScenarios(ctx, &res, progress, func(sc scenario) (store.Store, func(), error) {
 			// A clean slate: no samples, alarms or fences of the phase before.
@@ -507,6 +546,16 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 	pprof.Do(ctx, pprof.Labels("side", "prepare"), func(context.Context) {
 		for d := range tokens {
 			for from := 0; from < perDevice; from += cfg.Batch {
+				if cfg.columnar {
+					var ss []sample.Sample
+					for i := from; i < min(from+cfg.Batch, perDevice); i++ {
+						s := benchSample(0, start, i)
+						sc.shape(d, i, &s)
+						ss = append(ss, s)
+					}
+					bodies[d] = append(bodies[d], batch.AppendColumnar(nil, ss))
+					continue
+				}
 				var buf bytes.Buffer
 				for i := from; i < min(from+cfg.Batch, perDevice); i++ {
 					s := benchSample(0, start, i)
@@ -518,6 +567,10 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 			}
 		}
 	})
+	contentType := "application/x-ndjson"
+	if cfg.columnar {
+		contentType = batch.ColumnarType
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(tokens)}}
 	latencies := make([][]time.Duration, len(tokens))
 	errs := make(chan error, len(tokens))
@@ -532,7 +585,7 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 			for _, body := range bodies[d] {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+tokens[d])
-				req.Header.Set("Content-Type", "application/x-ndjson")
+				req.Header.Set("Content-Type", contentType)
 				sent := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
