@@ -255,12 +255,17 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 	var (
 		geoEvents []geo.Event
 		inside    []int64
-		progress  progress // this call's coalesced updates
+		events    []rules.Event // reused from sample to sample
+		progress  progress      // this call's coalesced updates
+		tr        *geo.Tracker
+		trFor     = -1 // tr is the tracker of Imported == (trFor == 1)
 	)
 	defer progress.flush(ctx, s)
 	for i := range samples {
 		smp := &samples[i]
-		tr := s.tracker(dev.ID, smp.Imported)
+		if imp := boolInt(smp.Imported); imp != trFor {
+			tr, trFor = s.tracker(dev.ID, smp.Imported), imp
+		}
 		geoEvents = tr.Update(ix, smp.Lon, smp.Lat, smp.Time, smp.GPSValid, geoEvents[:0])
 		inside = tr.Inside(inside[:0])
 		in := rules.Input{Sample: *smp, Inside: inside}
@@ -271,7 +276,8 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 				Time: ge.Time, Lon: ge.Lon, Lat: ge.Lat,
 			})
 		}
-		for _, ev := range s.engine.Evaluate(in) {
+		events = s.engine.EvaluateInto(in, events)
+		for _, ev := range events {
 			if s.coalesce(&progress, ev) {
 				continue
 			}
@@ -417,4 +423,11 @@ func (s *Service) publish(ctx context.Context, ev rules.Event) {
 	if err := s.pub.PublishAlarm(ctx, ev); err != nil {
 		s.log.Error("publish alarm event", "alarm", ev.AlarmID, "type", ev.Type, "err", err)
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
