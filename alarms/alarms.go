@@ -277,14 +277,15 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 			})
 		}
 		events = s.engine.EvaluateInto(in, events)
-		for _, ev := range events {
+		for i := range events {
+			ev := &events[i] // an event is ~600 bytes: not copied per step
 			if s.coalesce(&progress, ev) {
 				continue
 			}
 			// What came before this event reaches viewers and the
 			// coalescer before it does.
 			progress.flush(ctx, s)
-			if err := s.record(ctx, ev); err != nil {
+			if err := s.record(ctx, *ev); err != nil {
 				return err
 			}
 		}

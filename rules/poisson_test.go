@@ -2,6 +2,7 @@ package rules
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -71,5 +72,37 @@ func TestLogPoissonTailMatchesSummation(t *testing.T) {
 				t.Fatalf("ln P(X ≥ %d | λ=%g): got %.15g want %.15g", k, lambda, got, want)
 			}
 		}
+	}
+}
+
+// The shortcut of observeCounts: wherever tailAtLeastHalf holds, the
+// exact tail is at least one half.
+func TestTailAtLeastHalf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	checked := 0
+	for range 200_000 {
+		lambda := math.Exp(rng.Float64()*12 - 3) // 0.05 … 8 000
+		k := math.Floor(rng.Float64() * 2 * lambda)
+		if rng.IntN(4) == 0 {
+			k += rng.Float64() // non-integer counts too (the gamma form)
+		}
+		if !tailAtLeastHalf(k, lambda) {
+			continue
+		}
+		checked++
+		if lp := logPoissonTail(k, lambda); lp < -math.Ln2-1e-9 {
+			t.Fatalf("k %v λ %v: ln P(X ≥ k) = %v < ln ½", k, lambda, lp)
+		}
+	}
+	// Near the bound, where it is tightest.
+	for lambda := 0.7; lambda < 3000; lambda *= 1.01 {
+		k := math.Floor(lambda - math.Ln2)
+		checked++
+		if lp := logPoissonTail(k, lambda); lp < -math.Ln2-1e-9 {
+			t.Fatalf("k %v λ %v: ln P(X ≥ k) = %v < ln ½", k, lambda, lp)
+		}
+	}
+	if checked < 50_000 {
+		t.Fatalf("only %d cases checked", checked)
 	}
 }
