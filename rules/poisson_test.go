@@ -106,3 +106,30 @@ func TestTailAtLeastHalf(t *testing.T) {
 		t.Fatalf("only %d cases checked", checked)
 	}
 }
+
+// The Chernoff bound never claims a smaller tail than the exact one, and
+// is tight enough far above λ to settle a level test by itself.
+func TestChernoffLogTailBoundsTheTail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	settled := 0
+	for range 200_000 {
+		lambda := math.Exp(rng.Float64()*10 - 3) // 0.05 … 1 100
+		k := lambda * (1 + rng.Float64()*20)
+		if rng.IntN(2) == 0 {
+			k = math.Ceil(k)
+		}
+		if k <= lambda {
+			continue
+		}
+		exact, bound := logPoissonTail(k, lambda), chernoffLogTail(k, lambda)
+		if bound < exact-1e-9*math.Max(1, -exact) {
+			t.Fatalf("k %v λ %v: bound %v below the exact %v", k, lambda, bound, exact)
+		}
+		if bound < logLevelAlpha {
+			settled++
+		}
+	}
+	if settled < 10_000 {
+		t.Fatalf("the bound settled only %d cases", settled)
+	}
+}
