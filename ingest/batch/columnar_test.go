@@ -175,3 +175,20 @@ func FuzzDecodeColumnar(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeColumnar decodes the samples of BenchmarkDecodeNDJSON
+// (100 per body) from the columnar body: compare ns/op in the same run.
+func BenchmarkDecodeColumnar(b *testing.B) {
+	d, err := Decode(ndjsonBenchBody(), true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := AppendColumnar(nil, d.Samples)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeColumnar(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
