@@ -214,21 +214,12 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 	}
 	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
 	if cfg.Columnar {
-		fmt.Fprintln(progress, "HTTP ingest phase, columnar body…")
 		if _, err := pool.Exec(ctx, `TRUNCATE measurements`); err != nil {
 			return res, fmt.Errorf("reset for the columnar phase: %w", err)
 		}
-		var cph phase
-		ccfg := cfg
-		ccfg.columnar = true
-		pprof.Do(ctx, pprof.Labels("phase", "http columnar"), func(ctx context.Context) {
-			cph, err = httpIngest(ctx, st, ccfg, tokens, start, perDevice, normal)
-		})
-		if err != nil {
+		if err := runColumnar(ctx, &res, progress, st, cfg, tokens, start, perDevice, ph); err != nil {
 			return res, err
 		}
-		res.Columnar = &ColumnarResult{RowsPerSec: cph.rate, AckP50: cph.p50, AckP99: cph.p99,
-			Ratio: cph.rate / res.RawRowsPerSec, CPUPerRow: cph.cpuPerRow, NDJSONCPUPerRow: ph.cpuPerRow}
 	}
 	if cfg.Emergency {
 		err = runScenarios(ctx, &res, progress, func(sc scenario) (store.Store, func(), error) {
@@ -675,6 +666,22 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 		return res, err
 	}
 	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
+	if cfg.Columnar {
+		cst, err := open("columnar")
+		if err != nil {
+			return res, err
+		}
+		defer cst.Close()
+		for i, tok := range tokens {
+			uid := fmt.Sprintf("bench-%04d", i)
+			if _, err := cst.CreateDevice(ctx, store.Device{UID: uid, Name: uid}, auth.HashToken(tok)); err != nil {
+				return res, err
+			}
+		}
+		if err := runColumnar(ctx, &res, progress, cst, cfg, tokens, start, perDevice, ph); err != nil {
+			return res, err
+		}
+	}
 	if cfg.Emergency {
 		phase := 0
 		err = runScenarios(ctx, &res, progress, func(scenario) (store.Store, func(), error) {
@@ -695,4 +702,25 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 		}, cfg, tokens, rawDevices, start, perDevice)
 	}
 	return res, err
+}
+
+// runColumnar is the HTTP phase with the columnar body on st (its
+// measurements empty), against the NDJSON phase ndjson of the same run.
+func runColumnar(ctx context.Context, res *IngestResult, progress io.Writer, st store.Store, cfg IngestConfig,
+	tokens []string, start time.Time, perDevice int, ndjson phase) error {
+	fmt.Fprintln(progress, "HTTP ingest phase, columnar body…")
+	var (
+		ph  phase
+		err error
+	)
+	cfg.columnar = true
+	pprof.Do(ctx, pprof.Labels("phase", "http columnar"), func(ctx context.Context) {
+		ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
+	})
+	if err != nil {
+		return err
+	}
+	res.Columnar = &ColumnarResult{RowsPerSec: ph.rate, AckP50: ph.p50, AckP99: ph.p99,
+		Ratio: ph.rate / res.RawRowsPerSec, CPUPerRow: ph.cpuPerRow, NDJSONCPUPerRow: ndjson.cpuPerRow}
+	return nil
 }
