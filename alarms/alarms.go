@@ -266,12 +266,17 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 	var (
 		geoEvents []geo.Event
 		inside    []int64
-		progress  progress // this call's coalesced updates
+		events    []rules.Event // reused from sample to sample
+		progress  progress      // this call's coalesced updates
+		tr        *geo.Tracker
+		trFor     = -1 // tr is the tracker of Imported == (trFor == 1)
 	)
 	defer progress.flush(ctx, s)
 	for i := range samples {
 		smp := &samples[i]
-		tr := s.tracker(dev.ID, smp.Imported)
+		if imp := boolInt(smp.Imported); imp != trFor {
+			tr, trFor = s.tracker(dev.ID, smp.Imported), imp
+		}
 		geoEvents = tr.Update(ix, smp.Lon, smp.Lat, smp.Time, smp.GPSValid, geoEvents[:0])
 		inside = fs.narrow(tr.Inside(inside[:0]), dev.SiteID)
 		in := rules.Input{Sample: *smp, Inside: inside, RuleApplies: ruleApplies}
@@ -285,14 +290,16 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 				Time: ge.Time, Lon: ge.Lon, Lat: ge.Lat,
 			})
 		}
-		for _, ev := range s.engine.Evaluate(in) {
+		events = s.engine.EvaluateInto(in, events)
+		for i := range events {
+			ev := &events[i] // an event is ~600 bytes: not copied per step
 			if s.coalesce(&progress, ev) {
 				continue
 			}
 			// What came before this event reaches viewers and the
 			// coalescer before it does.
 			progress.flush(ctx, s)
-			if err := s.record(ctx, ev); err != nil {
+			if err := s.record(ctx, *ev); err != nil {
 				return err
 			}
 		}
@@ -431,4 +438,11 @@ func (s *Service) publish(ctx context.Context, ev rules.Event) {
 	if err := s.pub.PublishAlarm(ctx, ev); err != nil {
 		s.log.Error("publish alarm event", "alarm", ev.AlarmID, "type", ev.Type, "err", err)
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

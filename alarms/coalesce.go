@@ -21,7 +21,8 @@ type progress struct {
 // its sample's group commit, and published) and reports whether it did.
 // Only updates of a stored episode whose stored condition is active
 // qualify, of a live sample (an import's are stored at once).
-func (s *Service) coalesce(p *progress, ev rules.Event) bool {
+// It may change *ev (the stored id) when it takes it.
+func (s *Service) coalesce(p *progress, ev *rules.Event) bool {
 	if s.updates == nil || ev.Type != rules.EventUpdated || ev.Imported || !ev.Episode.ConditionActive {
 		return false
 	}
@@ -43,12 +44,12 @@ func (s *Service) coalesce(p *progress, ev rules.Event) bool {
 		// earlier one; the sample counts add up.
 		u.AddSamples += p.ups[i].AddSamples
 		ev.NewPeak = ev.NewPeak || p.evs[i].NewPeak // viewers get a new peak at once
-		p.ups[i], p.evs[i] = u, ev
+		p.ups[i], p.evs[i] = u, *ev
 		return true
 	}
 	p.index[id] = len(p.ups)
 	p.ups = append(p.ups, u)
-	p.evs = append(p.evs, ev)
+	p.evs = append(p.evs, *ev)
 	return true
 }
 

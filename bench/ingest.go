@@ -27,6 +27,7 @@ import (
 	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/ingest/batch"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
@@ -52,6 +53,11 @@ type IngestConfig struct {
 	// NoCoalesce stores every episode update at once, one round trip per
 	// sample, as before issue 19: the comparison for the scenarios.
 	NoCoalesce bool
+	// Columnar adds an HTTP phase with the columnar body
+	// (batch.ColumnarType), the same samples and requests, in the same run.
+	Columnar bool
+
+	columnar bool // this phase's body is columnar
 }
 
 // IngestResult is what one run measured.
@@ -63,7 +69,9 @@ type IngestResult struct {
 	AckP50, AckP99 time.Duration
 	RawRowsPerSec  float64
 	Ratio          float64 // HTTP ingest rows/s ÷ raw rows/s of Baseline
-	Timescale      bool
+	// Columnar is the phase with the columnar body (IngestConfig.Columnar).
+	Columnar  *ColumnarResult
+	Timescale bool
 	// Scenarios are the emergency phases (IngestConfig.Emergency).
 	Scenarios []ScenarioResult
 	// Baselines are every raw phase of the run, Baseline first. On
@@ -71,6 +79,15 @@ type IngestResult struct {
 	// ratio's baseline), and into a plain table for comparison with plain
 	// PostgreSQL.
 	Baselines []Baseline
+}
+
+// ColumnarResult is the HTTP phase with the columnar body.
+type ColumnarResult struct {
+	RowsPerSec      float64
+	AckP50, AckP99  time.Duration
+	Ratio           float64 // ÷ raw rows/s of the baseline
+	CPUPerRow       time.Duration
+	NDJSONCPUPerRow time.Duration // the NDJSON phase's, same run
 }
 
 // Baseline is one raw phase: the same rows, batches and connections as the
@@ -109,6 +126,11 @@ func (r IngestResult) String() string {
 		fmt.Fprintf(&b, "%s: %s: %.0f rows/s (ingest/this %.1f %%)\n", role, bl.Name, bl.RowsPerSec, 100*r.HTTPRowsPerSec/bl.RowsPerSec)
 	}
 	fmt.Fprintf(&b, "ratio ingest/baseline: %.1f %%\n", 100*r.Ratio)
+	if c := r.Columnar; c != nil {
+		fmt.Fprintf(&b, "HTTP ingest, columnar body: %.0f rows/s, ack latency p50 %s p99 %s; ratio to baseline %.1f %%\n"+
+			"  CPU of this process (server + clients) per row: columnar %s, NDJSON %s\n",
+			c.RowsPerSec, c.AckP50.Round(10*time.Microsecond), c.AckP99.Round(10*time.Microsecond), 100*c.Ratio, c.CPUPerRow, c.NDJSONCPUPerRow)
+	}
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(&b, "scenario %s: %.1f %% of normal (median of rounds %s); rows/s by round %.0f; best round ack p50 %s p99 %s; %d alarms open\n",
 			sc.Name, 100*sc.OfNormal, percents(sc.Ratios), sc.Rounds, sc.AckP50.Round(10*time.Microsecond), sc.AckP99.Round(10*time.Microsecond), sc.Alarms)
@@ -171,7 +193,10 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 
 	for _, r := range raws {
 		fmt.Fprintf(progress, "raw COPY phase (%s)…\n", r.name)
-		rate, err := rawCopy(ctx, pool, r.name, devices, start, perDevice, cfg.Writer)
+		var rate float64
+		pprof.Do(ctx, pprof.Labels("phase", "raw "+r.name), func(ctx context.Context) {
+			rate, err = rawCopy(ctx, pool, r.name, devices, start, perDevice, cfg.Writer)
+		})
 		if err != nil {
 			return res, err
 		}
@@ -180,12 +205,22 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 	res.Baseline, res.RawRowsPerSec = res.Baselines[0].Name, res.Baselines[0].RowsPerSec
 	fmt.Fprintln(progress, "HTTP ingest phase…")
 	var ph phase
-	ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
+	pprof.Do(ctx, pprof.Labels("phase", "http"), func(ctx context.Context) {
+		ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
+	})
 	res.HTTPRowsPerSec, res.AckP50, res.AckP99 = ph.rate, ph.p50, ph.p99
 	if err != nil {
 		return res, err
 	}
 	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
+	if cfg.Columnar {
+		if _, err := pool.Exec(ctx, `TRUNCATE measurements`); err != nil {
+			return res, fmt.Errorf("reset for the columnar phase: %w", err)
+		}
+		if err := runColumnar(ctx, &res, progress, st, cfg, tokens, start, perDevice, ph); err != nil {
+			return res, err
+		}
+	}
 	if cfg.Emergency {
 		err = runScenarios(ctx, &res, progress, func(sc scenario) (store.Store, func(), error) {
 			// A clean slate: no samples, alarms or fences of the phase before.
@@ -294,7 +329,10 @@ var scenarios = []scenario{
 	{
 		name: "above OIL3 (every vehicle)",
 		shape: func(d, i int, s *sample.Sample) {
-			s.DoseRate = 1.5 + float64((i+d)%11)*0.05 // OIL3 is 1.0 µSv/h
+			// OIL3 is 1.0 µSv/h. Hundredths divided, not summed, so that
+			// the body carries "1.65" as a device would, not the 17
+			// digits of 1.5+3*0.05, which cost the decoder more.
+			s.DoseRate = float64(150+(i+d)%11*5) / 100
 			s.Counts = 150 + float64((i+d)%11)
 		},
 	},
@@ -403,7 +441,7 @@ func benchSample(deviceID int64, start time.Time, i int) sample.Sample {
 	s.ReceivedAt = time.Now().UTC()
 	s.Lon, s.Lat, s.GPSValid = 4.10+float64(i%1000)*1e-5, 51.90+float64(i%1000)*1e-5, true
 	s.Speed, s.Heading, s.Satellites = 8.3, 90, 10
-	s.DoseRate, s.Counts, s.CountInterval, s.RadValid = 0.08+float64(i%7)*0.01, float64(3+i%4), 5, true
+	s.DoseRate, s.Counts, s.CountInterval, s.RadValid = float64(8+i%7)/100, float64(3+i%4), 5, true
 	s.Source = sample.SourceHTTP
 	return s
 }
@@ -496,29 +534,49 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 	// Bodies are encoded before the clock starts: the client's JSON
 	// encoding is not RadTrack's cost.
 	bodies := make([][][]byte, len(tokens))
-	for d := range tokens {
-		for from := 0; from < perDevice; from += cfg.Batch {
-			var buf bytes.Buffer
-			for i := from; i < min(from+cfg.Batch, perDevice); i++ {
-				s := benchSample(0, start, i)
-				sc.shape(d, i, &s)
-				fmt.Fprintf(&buf, `{"time":%q,"lat":%.5f,"lon":%.5f,"speed":%g,"heading":%g,"satellites":%d,"dose_rate":%g,"counts":%g,"count_interval":%g}`+"\n",
-					s.Time.Format(time.RFC3339), s.Lat, s.Lon, s.Speed, s.Heading, s.Satellites, s.DoseRate, s.Counts, s.CountInterval)
+	pprof.Do(ctx, pprof.Labels("side", "prepare"), func(context.Context) {
+		for d := range tokens {
+			for from := 0; from < perDevice; from += cfg.Batch {
+				if cfg.columnar {
+					var ss []sample.Sample
+					for i := from; i < min(from+cfg.Batch, perDevice); i++ {
+						s := benchSample(0, start, i)
+						sc.shape(d, i, &s)
+						ss = append(ss, s)
+					}
+					bodies[d] = append(bodies[d], batch.AppendColumnar(nil, ss))
+					continue
+				}
+				var buf bytes.Buffer
+				for i := from; i < min(from+cfg.Batch, perDevice); i++ {
+					s := benchSample(0, start, i)
+					sc.shape(d, i, &s)
+					fmt.Fprintf(&buf, `{"time":%q,"lat":%.5f,"lon":%.5f,"speed":%g,"heading":%g,"satellites":%d,"dose_rate":%g,"counts":%g,"count_interval":%g}`+"\n",
+						s.Time.Format(time.RFC3339), s.Lat, s.Lon, s.Speed, s.Heading, s.Satellites, s.DoseRate, s.Counts, s.CountInterval)
+				}
+				bodies[d] = append(bodies[d], buf.Bytes())
 			}
-			bodies[d] = append(bodies[d], buf.Bytes())
 		}
+	})
+	contentType := "application/x-ndjson"
+	if cfg.columnar {
+		contentType = batch.ColumnarType
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(tokens)}}
 	latencies := make([][]time.Duration, len(tokens))
 	errs := make(chan error, len(tokens))
 	var wg sync.WaitGroup
 	t0, cpu0 := time.Now(), processCPU()
+	// The clients run in this process too: labelled apart from the server
+	// (go tool pprof -tagignore side=client shows the server alone).
+	clientCtx := pprof.WithLabels(ctx, pprof.Labels("side", "client"))
 	for d := range tokens {
 		wg.Go(func() {
+			pprof.SetGoroutineLabels(clientCtx)
 			for _, body := range bodies[d] {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+tokens[d])
-				req.Header.Set("Content-Type", "application/x-ndjson")
+				req.Header.Set("Content-Type", contentType)
 				sent := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
@@ -608,6 +666,22 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 		return res, err
 	}
 	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
+	if cfg.Columnar {
+		cst, err := open("columnar")
+		if err != nil {
+			return res, err
+		}
+		defer cst.Close()
+		for i, tok := range tokens {
+			uid := fmt.Sprintf("bench-%04d", i)
+			if _, err := cst.CreateDevice(ctx, store.Device{UID: uid, Name: uid}, auth.HashToken(tok)); err != nil {
+				return res, err
+			}
+		}
+		if err := runColumnar(ctx, &res, progress, cst, cfg, tokens, start, perDevice, ph); err != nil {
+			return res, err
+		}
+	}
 	if cfg.Emergency {
 		phase := 0
 		err = runScenarios(ctx, &res, progress, func(scenario) (store.Store, func(), error) {
@@ -628,4 +702,25 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 		}, cfg, tokens, rawDevices, start, perDevice)
 	}
 	return res, err
+}
+
+// runColumnar is the HTTP phase with the columnar body on st (its
+// measurements empty), against the NDJSON phase ndjson of the same run.
+func runColumnar(ctx context.Context, res *IngestResult, progress io.Writer, st store.Store, cfg IngestConfig,
+	tokens []string, start time.Time, perDevice int, ndjson phase) error {
+	fmt.Fprintln(progress, "HTTP ingest phase, columnar body…")
+	var (
+		ph  phase
+		err error
+	)
+	cfg.columnar = true
+	pprof.Do(ctx, pprof.Labels("phase", "http columnar"), func(ctx context.Context) {
+		ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
+	})
+	if err != nil {
+		return err
+	}
+	res.Columnar = &ColumnarResult{RowsPerSec: ph.rate, AckP50: ph.p50, AckP99: ph.p99,
+		Ratio: ph.rate / res.RawRowsPerSec, CPUPerRow: ph.cpuPerRow, NDJSONCPUPerRow: ndjson.cpuPerRow}
+	return nil
 }

@@ -156,3 +156,44 @@ func TestIngestEmergencyScenarios(t *testing.T) {
 	t.Run("embedded", func(t *testing.T) { check(t, "") })
 	pgtest.EachEngine(t, func(t *testing.T, e pgtest.Engine) { check(t, e.NewDatabase(t)) })
 }
+
+// -columnar adds a phase with the columnar body that stores every sample
+// (the table is emptied before it, so what it holds is that phase's).
+func TestIngestColumnarPhase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the ingest benchmark (small)")
+	}
+	const samples = 2000
+	check := func(t *testing.T, url string) {
+		res, err := RunIngest(context.Background(), IngestConfig{DatabaseURL: url, Devices: 4, Batch: 25, Samples: samples,
+			Writer: ingest.DefaultWriterConfig(), Columnar: true}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := res.Columnar
+		if c == nil || c.RowsPerSec <= 0 || c.Ratio != c.RowsPerSec/res.RawRowsPerSec || c.CPUPerRow <= 0 {
+			t.Fatalf("columnar phase: %+v", c)
+		}
+		if !strings.Contains(res.String(), "columnar body") {
+			t.Errorf("report lacks the columnar phase:\n%s", res)
+		}
+		if url == "" {
+			return
+		}
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n, devices int
+		if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT device_id) FROM measurements`).Scan(&n, &devices); err != nil {
+			t.Fatal(err)
+		}
+		if n != samples || devices != 4 {
+			t.Errorf("the columnar phase stored %d samples of %d devices, want %d of 4", n, devices, samples)
+		}
+	}
+	t.Run("embedded", func(t *testing.T) { check(t, "") })
+	pgtest.EachEngine(t, func(t *testing.T, e pgtest.Engine) { check(t, e.NewDatabase(t)) })
+}

@@ -61,7 +61,9 @@ func NewPipeline(writer *Writer, m *metrics.Metrics, stages ...Stage) *Pipeline 
 func (p *Pipeline) Ingest(ctx context.Context, dev store.Device, protocol string, samples []sample.Sample) (Result, error) {
 	now := p.now().UTC()
 	res := Result{Rejected: []Rejection{}}
-	valid := samples[:0:0]
+	// Room for all at once: appending from nothing grew the array seven
+	// times for a 50-sample request (a tenth of the handler's allocation).
+	valid := make([]sample.Sample, 0, len(samples))
 	for i := range samples {
 		s := samples[i]
 		s.DeviceID = dev.ID

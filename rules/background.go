@@ -67,7 +67,16 @@ func (b *backgroundEstimator) observeCounts(k, interval float64, t time.Time, p 
 	// cannot tell rates apart; flooring λ there stops a silent detector
 	// from turning its first count into an alarm.
 	bgRate := math.Max(m.level(), 1/(2*p.TimeConstantS)) * (1 + p.MarginFraction)
-	logP := logPoissonTail(k, bgRate*interval)
+	lambda := bgRate * interval
+	if tailAtLeastHalf(k, lambda) && p.PValue <= 0.5 && p.ExcludePValue <= 0.5 {
+		// At most the median, so P(X ≥ k) ≥ ½: neither an alarm nor
+		// excluded whatever the exact tail, which costs a series of
+		// tens of terms per sample (most samples of every vehicle land
+		// here). See tailAtLeastHalf.
+		m.accept(rate, interval, p)
+		return backgroundVerdict{tested: true}
+	}
+	logP := logPoissonTail(k, lambda)
 	v := backgroundVerdict{
 		tested:       true,
 		anomalous:    logP < math.Log(p.PValue),

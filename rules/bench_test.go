@@ -74,3 +74,25 @@ func BenchmarkEvaluateInAlarm(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkEvaluateIntoInAlarm is BenchmarkEvaluateInAlarm with the
+// previous result's buffer passed back, as alarms.Service does.
+func BenchmarkEvaluateIntoInAlarm(b *testing.B) {
+	e := newEngine(b, DefaultRules()...)
+	in := benchInputs(1, 1<<16)
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := range in {
+		in[i].Sample = countSample(1, at(i), poisson(rng, 50*bgMean))
+		in[i].Sample.Lon += 1e-4 * float64(i)
+	}
+	b.ReportAllocs()
+	var buf []Event
+	i := 0
+	for b.Loop() {
+		x := in[i%len(in)]
+		x.Sample.Time = at(i)
+		x.Sample.ReceivedAt = x.Sample.Time
+		buf = e.EvaluateInto(x, buf)
+		i++
+	}
+}

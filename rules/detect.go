@@ -234,7 +234,11 @@ func (r *levelReading) decide(level float64, wantBelow bool) verdict {
 	}
 	rate := level * r.cal / 60 // counts per second at the level
 	for i := range r.nw {
-		if lambda := rate * r.t[i]; r.k[i] > lambda && logPoissonTail(r.k[i], lambda) < logLevelAlpha {
+		// The Chernoff bound first: far above the level (a vehicle in an
+		// emergency, sample after sample) it settles the test without
+		// the exact tail's series.
+		if lambda := rate * r.t[i]; r.k[i] > lambda &&
+			(chernoffLogTail(r.k[i], lambda) < logLevelAlpha || logPoissonTail(r.k[i], lambda) < logLevelAlpha) {
 			return above
 		}
 	}

@@ -30,7 +30,14 @@ import (
 //   - A missing dose (NaN) is no evidence either way: the condition keeps
 //     its state. The detector's RadValid flag is not consulted, because
 //     decoders differ in setting it and a missed alarm is the worse error.
-func (e *Engine) Evaluate(in Input) []Event {
+func (e *Engine) Evaluate(in Input) []Event { return e.EvaluateInto(in, nil) }
+
+// EvaluateInto is Evaluate appending the events to buf[:0]: a caller that
+// evaluates sample after sample passes the previous result back, so that
+// a device inside alarm conditions (an event per open episode for every
+// sample) allocates nothing per sample. The result is only read until
+// the next call with the same buffer.
+func (e *Engine) EvaluateInto(in Input, buf []Event) []Event {
 	rs := e.rules.Load()
 	s := &in.Sample
 	d := e.state(streamKey{s.DeviceID, s.Imported})
@@ -38,7 +45,7 @@ func (e *Engine) Evaluate(in Input) []Event {
 	defer d.mu.Unlock()
 
 	if s.Imported && d.importedSeen(s.Time) {
-		return nil // evaluated when this log was imported before
+		return buf[:0] // evaluated when this log was imported before
 	}
 	late := !s.Time.After(d.latest)
 	if !late {
@@ -52,7 +59,7 @@ func (e *Engine) Evaluate(in Input) []Event {
 		d.lastLon, d.lastLat = s.Lon, s.Lat
 	}
 
-	c := evaluation{d: d, realarmM: e.realarmDistance()}
+	c := evaluation{d: d, out: buf[:0], realarmM: e.realarmDistance()}
 	if !s.Imported {
 		c.heard(rs, s)
 	}
@@ -117,7 +124,7 @@ type evaluation struct {
 // allocation instead of the append's growth steps (issue #19's emergency
 // case); a sample that changes nothing allocates nothing.
 func (c *evaluation) emit(ev Event) {
-	if c.out == nil {
+	if cap(c.out) == 0 {
 		c.out = make([]Event, 0, max(len(c.d.open), 1))
 	}
 	c.out = append(c.out, ev)

@@ -94,3 +94,19 @@ func logGammaQContinuedFraction(a, x float64) float64 {
 	lgA, _ := math.Lgamma(a)
 	return a*math.Log(x) - x - lgA + math.Log(h)
 }
+
+// tailAtLeastHalf documents the shortcut in observeCounts: for X ~
+// Poisson(λ) the median ν satisfies λ − ln 2 ≤ ν (Choi, "Medians of gamma
+// distributions and an equation of Ramanujan", Proc. AMS 121, 1994), and
+// P(X ≥ ν) ≥ ½ by definition of a median; so for an integer
+// j ≤ λ − ln 2, P(X ≥ j) ≥ ½, and for k ≤ j, P(k, λ) ≥ P(j, λ) (the
+// regularised lower incomplete gamma falls as k grows). Tested against
+// logPoissonTail in poisson_test.go.
+func tailAtLeastHalf(k, lambda float64) bool { return k <= math.Floor(lambda-math.Ln2) }
+
+// chernoffLogTail is an upper bound of logPoissonTail(k, λ) for k > λ > 0:
+// ln P(X ≥ k) ≤ k − λ − k·ln(k/λ), the Chernoff bound (minimise
+// E[e^{tX}]·e^{−tk} over t); for non-integer k the same bound holds for
+// the gamma form P(k, λ) (the lower tail of a Gamma(k) variable). Cheap:
+// one logarithm, where the exact tail sums a series.
+func chernoffLogTail(k, lambda float64) float64 { return k - lambda - k*math.Log(k/lambda) }

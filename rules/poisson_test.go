@@ -2,6 +2,7 @@ package rules
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -71,5 +72,64 @@ func TestLogPoissonTailMatchesSummation(t *testing.T) {
 				t.Fatalf("ln P(X ≥ %d | λ=%g): got %.15g want %.15g", k, lambda, got, want)
 			}
 		}
+	}
+}
+
+// The shortcut of observeCounts: wherever tailAtLeastHalf holds, the
+// exact tail is at least one half.
+func TestTailAtLeastHalf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	checked := 0
+	for range 200_000 {
+		lambda := math.Exp(rng.Float64()*12 - 3) // 0.05 … 8 000
+		k := math.Floor(rng.Float64() * 2 * lambda)
+		if rng.IntN(4) == 0 {
+			k += rng.Float64() // non-integer counts too (the gamma form)
+		}
+		if !tailAtLeastHalf(k, lambda) {
+			continue
+		}
+		checked++
+		if lp := logPoissonTail(k, lambda); lp < -math.Ln2-1e-9 {
+			t.Fatalf("k %v λ %v: ln P(X ≥ k) = %v < ln ½", k, lambda, lp)
+		}
+	}
+	// Near the bound, where it is tightest.
+	for lambda := 0.7; lambda < 3000; lambda *= 1.01 {
+		k := math.Floor(lambda - math.Ln2)
+		checked++
+		if lp := logPoissonTail(k, lambda); lp < -math.Ln2-1e-9 {
+			t.Fatalf("k %v λ %v: ln P(X ≥ k) = %v < ln ½", k, lambda, lp)
+		}
+	}
+	if checked < 50_000 {
+		t.Fatalf("only %d cases checked", checked)
+	}
+}
+
+// The Chernoff bound never claims a smaller tail than the exact one, and
+// is tight enough far above λ to settle a level test by itself.
+func TestChernoffLogTailBoundsTheTail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	settled := 0
+	for range 200_000 {
+		lambda := math.Exp(rng.Float64()*10 - 3) // 0.05 … 1 100
+		k := lambda * (1 + rng.Float64()*20)
+		if rng.IntN(2) == 0 {
+			k = math.Ceil(k)
+		}
+		if k <= lambda {
+			continue
+		}
+		exact, bound := logPoissonTail(k, lambda), chernoffLogTail(k, lambda)
+		if bound < exact-1e-9*math.Max(1, -exact) {
+			t.Fatalf("k %v λ %v: bound %v below the exact %v", k, lambda, bound, exact)
+		}
+		if bound < logLevelAlpha {
+			settled++
+		}
+	}
+	if settled < 10_000 {
+		t.Fatalf("the bound settled only %d cases", settled)
 	}
 }

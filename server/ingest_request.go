@@ -45,7 +45,7 @@ func (s *Server) admitUpload(w http.ResponseWriter, r *http.Request, types []str
 		s.writeRefusal(w, r, s.gate.Refuse(protocol, ingest.ReasonContentType, "Content-Type", "use "+want+", not "+got, nil))
 		return ingestRequest{}, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -56,4 +56,27 @@ func (s *Server) admitUpload(w http.ResponseWriter, r *http.Request, types []str
 		return ingestRequest{}, false
 	}
 	return ingestRequest{pass: pass, mediaType: mt, body: body}, true
+}
+
+// readBody reads all of body. A declared length within the limit sizes the
+// buffer once (io.ReadAll grows it from 512 bytes, copying each time); the
+// limit itself is enforced by the reader, whatever the client declared.
+func readBody(body io.Reader, declared, limit int64) ([]byte, error) {
+	if declared <= 0 || declared > limit {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, 0, declared+1) // +1: EOF is seen without growing
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }

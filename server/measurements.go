@@ -11,21 +11,30 @@ import (
 	"github.com/radtrack/radtrack/sample"
 )
 
-// handleMeasurements is POST /api/v1/measurements: a JSON array or NDJSON
-// of one device's samples, authenticated with its bearer token. It answers
+// handleMeasurements is POST /api/v1/measurements: a JSON array, NDJSON or
+// a columnar body (batch.ColumnarType) of one device's samples,
+// authenticated with its bearer token. It answers
 // only after every accepted sample is committed.
 func (s *Server) handleMeasurements(w http.ResponseWriter, r *http.Request) {
 	const protocol = sample.SourceHTTP
 	// Every client we know (the simulator, bench, the map's tests, curl
 	// with -H) names its type; a body without one, or text/plain, is
 	// refused before it is read.
-	up, ok := s.admitUpload(w, r, []string{"application/json", "application/x-ndjson", "application/jsonl", "application/jsonlines"},
-		"application/json or application/x-ndjson")
+	up, ok := s.admitUpload(w, r, []string{"application/json", "application/x-ndjson", "application/jsonl", "application/jsonlines", batch.ColumnarType},
+		"application/json, application/x-ndjson or "+batch.ColumnarType)
 	if !ok {
 		return
 	}
 	pass := up.pass
-	decoded, err := batch.Decode(up.body, up.mediaType != "application/json")
+	var (
+		decoded batch.Decoded
+		err     error
+	)
+	if up.mediaType == batch.ColumnarType {
+		decoded, err = batch.DecodeColumnar(up.body)
+	} else {
+		decoded, err = batch.Decode(up.body, up.mediaType != "application/json")
+	}
 	if err != nil {
 		rf := s.gate.Refuse(protocol, ingest.ReasonMalformed, "body", err.Error(), nil)
 		var se *batch.SyntaxError

@@ -11,6 +11,7 @@ import (
 
 	"github.com/radtrack/radtrack/bench"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/ingest/batch"
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,6 +45,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	f.fs.IntVar(&cfg.Writer.Flushers, "flushers", cfg.Writer.Flushers, "concurrent commits (and raw COPY connections)")
 	f.fs.DurationVar(&cfg.Writer.FlushInterval, "flush-interval", cfg.Writer.FlushInterval, "group-commit gather time")
 	f.fs.BoolVar(&cfg.Emergency, "emergency", false, "also measure, in the same run, every vehicle inside one of 1 000 restricted zones, every vehicle above OIL3, and the normal phase again")
+	f.fs.BoolVar(&cfg.Columnar, "columnar", false, "also measure, in the same run, HTTP ingest of the same samples with the columnar body ("+batch.ColumnarType+")")
 	f.fs.BoolVar(&cfg.NoCoalesce, "no-coalesce", false, "store every episode update at once, one round trip per sample (the behaviour before issue 19), for comparison")
 	f.fs.IntVar(&cfg.Rounds, "rounds", 1, "with -emergency: rounds of the scenarios, interleaved; each keeps its best")
 	var cpuProfile string

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -233,52 +234,126 @@ func jsonType(kind string) string {
 	return kind
 }
 
+// Bits of fields.has: which keys a sample gave (not null).
+const (
+	hasLat = 1 << iota
+	hasLon
+	hasGPSValid
+	hasAltitude
+	hasSpeed
+	hasHeading
+	hasHDOP
+	hasAccuracy
+	hasSatellites
+	hasDoseRate
+	hasCPM
+	hasCounts
+	hasCountInterval
+	hasRadValid
+	hasBattery
+)
+
+// fields is one sample's keys as decoded, before the checks that span
+// keys: values plus a bit per key given, so that the fast path allocates
+// nothing per key (a Wire's pointers cost one allocation each).
+type fields struct {
+	time                                                         json.RawMessage // as in Wire
+	has                                                          uint32
+	lat, lon, altitude, speed, heading, hdop, accuracy, doseRate float64
+	cpm, counts, countInterval, battery                          float64
+	gpsValid, radValid                                           bool
+	satellites                                                   int
+	attributes                                                   map[string]any
+}
+
+// fields is w without its pointers.
+func (w *Wire) fields() fields {
+	f := fields{time: w.Time, attributes: w.Attributes}
+	num := func(bit uint32, dst *float64, v *float64) {
+		if v != nil {
+			f.has |= bit
+			*dst = *v
+		}
+	}
+	num(hasLat, &f.lat, w.Lat)
+	num(hasLon, &f.lon, w.Lon)
+	num(hasAltitude, &f.altitude, w.Altitude)
+	num(hasSpeed, &f.speed, w.Speed)
+	num(hasHeading, &f.heading, w.Heading)
+	num(hasHDOP, &f.hdop, w.HDOP)
+	num(hasAccuracy, &f.accuracy, w.Accuracy)
+	num(hasDoseRate, &f.doseRate, w.DoseRate)
+	num(hasCPM, &f.cpm, w.CPM)
+	num(hasCounts, &f.counts, w.Counts)
+	num(hasCountInterval, &f.countInterval, w.CountInterval)
+	num(hasBattery, &f.battery, w.Battery)
+	if w.GPSValid != nil {
+		f.has |= hasGPSValid
+		f.gpsValid = *w.GPSValid
+	}
+	if w.RadValid != nil {
+		f.has |= hasRadValid
+		f.radValid = *w.RadValid
+	}
+	if w.Satellites != nil {
+		f.has |= hasSatellites
+		f.satellites = *w.Satellites
+	}
+	return f
+}
+
 func (w *Wire) toSample() (sample.Sample, *SampleError) {
+	f := w.fields()
+	return f.toSample()
+}
+
+func (f *fields) toSample() (sample.Sample, *SampleError) {
 	s := sample.New()
 	s.Source = sample.SourceHTTP
-	t, err := parseTime(w.Time)
+	t, err := parseTime(f.time)
 	if err != nil {
 		return s, &SampleError{Field: "time", Msg: err.Error()}
 	}
 	s.Time = t
-	if (w.Lat == nil) != (w.Lon == nil) {
+	hasLat, hasLon := f.has&hasLat != 0, f.has&hasLon != 0
+	if hasLat != hasLon {
 		return s, &SampleError{Field: "lat", Msg: "lat and lon must be given together"}
 	}
-	if w.Lat != nil {
-		s.Lat, s.Lon, s.GPSValid = *w.Lat, *w.Lon, true
+	if hasLat {
+		s.Lat, s.Lon, s.GPSValid = f.lat, f.lon, true
 	}
-	if w.GPSValid != nil {
-		if *w.GPSValid && w.Lat == nil {
+	if f.has&hasGPSValid != 0 {
+		if f.gpsValid && !hasLat {
 			return s, &SampleError{Field: "gps_valid", Msg: "true without lat/lon"}
 		}
-		s.GPSValid = *w.GPSValid
+		s.GPSValid = f.gpsValid
 	}
-	s.RadValid = w.RadValid == nil || *w.RadValid
-	set := func(dst *float64, v *float64) {
-		if v != nil {
-			*dst = *v
+	s.RadValid = f.has&hasRadValid == 0 || f.radValid
+	set := func(bit uint32, dst *float64, v float64) {
+		if f.has&bit != 0 {
+			*dst = v
 		}
 	}
-	set(&s.Altitude, w.Altitude)
-	set(&s.Speed, w.Speed)
-	set(&s.Heading, w.Heading)
-	set(&s.HDOP, w.HDOP)
-	set(&s.Accuracy, w.Accuracy)
-	set(&s.DoseRate, w.DoseRate)
-	set(&s.CPM, w.CPM)
-	set(&s.Counts, w.Counts)
-	set(&s.CountInterval, w.CountInterval)
-	set(&s.Battery, w.Battery)
-	if w.Satellites != nil {
-		if *w.Satellites < 0 {
+	set(hasAltitude, &s.Altitude, f.altitude)
+	set(hasSpeed, &s.Speed, f.speed)
+	set(hasHeading, &s.Heading, f.heading)
+	set(hasHDOP, &s.HDOP, f.hdop)
+	set(hasAccuracy, &s.Accuracy, f.accuracy)
+	set(hasDoseRate, &s.DoseRate, f.doseRate)
+	set(hasCPM, &s.CPM, f.cpm)
+	set(hasCounts, &s.Counts, f.counts)
+	set(hasCountInterval, &s.CountInterval, f.countInterval)
+	set(hasBattery, &s.Battery, f.battery)
+	if f.has&hasSatellites != 0 {
+		if f.satellites < 0 {
 			return s, &SampleError{Field: "satellites", Msg: "must not be negative"}
 		}
-		s.Satellites = *w.Satellites
+		s.Satellites = f.satellites
 	}
-	if w.Counts != nil && w.CountInterval == nil {
+	if f.has&hasCounts != 0 && f.has&hasCountInterval == 0 {
 		return s, &SampleError{Field: "count_interval", Msg: "required with counts"}
 	}
-	s.Attributes = w.Attributes
+	s.Attributes = f.attributes
 	return s, nil
 }
 
@@ -289,24 +364,42 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return time.Time{}, fmt.Errorf("invalid string: %w", err)
+		var t time.Time
+		var err error
+		if inner, ok := plainQuoted(raw); ok {
+			// The common case, without allocating: the string is its
+			// bytes, and time.Parse keeps no reference to it.
+			t, err = time.Parse(time.RFC3339Nano, string(inner))
+		} else {
+			var s string
+			if s, err = unquote(raw); err != nil {
+				return time.Time{}, fmt.Errorf("invalid string: %w", err)
+			}
+			t, err = time.Parse(time.RFC3339Nano, s)
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
+			s, _ := unquote(raw)
 			return time.Time{}, fmt.Errorf("must be RFC 3339 (e.g. 2026-01-02T15:04:05Z), got %q", s)
 		}
 		if t.IsZero() {
 			// The zero time means "no time sent" to the pipeline, which
 			// would stamp the receive time on it: refuse it like any other
 			// time before 2000 instead.
+			s, _ := unquote(raw)
 			return time.Time{}, fmt.Errorf("%s is before the year 2000", s)
 		}
 		return t.UTC(), nil
 	}
 	var n float64
-	if err := json.Unmarshal(raw, &n); err != nil || math.IsNaN(n) || n <= 0 {
+	var err error
+	if c := raw[0]; c == '-' || c >= '0' && c <= '9' {
+		// raw is valid JSON (both decoders checked it), so a number's
+		// text is one ParseFloat reads alike.
+		n, err = strconv.ParseFloat(string(raw), 64)
+	} else {
+		err = json.Unmarshal(raw, &n)
+	}
+	if err != nil || math.IsNaN(n) || n <= 0 {
 		return time.Time{}, fmt.Errorf("must be an RFC 3339 string or positive Unix seconds/milliseconds")
 	}
 	if n < 1e10 {
@@ -317,4 +410,27 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("Unix time %v is out of range", n)
 	}
 	return time.UnixMilli(int64(n)).UTC(), nil
+}
+
+// plainQuoted is the text of a JSON string made of printable ASCII without
+// escapes, which is what encoding/json would decode it to; ok=false for
+// any other string (encoding/json decodes those).
+func plainQuoted(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c < 0x20 || c > 0x7e || c == '\\' || c == '"' {
+			return nil, false
+		}
+	}
+	return inner, true
+}
+
+// unquote decodes the JSON string raw.
+func unquote(raw []byte) (string, error) {
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
 }

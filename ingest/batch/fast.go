@@ -14,7 +14,7 @@ import (
 // then decodes with encoding/json, which has the last word on every
 // unusual input and on every error message. A differential fuzz test
 // checks that both agree whenever the fast path answers.
-func decodeFast(raw []byte) (w Wire, ok bool) {
+func decodeFast(raw []byte) (w fields, ok bool) {
 	p := fastParser{b: raw}
 	p.space()
 	if !p.eat('{') {
@@ -148,10 +148,12 @@ func (p *fastParser) digits() bool {
 	return p.i > start
 }
 
-// float reads a number or null into *dst.
-func (p *fastParser) float(dst **float64) bool {
+// float reads a number into *dst and sets bit in *has, or null, which
+// clears bit (as encoding/json sets a pointer to nil).
+func (p *fastParser) float(has *uint32, bit uint32, dst *float64) bool {
 	if p.literal("null") {
-		*dst = nil
+		*has &^= bit
+		*dst = 0
 		return true
 	}
 	text, _, ok := p.number()
@@ -162,15 +164,17 @@ func (p *fastParser) float(dst **float64) bool {
 	if err != nil {
 		return false // out of range: encoding/json words the error
 	}
-	*dst = &v
+	*dst = v
+	*has |= bit
 	return true
 }
 
-func (p *fastParser) boolean(dst **bool) bool {
+func (p *fastParser) boolean(has *uint32, bit uint32, dst *bool) bool {
 	var v bool
 	switch {
 	case p.literal("null"):
-		*dst = nil
+		*has &^= bit
+		*dst = false
 		return true
 	case p.literal("true"):
 		v = true
@@ -178,7 +182,8 @@ func (p *fastParser) boolean(dst **bool) bool {
 	default:
 		return false
 	}
-	*dst = &v
+	*dst = v
+	*has |= bit
 	return true
 }
 
@@ -209,12 +214,12 @@ func (p *fastParser) skipObject() ([]byte, bool) {
 }
 
 // field decodes the value of one known key into w.
-func (p *fastParser) field(w *Wire, key []byte) bool {
+func (p *fastParser) field(w *fields, key []byte) bool {
 	switch string(key) {
 	case "time":
 		start := p.i
 		if p.literal("null") {
-			w.Time = json.RawMessage(p.b[start:p.i])
+			w.time = json.RawMessage(p.b[start:p.i])
 			return true
 		}
 		if p.i < len(p.b) && p.b[p.i] == '"' {
@@ -224,27 +229,28 @@ func (p *fastParser) field(w *Wire, key []byte) bool {
 		} else if _, _, ok := p.number(); !ok {
 			return false
 		}
-		w.Time = json.RawMessage(p.b[start:p.i])
+		w.time = json.RawMessage(p.b[start:p.i])
 		return true
 	case "lat":
-		return p.float(&w.Lat)
+		return p.float(&w.has, hasLat, &w.lat)
 	case "lon":
-		return p.float(&w.Lon)
+		return p.float(&w.has, hasLon, &w.lon)
 	case "gps_valid":
-		return p.boolean(&w.GPSValid)
+		return p.boolean(&w.has, hasGPSValid, &w.gpsValid)
 	case "altitude":
-		return p.float(&w.Altitude)
+		return p.float(&w.has, hasAltitude, &w.altitude)
 	case "speed":
-		return p.float(&w.Speed)
+		return p.float(&w.has, hasSpeed, &w.speed)
 	case "heading":
-		return p.float(&w.Heading)
+		return p.float(&w.has, hasHeading, &w.heading)
 	case "hdop":
-		return p.float(&w.HDOP)
+		return p.float(&w.has, hasHDOP, &w.hdop)
 	case "accuracy":
-		return p.float(&w.Accuracy)
+		return p.float(&w.has, hasAccuracy, &w.accuracy)
 	case "satellites":
 		if p.literal("null") {
-			w.Satellites = nil
+			w.has &^= hasSatellites
+			w.satellites = 0
 			return true
 		}
 		text, integer, ok := p.number()
@@ -255,26 +261,27 @@ func (p *fastParser) field(w *Wire, key []byte) bool {
 		if err != nil {
 			return false
 		}
-		w.Satellites = &n
+		w.satellites = n
+		w.has |= hasSatellites
 		return true
 	case "dose_rate":
-		return p.float(&w.DoseRate)
+		return p.float(&w.has, hasDoseRate, &w.doseRate)
 	case "cpm":
-		return p.float(&w.CPM)
+		return p.float(&w.has, hasCPM, &w.cpm)
 	case "counts":
-		return p.float(&w.Counts)
+		return p.float(&w.has, hasCounts, &w.counts)
 	case "count_interval":
-		return p.float(&w.CountInterval)
+		return p.float(&w.has, hasCountInterval, &w.countInterval)
 	case "rad_valid":
-		return p.boolean(&w.RadValid)
+		return p.boolean(&w.has, hasRadValid, &w.radValid)
 	case "battery":
-		return p.float(&w.Battery)
+		return p.float(&w.has, hasBattery, &w.battery)
 	case "attributes":
 		if p.literal("null") {
-			w.Attributes = nil
+			w.attributes = nil
 			return true
 		}
-		if p.i >= len(p.b) || p.b[p.i] != '{' || w.Attributes != nil {
+		if p.i >= len(p.b) || p.b[p.i] != '{' || w.attributes != nil {
 			return false // a repeated key merges in encoding/json: leave it to it
 		}
 		sub, ok := p.skipObject()
@@ -285,7 +292,7 @@ func (p *fastParser) field(w *Wire, key []byte) bool {
 		if err := json.Unmarshal(sub, &m); err != nil {
 			return false
 		}
-		w.Attributes = m
+		w.attributes = m
 		return true
 	}
 	return false // unknown key, or a known one in another case

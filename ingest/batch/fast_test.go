@@ -8,14 +8,14 @@ import (
 )
 
 // slowWire is what encoding/json makes of raw, the reference for decodeFast.
-func slowWire(raw []byte) (Wire, bool) {
+func slowWire(raw []byte) (fields, bool) {
 	var w Wire
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil || dec.More() {
-		return w, false
+		return fields{}, false
 	}
-	return w, true
+	return w.fields(), true
 }
 
 func TestFastPathTakesTheCommonShape(t *testing.T) {
@@ -67,14 +67,20 @@ func FuzzFastMatchesEncodingJSON(f *testing.F) {
 	})
 }
 
-func BenchmarkDecodeNDJSON(b *testing.B) {
+// ndjsonBenchBody is 100 samples of the common shape.
+func ndjsonBenchBody() []byte {
 	var body bytes.Buffer
 	for range 100 {
 		body.WriteString(`{"time":"2026-03-01T10:00:00Z","lat":51.95012,"lon":4.05123,"speed":8.3,"heading":90,"satellites":10,"dose_rate":0.11,"counts":4,"count_interval":5}` + "\n")
 	}
-	b.SetBytes(int64(body.Len()))
+	return body.Bytes()
+}
+
+func BenchmarkDecodeNDJSON(b *testing.B) {
+	body := ndjsonBenchBody()
+	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, err := Decode(body.Bytes(), true); err != nil {
+		if _, err := Decode(body, true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -98,4 +104,24 @@ func BenchmarkDecodeSampleFast(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Whenever plainQuoted answers, encoding/json decodes the same string.
+func FuzzPlainQuotedMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{`"2026-03-01T10:00:00Z"`, `"a\"b"`, `"\u00e9"`, `"x`, `""`, "\"caf\xc3\xa9\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := plainQuoted(raw)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("plainQuoted took %q, which encoding/json refuses: %v", raw, err)
+		}
+		if string(got) != want {
+			t.Fatalf("%q: plainQuoted %q, encoding/json %q", raw, got, want)
+		}
+	})
 }
