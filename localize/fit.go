@@ -84,9 +84,17 @@ func (m Mode) StrengthSE() float64 {
 type Estimate struct {
 	Mode
 	// Alternatives are other maxima as likely as the best within the 95 %
-	// level (the mirror image across a straight pass); Ambiguous when any.
+	// level (log-likelihoods apart by less than 5.991/2 × Dispersion): the
+	// mirror image across a straight pass. Ambiguous when any.
 	Alternatives []Mode
 	Ambiguous    bool
+	// Dispersion is Pearson's χ²/(n − 3) at the best fit, at least 1:
+	// how much more the counts scatter about the model than Poisson
+	// (background that varies along the road, a profile the model does
+	// not fit). Every covariance and ellipse is scaled by it
+	// (quasi-likelihood); with a thousand counts a second the model's
+	// errors, not the counting, bound the position.
+	Dispersion float64
 	// TS is 2·(ln L(best) − ln L(A = 0)): the source's significance
 	// (asymptotically χ² with 3 dof under "no source", loosely).
 	TS         float64
@@ -220,9 +228,13 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		}
 		return 0
 	})
-	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles)}
+	phi := f.dispersion(modes[0])
+	for i := range modes {
+		modes[i].scale(phi)
+	}
+	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi}
 	for _, m := range modes[1:] {
-		if m.LogL >= est.LogL-Chi2Two95/2 && !est.Contains(m.X, m.Y) {
+		if (est.LogL-m.LogL)/phi <= Chi2Two95/2 && !est.Contains(m.X, m.Y) {
 			est.Alternatives = append(est.Alternatives, m)
 		}
 	}
@@ -275,6 +287,34 @@ type fitter struct {
 	b     []float64
 	h, mu float64
 	near  []int // readings the grid uses
+}
+
+// dispersion is Pearson's χ² per degree of freedom of the readings near
+// the source at mode m, at least 1.
+func (f *fitter) dispersion(m Mode) float64 {
+	var chi2 float64
+	for _, i := range f.near {
+		p := &f.ps[i]
+		lam := p.t * (f.b[i] + m.Strength*gOnly(p, m.X, m.Y, f.h, f.mu))
+		chi2 += (p.c - lam) * (p.c - lam) / lam
+	}
+	if dof := len(f.near) - 3; dof > 0 {
+		return max(chi2/float64(dof), 1)
+	}
+	return 1
+}
+
+// scale multiplies the mode's covariance by phi.
+func (m *Mode) scale(phi float64) {
+	if !m.OK || phi == 1 {
+		return
+	}
+	for j := range 3 {
+		for k := range 3 {
+			m.cov[j][k] *= phi
+		}
+	}
+	m.Ellipse = ellipse([2][2]float64{{m.cov[0][0], m.cov[0][1]}, {m.cov[1][0], m.cov[1][1]}})
 }
 
 // mirror reflects (x, y) across the line of the reading path nearest to

@@ -63,24 +63,30 @@ const maxIntervalS = 60
 // vehicle veh. A sample counts when it has a GPS fix and either counts
 // over a counting interval (live time from the "live_time_s" attribute
 // when the instrument sent one) or, failing those, a dose rate, converted
-// to counts with the sample's calibration or cpmPerUSvH (CPM per µSv/h) over
-// the time since the previous reading — then the likelihood is only a
-// quasi-likelihood (the dose is not a count). The path of a reading runs
-// from the previous fix to its own when they are at most two intervals
-// apart (a bGeigie stamps the end of its 5-s count).
+// to counts with the sample's calibration or cpmPerUSvH (CPM per µSv/h)
+// over the time since the previous reading — then the likelihood is only
+// a quasi-likelihood (the dose is not a count).
+//
+// The path of a reading: a bGeigie stamps the end of its count, so the
+// path runs from the previous fix to the reading's own; an N42
+// RadMeasurement is stamped with its StartDateTime (attribute
+// "n42_measurement_id" marks one), so it runs from its own fix to the
+// next. A neighbour more than two intervals away is not used (the path is
+// then the fix alone).
 func (f Frame) Readings(samples []sample.Sample, veh int, cpmPerUSvH float64) []Reading {
-	var out []Reading
-	var prev *sample.Sample
+	var fixes []int
 	for i := range samples {
-		s := &samples[i]
-		if !s.GPSValid || !finite(s.Lat, s.Lon) {
-			continue
+		if samples[i].GPSValid && finite(samples[i].Lat, samples[i].Lon) {
+			fixes = append(fixes, i)
 		}
-		x1, y1 := f.ToXY(s.Lat, s.Lon)
+	}
+	var out []Reading
+	for k, i := range fixes {
+		s := &samples[i]
 		var counts, interval float64
 		gap := math.Inf(1)
-		if prev != nil {
-			gap = s.Time.Sub(prev.Time).Seconds()
+		if k > 0 {
+			gap = s.Time.Sub(samples[fixes[k-1]].Time).Seconds()
 		}
 		switch {
 		case sample.Has(s.Counts) && sample.Has(s.CountInterval) && s.CountInterval > 0 && s.Counts >= 0:
@@ -91,25 +97,31 @@ func (f Frame) Readings(samples []sample.Sample, veh int, cpmPerUSvH float64) []
 				cal = cpmPerUSvH
 			}
 			if !(cal > 0) {
-				prev = s
 				continue
 			}
 			interval = gap
 			counts = s.DoseRate * cal / 60 * interval
 		default:
-			prev = s
 			continue
 		}
 		live := interval
 		if v, ok := s.Attributes["live_time_s"].(float64); ok && v > 0 && v <= interval {
 			live = v
 		}
-		x0, y0 := x1, y1
-		if prev != nil && gap > 0 && gap <= 2*interval {
-			x0, y0 = f.ToXY(prev.Lat, prev.Lon)
+		x, y := f.ToXY(s.Lat, s.Lon)
+		r := Reading{X0: x, Y0: y, X1: x, Y1: y, Counts: counts, Live: live, Vehicle: veh}
+		if _, start := s.Attributes["n42_measurement_id"]; start {
+			if k+1 < len(fixes) {
+				n := &samples[fixes[k+1]]
+				if g := n.Time.Sub(s.Time).Seconds(); g > 0 && g <= 2*interval {
+					r.X1, r.Y1 = f.ToXY(n.Lat, n.Lon)
+				}
+			}
+		} else if gap > 0 && gap <= 2*interval {
+			p := &samples[fixes[k-1]]
+			r.X0, r.Y0 = f.ToXY(p.Lat, p.Lon)
 		}
-		out = append(out, Reading{X0: x0, Y0: y0, X1: x1, Y1: y1, Counts: counts, Live: live, Vehicle: veh})
-		prev = s
+		out = append(out, r)
 	}
 	return out
 }
