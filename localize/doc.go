@@ -8,13 +8,15 @@
 // (x, y) on the ground in a local east–north frame (metres) and the
 // detector H metres above it, the expected counts are
 //
-//	λ_i = t_i · (b_v + A · ḡ_i(x, y)),   g(r) = e^(−μ·r) / r²,
+//	λ_i = t_i · (b_v + ε_i · A · ḡ_i(x, y)),   g(r) = e^(−μ·r) / r²,
 //
 // where ḡ_i is g averaged along the segment (a 50 km/h car covers 70 m of a
 // bGeigie's 5-s interval: the reading is smeared along it), r the slant
 // distance, b_v the background rate of vehicle v (its readings' mean rate
 // outside the peak, see Backgrounds) and A the source's strength in counts per
-// second at 1 m without air (detector efficiency × emission rate / 4π).
+// second at 1 m without air (detector efficiency × emission rate / 4π) for
+// a detector of relative efficiency ε = 1 (Reading.Eff: a fleet's
+// detectors differ; the server takes ε from the device calibrations).
 // Build-up in air and shielding by the vehicle are left out: both bias A,
 // not much the position (they change the shape of the count profile
 // little at tens of metres).

@@ -295,7 +295,7 @@ func (f *fitter) dispersion(m Mode) float64 {
 	var chi2 float64
 	for _, i := range f.near {
 		p := &f.ps[i]
-		lam := p.t * (f.b[i] + m.Strength*gOnly(p, m.X, m.Y, f.h, f.mu))
+		lam := p.t*f.b[i] + p.te*m.Strength*gOnly(p, m.X, m.Y, f.h, f.mu)
 		chi2 += (p.c - lam) * (p.c - lam) / lam
 	}
 	if dof := len(f.near) - 3; dof > 0 {
@@ -359,7 +359,7 @@ func (f *fitter) logL(x, y, a float64) float64 {
 		if a != 0 {
 			g = gOnly(p, x, y, f.h, f.mu)
 		}
-		lam := p.t * (f.b[i] + a*g)
+		lam := p.t*f.b[i] + p.te*a*g
 		ll += xlogy(p.c, lam) - lam
 	}
 	return ll
@@ -371,7 +371,7 @@ func (f *fitter) profile(x, y float64, tg []float64) (a, ll float64) {
 	var num, den float64
 	for k, i := range f.near {
 		p := &f.ps[i]
-		tg[k] = p.t * gCoarse(p, x, y, f.h, f.mu)
+		tg[k] = p.te * gCoarse(p, x, y, f.h, f.mu)
 		num += p.c - p.t*f.b[i]
 		den += tg[k]
 	}
@@ -407,13 +407,13 @@ func (f *fitter) derivs(x, y, a float64) (ll float64, grad [3]float64, hess [3][
 	for _, i := range f.near {
 		p := &f.ps[i]
 		g := geom(p, x, y, f.h, f.mu, true)
-		lam := p.t * (f.b[i] + a*g.g)
+		lam := p.t*f.b[i] + p.te*a*g.g
 		ll += xlogy(p.c, lam) - lam
-		d := [3]float64{p.t * a * g.gx, p.t * a * g.gy, p.t * g.g}
+		d := [3]float64{p.te * a * g.gx, p.te * a * g.gy, p.te * g.g}
 		d2 := [3][3]float64{
-			{p.t * a * g.gxx, p.t * a * g.gxy, p.t * g.gx},
-			{p.t * a * g.gxy, p.t * a * g.gyy, p.t * g.gy},
-			{p.t * g.gx, p.t * g.gy, 0},
+			{p.te * a * g.gxx, p.te * a * g.gxy, p.te * g.gx},
+			{p.te * a * g.gxy, p.te * a * g.gyy, p.te * g.gy},
+			{p.te * g.gx, p.te * g.gy, 0},
 		}
 		w := p.c/lam - 1
 		w2 := p.c / (lam * lam)
@@ -488,11 +488,11 @@ func ExpectedInfo(rs []Reading, bkg map[int]float64, x, y, a float64, cfg Config
 	var info [3][3]float64
 	for _, p := range prepare(rs) {
 		g := geom(&p, x, y, cfg.HeightM, cfg.Mu, false)
-		lam := p.t * (bkg[p.veh] + a*g.g)
+		lam := p.t*bkg[p.veh] + p.te*a*g.g
 		if !(lam > 0) {
 			continue
 		}
-		d := [3]float64{p.t * a * g.gx, p.t * a * g.gy, p.t * g.g}
+		d := [3]float64{p.te * a * g.gx, p.te * a * g.gy, p.te * g.g}
 		for j := range 3 {
 			for k := range 3 {
 				info[j][k] += d[j] * d[k] / lam

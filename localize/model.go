@@ -21,6 +21,9 @@ type Reading struct {
 	Counts         float64 // counts in the interval
 	Live           float64 // live time of the interval, seconds (> 0)
 	Vehicle        int     // index of the detector: each has its own background
+	// Eff is the detector's efficiency relative to the one A is stated
+	// for (0 means 1): a fleet's detectors see one source differently.
+	Eff float64
 }
 
 // maxSubSteps bounds the points a reading's path is averaged over.
@@ -39,6 +42,7 @@ type prepared struct {
 	px, py []float64
 	qx, qy []float64
 	c, t   float64
+	te     float64 // t × efficiency
 	veh    int
 }
 
@@ -46,7 +50,11 @@ func prepare(rs []Reading) []prepared {
 	out := make([]prepared, len(rs))
 	for i, r := range rs {
 		l := math.Hypot(r.X1-r.X0, r.Y1-r.Y0)
-		p := prepared{c: r.Counts, t: r.Live, veh: r.Vehicle}
+		eff := r.Eff
+		if !(eff > 0) {
+			eff = 1
+		}
+		p := prepared{c: r.Counts, t: r.Live, te: r.Live * eff, veh: r.Vehicle}
 		p.px, p.py = pathPoints(r, min(max(int(math.Ceil(l/subStepM)), 1), maxSubSteps))
 		p.qx, p.qy = pathPoints(r, min(max(int(math.Ceil(l/coarseStepM)), 1), maxSubSteps))
 		out[i] = p
@@ -122,4 +130,13 @@ func gMean(px, py []float64, x, y, h, mu float64) float64 {
 		s += math.Exp(-mu*math.Sqrt(r2)) / r2
 	}
 	return s / float64(len(px))
+}
+
+// SourceCounts is the mean number of counts a source of strength a at
+// (x, y) adds to reading r: r.Live·a·ḡ (the model the fit assumes; the
+// evaluation injects with it).
+func SourceCounts(r Reading, x, y, a float64, cfg Config) float64 {
+	cfg = cfg.withDefaults()
+	p := prepare([]Reading{r})[0]
+	return p.te * a * gOnly(&p, x, y, cfg.HeightM, cfg.Mu)
 }
