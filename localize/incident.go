@@ -45,6 +45,8 @@ type Pass struct {
 	Background float64   `json:"background_cps"`
 	// Closest is the pass's closest approach to the estimate, metres.
 	Closest float64 `json:"closest_m"`
+	// Path is where its readings were taken, (lon, lat).
+	Path [][2]float64 `json:"path"`
 }
 
 // Located is a mode of the fit in map coordinates.
@@ -67,8 +69,10 @@ type IncidentSource struct {
 	StrengthSE *float64 `json:"strength_se"` // null without an ellipse
 	// ActivityMBq is the Cs-137 activity that strength means for an
 	// unshielded source (Γ_H 0.09 µSv·m²/(MBq·h), the reference
-	// calibration): an order of magnitude, not a measurement.
-	ActivityMBq  float64   `json:"cs137_equivalent_mbq"`
+	// calibration): an order of magnitude, not a measurement; null when
+	// some counts came from spectra (a spectrometer's efficiency is not
+	// its device's dose calibration).
+	ActivityMBq  *float64  `json:"cs137_equivalent_mbq"`
 	TS           float64   `json:"ts"`
 	Significant  bool      `json:"significant"` // TS ≥ SignificantTS
 	Dispersion   float64   `json:"dispersion"`
@@ -107,6 +111,7 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 		first, last int // reading indices
 	}
 	var passes []passInfo
+	fromSpectra := false
 	for _, d := range devices {
 		samples, err := st.Track(ctx, store.TrackQuery{DeviceID: d.ID, From: from, To: to, Limit: opt.MaxSamples})
 		if err != nil {
@@ -132,6 +137,7 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 				return IncidentSource{}, fmt.Errorf("localize: spectra of device %d: %w", d.ID, err)
 			}
 			near = WithSpectrumCounts(near, sp)
+			fromSpectra = fromSpectra || len(sp) > 0
 		}
 		eff := 1.0
 		if d.CPMPerUSvH > 0 {
@@ -169,7 +175,10 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 	if se := est.StrengthSE(); finite(se) {
 		out.StrengthSE = &se
 	}
-	out.ActivityMBq = est.Strength / (cs137GammaH * sample.DefaultCPMPerUSvH / 60)
+	if !fromSpectra {
+		mbq := est.Strength / (cs137GammaH * sample.DefaultCPMPerUSvH / 60)
+		out.ActivityMBq = &mbq
+	}
 	out.TS, out.Significant, out.Dispersion = est.TS, est.TS >= SignificantTS, est.Dispersion
 	out.Ambiguous = est.Ambiguous
 	for _, m := range est.Alternatives {
@@ -180,8 +189,11 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 	for _, p := range passes {
 		p.Background = est.Background[len(out.Passes)]
 		p.Closest = math.Inf(1)
+		p.Path = make([][2]float64, 0, p.last-p.first)
 		for _, r := range rs[p.first:p.last] {
 			p.Closest = min(p.Closest, math.Hypot(r.X1-est.X, r.Y1-est.Y))
+			lat, lon := fr.ToLatLon(r.X1, r.Y1)
+			p.Path = append(p.Path, [2]float64{lon, lat})
 		}
 		out.Passes = append(out.Passes, p.Pass)
 		if !seen[p.DeviceID] {

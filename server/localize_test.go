@@ -55,7 +55,9 @@ func TestIncidentSource(t *testing.T) {
 	}
 	src := got.Source
 	t.Logf("source %.6f %.6f, ellipse %+v, TS %.0f, passes %+v", src.Lat, src.Lon, src.Ellipse, src.TS, src.Passes)
-	if !src.Significant || src.Ellipse == nil || len(src.Ring) != 65 || src.Vehicles != 1 || len(src.Passes) != 1 || src.Passes[0].DeviceID != h.dev.ID {
+	// The counts came from spectra: no Cs-137 equivalent.
+	if !src.Significant || src.Ellipse == nil || len(src.Ring) != 65 || src.Vehicles != 1 || len(src.Passes) != 1 || src.Passes[0].DeviceID != h.dev.ID ||
+		len(src.Passes[0].Path) != src.Passes[0].Readings || src.ActivityMBq != nil {
 		t.Fatalf("%s", raw)
 	}
 	// Where the pass peaked: the nearest fix is one of the peak's
