@@ -61,10 +61,18 @@ type Mode struct {
 	Strength float64 // A, counts per second at 1 m
 	LogL     float64
 	// Ellipse is valid only when OK (the observed information is positive
-	// definite there).
+	// definite there). Its axes are the observed information's; their
+	// lengths come from the profile likelihood (profileEllipse). Wald is
+	// the ellipse of the observed information alone.
 	Ellipse Ellipse
+	Wald    Ellipse
 	OK      bool
 	cov     [3][3]float64
+}
+
+// ContainsWald is Contains for the Wald ellipse.
+func (m Mode) ContainsWald(x, y float64) bool {
+	return m.OK && mahalanobis2(m.Wald.Cov, x-m.X, y-m.Y) <= Chi2Two95
 }
 
 // Contains reports whether (x, y) lies in the mode's 95 % ellipse.
@@ -154,7 +162,7 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 	for iy := range n {
 		for ix := range n {
 			x, y := cx-cfg.HalfWidthM+float64(ix)*step, cy-cfg.HalfWidthM+float64(iy)*step
-			as[iy*n+ix], ll[iy*n+ix] = f.profile(x, y, tg)
+			as[iy*n+ix], ll[iy*n+ix] = f.profile(x, y, tg, false)
 		}
 	}
 	// Local maxima of the grid, best first; refine the best few.
@@ -231,6 +239,8 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 	phi := f.dispersion(modes[0])
 	for i := range modes {
 		modes[i].scale(phi)
+		modes[i].Wald = modes[i].Ellipse
+		f.profileEllipse(&modes[i], phi)
 	}
 	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi}
 	for _, m := range modes[1:] {
@@ -317,6 +327,63 @@ func (m *Mode) scale(phi float64) {
 	m.Ellipse = ellipse([2][2]float64{{m.cov[0][0], m.cov[0][1]}, {m.cov[1][0], m.cov[1][1]}})
 }
 
+// profileEllipse sets the lengths of m's ellipse axes from the profile
+// likelihood: along each axis, both ways, the distance at which
+// 2·(ln L(m) − ln L_profile) reaches 5.991·phi; each semi-axis is the
+// longer of its two. With few counts the likelihood is far from quadratic
+// (a single pass's distance from the road is bounded by the road on one
+// side and loosely known on the other), and the observed information's
+// ellipse alone covers the truth less often than it says.
+func (f *fitter) profileEllipse(m *Mode, phi float64) {
+	if !m.OK {
+		return
+	}
+	tg := make([]float64, len(f.near))
+	_, ref := f.profile(m.X, m.Y, tg, true)
+	ref = max(ref, m.LogL)
+	target := Chi2Two95 * phi / 2
+	az := m.Ellipse.AzimuthDeg * math.Pi / 180
+	ux, uy := math.Sin(az), math.Cos(az) // major axis
+	vx, vy := -uy, ux                    // minor axis
+	reach := func(dx, dy, t0 float64) float64 {
+		drop := func(t float64) float64 {
+			_, ll := f.profile(m.X+t*dx, m.Y+t*dy, tg, true)
+			return ref - ll
+		}
+		lo, hi := 0.0, max(t0, 0.1)
+		for drop(hi) < target {
+			lo, hi = hi, 2*hi
+			if hi > 50*max(t0, 1) {
+				return hi // flat: as far as looked
+			}
+		}
+		for range 30 {
+			mid := (lo + hi) / 2
+			if drop(mid) < target {
+				lo = mid
+			} else {
+				hi = mid
+			}
+			if hi-lo < 0.01*hi {
+				break
+			}
+		}
+		return hi
+	}
+	a := max(reach(ux, uy, m.Ellipse.SemiMajorM), reach(-ux, -uy, m.Ellipse.SemiMajorM))
+	b := max(reach(vx, vy, m.Ellipse.SemiMinorM), reach(-vx, -vy, m.Ellipse.SemiMinorM))
+	if b > a {
+		a, b = b, a
+		ux, uy, vx, vy = vx, vy, ux, uy
+	}
+	ca, cb := a*a/Chi2Two95, b*b/Chi2Two95
+	c := [2][2]float64{
+		{ca*ux*ux + cb*vx*vx, ca*ux*uy + cb*vx*vy},
+		{ca*ux*uy + cb*vx*vy, ca*uy*uy + cb*vy*vy},
+	}
+	m.Ellipse = ellipse(c)
+}
+
 // mirror reflects (x, y) across the line of the reading path nearest to
 // it; ok is false when that path is a point.
 func (f *fitter) mirror(rs []Reading, x, y float64) (mx, my float64, ok bool) {
@@ -367,11 +434,15 @@ func (f *fitter) logL(x, y, a float64) float64 {
 
 // profile maximises the likelihood over A ≥ 0 at (x, y) (concave in A:
 // safeguarded Newton).
-func (f *fitter) profile(x, y float64, tg []float64) (a, ll float64) {
+func (f *fitter) profile(x, y float64, tg []float64, fine bool) (a, ll float64) {
+	gm := gCoarse
+	if fine {
+		gm = gOnly
+	}
 	var num, den float64
 	for k, i := range f.near {
 		p := &f.ps[i]
-		tg[k] = p.te * gCoarse(p, x, y, f.h, f.mu)
+		tg[k] = p.te * gm(p, x, y, f.h, f.mu)
 		num += p.c - p.t*f.b[i]
 		den += tg[k]
 	}

@@ -98,6 +98,7 @@ type Result struct {
 	ClosestM         []float64 // actual closest approach of the nearest pass
 	CRB              []float64 // √trace of the CRB covariance, A unknown
 	Covered          int       // the truth in the best mode's ellipse
+	CoveredWald      int       // ... in its observed-information ellipse alone
 	CoveredAny       int       // ... in any reported mode's ellipse
 	Ambiguous        int
 	Significant      int // TS ≥ 25
@@ -314,6 +315,9 @@ func trial(sc Scenario, sites [][]site, opt Options, rng *rand.Rand, res *Result
 	if est.Contains(0, 0) {
 		res.Covered++
 	}
+	if est.ContainsWald(0, 0) {
+		res.CoveredWald++
+	}
 	if covAny {
 		res.CoveredAny++
 	}
@@ -344,7 +348,7 @@ func segDist(r localize.Reading) float64 {
 // Write prints the table and the goals.
 func Write(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tcov. any mode\tambiguous\t")
+	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tWald cov.\tcov. any mode\tambiguous\t")
 	for _, r := range results {
 		n := float64(max(r.Trials, 1))
 		closest := Median(r.ClosestM)
@@ -352,15 +356,18 @@ func Write(w io.Writer, results []Result) {
 		if len(r.Distances) == 1 {
 			errs = r.Resolved
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.0f%%\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t\n",
 			r.Name, r.Trials, 100*float64(r.Significant)/n, closest, Median(r.Errors), Median(r.Resolved),
 			Median(errs)/closest, Median(r.CRB), Median(errs)/Median(r.CRB),
-			100*float64(r.Covered)/n, 100*float64(r.CoveredAny)/n, 100*float64(r.Ambiguous)/n)
+			100*float64(r.Covered)/n, 100*float64(r.CoveredWald)/n, 100*float64(r.CoveredAny)/n, 100*float64(r.Ambiguous)/n)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, `
 err/closest and err/CRB use the mirror-resolved error for one pass (one straight pass cannot tell
 the side of the road: the fit reports both modes, "ambiguous"), the best mode's error for several.
+coverage: the truth inside the best mode's 95 % ellipse (axes of the observed information, lengths
+from the profile likelihood); Wald cov.: inside the observed-information ellipse alone; any mode:
+inside the ellipse of the best or of a reported mirror mode.
 CRB: √trace of the (x, y) block of the inverse expected Fisher information at the truth, A unknown;
 an efficient estimator's median radial error is ≈ 0.83 of it (isotropic 2-D Gaussian).
 Goals (issue #20): 1 pass median ≤ 0.30 × closest approach; ≥ 3 passes ≤ 50 m: ≤ 10 m;
