@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Heatmap", func(t *testing.T) { testHeatmap(t, open(t)) })
 	t.Run("Overlays", func(t *testing.T) { testOverlays(t, open(t)) })
 	t.Run("Spectra", func(t *testing.T) { testSpectra(t, open(t)) })
+	t.Run("SpectraRetention", func(t *testing.T) { testSpectraRetention(t, open(t)) })
 }
 
 // Base is a fixed, recent, minute-aligned time so tests are reproducible.
