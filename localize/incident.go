@@ -93,7 +93,10 @@ var ErrNoPosition = errors.New("localize: the incident has no valid position")
 // passGapS splits a device's readings into passes.
 const passGapS = 60
 
-// ForIncident fits a source to the counts of every device near inc.
+// ForIncident fits a source to the counts of every device near inc. It
+// reads each device's track in the window (one query per device: fine for
+// a fleet of tens; a fleet of thousands wants a store query by area and
+// time, which the stores do not have yet).
 func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt IncidentOptions) (IncidentSource, error) {
 	if !inc.PeakGPSValid || !finite(inc.PeakLat, inc.PeakLon) {
 		return IncidentSource{}, ErrNoPosition
