@@ -68,6 +68,9 @@ type Config struct {
 	HTTPMaxConnsPerIP, OsmAndMaxConnsPerIP, BGeigieMaxConnsPerIP int
 	// SilenceTick is how often silence rules are checked (0: 5 s).
 	SilenceTick time.Duration
+	// SpectraRetain: spectra older than this are deleted hourly (0 keeps
+	// them; spectra_retention.go).
+	SpectraRetain time.Duration
 	// Limits are the ingest abuse limits (zero rates disable them).
 	Limits ingest.LimitConfig
 	// EmbeddedDir is where the embedded store lives when DB.URL is empty.
@@ -460,6 +463,7 @@ func (n *Node) Run(ctx context.Context) error {
 	tickCtx, stopTicks := context.WithCancel(ctx)
 	defer stopTicks()
 	go n.silenceTicks(tickCtx)
+	go n.runSpectraRetention(tickCtx)
 	if n.journal != nil {
 		go n.Alarms.RunJournal(tickCtx, time.Second)
 	}

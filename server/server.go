@@ -193,6 +193,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/incidents", s.require(auth.RoleViewer, s.handleListIncidents))
 	s.mux.HandleFunc("GET /api/v1/incidents/{id}", s.require(auth.RoleViewer, s.handleGetIncident))
 	s.mux.HandleFunc("GET /api/v1/incidents/{id}/spectrum", s.require(auth.RoleViewer, s.handleIncidentSpectrum))
+	s.mux.HandleFunc("GET /api/v1/incidents/{id}/source", s.require(auth.RoleViewer, s.handleIncidentSource))
 	s.mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", s.require(auth.RoleOperator, s.handleAcknowledgeIncident))
 	s.mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.require(auth.RoleOperator, s.handleResolveIncident))
 	// Maps: basemaps (PMTiles archives served with Range) and site plans.

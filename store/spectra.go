@@ -62,6 +62,10 @@ type Spectra interface {
 	WriteSpectra(ctx context.Context, spectra []Spectrum) error
 	// SpectraRange returns the spectra q selects.
 	SpectraRange(ctx context.Context, q SpectrumQuery) ([]Spectrum, error)
+	// DeleteSpectraBefore deletes at most limit spectra older than before
+	// (retention; callers repeat until fewer than limit go) and returns
+	// how many it deleted.
+	DeleteSpectraBefore(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // MaxSpectrumChannels bounds a stored spectrum (N42 instruments have up

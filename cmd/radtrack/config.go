@@ -171,6 +171,7 @@ func parseServeConfig(args []string, stderr io.Writer) (app.Config, string, erro
 	f.String(&c.RedisURL, "redis-url", "REDIS_URL", "", "Redis URL: live push across several nodes (unset: in-process)")
 	f.String(&c.RedisPrefix, "redis-prefix", "RADTRACK_REDIS_PREFIX", "radtrack:live", "Redis key prefix; nodes sharing it form one cluster")
 	f.Duration(&c.LiveTick, "live-tick", "RADTRACK_LIVE_TICK", 100*time.Millisecond, "how often positions are flushed to each map viewer")
+	f.Duration(&c.SpectraRetain, "spectra-retain", "RADTRACK_SPECTRA_RETAIN", 0, "delete gamma spectra older than this, hourly (0 keeps them)")
 	f.Duration(&c.ConfigCheck, "config-check", "RADTRACK_CONFIG_CHECK", 5*time.Second, "how often fences and rules are checked for changes made through another node (catch-up for a missed notice)")
 	f.Duration(&c.SnapshotEvery, "snapshot-every", "RADTRACK_SNAPSHOT_EVERY", time.Minute, "how often the local snapshot (credential hashes, users, rules, fences; beside the spool) is refreshed, besides after every change")
 	var origins string

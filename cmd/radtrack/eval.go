@@ -11,8 +11,11 @@ import (
 
 // runEval is "radtrack eval detection [FILE...]".
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "localize" {
+		return runEvalLocalize(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "detection" {
-		fmt.Fprintln(stderr, "usage: radtrack eval detection [-data DIR] [-plot FILE] [-passes N] [-full] [FILE...]")
+		fmt.Fprintln(stderr, "usage: radtrack eval detection [-data DIR] [-plot FILE] [-passes N] [-full] [FILE...]\n       radtrack eval localize [-data DIR] [-trials N] [-seed S] [-window S]")
 		return flag.ErrHelp
 	}
 	opt := detection.Options{Grid: detection.DefaultGrid()}

@@ -137,7 +137,8 @@ function sameList(a, b) {
 // their own below. Cards are kept per key (incident or alarm id) so that a
 // half-typed comment survives the updates that keep arriving.
 export class AlarmPanel {
-  constructor({ store, incidents, user, deviceName, onLocate, onDetails }) {
+  constructor({ store, incidents, user, deviceName, onLocate, onDetails, onAnalyse }) {
+    this.onAnalyse = onAnalyse;
     this.store = store;
     this.incidents = incidents;
     this.user = user;
@@ -221,18 +222,22 @@ export class AlarmPanel {
     card.body = h('div', { class: 'alarm-body' });
     card.actions = h('div', { class: 'alarm-actions' });
     card.form = h('div', { class: 'alarm-form' });
+    // The source estimate and spectrum (incidentsource.js), shown when the
+    // incident is looked at.
+    card.analysis = h('div', { class: 'incident-analysis' });
     const look = () => {
       for (const a of card.inc.alarms) this.store.seen(a.id);
       this.onLocate({ ...card.inc, device_id: card.inc.peak_device_id });
+      if (this.onAnalyse) this.onAnalyse(card.inc, card.analysis);
     };
     card.el = h('li', {
       class: 'alarm-card incident-card', tabindex: '0', dataset: { incidentId: String(inc.id) },
       onclick: (e) => {
-        if (e.target.closest('button, input, select, textarea, label, form')) return;
+        if (e.target.closest('button, input, select, textarea, label, form, .incident-analysis')) return;
         look();
       },
       onkeydown: (e) => { if (e.key === 'Enter' && e.target === card.el) look(); },
-    }, card.head, card.chips, card.body, card.actions, card.form);
+    }, card.head, card.chips, card.body, card.analysis, card.actions, card.form);
     card.look = look;
     return card;
   }

@@ -10,6 +10,7 @@ import { Vehicles } from './vehicles.js';
 import { LiveClient, State } from './live.js';
 import { AlarmStore, AlarmPanel } from './alarms.js';
 import { IncidentStore, groupCards } from './incidents.js';
+import { IncidentAnalysis } from './incidentsource.js';
 import { Fences } from './fences.js';
 import { Overlays } from './overlays.js';
 import { VehicleList } from './ui/vehiclelist.js';
@@ -180,7 +181,9 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     setTimeout(() => { if (peakMarker) peakMarker.remove(); peakMarker = null; }, 15000);
   };
   const history = new AlarmHistory({ deviceName, onLocate: locate, devices: () => devices });
-  const panel = new AlarmPanel({ store: alarms, incidents, user, deviceName, onLocate: locate, onDetails: (id) => { select('history'); history.show(id); } });
+  const analysis = new IncidentAnalysis({ map, incidents });
+  const panel = new AlarmPanel({ store: alarms, incidents, user, deviceName, onLocate: locate, onDetails: (id) => { select('history'); history.show(id); },
+    onAnalyse: (inc, el) => analysis.show(inc, el) });
   const rules = new RulesPanel({ user, fences: () => fences.features });
   const vlist = new VehicleList({ vehicles, map });
   const daily = new DailyPanel({ devices: () => devices });
@@ -350,7 +353,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     window.radtrack.basemaps = bm;
     return bm.use(bm.initial.id);
   }).catch((err) => status(`Basemaps: ${errorText(err)}`)).finally(() => { window.radtrack.basemapsReady = true; });
-  Object.assign(window.radtrack, { vehicles, alarms, incidents, live, fences, overlays, editor, replay, heatmap, vehicleList: vlist, selectTab: select });
+  Object.assign(window.radtrack, { analysis, vehicles, alarms, incidents, live, fences, overlays, editor, replay, heatmap, vehicleList: vlist, selectTab: select });
 }
 
 registerServiceWorker();

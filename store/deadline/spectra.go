@@ -2,6 +2,7 @@ package deadline
 
 import (
 	"context"
+	"time"
 
 	"github.com/radtrack/radtrack/store"
 )
@@ -24,4 +25,14 @@ func (x *Store) SpectraRange(ctx context.Context, q store.SpectrumQuery) (_ []st
 	}
 	defer end(&err)
 	return x.s.SpectraRange(ctx, q)
+}
+
+// Retention deletes in batches, each a write.
+func (x *Store) DeleteSpectraBefore(ctx context.Context, before time.Time, limit int) (_ int64, err error) {
+	var end func(*error)
+	if ctx, end, err = x.begin(ctx, kindWrite); err != nil {
+		return
+	}
+	defer end(&err)
+	return x.s.DeleteSpectraBefore(ctx, before, limit)
 }

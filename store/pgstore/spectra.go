@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -93,4 +94,13 @@ func (s *Store) SpectraRange(ctx context.Context, q store.SpectrumQuery) ([]stor
 		return nil, fmt.Errorf("spectra of device %d: %w", q.DeviceID, err)
 	}
 	return out, nil
+}
+
+func (s *Store) DeleteSpectraBefore(ctx context.Context, before time.Time, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM spectra WHERE (device_id, time, detector) IN
+		(SELECT device_id, time, detector FROM spectra WHERE time < $1 LIMIT $2)`, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete spectra before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return tag.RowsAffected(), nil
 }

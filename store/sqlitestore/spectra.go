@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/radtrack/radtrack/store"
 )
@@ -94,4 +95,21 @@ func (s *Store) SpectraRange(ctx context.Context, q store.SpectrumQuery) ([]stor
 		return nil, fmt.Errorf("spectra of device %d: %w", q.DeviceID, err)
 	}
 	return out, nil
+}
+
+func (s *Store) DeleteSpectraBefore(ctx context.Context, before time.Time, limit int) (int64, error) {
+	var n int64
+	err := s.writeTx(ctx, "delete old spectra", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM spectra WHERE (device_id, time, detector) IN
+			(SELECT device_id, time, detector FROM spectra WHERE time < ? LIMIT ?)`, micros(before), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete spectra before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return n, nil
 }

@@ -74,3 +74,33 @@ func brief(s store.Spectrum) store.Spectrum {
 	}
 	return s
 }
+
+// Retention: spectra older than the cut go, in batches of the limit; newer
+// ones and other devices' newer ones stay.
+func testSpectraRetention(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d, _ := NewDevice(t, s, "spec-ret")
+	var in []store.Spectrum
+	for i := range 5 {
+		in = append(in, store.Spectrum{DeviceID: d.ID, Time: Base.Add(time.Duration(i) * time.Hour), Counts: []uint32{uint32(i + 1)}, RealTime: 1, LiveTime: 1})
+	}
+	if err := s.WriteSpectra(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	cut := Base.Add(3 * time.Hour) // hours 0, 1, 2 go
+	n, err := s.DeleteSpectraBefore(ctx, cut, 2)
+	if err != nil || n != 2 {
+		t.Fatalf("first batch: %d %v, want 2", n, err)
+	}
+	n, err = s.DeleteSpectraBefore(ctx, cut, 2)
+	if err != nil || n != 1 {
+		t.Fatalf("second batch: %d %v, want 1", n, err)
+	}
+	if n, err = s.DeleteSpectraBefore(ctx, cut, 2); err != nil || n != 0 {
+		t.Fatalf("third batch: %d %v, want 0", n, err)
+	}
+	got, err := s.SpectraRange(ctx, store.SpectrumQuery{DeviceID: d.ID, From: Base.Add(-time.Hour), To: Base.Add(24 * time.Hour)})
+	if err != nil || len(got) != 2 || !got[0].Time.Equal(cut) || got[1].Counts[0] != 5 {
+		t.Fatalf("left %d %v: %+v", len(got), err, got)
+	}
+}

@@ -1,0 +1,46 @@
+// Package localize estimates where a gamma point source is, and how
+// strong, from the counts of moving detectors that passed it (issue #20
+// item 3).
+//
+// Model. A reading i is the counts c_i of one detector over its counting
+// interval of live time t_i, taken while the detector moved along the
+// segment from its previous fix to its current one. With the source at
+// (x, y) on the ground in a local east–north frame (metres) and the
+// detector H metres above it, the expected counts are
+//
+//	λ_i = t_i · (b_v + ε_i · A · ḡ_i(x, y)),   g(r) = e^(−μ·r) / r²,
+//
+// where ḡ_i is g averaged along the segment (a 50 km/h car covers 70 m of a
+// bGeigie's 5-s interval: the reading is smeared along it), r the slant
+// distance, b_v the background rate of vehicle v (its readings' mean rate
+// outside the peak, see Backgrounds) and A the source's strength in counts per
+// second at 1 m without air (detector efficiency × emission rate / 4π) for
+// a detector of relative efficiency ε = 1 (Reading.Eff: a fleet's
+// detectors differ; the server takes ε from the device calibrations).
+// Build-up in air and shielding by the vehicle are left out: both bias A,
+// not much the position (they change the shape of the count profile
+// little at tens of metres).
+//
+// Air attenuation: μ = 0.0093 /m at 662 keV (Cs-137): NIST XCOM / NIST
+// Standard Reference Database 126 (Hubbell & Seltzer), dry air near sea
+// level, μ/ρ = 0.08055 cm²/g at 0.6 MeV and 0.07074 at 0.8 MeV, log–log
+// interpolated to 0.0770 cm²/g at 0.662 MeV, × ρ = 1.205·10⁻³ g/cm³.
+//
+// Fit. The Poisson log-likelihood Σ c_i ln λ_i − λ_i is maximised over
+// (x, y, A): a grid over (x, y) with A profiled out (the likelihood is
+// concave in A; a few Newton steps), then Levenberg–Marquardt (Newton with
+// Marquardt damping on the exact Hessian) from the best few local maxima of
+// the grid. The 95 % ellipse of (x, y) comes from the inverse of the
+// observed Fisher information (the negative Hessian at the maximum); its
+// (x, y) block is the covariance with A marginalised; the semi-axes are
+// √(5.991·eigenvalue) (χ² with 2 degrees of freedom). The Cramér–Rao bound
+// is the same block of the inverse of the expected Fisher information
+// Σ ∇λ_i ∇λ_iᵀ / λ_i at the true parameters (CRB).
+//
+// Mirror ambiguity. One straight pass cannot tell on which side of the road
+// the source is: the likelihood has two equal maxima mirrored across the
+// track. Every local maximum within 3 log-likelihood units of the best
+// (the 95 % χ²₂ level, 5.991/2) that lies outside the best one's ellipse is
+// reported as an alternative with its own ellipse (Estimate.Alternatives),
+// and Estimate.Ambiguous is set; the best is then a coin toss between them.
+package localize

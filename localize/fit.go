@@ -1,0 +1,670 @@
+package localize
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+)
+
+// Chi2Two95 is the 95 % quantile of χ² with 2 degrees of freedom.
+const Chi2Two95 = 5.991
+
+// Config tunes a fit; zero fields take their defaults.
+type Config struct {
+	HeightM float64 // detector above source, DefaultHeightM
+	Mu      float64 // air attenuation per metre, MuCs137Air
+	// The (x, y) grid: a square of ±HalfWidthM around Center (or, without
+	// HasCenter, around the end of the most significant reading) with
+	// GridN points a side. The best local maxima of the grid are refined,
+	// and the mirror image of the best across the nearest reading's path.
+	Center     [2]float64
+	HasCenter  bool
+	HalfWidthM float64 // 250
+	GridN      int     // 51
+	// Background, if not nil, fixes each vehicle's background rate (cps);
+	// otherwise Backgrounds estimates it from the readings.
+	Background map[int]float64
+}
+
+func (c Config) withDefaults() Config {
+	if c.HeightM <= 0 {
+		c.HeightM = DefaultHeightM
+	}
+	if c.Mu <= 0 {
+		c.Mu = MuCs137Air
+	}
+	if c.HalfWidthM <= 0 {
+		c.HalfWidthM = 250
+	}
+	if c.GridN < 3 {
+		c.GridN = 31
+	}
+	return c
+}
+
+// Ellipse is a 95 % confidence ellipse of the position.
+type Ellipse struct {
+	SemiMajorM float64 `json:"semi_major_m"`
+	SemiMinorM float64 `json:"semi_minor_m"`
+	// AzimuthDeg is the direction of the major axis, degrees clockwise
+	// from north, in [0, 180).
+	AzimuthDeg float64 `json:"azimuth_deg"`
+	// Cov is the (x, y) covariance, m² (east, north), A marginalised.
+	Cov [2][2]float64 `json:"cov_m2"`
+}
+
+// Mode is one local maximum of the likelihood.
+type Mode struct {
+	X, Y     float64 // metres east, north
+	Strength float64 // A, counts per second at 1 m
+	LogL     float64
+	// Ellipse is valid only when OK (the observed information is positive
+	// definite there). Its axes are the observed information's; their
+	// lengths come from the profile likelihood (profileEllipse). Wald is
+	// the ellipse of the observed information alone.
+	Ellipse Ellipse
+	Wald    Ellipse
+	OK      bool
+	cov     [3][3]float64
+}
+
+// ContainsWald is Contains for the Wald ellipse.
+func (m Mode) ContainsWald(x, y float64) bool {
+	return m.OK && mahalanobis2(m.Wald.Cov, x-m.X, y-m.Y) <= Chi2Two95
+}
+
+// Contains reports whether (x, y) lies in the mode's 95 % ellipse.
+func (m Mode) Contains(x, y float64) bool {
+	return m.OK && mahalanobis2(m.Ellipse.Cov, x-m.X, y-m.Y) <= Chi2Two95
+}
+
+// StrengthSE is the standard error of A (observed information).
+func (m Mode) StrengthSE() float64 {
+	if !m.OK {
+		return math.NaN()
+	}
+	return math.Sqrt(m.cov[2][2])
+}
+
+// Estimate is a fit's result.
+type Estimate struct {
+	Mode
+	// Alternatives are other maxima as likely as the best within the 95 %
+	// level (log-likelihoods apart by less than 5.991/2 × Dispersion): the
+	// mirror image across a straight pass. Ambiguous when any.
+	Alternatives []Mode
+	Ambiguous    bool
+	// Dispersion is Pearson's χ²/(n − 3) at the best fit, at least 1:
+	// how much more the counts scatter about the model than Poisson
+	// (background that varies along the road, a profile the model does
+	// not fit). Every covariance and ellipse is scaled by it
+	// (quasi-likelihood); with a thousand counts a second the model's
+	// errors, not the counting, bound the position.
+	Dispersion float64
+	// TS is 2·(ln L(best) − ln L(A = 0)): the source's significance
+	// (asymptotically χ² with 3 dof under "no source", loosely).
+	TS         float64
+	Background map[int]float64 // cps per vehicle as used
+	Readings   int
+	Vehicles   int
+}
+
+// ErrNoReadings: nothing to fit.
+var ErrNoReadings = errors.New("localize: no readings with counts and live time")
+
+// Fit finds the maximum-likelihood point source for the readings.
+func Fit(rs []Reading, cfg Config) (Estimate, error) {
+	cfg = cfg.withDefaults()
+	var clean []Reading
+	for _, r := range rs {
+		if r.Live > 0 && r.Counts >= 0 && finite(r.X0, r.Y0, r.X1, r.Y1, r.Counts, r.Live) {
+			clean = append(clean, r)
+		}
+	}
+	if len(clean) == 0 {
+		return Estimate{}, ErrNoReadings
+	}
+	bkg := cfg.Background
+	if bkg == nil {
+		bkg = Backgrounds(clean)
+	}
+	ps := prepare(clean)
+	b := make([]float64, len(ps))
+	vehicles := map[int]bool{}
+	for i, p := range ps {
+		b[i] = bkg[p.veh]
+		if !(b[i] > 0) {
+			return Estimate{}, fmt.Errorf("localize: vehicle %d has no positive background", p.veh)
+		}
+		vehicles[p.veh] = true
+	}
+	f := &fitter{ps: ps, b: b, h: cfg.HeightM, mu: cfg.Mu}
+
+	cx, cy := cfg.Center[0], cfg.Center[1]
+	if !cfg.HasCenter {
+		cx, cy = f.mostSignificant(clean)
+	}
+	// Readings too far from every grid point to see the source add the
+	// same constant to every likelihood and are left out.
+	reach := cfg.HalfWidthM*math.Sqrt2 + farM
+	for i, r := range clean {
+		if math.Hypot((r.X0+r.X1)/2-cx, (r.Y0+r.Y1)/2-cy)-math.Hypot(r.X1-r.X0, r.Y1-r.Y0)/2 < reach {
+			f.near = append(f.near, i)
+		}
+	}
+	n := cfg.GridN
+	step := 2 * cfg.HalfWidthM / float64(n-1)
+	ll := make([]float64, n*n)
+	as := make([]float64, n*n)
+	tg := make([]float64, len(f.near))
+	for iy := range n {
+		for ix := range n {
+			x, y := cx-cfg.HalfWidthM+float64(ix)*step, cy-cfg.HalfWidthM+float64(iy)*step
+			as[iy*n+ix], ll[iy*n+ix] = f.profile(x, y, tg, false)
+		}
+	}
+	// Local maxima of the grid, best first; refine the best few.
+	type cand struct {
+		i  int
+		ll float64
+	}
+	var cands []cand
+	for iy := range n {
+		for ix := range n {
+			v := ll[iy*n+ix]
+			peak := true
+			for dy := -1; dy <= 1 && peak; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					jx, jy := ix+dx, iy+dy
+					if (dx != 0 || dy != 0) && jx >= 0 && jy >= 0 && jx < n && jy < n && ll[jy*n+jx] > v {
+						peak = false
+						break
+					}
+				}
+			}
+			if peak {
+				cands = append(cands, cand{iy*n + ix, v})
+			}
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].ll > cands[j].ll })
+	var modes []Mode
+	for _, c := range cands[:min(len(cands), 4)] {
+		if c.ll < cands[0].ll-10 {
+			break // too unlikely to matter
+		}
+		ix, iy := c.i%n, c.i/n
+		m := f.refine(cx-cfg.HalfWidthM+float64(ix)*step, cy-cfg.HalfWidthM+float64(iy)*step, as[c.i])
+		dup := false
+		for _, o := range modes {
+			if math.Hypot(o.X-m.X, o.Y-m.Y) < 1 {
+				dup = true
+			}
+		}
+		if !dup {
+			modes = append(modes, m)
+		}
+	}
+	// The mirror of the best mode across the path it is closest to: a
+	// straight pass's other maximum, which a coarse grid may straddle.
+	best := modes[0]
+	for _, m := range modes[1:] {
+		if m.LogL > best.LogL {
+			best = m
+		}
+	}
+	if mx, my, ok := f.mirror(clean, best.X, best.Y); ok {
+		m := f.refine(mx, my, best.Strength)
+		dup := false
+		for _, o := range modes {
+			if math.Hypot(o.X-m.X, o.Y-m.Y) < 1 {
+				dup = true
+			}
+		}
+		if !dup {
+			modes = append(modes, m)
+		}
+	}
+	slices.SortFunc(modes, func(a, b Mode) int {
+		switch {
+		case a.LogL > b.LogL:
+			return -1
+		case a.LogL < b.LogL:
+			return 1
+		}
+		return 0
+	})
+	phi := f.dispersion(modes[0])
+	for i := range modes {
+		modes[i].scale(phi)
+		modes[i].Wald = modes[i].Ellipse
+		f.profileEllipse(&modes[i], phi)
+	}
+	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi}
+	for _, m := range modes[1:] {
+		if (est.LogL-m.LogL)/phi <= Chi2Two95/2 && !est.Contains(m.X, m.Y) {
+			est.Alternatives = append(est.Alternatives, m)
+		}
+	}
+	est.Ambiguous = len(est.Alternatives) > 0
+	est.TS = 2 * (est.LogL - f.logL(0, 0, 0))
+	return est, nil
+}
+
+// Backgrounds is each vehicle's background rate: the mean rate of its
+// readings outside the peak, those no more than 3 Poisson sigmas above
+// the median rate. (The mean, not the median: the median of a few counts
+// is an integer and biased — a bGeigie's 3.35 mean counts in 5 s have
+// median 3, 10 % low.)
+func Backgrounds(rs []Reading) map[int]float64 {
+	rates := map[int][]float64{}
+	for _, r := range rs {
+		rates[r.Vehicle] = append(rates[r.Vehicle], r.Counts/r.Live)
+	}
+	out := map[int]float64{}
+	for v, rr := range rates {
+		med := median(rr)
+		var counts, live, allLive float64
+		for _, r := range rs {
+			if r.Vehicle != v {
+				continue
+			}
+			allLive += r.Live
+			if r.Counts/r.Live <= med+3*math.Sqrt(max(med, 1/r.Live)/r.Live) {
+				counts += r.Counts
+				live += r.Live
+			}
+		}
+		b := counts / live
+		// A silent detector still has some background: half a count over
+		// all its live time, so that a count is never impossible.
+		if !(b > 0) {
+			b = 0.5 / allLive
+		}
+		out[v] = b
+	}
+	return out
+}
+
+// farM: at this distance a source is e^(−4.65)/250 000 of its 1-m
+// rate — below a millionth of any background worth fitting.
+const farM = 500
+
+type fitter struct {
+	ps    []prepared
+	b     []float64
+	h, mu float64
+	near  []int // readings the grid uses
+}
+
+// dispersion is Pearson's χ² per degree of freedom of the readings near
+// the source at mode m, at least 1.
+func (f *fitter) dispersion(m Mode) float64 {
+	var chi2 float64
+	for _, i := range f.near {
+		p := &f.ps[i]
+		lam := p.t*f.b[i] + p.te*m.Strength*gOnly(p, m.X, m.Y, f.h, f.mu)
+		chi2 += (p.c - lam) * (p.c - lam) / lam
+	}
+	if dof := len(f.near) - 3; dof > 0 {
+		return max(chi2/float64(dof), 1)
+	}
+	return 1
+}
+
+// scale multiplies the mode's covariance by phi.
+func (m *Mode) scale(phi float64) {
+	if !m.OK || phi == 1 {
+		return
+	}
+	for j := range 3 {
+		for k := range 3 {
+			m.cov[j][k] *= phi
+		}
+	}
+	m.Ellipse = ellipse([2][2]float64{{m.cov[0][0], m.cov[0][1]}, {m.cov[1][0], m.cov[1][1]}})
+}
+
+// profileEllipse sets the lengths of m's ellipse axes from the profile
+// likelihood: along each axis, both ways, the distance at which
+// 2·(ln L(m) − ln L_profile) reaches 5.991·phi; each semi-axis is the
+// longer of its two. With few counts the likelihood is far from quadratic
+// (a single pass's distance from the road is bounded by the road on one
+// side and loosely known on the other), and the observed information's
+// ellipse alone covers the truth less often than it says.
+func (f *fitter) profileEllipse(m *Mode, phi float64) {
+	if !m.OK {
+		return
+	}
+	tg := make([]float64, len(f.near))
+	_, ref := f.profile(m.X, m.Y, tg, true)
+	ref = max(ref, m.LogL)
+	target := Chi2Two95 * phi / 2
+	az := m.Ellipse.AzimuthDeg * math.Pi / 180
+	ux, uy := math.Sin(az), math.Cos(az) // major axis
+	vx, vy := -uy, ux                    // minor axis
+	reach := func(dx, dy, t0 float64) float64 {
+		drop := func(t float64) float64 {
+			_, ll := f.profile(m.X+t*dx, m.Y+t*dy, tg, true)
+			return ref - ll
+		}
+		lo, hi := 0.0, max(t0, 0.1)
+		for drop(hi) < target {
+			lo, hi = hi, 2*hi
+			if hi > 50*max(t0, 1) {
+				return hi // flat: as far as looked
+			}
+		}
+		for range 30 {
+			mid := (lo + hi) / 2
+			if drop(mid) < target {
+				lo = mid
+			} else {
+				hi = mid
+			}
+			if hi-lo < 0.01*hi {
+				break
+			}
+		}
+		return hi
+	}
+	a := max(reach(ux, uy, m.Ellipse.SemiMajorM), reach(-ux, -uy, m.Ellipse.SemiMajorM))
+	b := max(reach(vx, vy, m.Ellipse.SemiMinorM), reach(-vx, -vy, m.Ellipse.SemiMinorM))
+	if b > a {
+		a, b = b, a
+		ux, uy, vx, vy = vx, vy, ux, uy
+	}
+	ca, cb := a*a/Chi2Two95, b*b/Chi2Two95
+	c := [2][2]float64{
+		{ca*ux*ux + cb*vx*vx, ca*ux*uy + cb*vx*vy},
+		{ca*ux*uy + cb*vx*vy, ca*uy*uy + cb*vy*vy},
+	}
+	m.Ellipse = ellipse(c)
+}
+
+// mirror reflects (x, y) across the line of the reading path nearest to
+// it; ok is false when that path is a point.
+func (f *fitter) mirror(rs []Reading, x, y float64) (mx, my float64, ok bool) {
+	bestD := math.Inf(1)
+	for _, r := range rs {
+		dx, dy := r.X1-r.X0, r.Y1-r.Y0
+		l2 := dx*dx + dy*dy
+		if l2 < 1 {
+			continue
+		}
+		t := min(max(((x-r.X0)*dx+(y-r.Y0)*dy)/l2, 0), 1)
+		if d := math.Hypot(x-r.X0-t*dx, y-r.Y0-t*dy); d < bestD {
+			bestD = d
+			// Foot of the perpendicular on the infinite line.
+			u := ((x-r.X0)*dx + (y-r.Y0)*dy) / l2
+			fx, fy := r.X0+u*dx, r.Y0+u*dy
+			mx, my, ok = 2*fx-x, 2*fy-y, true
+		}
+	}
+	return mx, my, ok
+}
+
+// mostSignificant is the end of the reading furthest above its background.
+func (f *fitter) mostSignificant(rs []Reading) (x, y float64) {
+	best := math.Inf(-1)
+	for i, p := range f.ps {
+		mean := p.t * f.b[i]
+		if z := (p.c - mean) / math.Sqrt(mean); z > best {
+			best, x, y = z, rs[i].X1, rs[i].Y1
+		}
+	}
+	return x, y
+}
+
+func (f *fitter) logL(x, y, a float64) float64 {
+	var ll float64
+	for _, i := range f.near {
+		p := &f.ps[i]
+		g := 0.0
+		if a != 0 {
+			g = gOnly(p, x, y, f.h, f.mu)
+		}
+		lam := p.t*f.b[i] + p.te*a*g
+		ll += xlogy(p.c, lam) - lam
+	}
+	return ll
+}
+
+// profile maximises the likelihood over A ≥ 0 at (x, y) (concave in A:
+// safeguarded Newton).
+func (f *fitter) profile(x, y float64, tg []float64, fine bool) (a, ll float64) {
+	gm := gCoarse
+	if fine {
+		gm = gOnly
+	}
+	var num, den float64
+	for k, i := range f.near {
+		p := &f.ps[i]
+		tg[k] = p.te * gm(p, x, y, f.h, f.mu)
+		num += p.c - p.t*f.b[i]
+		den += tg[k]
+	}
+	a = max(num/den, 0)
+	for range 30 {
+		var d1, d2 float64
+		for k, i := range f.near {
+			p := &f.ps[i]
+			lam := p.t*f.b[i] + a*tg[k]
+			d1 += tg[k] * (p.c/lam - 1)
+			d2 -= p.c * tg[k] * tg[k] / (lam * lam)
+		}
+		if d2 >= 0 {
+			break
+		}
+		next := max(a-d1/d2, 0)
+		if math.Abs(next-a) <= 1e-9*max(a, 1e-12) {
+			a = next
+			break
+		}
+		a = next
+	}
+	for k, i := range f.near {
+		p := &f.ps[i]
+		lam := p.t*f.b[i] + a*tg[k]
+		ll += xlogy(p.c, lam) - lam
+	}
+	return a, ll
+}
+
+// derivs is the log-likelihood, its gradient and Hessian in (x, y, A).
+func (f *fitter) derivs(x, y, a float64) (ll float64, grad [3]float64, hess [3][3]float64) {
+	for _, i := range f.near {
+		p := &f.ps[i]
+		g := geom(p, x, y, f.h, f.mu, true)
+		lam := p.t*f.b[i] + p.te*a*g.g
+		ll += xlogy(p.c, lam) - lam
+		d := [3]float64{p.te * a * g.gx, p.te * a * g.gy, p.te * g.g}
+		d2 := [3][3]float64{
+			{p.te * a * g.gxx, p.te * a * g.gxy, p.te * g.gx},
+			{p.te * a * g.gxy, p.te * a * g.gyy, p.te * g.gy},
+			{p.te * g.gx, p.te * g.gy, 0},
+		}
+		w := p.c/lam - 1
+		w2 := p.c / (lam * lam)
+		for j := range 3 {
+			grad[j] += w * d[j]
+			for k := range 3 {
+				hess[j][k] += w*d2[j][k] - w2*d[j]*d[k]
+			}
+		}
+	}
+	return ll, grad, hess
+}
+
+// refine climbs from (x, y, a) by Levenberg–Marquardt on the exact
+// Hessian, then returns the mode with its observed-information ellipse.
+func (f *fitter) refine(x, y, a float64) Mode {
+	th := [3]float64{x, y, a}
+	ll, grad, hess := f.derivs(x, y, a)
+	lambda := 1e-3
+	for iter := 0; iter < 100; iter++ {
+		var m [3][3]float64
+		for j := range 3 {
+			for k := range 3 {
+				m[j][k] = -hess[j][k]
+			}
+			m[j][j] += lambda * max(math.Abs(hess[j][j]), 1e-12)
+		}
+		step, ok := solve3(m, grad)
+		if !ok {
+			lambda *= 10
+			if lambda > 1e12 {
+				break
+			}
+			continue
+		}
+		next := [3]float64{th[0] + step[0], th[1] + step[1], max(th[2]+step[2], 0)}
+		nll, ngrad, nhess := f.derivs(next[0], next[1], next[2])
+		if nll >= ll && !math.IsNaN(nll) {
+			small := math.Abs(step[0]) < 1e-3 && math.Abs(step[1]) < 1e-3 || nll-ll < 1e-8
+			th, ll, grad, hess = next, nll, ngrad, nhess
+			lambda = max(lambda/10, 1e-9)
+			if small {
+				break
+			}
+		} else {
+			lambda *= 10
+			if lambda > 1e8 {
+				break
+			}
+		}
+	}
+	mode := Mode{X: th[0], Y: th[1], Strength: th[2], LogL: ll}
+	var info [3][3]float64
+	for j := range 3 {
+		for k := range 3 {
+			info[j][k] = -hess[j][k]
+		}
+	}
+	if cov, ok := inv3(info); ok && th[2] > 0 && cov[0][0] > 0 && cov[1][1] > 0 && cov[2][2] > 0 &&
+		cov[0][0]*cov[1][1] > cov[0][1]*cov[0][1] {
+		mode.cov, mode.OK = cov, true
+		mode.Ellipse = ellipse([2][2]float64{{cov[0][0], cov[0][1]}, {cov[1][0], cov[1][1]}})
+	}
+	return mode
+}
+
+// ExpectedInfo is the expected Fisher information Σ ∇λ ∇λᵀ / λ in
+// (x, y, A) of readings with backgrounds bkg for a source at (x, y) of
+// strength a.
+func ExpectedInfo(rs []Reading, bkg map[int]float64, x, y, a float64, cfg Config) [3][3]float64 {
+	cfg = cfg.withDefaults()
+	var info [3][3]float64
+	for _, p := range prepare(rs) {
+		g := geom(&p, x, y, cfg.HeightM, cfg.Mu, false)
+		lam := p.t*bkg[p.veh] + p.te*a*g.g
+		if !(lam > 0) {
+			continue
+		}
+		d := [3]float64{p.te * a * g.gx, p.te * a * g.gy, p.te * g.g}
+		for j := range 3 {
+			for k := range 3 {
+				info[j][k] += d[j] * d[k] / lam
+			}
+		}
+	}
+	return info
+}
+
+// CRB is the Cramér–Rao bound of the position for the readings'
+// geometry: the (x, y) covariance any unbiased estimator is at least
+// (A unknown), and its RMS radial error √(trace). ok is false when the
+// information is singular (no information on the position).
+func CRB(rs []Reading, bkg map[int]float64, x, y, a float64, cfg Config) (cov [2][2]float64, rms float64, ok bool) {
+	c, ok := inv3(ExpectedInfo(rs, bkg, x, y, a, cfg))
+	if !ok || c[0][0] <= 0 || c[1][1] <= 0 {
+		return cov, math.Inf(1), false
+	}
+	cov = [2][2]float64{{c[0][0], c[0][1]}, {c[1][0], c[1][1]}}
+	return cov, math.Sqrt(c[0][0] + c[1][1]), true
+}
+
+func ellipse(c [2][2]float64) Ellipse {
+	a, b, d := c[0][0], c[0][1], c[1][1]
+	mid, rad := (a+d)/2, math.Hypot((a-d)/2, b)
+	l1, l2 := mid+rad, max(mid-rad, 0)
+	theta := 0.5 * math.Atan2(2*b, a-d) // major axis from east, counter-clockwise
+	az := math.Mod(90-theta*180/math.Pi+360, 180)
+	return Ellipse{SemiMajorM: math.Sqrt(Chi2Two95 * l1), SemiMinorM: math.Sqrt(Chi2Two95 * l2), AzimuthDeg: az, Cov: c}
+}
+
+func mahalanobis2(c [2][2]float64, dx, dy float64) float64 {
+	det := c[0][0]*c[1][1] - c[0][1]*c[1][0]
+	if !(det > 0) {
+		return math.Inf(1)
+	}
+	return (c[1][1]*dx*dx - 2*c[0][1]*dx*dy + c[0][0]*dy*dy) / det
+}
+
+func inv3(m [3][3]float64) ([3][3]float64, bool) {
+	var c [3][3]float64
+	c[0][0] = m[1][1]*m[2][2] - m[1][2]*m[2][1]
+	c[0][1] = m[0][2]*m[2][1] - m[0][1]*m[2][2]
+	c[0][2] = m[0][1]*m[1][2] - m[0][2]*m[1][1]
+	c[1][0] = m[1][2]*m[2][0] - m[1][0]*m[2][2]
+	c[1][1] = m[0][0]*m[2][2] - m[0][2]*m[2][0]
+	c[1][2] = m[0][2]*m[1][0] - m[0][0]*m[1][2]
+	c[2][0] = m[1][0]*m[2][1] - m[1][1]*m[2][0]
+	c[2][1] = m[0][1]*m[2][0] - m[0][0]*m[2][1]
+	c[2][2] = m[0][0]*m[1][1] - m[0][1]*m[1][0]
+	det := m[0][0]*c[0][0] + m[0][1]*c[1][0] + m[0][2]*c[2][0]
+	if det == 0 || math.IsNaN(det) || math.IsInf(det, 0) {
+		return c, false
+	}
+	for j := range 3 {
+		for k := range 3 {
+			c[j][k] /= det
+		}
+	}
+	return c, true
+}
+
+func solve3(m [3][3]float64, v [3]float64) ([3]float64, bool) {
+	inv, ok := inv3(m)
+	if !ok {
+		return [3]float64{}, false
+	}
+	var out [3]float64
+	for j := range 3 {
+		for k := range 3 {
+			out[j] += inv[j][k] * v[k]
+		}
+	}
+	return out, finite(out[:]...)
+}
+
+func xlogy(x, y float64) float64 {
+	if x == 0 {
+		return 0
+	}
+	return x * math.Log(y)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func finite(v ...float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}

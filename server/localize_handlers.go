@@ -1,0 +1,49 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/radtrack/radtrack/localize"
+	"github.com/radtrack/radtrack/store"
+)
+
+// handleIncidentSource is GET /api/v1/incidents/{id}/source (viewer): a
+// point source fitted to the counts of every vehicle near the incident in
+// time and space (package localize): its position, 95 % ellipse, strength
+// and the passes used. Computed from the stored samples on every request,
+// so it refines as passes arrive; clients re-request on incident updates
+// (debounced). 404 when the incident does not exist or no counts are near
+// it, 422 when it has no position.
+func (s *Server) handleIncidentSource(w http.ResponseWriter, r *http.Request, u store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	inc, err := s.store.Incident(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "id", "no such incident")
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "get incident", err)
+		return
+	}
+	// Every device's track in the window: a heavy read.
+	release, ok := s.heavy(w, u.ID)
+	if !ok {
+		return
+	}
+	defer release()
+	src, err := localize.ForIncident(r.Context(), s.store, inc, localize.DefaultIncidentOptions())
+	switch {
+	case errors.Is(err, localize.ErrNoPosition):
+		writeError(w, http.StatusUnprocessableEntity, "id", "the incident has no GPS position to localise around")
+	case errors.Is(err, localize.ErrNoReadings):
+		writeError(w, http.StatusNotFound, "id", "no counts near the incident to localise a source")
+	case err != nil:
+		s.internalError(w, r, "localise incident source", err)
+	default:
+		writeJSONRaw(w, http.StatusOK, map[string]any{"source": src})
+	}
+}
