@@ -250,6 +250,23 @@ func TestSubCentresSeeOnlyTheirOwnFleet(t *testing.T) {
 			t.Fatalf("nora GET %s: %d %s, want 404", path, status, body)
 		}
 	}
+	// The south's incident, with its spectrum, source fit and notification
+	// trail (filed beside ingest: wait for it).
+	var incS int64
+	for deadline := time.Now().Add(10 * time.Second); incS == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		incS, _ = a.Store.AlarmIncident(ctx, alarmS)
+	}
+	if incS == 0 {
+		t.Fatalf("the south alarm %d is in no incident", alarmS)
+	}
+	for _, path := range []string{
+		fmt.Sprintf("/api/v1/incidents/%d", incS), fmt.Sprintf("/api/v1/incidents/%d/spectrum", incS),
+		fmt.Sprintf("/api/v1/incidents/%d/source", incS), fmt.Sprintf("/api/v1/notify/incidents/%d", incS),
+	} {
+		if status, body := get(noraB, b, path); status != http.StatusNotFound || !strings.Contains(body, "no such incident") {
+			t.Fatalf("nora GET %s: %d %s, want 404 no such incident", path, status, body)
+		}
+	}
 	if status, body := get(noraB, b, fmt.Sprintf("/api/v1/devices/%d/track", vanN)); status != http.StatusOK || !strings.Contains(body, "4.05") {
 		t.Fatalf("nora's own track: %d %s", status, body)
 	}

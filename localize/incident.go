@@ -26,6 +26,9 @@ type IncidentOptions struct {
 	RadiusM float64
 	// MaxSamples bounds each device's track query.
 	MaxSamples int
+	// Device, if set, limits the readings to the devices it accepts (a
+	// viewer's site subtree: a fit must not reveal other sites' vehicles).
+	Device func(id int64) bool
 }
 
 // DefaultIncidentOptions: three minutes either side (a vehicle's approach
@@ -116,6 +119,9 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 	var passes []passInfo
 	fromSpectra := false
 	for _, d := range devices {
+		if opt.Device != nil && !opt.Device(d.ID) {
+			continue
+		}
 		samples, err := st.Track(ctx, store.TrackQuery{DeviceID: d.ID, From: from, To: to, Limit: opt.MaxSamples})
 		if err != nil {
 			return IncidentSource{}, fmt.Errorf("localize: track of device %d: %w", d.ID, err)

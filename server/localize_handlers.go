@@ -13,14 +13,25 @@ import (
 // time and space (package localize): its position, 95 % ellipse, strength
 // and the passes used. Computed from the stored samples on every request,
 // so it refines as passes arrive; clients re-request on incident updates
-// (debounced). 404 when the incident does not exist or no counts are near
-// it, 422 when it has no position.
+// (debounced). 404 when the incident does not exist (or is outside the
+// user's sites) or no counts are near it, 422 when it has no position. A
+// user below the root sees a fit to their own sites' vehicles only.
 func (s *Server) handleIncidentSource(w http.ResponseWriter, r *http.Request, u store.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
 	}
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
+		return
+	}
 	inc, err := s.store.Incident(r.Context(), id)
+	if err == nil {
+		var in bool
+		if inc, in = scopeIncident(sc, inc); !in {
+			err = store.ErrNotFound
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such incident")
 		return
@@ -35,7 +46,9 @@ func (s *Server) handleIncidentSource(w http.ResponseWriter, r *http.Request, u 
 		return
 	}
 	defer release()
-	src, err := localize.ForIncident(r.Context(), s.store, inc, localize.DefaultIncidentOptions())
+	opt := localize.DefaultIncidentOptions()
+	opt.Device = sc.Device // only the viewer's own vehicles' passes
+	src, err := localize.ForIncident(r.Context(), s.store, inc, opt)
 	switch {
 	case errors.Is(err, localize.ErrNoPosition):
 		writeError(w, http.StatusUnprocessableEntity, "id", "the incident has no GPS position to localise around")
