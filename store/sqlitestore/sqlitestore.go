@@ -142,11 +142,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, path: path}
-	if err := s.checkWAL(ctx); err != nil {
-		w.Close()
-		return nil, err
-	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.prepare(ctx, cfg.BusyTimeout); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -167,6 +163,33 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
 	return s, nil
+}
+
+// prepare checks WAL mode and migrates. Switching a new file into WAL mode
+// takes an exclusive lock that SQLite does not wait for with the busy
+// handler, so concurrent first Opens of one directory can see SQLITE_BUSY:
+// they try again until the busy timeout.
+func (s *Store) prepare(ctx context.Context, busyTimeout time.Duration) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := s.checkWAL(ctx)
+		if err == nil {
+			err = s.migrate(ctx)
+		}
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED)
 }
 
 // dsn builds the driver's connection string: a file: URI (so any path is
