@@ -94,22 +94,23 @@ func (d *Dispatcher) load(ctx context.Context) (*snapshot, error) {
 	return s, nil
 }
 
-// plan turns a due escalation step into deliveries and the next step.
-func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
+// plan turns a due escalation step into deliveries (outbox items and,
+// one per item, the delivery itself) and the next step.
+func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem, []*notify.Delivery, store.Escalation, error) {
 	next := e
 	next.Active = false
 	var ev notify.Event
 	if err := json.Unmarshal(e.Event, &ev); err != nil {
 		d.log.Error("escalation with an unreadable event stopped", "incident", e.IncidentID, "err", err)
-		return nil, next, nil
+		return nil, nil, next, nil
 	}
 	if ev.Incident.State == rules.StateAcknowledged || ev.Incident.State == rules.StateResolved {
-		return nil, next, nil // someone took charge: nothing more pages
+		return nil, nil, next, nil // someone took charge: nothing more pages
 	}
 	pol, ok := cfg.policies[e.PolicyID]
 	if !ok || e.Step >= len(pol.Steps) {
 		d.log.Warn("escalation policy gone or changed, escalation stopped", "incident", e.IncidentID, "policy", e.PolicyID)
-		return nil, next, nil
+		return nil, nil, next, nil
 	}
 	// A step re-pages with the latest snapshot: an update in between
 	// must not make a reminder silent.
@@ -128,14 +129,21 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 		// reminder), so its idempotency key differs from the first page.
 		suffix = fmt.Sprintf("#s%dc%d", e.Step, e.Cycle)
 	}
-	var items []store.OutboxItem
+	evRaw, err := json.Marshal(ev)
+	if err != nil {
+		return nil, nil, e, fmt.Errorf("dispatch: encode event: %w", err)
+	}
+	var (
+		items []store.OutboxItem
+		dls   []*notify.Delivery
+	)
 	add := func(r notify.Recipient, channel string, endpoint int64) error {
 		r.ID += suffix
-		it, err := d.item(ev, r, channel, endpoint)
+		it, dl, err := d.item(ev, evRaw, r, channel, endpoint)
 		if err != nil {
 			return err
 		}
-		items = append(items, it)
+		items, dls = append(items, it), append(dls, dl)
 		return nil
 	}
 	channels := step.Channels
@@ -162,7 +170,7 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 				r.Email = c.Value
 			}
 			if err := add(r, c.Kind, 0); err != nil {
-				return nil, e, err
+				return nil, nil, e, err
 			}
 		}
 	}
@@ -173,7 +181,7 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 		}
 		r := notify.Recipient{ID: "endpoint:" + strconv.FormatInt(id, 10), Name: ep.doc.Name, Email: ep.spec.Address}
 		if err := add(r, ep.spec.Kind, id); err != nil {
-			return nil, e, err
+			return nil, nil, e, err
 		}
 	}
 	d.m.steps.Inc()
@@ -193,7 +201,7 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 	} else {
 		next.Active = false
 	}
-	return items, next, nil
+	return items, dls, next, nil
 }
 
 // errNotConfigured marks a channel this node has no configuration for.
