@@ -566,14 +566,14 @@ func (d *Dispatcher) planDue(ctx context.Context, cfg *snapshot) error {
 	return nil
 }
 
-// recordAll records outcomes in small batches as they come (one
-// transaction per batch, not per delivery), so a crash re-sends at most
-// the unrecorded few.
+// recordAll records outcomes in batches as they come (one transaction
+// per batch, not per delivery; the batch grows while the store is behind),
+// so a crash re-sends at most the unrecorded few.
 func (d *Dispatcher) recordAll(ctx context.Context, results <-chan store.Finished) {
 	for r := range results {
 		batch := []store.Finished{r}
 	more:
-		for len(batch) < 100 {
+		for len(batch) < 500 {
 			select {
 			case r, ok := <-results:
 				if !ok {
