@@ -103,13 +103,19 @@ type Dispatcher struct {
 	fastMu  sync.Mutex
 	fast    []job
 	stopped map[int64]stopMark
+	// paged: recipients paged from memory during an outage, by incident
+	// (MarkPaged); last: the routing configuration last read.
+	paged map[int64]pagedMark
+	last  atomic.Pointer[snapshot]
 }
 
 // job is one delivery to attempt: a claimed outbox item, or one planned
-// and leased here with its delivery still decoded (dl).
+// and leased here with its delivery still decoded (dl); paged: it went
+// out from memory during an outage, only its record is left to store.
 type job struct {
-	it store.OutboxItem
-	dl *notify.Delivery
+	it    store.OutboxItem
+	dl    *notify.Delivery
+	paged bool
 }
 
 type stopMark struct {
@@ -174,7 +180,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		return nil, err
 	}
 	return &Dispatcher{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now, m: m, wake: make(chan struct{}, 1),
-		webhooks: map[int64]cachedSender{}, mqtt: map[string]*notify.MQTT{}, stopped: map[int64]stopMark{}}, nil
+		webhooks: map[int64]cachedSender{}, mqtt: map[string]*notify.MQTT{}, stopped: map[int64]stopMark{}, paged: map[int64]pagedMark{}}, nil
 }
 
 // Node is the name this dispatcher claims work under.
@@ -338,12 +344,14 @@ func (d *Dispatcher) lease(items []store.OutboxItem) {
 // queue hands stored, leased items to the senders; an item the store
 // skipped (ID 0: its key was already stored) is someone else's.
 func (d *Dispatcher) queue(items []store.OutboxItem, dls []*notify.Delivery) {
-	d.fastMu.Lock()
+	jobs := make([]job, 0, len(items))
 	for i, it := range items {
 		if it.ID != 0 {
-			d.fast = append(d.fast, job{it: it, dl: dls[i]})
+			jobs = append(jobs, job{it: it, dl: dls[i], paged: it.Pages && d.takePaged(it)})
 		}
 	}
+	d.fastMu.Lock()
+	d.fast = append(d.fast, jobs...)
 	d.fastMu.Unlock()
 	d.poke()
 }
@@ -417,6 +425,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
+		d.refreshConfig(ctx)
 		if _, err := d.Tick(ctx); err != nil && ctx.Err() == nil {
 			d.m.errors.Inc()
 			d.log.Error("notification dispatch", "err", err)
@@ -607,6 +616,12 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.No
 		dl  notify.Delivery
 		err error
 	)
+	if j.paged {
+		d.m.delivered.WithLabelValues(it.Channel, "sent").Inc()
+		a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: start, Node: d.cfg.Node,
+			Channel: it.Channel, Recipient: it.Recipient, OK: true, Error: outageNote}
+		return store.Finished{ID: it.ID, DeliveryResult: store.DeliveryResult{State: store.DeliverySent, NextAttempt: start, Attempt: a}}
+	}
 	if j.dl != nil {
 		dl = *j.dl
 	} else if err = json.Unmarshal(it.Delivery, &dl); err != nil {

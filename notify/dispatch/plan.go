@@ -27,6 +27,7 @@ type endpointEntry struct {
 
 // snapshot is the routing configuration read once per pass.
 type snapshot struct {
+	at        time.Time // when it was read
 	rules     []ruleEntry
 	policies  map[int64]PolicySpec
 	endpoints map[int64]endpointEntry
@@ -37,7 +38,7 @@ type snapshot struct {
 // load reads the configuration. A document that no longer validates is
 // skipped with a warning rather than stopping every other notification.
 func (d *Dispatcher) load(ctx context.Context) (*snapshot, error) {
-	s := &snapshot{policies: map[int64]PolicySpec{}, endpoints: map[int64]endpointEntry{}, contacts: map[int64][]store.NotifyContact{}}
+	s := &snapshot{at: time.Now(), policies: map[int64]PolicySpec{}, endpoints: map[int64]endpointEntry{}, contacts: map[int64][]store.NotifyContact{}}
 	docs, err := d.st.ListNotifyDocs(ctx, store.NotifyPolicy)
 	if err != nil {
 		return nil, err
@@ -91,6 +92,7 @@ func (d *Dispatcher) load(ctx context.Context) (*snapshot, error) {
 	for _, c := range contacts {
 		s.contacts[c.UserID] = append(s.contacts[c.UserID], c)
 	}
+	d.last.Store(s) // for paging from memory during an outage
 	return s, nil
 }
 
