@@ -107,6 +107,8 @@ type Dispatcher struct {
 	// (MarkPaged); last: the routing configuration last read.
 	paged map[int64]pagedMark
 	last  atomic.Pointer[snapshot]
+	// changed is when (Unix ns) an admin last changed the configuration.
+	changed atomic.Int64
 }
 
 // job is one delivery to attempt: a claimed outbox item, or one planned

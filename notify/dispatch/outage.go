@@ -48,7 +48,9 @@ type Paged struct {
 // routing configuration last read and without the store. ev must be a
 // raise or re-alarm; its incident id and version make the idempotency
 // keys (see MarkPaged for how the later, stored raise avoids a repeat).
-func (d *Dispatcher) PageFromMemory(ctx context.Context, ev notify.Event) (Paged, error) {
+// Recipients in skip (reached for an earlier alarm of the same incident
+// to be) are left out.
+func (d *Dispatcher) PageFromMemory(ctx context.Context, ev notify.Event, skip map[string]bool) (Paged, error) {
 	if !ev.Type.Pages() || ev.Incident.ID <= 0 || ev.Time.IsZero() {
 		return Paged{}, fmt.Errorf("dispatch: page from memory: invalid event %q for incident %d", ev.Type, ev.Incident.ID)
 	}
@@ -72,7 +74,7 @@ func (d *Dispatcher) PageFromMemory(ctx context.Context, ev notify.Event) (Paged
 			return Paged{}, err
 		}
 		for i, it := range items {
-			if !seen[it.Recipient] {
+			if !seen[it.Recipient] && !skip[it.Recipient] {
 				seen[it.Recipient] = true
 				jobs = append(jobs, job{it: it, dl: dls[i]})
 			}
@@ -180,10 +182,17 @@ func (d *Dispatcher) takePaged(it store.OutboxItem) bool {
 	return true
 }
 
+// configChanging notes that an admin is about to change the routing
+// configuration (CheckDoc, CheckDelete come just before the write).
+func (d *Dispatcher) configChanging() { d.changed.Store(time.Now().UnixNano()) }
+
 // refreshConfig reads the routing configuration when the copy in memory
-// is older than configRefresh; a failure keeps the old copy.
+// is older than configRefresh, or was read before an admin's change had
+// surely been written (a second after its check); a failure keeps the
+// old copy.
 func (d *Dispatcher) refreshConfig(ctx context.Context) {
-	if s := d.last.Load(); s != nil && time.Since(s.at) < configRefresh {
+	s := d.last.Load()
+	if s != nil && time.Since(s.at) < configRefresh && s.at.UnixNano() > d.changed.Load()+int64(time.Second) {
 		return
 	}
 	lctx, cancel := context.WithTimeout(ctx, storeTimeout)

@@ -63,7 +63,7 @@ func TestPageFromMemoryDuringDatabaseOutage(t *testing.T) {
 	if err == nil {
 		t.Fatal("Handle stored an event with the database down (is the proxy down?)")
 	}
-	paged, err := d.PageFromMemory(ctx, provisional)
+	paged, err := d.PageFromMemory(ctx, provisional, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
