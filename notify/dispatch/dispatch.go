@@ -241,7 +241,7 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 // start stores the escalations ev starts; due tells whether a first
 // step is due at once.
 func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMessage) (cfg *snapshot, due bool, err error) {
-	if cfg, err = d.load(ctx); err != nil {
+	if cfg, err = d.recent(ctx); err != nil {
 		return nil, false, err
 	}
 	// Delays count from when the event reaches us, not from the sample's
@@ -474,7 +474,7 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 		docs = nil // each attempt reads them again (and fails transiently if it cannot)
 	}
 	work := make(chan job, batch)
-	results := make(chan store.Finished, batch)
+	results := newOutcomes()
 	var workers sync.WaitGroup
 	for range d.cfg.Workers {
 		workers.Go(func() {
@@ -483,7 +483,7 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 					d.m.cancelled.Inc() // cancelled in the store by the stop
 					continue
 				}
-				results <- d.attempt(ctx, j, docs)
+				results.add(d.attempt(ctx, j, docs))
 			}
 		})
 	}
@@ -524,7 +524,7 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	}
 	close(work)
 	workers.Wait()
-	close(results)
+	results.close()
 	<-recorded
 	return total, claimErr
 }
@@ -547,7 +547,7 @@ func (d *Dispatcher) planDue(ctx context.Context, cfg *snapshot) error {
 	plan := func(ctx context.Context, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
 		if cfg == nil {
 			var err error
-			if cfg, err = d.load(ctx); err != nil {
+			if cfg, err = d.recent(ctx); err != nil {
 				return nil, e, err
 			}
 		}
@@ -577,23 +577,67 @@ func (d *Dispatcher) planDue(ctx context.Context, cfg *snapshot) error {
 	return nil
 }
 
+// outcomes collects attempts' results for the recorder. Senders never
+// wait for the store: a storm is sent as fast as the receivers take it,
+// and the outcomes are recorded behind it in batches.
+type outcomes struct {
+	mu     sync.Mutex
+	buf    []store.Finished
+	closed bool
+	more   chan struct{}
+}
+
+func newOutcomes() *outcomes { return &outcomes{more: make(chan struct{}, 1)} }
+
+func (o *outcomes) add(f store.Finished) {
+	o.mu.Lock()
+	o.buf = append(o.buf, f)
+	o.mu.Unlock()
+	select {
+	case o.more <- struct{}{}:
+	default:
+	}
+}
+
+func (o *outcomes) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	select {
+	case o.more <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for outcomes and returns up to max of them; none once
+// closed and empty.
+func (o *outcomes) take(max int) []store.Finished {
+	for {
+		o.mu.Lock()
+		if n := min(len(o.buf), max); n > 0 {
+			out := append([]store.Finished(nil), o.buf[:n]...)
+			o.buf = o.buf[n:]
+			o.mu.Unlock()
+			return out
+		}
+		closed := o.closed
+		o.mu.Unlock()
+		if closed {
+			return nil
+		}
+		<-o.more
+	}
+}
+
 // recordAll records outcomes in batches as they come (one transaction
-// per batch, not per delivery; the batch grows while the store is behind),
-// so a crash re-sends at most the unrecorded few.
-func (d *Dispatcher) recordAll(ctx context.Context, results <-chan store.Finished) {
-	for r := range results {
-		batch := []store.Finished{r}
-	more:
-		for len(batch) < 500 {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
-			}
+// per batch, not per delivery; the batch grows while the store is
+// behind), so a crash re-sends at most the unrecorded ones — delivered
+// again under the same idempotency keys.
+func (d *Dispatcher) recordAll(ctx context.Context, results *outcomes) {
+	for {
+		batch := results.take(1000)
+		if batch == nil {
+			return
 		}
 		d.record(ctx, batch)
 	}

@@ -182,6 +182,21 @@ func (d *Dispatcher) takePaged(it store.OutboxItem) bool {
 	return true
 }
 
+// recentConfig is how old a routing configuration read may be and still
+// route an event: in a storm the configuration (every endpoint, user and
+// contact) is read once a second rather than once per incident. An
+// admin's change makes it stale at once (configChanging).
+const recentConfig = time.Second
+
+// recent returns the configuration last read if it is recent and no
+// admin change may have come after it, else reads it.
+func (d *Dispatcher) recent(ctx context.Context) (*snapshot, error) {
+	if s := d.last.Load(); s != nil && time.Since(s.at) < recentConfig && s.at.UnixNano() > d.changed.Load()+int64(time.Second) {
+		return s, nil
+	}
+	return d.load(ctx)
+}
+
 // configChanging notes that an admin is about to change the routing
 // configuration (CheckDoc, CheckDelete come just before the write).
 func (d *Dispatcher) configChanging() { d.changed.Store(time.Now().UnixNano()) }
