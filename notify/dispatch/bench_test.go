@@ -57,7 +57,7 @@ func envInt(name string, def int) int {
 // raise (the alarm event reaching the dispatcher) to arrival at the
 // receiver, through the outbox on each store, and for the same
 // deliveries sent directly (no store) by the same number of workers over
-// the same HTTP pool: the baseline of the same run.
+// the same HTTP pool: the baseline of the same run, first and last.
 //
 //	RADTRACK_STORM_INCIDENTS=100 RADTRACK_STORM_SUBSCRIBERS=1000 RADTRACK_STORM_SPREAD=30s \
 //	go test -run '^$' -bench AlarmStorm -benchtime 1x ./notify/dispatch
@@ -82,6 +82,12 @@ func BenchmarkAlarmStorm(b *testing.B) {
 			}
 		})
 	}
+	// The baseline again: a shared machine's load drifts during a run.
+	b.Run("direct-again", func(b *testing.B) {
+		for range b.N {
+			stormDirect(b, sched, subs)
+		}
+	})
 }
 
 // schedule raises n incidents evenly over spread.
