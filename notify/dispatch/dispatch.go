@@ -212,7 +212,9 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	defer d.poke()
+	// No poke here: what is to be sent now is queued (queue pokes Run);
+	// a later step or a retry is found by the next poll. A pass per
+	// event (updates come with samples) would cost ingest.
 	switch ev.Type {
 	case notify.EventRaised, notify.EventRealarmed:
 		cfg, due, err := d.start(ctx, ev, raw)
@@ -467,11 +469,14 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 // slow receiver does not hold back the next batch.
 func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	const batch = 200
-	dctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	docs, err := d.endpointDocs(dctx)
-	cancel()
-	if err != nil {
-		docs = nil // each attempt reads them again (and fails transiently if it cannot)
+	docs := d.recentEndpoints()
+	if docs == nil {
+		dctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		var err error
+		if docs, err = d.endpointDocs(dctx); err != nil {
+			docs = nil // each attempt reads them again (and fails transiently if it cannot)
+		}
+		cancel()
 	}
 	work := make(chan job, batch)
 	results := newOutcomes()

@@ -197,6 +197,20 @@ func (d *Dispatcher) recent(ctx context.Context) (*snapshot, error) {
 	return d.load(ctx)
 }
 
+// recentEndpoints returns the endpoint documents of the configuration
+// last read if it is recent (nil if not): a pass need not read them again.
+func (d *Dispatcher) recentEndpoints() map[int64]store.NotifyDoc {
+	s := d.last.Load()
+	if s == nil || time.Since(s.at) >= recentConfig || s.at.UnixNano() <= d.changed.Load()+int64(time.Second) {
+		return nil
+	}
+	docs := make(map[int64]store.NotifyDoc, len(s.endpoints))
+	for id, ep := range s.endpoints {
+		docs[id] = ep.doc
+	}
+	return docs
+}
+
 // configChanging notes that an admin is about to change the routing
 // configuration (CheckDoc, CheckDelete come just before the write).
 func (d *Dispatcher) configChanging() { d.changed.Store(time.Now().UnixNano()) }
