@@ -123,6 +123,8 @@ type Core struct {
 	snapshots    *snapshot.Fallback
 	snapshotPath string
 	degraded     atomic.Bool
+	// notifyTap passes alarm events to the notifier (outage paging).
+	notifyTap *alarmTap
 }
 
 // OpenCore opens the store (migrating it) and builds the pipeline. pub,
@@ -179,7 +181,8 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	m := metrics.New()
 	wcfg := cfg.Writer
 	inc := incidents.New(st, cfg.Incidents, log)
-	aopt := alarms.Options{Geo: cfg.Geo, Publisher: publishers{pub, inc}}
+	tap := &alarmTap{} // the notifier, once open (notify_outage.go)
+	aopt := alarms.Options{Geo: cfg.Geo, Publisher: publishers{pub, tap, inc}}
 	closeAll := func() { st.Close() }
 	if cfg.SpoolDir != "" && pg != nil {
 		sp, err := spool.Open(cfg.SpoolDir, cfg.SpoolMaxBytes)
@@ -228,8 +231,9 @@ func OpenCore(ctx context.Context, cfg Config, log *slog.Logger, pub alarms.Publ
 	c := &Core{
 		spool: wcfg.Spool, journal: aopt.Journal, PG: pg, snapshots: fallback, snapshotPath: snapPath,
 		Store: st, Alarms: svc, Incidents: inc, Metrics: m, Writer: w,
-		Pipeline: ingest.NewPipeline(w, m, append([]ingest.Stage{svc}, extra...)...),
-		Devices:  ingest.NewDevices(st, cfg.DeviceCacheTTL),
+		Pipeline:  ingest.NewPipeline(w, m, append([]ingest.Stage{svc}, extra...)...),
+		Devices:   ingest.NewDevices(st, cfg.DeviceCacheTTL),
+		notifyTap: tap,
 	}
 	c.degraded.Store(degraded)
 	return c, nil

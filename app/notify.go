@@ -19,6 +19,7 @@ import (
 	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/notify"
 	"github.com/radtrack/radtrack/notify/dispatch"
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -48,7 +49,10 @@ type notifier struct {
 	log   *slog.Logger
 	d     *dispatch.Dispatcher
 	st    store.Store
-	queue chan incidents.Event
+	queue chan queued
+	// outage remembers whom alarms raised during a database outage were
+	// paged to from memory (see notify_outage.go).
+	outage outagePages
 	// dropped counts update events not queued because the queue was full
 	// (raises, re-alarms, acknowledgements and resolutions wait instead).
 	dropped prometheus.Counter
@@ -56,7 +60,16 @@ type notifier struct {
 }
 
 func newNotifier(cfg NotifyConfig, log *slog.Logger) *notifier {
-	return &notifier{cfg: cfg, log: log, queue: make(chan incidents.Event, 4096)}
+	return &notifier{cfg: cfg, log: log, queue: make(chan queued, 4096), outage: newOutagePages()}
+}
+
+// queued is one entry of the notifier's queue: an incident event, or an
+// alarm raised while the database is away (journaled, provisional id).
+// One queue keeps them in the order they happened, so a page from memory
+// is sent before the raise of the incident the alarm later joins.
+type queued struct {
+	inc   incidents.Event
+	alarm *rules.Event
 }
 
 // publish is the incidents service's subscriber. Updates never page, so a
@@ -68,14 +81,14 @@ func (n *notifier) publish(ctx context.Context, ev incidents.Event) {
 	}
 	if ev.Type == incidents.EventUpdated {
 		select {
-		case n.queue <- ev:
+		case n.queue <- queued{inc: ev}:
 		default:
 			n.dropped.Inc()
 		}
 		return
 	}
 	select {
-	case n.queue <- ev:
+	case n.queue <- queued{inc: ev}:
 	case <-ctx.Done():
 		n.log.Error("notify incident event not queued", "incident", ev.Incident.ID, "type", ev.Type, "err", ctx.Err())
 	}
@@ -130,6 +143,7 @@ func (n *notifier) open(core *Core) error {
 	}
 	n.d, n.st = d, core.Store
 	core.Incidents.Subscribe(n.publish)
+	core.notifyTap.n.Store(n)
 	return nil
 }
 
@@ -147,8 +161,12 @@ func (n *notifier) run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case ev := <-n.queue:
-				n.handle(ctx, ev)
+			case q := <-n.queue:
+				if q.alarm != nil {
+					n.pageOutage(ctx, *q.alarm)
+				} else {
+					n.handle(ctx, q.inc)
+				}
 			}
 		}
 	})
@@ -160,6 +178,11 @@ func (n *notifier) run(ctx context.Context) {
 func (n *notifier) handle(ctx context.Context, ev incidents.Event) {
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if ev.Type == incidents.EventRaised || ev.Type == incidents.EventRealarm {
+		// Recipients paged from memory for one of its alarms during an
+		// outage are not paged again.
+		n.d.MarkPaged(ev.Incident.ID, n.outage.pagedFor(ev.Incident.Alarms))
+	}
 	if err := n.d.Handle(hctx, incidentEvent(hctx, n.st, ev)); err != nil {
 		n.log.Error("notify incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
 	}

@@ -3,23 +3,12 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,69 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/radtrack/radtrack/notify/internal/pushtest"
 	"github.com/radtrack/radtrack/rules"
 )
 
-// decryptAES128GCM is the user agent's side of RFC 8291 §3.4 with the
-// content coding of RFC 8188 §2, written from the RFCs for this test (it
-// shares nothing with the library under test): ECDH P-256, HKDF-SHA256,
-// AES-128-GCM, one record.
-func decryptAES128GCM(body []byte, uaPrivate *ecdh.PrivateKey, authSecret []byte) ([]byte, error) {
-	// Header: salt(16) | rs(4) | idlen(1) | keyid(idlen) — here as_public.
-	if len(body) < 21 {
-		return nil, errors.New("short header")
-	}
-	salt, rs, idlen := body[:16], binary.BigEndian.Uint32(body[16:20]), int(body[20])
-	if idlen != 65 || len(body) < 21+idlen {
-		return nil, fmt.Errorf("keyid length %d", idlen)
-	}
-	asPublicBytes, ciphertext := body[21:21+idlen], body[21+idlen:]
-	if rs < 18 || uint32(len(ciphertext)) > rs {
-		return nil, fmt.Errorf("record size %d, ciphertext %d: want one record", rs, len(ciphertext))
-	}
-	asPublic, err := ecdh.P256().NewPublicKey(asPublicBytes)
-	if err != nil {
-		return nil, err
-	}
-	ecdhSecret, err := uaPrivate.ECDH(asPublic)
-	if err != nil {
-		return nil, err
-	}
-	// key_info = "WebPush: info" || 0x00 || ua_public || as_public
-	keyInfo := append([]byte("WebPush: info\x00"), uaPrivate.PublicKey().Bytes()...)
-	keyInfo = append(keyInfo, asPublicBytes...)
-	ikm, err := hkdf.Key(sha256.New, ecdhSecret, authSecret, string(keyInfo), 32)
-	if err != nil {
-		return nil, err
-	}
-	cek, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: aes128gcm\x00", 16)
-	if err != nil {
-		return nil, err
-	}
-	nonce, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: nonce\x00", 12)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := gcm.Open(nil, nonce, ciphertext, nil)
-	if err != nil {
-		return nil, err
-	}
-	// The last record ends with the delimiter 0x02 followed by zero
-	// padding (RFC 8188 §2).
-	end := bytes.LastIndexFunc(plain, func(r rune) bool { return r != 0 })
-	if end < 0 || plain[end] != 0x02 {
-		return nil, errors.New("no last-record delimiter")
-	}
-	return plain[:end], nil
-}
+// decryptAES128GCM is pushtest's RFC 8291 decrypter, proved right on the
+// RFC's worked example below.
+var decryptAES128GCM = pushtest.Decrypt
 
 func b64url(t testing.TB, s string) []byte {
 	t.Helper()
@@ -134,163 +67,32 @@ func TestDecrypterRFC8291Example(t *testing.T) {
 }
 
 // userAgent is a browser: its subscription keys.
-type userAgent struct {
-	priv *ecdh.PrivateKey
-	auth []byte
-}
+type userAgent struct{ pushtest.UserAgent }
 
-func newUserAgent(t testing.TB) userAgent {
-	k, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := make([]byte, 16)
-	rand.Read(auth)
-	return userAgent{k, auth}
-}
+func newUserAgent(t testing.TB) userAgent { return userAgent{pushtest.NewUserAgent(t)} }
 
 func (u userAgent) subscription(endpoint string) *PushSubscription {
 	s := &PushSubscription{Endpoint: endpoint}
-	s.Keys.P256dh = base64.RawURLEncoding.EncodeToString(u.priv.PublicKey().Bytes())
-	s.Keys.Auth = base64.RawURLEncoding.EncodeToString(u.auth)
+	s.Keys.P256dh, s.Keys.Auth = u.Keys()
 	return s
 }
 
-// pushService is an RFC 8030 push service double: it checks the VAPID
-// authorization (RFC 8292) and decrypts each message with the user
-// agent's keys.
-type pushService struct {
-	t      *testing.T
-	srv    *httptest.Server
-	vapid  VAPIDKeys
-	agents map[string]userAgent // by path
-	status map[string]int       // forced answer by path
+// pushService is the RFC 8030 push service double (notify/internal/pushtest).
+type pushService struct{ *pushtest.Service }
 
-	mu       sync.Mutex
-	received []pushed
+func (ps pushService) subscribe(t *testing.T, path string) *PushSubscription {
+	s := &PushSubscription{}
+	s.Endpoint, s.Keys.P256dh, s.Keys.Auth = ps.Subscribe(t, path)
+	return s
 }
 
-type pushed struct {
-	path    string
-	header  http.Header
-	payload []byte
-	jwt     map[string]any
-}
-
-func newPushService(t *testing.T, vapid VAPIDKeys) *pushService {
-	ps := &pushService{t: t, vapid: vapid, agents: map[string]userAgent{}, status: map[string]int{}}
-	ps.srv = httptest.NewTLSServer(http.HandlerFunc(ps.serve))
-	t.Cleanup(ps.srv.Close)
-	return ps
-}
-
-func (ps *pushService) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	if code := ps.status[r.URL.Path]; code != 0 {
-		w.Header().Set("Retry-After", "3")
-		http.Error(w, "forced", code)
-		return
-	}
-	claims, err := ps.checkVAPID(r.Header.Get("Authorization"))
-	if err != nil {
-		ps.t.Errorf("VAPID: %v", err)
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	if r.Method != http.MethodPost || r.Header.Get("Content-Encoding") != "aes128gcm" {
-		ps.t.Errorf("method %s, content-encoding %q", r.Method, r.Header.Get("Content-Encoding"))
-	}
-	if len(body) > 4096 {
-		ps.t.Errorf("body %d bytes > 4096", len(body))
-		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	ua, ok := ps.agents[r.URL.Path]
-	if !ok {
-		http.Error(w, "no such subscription", http.StatusNotFound)
-		return
-	}
-	plain, err := decryptAES128GCM(body, ua.priv, ua.auth)
-	if err != nil {
-		ps.t.Errorf("decrypt: %v", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	ps.mu.Lock()
-	ps.received = append(ps.received, pushed{r.URL.Path, r.Header.Clone(), plain, claims})
-	ps.mu.Unlock()
-	w.Header().Set("Location", ps.srv.URL+"/m/1")
-	w.WriteHeader(http.StatusCreated)
-}
-
-// checkVAPID verifies "vapid t=<JWT>, k=<public key>" (RFC 8292 §2–3):
-// ES256 over header.payload with k, k our key, aud the push service's
-// origin, exp in the future and at most 24 h away, sub a contact.
-func (ps *pushService) checkVAPID(h string) (map[string]any, error) {
-	rest, ok := strings.CutPrefix(h, "vapid ")
-	if !ok {
-		return nil, fmt.Errorf("authorization %q is not the vapid scheme", h)
-	}
-	params := map[string]string{}
-	for _, p := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		params[k] = v
-	}
-	if params["k"] != ps.vapid.Public {
-		return nil, fmt.Errorf("k=%s is not our VAPID public key", params["k"])
-	}
-	parts := strings.Split(params["t"], ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("t is not a JWS")
-	}
-	var hdr map[string]any
-	if err := json.Unmarshal(b64url(ps.t, parts[0]), &hdr); err != nil || hdr["alg"] != "ES256" {
-		return nil, fmt.Errorf("JWT header %v", hdr)
-	}
-	key := b64url(ps.t, params["k"])
-	x, y := elliptic.Unmarshal(elliptic.P256(), key) //nolint:staticcheck // a plain point decode for ecdsa.Verify
-	if x == nil {
-		return nil, fmt.Errorf("k is not a P-256 point")
-	}
-	sig := b64url(ps.t, parts[2])
-	if len(sig) != 64 {
-		return nil, fmt.Errorf("ES256 signature of %d bytes", len(sig))
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
-	if !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-		return nil, fmt.Errorf("JWT signature does not verify with k")
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(b64url(ps.t, parts[1]), &claims); err != nil {
-		return nil, err
-	}
-	if claims["aud"] != ps.srv.URL {
-		return nil, fmt.Errorf("aud %v, want %s", claims["aud"], ps.srv.URL)
-	}
-	exp, _ := claims["exp"].(float64)
-	if left := time.Until(time.Unix(int64(exp), 0)); left <= 0 || left > 24*time.Hour {
-		return nil, fmt.Errorf("exp %v is %v away: want (0, 24h]", exp, left)
-	}
-	if claims["sub"] != "mailto:ops@radtrack.example.org" {
-		return nil, fmt.Errorf("sub %v", claims["sub"])
-	}
-	return claims, nil
-}
-
-func (ps *pushService) subscribe(t *testing.T, path string) *PushSubscription {
-	ua := newUserAgent(t)
-	ps.agents[path] = ua
-	return ua.subscription(ps.srv.URL + path)
-}
-
-func newTestWebPush(t *testing.T) (*WebPush, *pushService) {
+func newTestWebPush(t *testing.T) (*WebPush, pushService) {
 	keys, err := GenerateVAPID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := newPushService(t, keys)
-	wp, err := NewWebPush(WebPushConfig{Keys: keys, Subject: "mailto:ops@radtrack.example.org", Client: ps.srv.Client()})
+	ps := pushService{pushtest.New(t, keys.Public, "mailto:ops@radtrack.example.org")}
+	wp, err := NewWebPush(WebPushConfig{Keys: keys, Subject: "mailto:ops@radtrack.example.org", Client: ps.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,15 +121,15 @@ func TestWebPushDelivers(t *testing.T) {
 		if err := wp.Send(context.Background(), d); err != nil {
 			t.Fatalf("%s: %v", e.Type, err)
 		}
-		got := ps.received[i]
+		got := ps.Received()[i]
 		w := want[i]
-		if got.header.Get("Urgency") != w.urgency || got.header.Get("TTL") != w.ttl || got.header.Get("Topic") != w.topic {
-			t.Errorf("%s: Urgency %q TTL %q Topic %q, want %q %q %q", e.Type, got.header.Get("Urgency"),
-				got.header.Get("TTL"), got.header.Get("Topic"), w.urgency, w.ttl, w.topic)
+		if got.Header.Get("Urgency") != w.urgency || got.Header.Get("TTL") != w.ttl || got.Header.Get("Topic") != w.topic {
+			t.Errorf("%s: Urgency %q TTL %q Topic %q, want %q %q %q", e.Type, got.Header.Get("Urgency"),
+				got.Header.Get("TTL"), got.Header.Get("Topic"), w.urgency, w.ttl, w.topic)
 		}
 		var p pushPayload
-		if err := json.Unmarshal(got.payload, &p); err != nil {
-			t.Fatalf("%s: payload %q: %v", e.Type, got.payload, err)
+		if err := json.Unmarshal(got.Payload, &p); err != nil {
+			t.Fatalf("%s: payload %q: %v", e.Type, got.Payload, err)
 		}
 		if p.V != 1 || p.Key != d.Key() || p.Event != e.Type || p.Pages != w.pages || p.Incident != 42 ||
 			p.Version != int64(i+1) || len(p.Actions) != w.actions || p.URL != "https://radtrack.example.org/#/incidents/42" {
@@ -338,7 +140,7 @@ func TestWebPushDelivers(t *testing.T) {
 		}
 	}
 	var first pushPayload
-	json.Unmarshal(ps.received[0].payload, &first)
+	json.Unmarshal(ps.Received()[0].Payload, &first)
 	if first.Title != "ALARM incident 42 raised: Patrol 7, osmand-abc — peak 2.55 µSv/h" ||
 		first.Body != "Patrol 7, osmand-abc — 2.55 µSv/h at Restricted zone A, 34.48265°N 136.16302°E" ||
 		*first.PeakUSvh != 2.55 || first.Place != "Restricted zone A, 34.48265°N 136.16302°E" ||
@@ -365,7 +167,7 @@ func TestWebPushGoneAndErrors(t *testing.T) {
 	} {
 		path := fmt.Sprintf("/push/status-%d", c.status)
 		sub := ps.subscribe(t, path)
-		ps.status[path] = c.status
+		ps.SetStatus(path, c.status)
 		err := send(sub)
 		if err == nil || errors.Is(err, ErrSubscriptionGone) != c.gone || IsPermanent(err) != c.perm {
 			t.Errorf("%d: %v (gone %v permanent %v)", c.status, err, errors.Is(err, ErrSubscriptionGone), IsPermanent(err))
@@ -388,8 +190,8 @@ func TestWebPushGoneAndErrors(t *testing.T) {
 			t.Errorf("%s subscription: %v", name, err)
 		}
 	}
-	if len(ps.received) != 0 {
-		t.Errorf("%d messages reached the service", len(ps.received))
+	if n := len(ps.Received()); n != 0 {
+		t.Errorf("%d messages reached the service", n)
 	}
 	if err := send(good); err != nil {
 		t.Errorf("good subscription after the errors: %v", err)
@@ -410,7 +212,7 @@ func TestWebPushPayloadBound(t *testing.T) {
 	if err := wp.Send(context.Background(), Delivery{Event: e, Recipient: Recipient{ID: "p", Push: sub}}); err != nil {
 		t.Fatal(err)
 	}
-	got := ps.received[0].payload
+	got := ps.Received()[0].Payload
 	var p pushPayload
 	if err := json.Unmarshal(got, &p); err != nil || len(got) > maxPushPayload {
 		t.Fatalf("%d bytes: %v", len(got), err)

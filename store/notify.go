@@ -82,6 +82,12 @@ type OutboxItem struct {
 	LastError   string          `json:"last_error,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"`
 	SentAt      *time.Time      `json:"sent_at,omitempty"`
+	// LeaseOwner, set on an item being enqueued, stores it already
+	// claimed by that owner until LeaseUntil, its first attempt counted:
+	// the node that planned it sends it from memory without claiming it
+	// back, and another node takes it only once the lease runs out.
+	LeaseOwner string    `json:"-"`
+	LeaseUntil time.Time `json:"-"`
 }
 
 // DeliveryAttempt is one attempt of an outbox item and its outcome.
@@ -149,10 +155,13 @@ type Notifications interface {
 	// AdvanceEscalations claims up to limit active escalations due at now,
 	// calls plan for each and, in the same transaction, stores its items
 	// and its next state. It returns how many escalations it advanced.
+	// It sets the ID of every item it stored in the slice plan returned
+	// (an item whose key was already stored keeps ID 0).
 	AdvanceEscalations(ctx context.Context, now time.Time, limit int, plan PlanFunc) (int, error)
 
 	// EnqueueDeliveries stores items (state pending); keys already stored
-	// are skipped. It returns how many it stored.
+	// are skipped. It returns how many it stored and sets the ID of each
+	// stored item (0 for a skipped one).
 	EnqueueDeliveries(ctx context.Context, items []OutboxItem) (int, error)
 	// ClaimDeliveries leases up to limit pending items due at now to owner
 	// until now+lease, counting an attempt on each.

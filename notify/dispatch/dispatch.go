@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,6 +90,39 @@ type Dispatcher struct {
 	mu       sync.Mutex
 	webhooks map[int64]cachedSender
 	mqtt     map[string]*notify.MQTT
+
+	// running is set while Run drives the dispatcher: only then does
+	// Handle plan a step due now and lease it to this node (a dispatcher
+	// that only takes events must leave the sending to others).
+	running atomic.Bool
+	// fast holds deliveries this node planned and leased to itself, sent
+	// from memory without claiming them back from the store; stopped is
+	// the version at which each incident was acknowledged or resolved
+	// here, so a queued page older than that is dropped (fastMu guards
+	// both).
+	fastMu  sync.Mutex
+	fast    []job
+	stopped map[int64]stopMark
+	// paged: recipients paged from memory during an outage, by incident
+	// (MarkPaged); last: the routing configuration last read.
+	paged map[int64]pagedMark
+	last  atomic.Pointer[snapshot]
+	// changed is when (Unix ns) an admin last changed the configuration.
+	changed atomic.Int64
+}
+
+// job is one delivery to attempt: a claimed outbox item, or one planned
+// and leased here with its delivery still decoded (dl); paged: it went
+// out from memory during an outage, only its record is left to store.
+type job struct {
+	it    store.OutboxItem
+	dl    *notify.Delivery
+	paged bool
+}
+
+type stopMark struct {
+	version int64
+	at      time.Time
 }
 
 type cachedSender struct {
@@ -122,7 +157,19 @@ func New(cfg Config) (*Dispatcher, error) {
 		cfg.MaxBackoff = 5 * time.Minute
 	}
 	if cfg.Webhook == nil {
-		cfg.Webhook = func(c notify.WebhookConfig) (notify.Sender, error) { return notify.NewWebhook(c) }
+		// One client for every webhook endpoint, keeping as many idle
+		// connections per host as there are workers: many endpoints are
+		// often one gateway, and http.DefaultTransport keeps only 2, so a
+		// storm would open a TCP (and TLS) connection per delivery.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4*cfg.Workers, 2*cfg.Workers
+		client := &http.Client{Transport: tr}
+		cfg.Webhook = func(c notify.WebhookConfig) (notify.Sender, error) {
+			if c.Client == nil {
+				c.Client = client
+			}
+			return notify.NewWebhook(c)
+		}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -135,7 +182,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		return nil, err
 	}
 	return &Dispatcher{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now, m: m, wake: make(chan struct{}, 1),
-		webhooks: map[int64]cachedSender{}, mqtt: map[string]*notify.MQTT{}}, nil
+		webhooks: map[int64]cachedSender{}, mqtt: map[string]*notify.MQTT{}, stopped: map[int64]stopMark{}, paged: map[int64]pagedMark{}}, nil
 }
 
 // Node is the name this dispatcher claims work under.
@@ -152,7 +199,9 @@ func (d *Dispatcher) poke() {
 // the escalation of every matching rule; an update refreshes the snapshot
 // later steps send; an acknowledgement or resolution stops escalation,
 // cancels paging deliveries not yet sent, and tells everyone already
-// reached. It returns once the consequences are stored.
+// reached. It returns once the consequences are stored. While Run is
+// going, a step due at once (T+0) is also planned here, leased to this
+// node and sent from memory by Run without waiting for its poll.
 func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	if !ev.Type.Valid() || ev.Incident.ID <= 0 || ev.Time.IsZero() {
 		return fmt.Errorf("dispatch: invalid event %q for incident %d", ev.Type, ev.Incident.ID)
@@ -163,13 +212,25 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	defer d.poke()
+	// No poke here: what is to be sent now is queued (queue pokes Run);
+	// a later step or a retry is found by the next poll. A pass per
+	// event (updates come with samples) would cost ingest.
 	switch ev.Type {
 	case notify.EventRaised, notify.EventRealarmed:
-		return d.start(ctx, ev, raw)
+		cfg, due, err := d.start(ctx, ev, raw)
+		if err != nil || !due || !d.running.Load() {
+			return err
+		}
+		// The escalation is stored: should planning fail now, the next
+		// pass plans it.
+		if err := d.planDue(ctx, cfg); err != nil {
+			d.log.Warn("plan the first step at once (the next pass will)", "incident", ev.Incident.ID, "err", err)
+		}
+		return nil
 	case notify.EventUpdated:
 		return d.st.UpdateEscalationEvent(ctx, ev.Incident.ID, raw)
 	default: // acknowledged, resolved
+		d.stop(ev.Incident.ID, ev.Incident.Version)
 		n, err := d.st.StopEscalations(ctx, ev.Incident.ID)
 		if err != nil {
 			return err
@@ -179,10 +240,11 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	}
 }
 
-func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMessage) error {
-	cfg, err := d.load(ctx)
-	if err != nil {
-		return err
+// start stores the escalations ev starts; due tells whether a first
+// step is due at once.
+func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMessage) (cfg *snapshot, due bool, err error) {
+	if cfg, err = d.recent(ctx); err != nil {
+		return nil, false, err
 	}
 	// Delays count from when the event reaches us, not from the sample's
 	// time: a backlog replayed after a tunnel must not fire every step at
@@ -199,15 +261,16 @@ func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMes
 		}
 		if err := d.st.StartEscalation(ctx, store.Escalation{IncidentID: ev.Incident.ID, RuleID: r.id, PolicyID: r.spec.Policy,
 			DueAt: d.now().Add(time.Duration(pol.Steps[0].DelayS) * time.Second), Active: true, Event: raw}); err != nil {
-			return err
+			return nil, false, err
 		}
+		due = due || pol.Steps[0].DelayS == 0
 		started++
 	}
 	if started == 0 {
 		d.m.unrouted.Inc()
 		d.log.Info("incident matches no notification rule", "incident", ev.Incident.ID, "severity", ev.Incident.Severity)
 	}
-	return nil
+	return cfg, due, nil
 }
 
 // inform sends a non-paging event (acknowledged, resolved) to every
@@ -218,7 +281,10 @@ func (d *Dispatcher) inform(ctx context.Context, ev notify.Event) error {
 		return err
 	}
 	seen := map[string]bool{}
-	var items []store.OutboxItem
+	var (
+		items []store.OutboxItem
+		dls   []*notify.Delivery
+	)
 	for _, it := range done {
 		if it.State != store.DeliverySent || !it.Pages {
 			continue
@@ -233,18 +299,31 @@ func (d *Dispatcher) inform(ctx context.Context, ev notify.Event) error {
 		}
 		seen[base] = true
 		dl.Recipient.ID = base
-		item, err := d.item(ev, dl.Recipient, it.Channel, it.EndpointID)
+		evRaw, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("dispatch: encode event: %w", err)
+		}
+		item, out, err := d.item(ev, evRaw, dl.Recipient, it.Channel, it.EndpointID)
 		if err != nil {
 			return err
 		}
-		items = append(items, item)
+		items, dls = append(items, item), append(dls, out)
 	}
-	return d.enqueue(ctx, items)
+	if !d.running.Load() {
+		dls = nil // stored for whichever node runs
+	}
+	return d.enqueue(ctx, items, dls)
 }
 
-func (d *Dispatcher) enqueue(ctx context.Context, items []store.OutboxItem) error {
+// enqueue stores items. With their deliveries (dls, one per item) it
+// stores them leased to this node and queues them to be sent from
+// memory; without, they wait in the outbox for a claim.
+func (d *Dispatcher) enqueue(ctx context.Context, items []store.OutboxItem, dls []*notify.Delivery) error {
 	if len(items) == 0 {
 		return nil
+	}
+	if dls != nil {
+		d.lease(items)
 	}
 	if _, err := d.st.EnqueueDeliveries(ctx, items); err != nil {
 		return err
@@ -252,25 +331,105 @@ func (d *Dispatcher) enqueue(ctx context.Context, items []store.OutboxItem) erro
 	for _, it := range items {
 		d.m.enqueued.WithLabelValues(it.Channel).Inc()
 	}
+	if dls != nil {
+		d.queue(items, dls)
+	}
 	return nil
 }
 
-// item is the outbox row of ev to r.
-func (d *Dispatcher) item(ev notify.Event, r notify.Recipient, channel string, endpoint int64) (store.OutboxItem, error) {
-	dl := notify.Delivery{Event: ev, Recipient: r}
-	raw, err := json.Marshal(dl)
-	if err != nil {
-		return store.OutboxItem{}, fmt.Errorf("dispatch: encode delivery: %w", err)
+// lease marks items to be stored already claimed by this node.
+func (d *Dispatcher) lease(items []store.OutboxItem) {
+	until := d.now().Add(d.cfg.Lease)
+	for i := range items {
+		items[i].LeaseOwner, items[i].LeaseUntil, items[i].Attempts = d.cfg.Node, until, 1
 	}
+}
+
+// queue hands stored, leased items to the senders; an item the store
+// skipped (ID 0: its key was already stored) is someone else's.
+func (d *Dispatcher) queue(items []store.OutboxItem, dls []*notify.Delivery) {
+	jobs := make([]job, 0, len(items))
+	for i, it := range items {
+		if it.ID != 0 {
+			jobs = append(jobs, job{it: it, dl: dls[i], paged: it.Pages && d.takePaged(it)})
+		}
+	}
+	d.fastMu.Lock()
+	d.fast = append(d.fast, jobs...)
+	d.fastMu.Unlock()
+	d.poke()
+}
+
+// takeFast empties the queue of leased deliveries.
+func (d *Dispatcher) takeFast() []job {
+	d.fastMu.Lock()
+	defer d.fastMu.Unlock()
+	out := d.fast
+	d.fast = nil
+	return out
+}
+
+// stop notes that the incident was acknowledged or resolved at version,
+// and drops its queued pages: they were cancelled in the store too.
+func (d *Dispatcher) stop(incident, version int64) {
+	now := time.Now()
+	d.fastMu.Lock()
+	defer d.fastMu.Unlock()
+	for id, m := range d.stopped {
+		if now.Sub(m.at) > 2*d.cfg.Lease {
+			delete(d.stopped, id) // a leased page is never held longer
+		}
+	}
+	if version > d.stopped[incident].version {
+		d.stopped[incident] = stopMark{version: version, at: now}
+	}
+	kept := d.fast[:0]
+	for _, j := range d.fast {
+		if !d.stoppedLocked(j.it) {
+			kept = append(kept, j)
+		}
+	}
+	clear(d.fast[len(kept):])
+	d.fast = kept
+}
+
+// isStopped tells whether a page was overtaken by an acknowledgement or
+// resolution this node handled.
+func (d *Dispatcher) isStopped(it store.OutboxItem) bool {
+	d.fastMu.Lock()
+	defer d.fastMu.Unlock()
+	return d.stoppedLocked(it)
+}
+
+func (d *Dispatcher) stoppedLocked(it store.OutboxItem) bool {
+	m, ok := d.stopped[it.IncidentID]
+	return ok && it.Pages && it.Version < m.version
+}
+
+// item is the outbox row of ev (encoded: evRaw) to r, and its delivery.
+// The delivery's JSON is put together from the event's, encoded once per
+// step rather than once per recipient.
+func (d *Dispatcher) item(ev notify.Event, evRaw []byte, r notify.Recipient, channel string, endpoint int64) (store.OutboxItem, *notify.Delivery, error) {
+	dl := &notify.Delivery{Event: ev, Recipient: r}
+	rRaw, err := json.Marshal(r)
+	if err != nil {
+		return store.OutboxItem{}, nil, fmt.Errorf("dispatch: encode recipient: %w", err)
+	}
+	raw := make([]byte, 0, len(evRaw)+len(rRaw)+25)
+	raw = append(append(append(append(raw, `{"event":`...), evRaw...), `,"recipient":`...), rRaw...)
+	raw = append(raw, '}')
 	return store.OutboxItem{Key: dl.Key(), IncidentID: ev.Incident.ID, Version: ev.Incident.Version, Channel: channel,
-		EndpointID: endpoint, Recipient: r.ID, Pages: ev.Type.Pages(), Delivery: raw, NextAttempt: d.now()}, nil
+		EndpointID: endpoint, Recipient: r.ID, Pages: ev.Type.Pages(), Delivery: raw, NextAttempt: d.now()}, dl, nil
 }
 
 // Run plans due escalation steps and sends due deliveries until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	d.running.Store(true)
+	defer d.running.Store(false)
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
+		d.refreshConfig(ctx)
 		if _, err := d.Tick(ctx); err != nil && ctx.Err() == nil {
 			d.m.errors.Inc()
 			d.log.Error("notification dispatch", "err", err)
@@ -297,30 +456,39 @@ func (d *Dispatcher) Close(ctx context.Context) {
 // Tick plans every due step and sends every due delivery once; it
 // returns how many deliveries it attempted.
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
-	if err := d.planDue(ctx); err != nil {
+	if err := d.planDue(ctx, nil); err != nil {
 		return 0, err
 	}
 	return d.drain(ctx)
 }
 
-// drain claims and sends due deliveries until none is left (or 100
-// claims). Claiming goes on while earlier items are being sent, so one
+// drain sends the deliveries this node planned (from memory) and claims
+// and sends due ones from the outbox (retries, expired leases, other
+// nodes' plans) until none is left (or 100 claims). Claiming and taking
+// newly planned ones go on while earlier items are being sent, so one
 // slow receiver does not hold back the next batch.
 func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	const batch = 200
-	dctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	docs, err := d.endpointDocs(dctx)
-	cancel()
-	if err != nil {
-		docs = nil // each attempt reads them again (and fails transiently if it cannot)
+	docs := d.recentEndpoints()
+	if docs == nil {
+		dctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		var err error
+		if docs, err = d.endpointDocs(dctx); err != nil {
+			docs = nil // each attempt reads them again (and fails transiently if it cannot)
+		}
+		cancel()
 	}
-	work := make(chan store.OutboxItem, batch)
-	results := make(chan store.Finished, batch)
+	work := make(chan job, batch)
+	results := newOutcomes()
 	var workers sync.WaitGroup
 	for range d.cfg.Workers {
 		workers.Go(func() {
-			for it := range work {
-				results <- d.attempt(ctx, it, docs)
+			for j := range work {
+				if d.isStopped(j.it) {
+					d.m.cancelled.Inc() // cancelled in the store by the stop
+					continue
+				}
+				results.add(d.attempt(ctx, j, docs))
 			}
 		})
 	}
@@ -329,27 +497,39 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 		defer close(recorded)
 		d.recordAll(ctx, results)
 	}()
-	total := 0
+	total, claims := 0, 0
 	var claimErr error
-	for range 100 {
-		cctx, cancel := context.WithTimeout(ctx, storeTimeout)
-		items, err := d.st.ClaimDeliveries(cctx, d.cfg.Node, d.now(), d.cfg.Lease, batch)
-		cancel()
-		if err != nil {
-			claimErr = err
-			break
+	for {
+		fast := d.takeFast()
+		for _, j := range fast {
+			work <- j
 		}
-		for _, it := range items {
-			work <- it
+		total += len(fast)
+		if claims < 100 && claimErr == nil {
+			claims++
+			cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+			items, err := d.st.ClaimDeliveries(cctx, d.cfg.Node, d.now(), d.cfg.Lease, batch)
+			cancel()
+			if err != nil {
+				claimErr = err
+				continue
+			}
+			for _, it := range items {
+				work <- job{it: it}
+			}
+			total += len(items)
+			if len(items) < batch {
+				claims = 100 // the outbox is drained; keep taking planned ones
+			}
+			continue
 		}
-		total += len(items)
-		if len(items) < batch {
+		if len(fast) == 0 {
 			break
 		}
 	}
 	close(work)
 	workers.Wait()
-	close(results)
+	results.close()
 	<-recorded
 	return total, claimErr
 }
@@ -357,45 +537,112 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 // planDue turns every due escalation step into outbox deliveries. One
 // step per escalation per pass; passes repeat so a node back from a long
 // outage catches up on every step that came due meanwhile.
-func (d *Dispatcher) planDue(ctx context.Context) error {
-	var cfg *snapshot
+//
+// The deliveries are stored leased to this node and queued to be sent
+// from memory by the next drain: no claim round trip, and no other node
+// takes them unless this one dies before finishing them (the lease runs
+// out). cfg is the routing configuration if the caller has just read it
+// (nil: read it when a step is due).
+func (d *Dispatcher) planDue(ctx context.Context, cfg *snapshot) error {
+	type planned struct {
+		items []store.OutboxItem
+		dls   []*notify.Delivery
+	}
+	var steps []planned
 	plan := func(ctx context.Context, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
 		if cfg == nil {
 			var err error
-			if cfg, err = d.load(ctx); err != nil {
+			if cfg, err = d.recent(ctx); err != nil {
 				return nil, e, err
 			}
 		}
-		return d.plan(cfg, e)
+		items, dls, next, err := d.plan(cfg, e)
+		if err == nil {
+			d.lease(items)
+			steps = append(steps, planned{items, dls})
+		}
+		return items, next, err
 	}
 	for range 50 {
+		steps = steps[:0]
 		actx, cancel := context.WithTimeout(ctx, storeTimeout)
 		n, err := d.st.AdvanceEscalations(actx, d.now(), 100, plan)
 		cancel()
 		if err != nil || n == 0 {
 			return err
 		}
+		// Committed: the store set the ID of each item it stored.
+		for _, p := range steps {
+			for _, it := range p.items {
+				d.m.enqueued.WithLabelValues(it.Channel).Inc()
+			}
+			d.queue(p.items, p.dls)
+		}
 	}
 	return nil
 }
 
-// recordAll records outcomes in small batches as they come (one
-// transaction per batch, not per delivery), so a crash re-sends at most
-// the unrecorded few.
-func (d *Dispatcher) recordAll(ctx context.Context, results <-chan store.Finished) {
-	for r := range results {
-		batch := []store.Finished{r}
-	more:
-		for len(batch) < 100 {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
-			}
+// outcomes collects attempts' results for the recorder. Senders never
+// wait for the store: a storm is sent as fast as the receivers take it,
+// and the outcomes are recorded behind it in batches.
+type outcomes struct {
+	mu     sync.Mutex
+	buf    []store.Finished
+	closed bool
+	more   chan struct{}
+}
+
+func newOutcomes() *outcomes { return &outcomes{more: make(chan struct{}, 1)} }
+
+func (o *outcomes) add(f store.Finished) {
+	o.mu.Lock()
+	o.buf = append(o.buf, f)
+	o.mu.Unlock()
+	select {
+	case o.more <- struct{}{}:
+	default:
+	}
+}
+
+func (o *outcomes) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	select {
+	case o.more <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for outcomes and returns up to max of them; none once
+// closed and empty.
+func (o *outcomes) take(max int) []store.Finished {
+	for {
+		o.mu.Lock()
+		if n := min(len(o.buf), max); n > 0 {
+			out := append([]store.Finished(nil), o.buf[:n]...)
+			o.buf = o.buf[n:]
+			o.mu.Unlock()
+			return out
+		}
+		closed := o.closed
+		o.mu.Unlock()
+		if closed {
+			return nil
+		}
+		<-o.more
+	}
+}
+
+// recordAll records outcomes in batches as they come (one transaction
+// per batch, not per delivery; the batch grows while the store is
+// behind), so a crash re-sends at most the unrecorded ones — delivered
+// again under the same idempotency keys.
+func (d *Dispatcher) recordAll(ctx context.Context, results *outcomes) {
+	for {
+		batch := results.take(1000)
+		if batch == nil {
+			return
 		}
 		d.record(ctx, batch)
 	}
@@ -413,13 +660,25 @@ func (d *Dispatcher) record(ctx context.Context, batch []store.Finished) {
 }
 
 // attempt sends one claimed item and returns its outcome.
-func (d *Dispatcher) attempt(ctx context.Context, it store.OutboxItem, docs map[int64]store.NotifyDoc) store.Finished {
+func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.NotifyDoc) store.Finished {
 	start := d.now()
-	var dl notify.Delivery
-	err := json.Unmarshal(it.Delivery, &dl)
-	if err != nil {
+	it := j.it
+	var (
+		dl  notify.Delivery
+		err error
+	)
+	if j.paged {
+		d.m.delivered.WithLabelValues(it.Channel, "sent").Inc()
+		a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: start, Node: d.cfg.Node,
+			Channel: it.Channel, Recipient: it.Recipient, OK: true, Error: outageNote}
+		return store.Finished{ID: it.ID, DeliveryResult: store.DeliveryResult{State: store.DeliverySent, NextAttempt: start, Attempt: a}}
+	}
+	if j.dl != nil {
+		dl = *j.dl
+	} else if err = json.Unmarshal(it.Delivery, &dl); err != nil {
 		err = fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
-	} else {
+	}
+	if err == nil {
 		var s notify.Sender
 		if s, err = d.sender(ctx, it.Channel, it.EndpointID, docs); err == nil {
 			sctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)

@@ -26,6 +26,7 @@ func (d *Dispatcher) Store() Store { return d.st }
 // the spec strictly (unknown fields refused), names, and the ids it
 // refers to. It returns the spec to store. Errors are *FieldError.
 func (d *Dispatcher) CheckDoc(ctx context.Context, kind string, id int64, name string, raw json.RawMessage) (json.RawMessage, error) {
+	d.configChanging()
 	if name = strings.TrimSpace(name); name == "" || len(name) > 200 {
 		return nil, bad("name", "required, at most 200 bytes")
 	}
@@ -103,6 +104,7 @@ func (d *Dispatcher) CheckDoc(ctx context.Context, kind string, id int64, name s
 
 // CheckDelete refuses deleting what another document refers to.
 func (d *Dispatcher) CheckDelete(ctx context.Context, kind string, id int64) error {
+	d.configChanging()
 	switch kind {
 	case store.NotifyPolicy:
 		docs, err := d.st.ListNotifyDocs(ctx, store.NotifyRule)

@@ -27,6 +27,7 @@ type endpointEntry struct {
 
 // snapshot is the routing configuration read once per pass.
 type snapshot struct {
+	at        time.Time // when it was read
 	rules     []ruleEntry
 	policies  map[int64]PolicySpec
 	endpoints map[int64]endpointEntry
@@ -37,7 +38,7 @@ type snapshot struct {
 // load reads the configuration. A document that no longer validates is
 // skipped with a warning rather than stopping every other notification.
 func (d *Dispatcher) load(ctx context.Context) (*snapshot, error) {
-	s := &snapshot{policies: map[int64]PolicySpec{}, endpoints: map[int64]endpointEntry{}, contacts: map[int64][]store.NotifyContact{}}
+	s := &snapshot{at: time.Now(), policies: map[int64]PolicySpec{}, endpoints: map[int64]endpointEntry{}, contacts: map[int64][]store.NotifyContact{}}
 	docs, err := d.st.ListNotifyDocs(ctx, store.NotifyPolicy)
 	if err != nil {
 		return nil, err
@@ -91,25 +92,27 @@ func (d *Dispatcher) load(ctx context.Context) (*snapshot, error) {
 	for _, c := range contacts {
 		s.contacts[c.UserID] = append(s.contacts[c.UserID], c)
 	}
+	d.last.Store(s) // for paging from memory during an outage
 	return s, nil
 }
 
-// plan turns a due escalation step into deliveries and the next step.
-func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
+// plan turns a due escalation step into deliveries (outbox items and,
+// one per item, the delivery itself) and the next step.
+func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem, []*notify.Delivery, store.Escalation, error) {
 	next := e
 	next.Active = false
 	var ev notify.Event
 	if err := json.Unmarshal(e.Event, &ev); err != nil {
 		d.log.Error("escalation with an unreadable event stopped", "incident", e.IncidentID, "err", err)
-		return nil, next, nil
+		return nil, nil, next, nil
 	}
 	if ev.Incident.State == rules.StateAcknowledged || ev.Incident.State == rules.StateResolved {
-		return nil, next, nil // someone took charge: nothing more pages
+		return nil, nil, next, nil // someone took charge: nothing more pages
 	}
 	pol, ok := cfg.policies[e.PolicyID]
 	if !ok || e.Step >= len(pol.Steps) {
 		d.log.Warn("escalation policy gone or changed, escalation stopped", "incident", e.IncidentID, "policy", e.PolicyID)
-		return nil, next, nil
+		return nil, nil, next, nil
 	}
 	// A step re-pages with the latest snapshot: an update in between
 	// must not make a reminder silent.
@@ -128,14 +131,21 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 		// reminder), so its idempotency key differs from the first page.
 		suffix = fmt.Sprintf("#s%dc%d", e.Step, e.Cycle)
 	}
-	var items []store.OutboxItem
+	evRaw, err := json.Marshal(ev)
+	if err != nil {
+		return nil, nil, e, fmt.Errorf("dispatch: encode event: %w", err)
+	}
+	var (
+		items []store.OutboxItem
+		dls   []*notify.Delivery
+	)
 	add := func(r notify.Recipient, channel string, endpoint int64) error {
 		r.ID += suffix
-		it, err := d.item(ev, r, channel, endpoint)
+		it, dl, err := d.item(ev, evRaw, r, channel, endpoint)
 		if err != nil {
 			return err
 		}
-		items = append(items, it)
+		items, dls = append(items, it), append(dls, dl)
 		return nil
 	}
 	channels := step.Channels
@@ -162,7 +172,7 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 				r.Email = c.Value
 			}
 			if err := add(r, c.Kind, 0); err != nil {
-				return nil, e, err
+				return nil, nil, e, err
 			}
 		}
 	}
@@ -173,7 +183,7 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 		}
 		r := notify.Recipient{ID: "endpoint:" + strconv.FormatInt(id, 10), Name: ep.doc.Name, Email: ep.spec.Address}
 		if err := add(r, ep.spec.Kind, id); err != nil {
-			return nil, e, err
+			return nil, nil, e, err
 		}
 	}
 	d.m.steps.Inc()
@@ -193,7 +203,7 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 	} else {
 		next.Active = false
 	}
-	return items, next, nil
+	return items, dls, next, nil
 }
 
 // errNotConfigured marks a channel this node has no configuration for.

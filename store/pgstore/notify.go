@@ -222,30 +222,57 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, items []store.OutboxItem)
 	return n, nil
 }
 
-// enqueue inserts items in one pipelined batch (a storm plans thousands
-// of deliveries; one round trip each would dominate).
+// enqueue inserts items with one multi-row statement (a storm plans
+// thousands of deliveries; a statement each would dominate) and sets the
+// ID of each item it stored.
 func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
-	var b pgx.Batch
-	for _, it := range items {
-		b.Queue(`INSERT INTO notify_outbox
-			(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING`,
-			it.Key, it.IncidentID, it.Version, it.Channel, it.EndpointID, it.Recipient, it.Pages, it.Delivery, it.NextAttempt)
-	}
-	res := tx.SendBatch(ctx, &b)
-	n := 0
-	for _, it := range items {
-		tag, err := res.Exec()
-		if err != nil {
-			_ = res.Close()
-			return n, fmt.Errorf("enqueue %s: %w", it.Key, err)
+	n := len(items)
+	var (
+		keys, channels, recipients, deliveries, owners = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		incidents, versions, endpoints                 = make([]int64, n), make([]int64, n), make([]int64, n)
+		pages                                          = make([]bool, n)
+		next, until                                    = make([]time.Time, n), make([]time.Time, n)
+		index                                          = make(map[string]int, n)
+	)
+	for i, it := range items {
+		keys[i], channels[i], recipients[i], deliveries[i], owners[i] = it.Key, it.Channel, it.Recipient, string(it.Delivery), it.LeaseOwner
+		incidents[i], versions[i], endpoints[i], pages[i], next[i], until[i] = it.IncidentID, it.Version, it.EndpointID, it.Pages, it.NextAttempt, it.LeaseUntil
+		if it.LeaseOwner == "" {
+			until[i] = it.NextAttempt // not stored; any non-NULL value encodes
 		}
-		n += int(tag.RowsAffected())
+		index[it.Key] = i
+		items[i].ID = 0
 	}
-	return n, res.Close()
+	rows, err := tx.Query(ctx, `INSERT INTO notify_outbox
+		(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, lease_owner, lease_until, attempts)
+		SELECT k, i, v, c, e, r, p, d::jsonb, n, NULLIF(o, ''), CASE WHEN o = '' THEN NULL ELSE u END, CASE WHEN o = '' THEN 0 ELSE 1 END
+		FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::bool[], $8::text[],
+			$9::timestamptz[], $10::text[], $11::timestamptz[]) AS t(k, i, v, c, e, r, p, d, n, o, u)
+		ON CONFLICT (key) DO NOTHING RETURNING id, key`,
+		keys, incidents, versions, channels, endpoints, recipients, pages, deliveries, next, owners, until)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue %d deliveries: %w", n, err)
+	}
+	stored := 0
+	for rows.Next() {
+		var (
+			id  int64
+			key string
+		)
+		if err := rows.Scan(&id, &key); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("enqueue %d deliveries: %w", n, err)
+		}
+		items[index[key]].ID = id
+		stored++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("enqueue %d deliveries: %w", n, err)
+	}
+	return stored, nil
 }
 
 const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
@@ -277,24 +304,38 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 	return out, nil
 }
 
-// FinishDeliveries records attempts and the items' new states.
+// FinishDeliveries records attempts and the items' new states: one
+// multi-row UPDATE and one multi-row INSERT in one transaction, however
+// many items.
 func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store.Finished) error {
-	var b pgx.Batch
-	for _, f := range done {
-		a := f.Attempt
-		var sentAt *time.Time
-		if f.State == store.DeliverySent {
-			sentAt = &a.At
-		}
-		// A cancelled item that went out anyway is recorded as sent: the
-		// trail must say what reached people.
-		b.Queue(`UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND $3 <> 'sent' THEN state ELSE $3 END,
-			next_attempt_at = $4, last_status = $5, last_error = $6, sent_at = COALESCE($7, sent_at),
-			lease_owner = NULL, lease_until = NULL
-			WHERE id = $1 AND lease_owner = $2`, f.ID, owner, f.State, f.NextAttempt, a.Status, a.Error, sentAt)
-		b.Queue(`INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, a.IncidentID, a.At, a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error)
+	if len(done) == 0 {
+		return nil
 	}
+	n := len(done)
+	var (
+		ids, incidents                            = make([]int64, n), make([]int64, n)
+		states, errs, nodes, channels, recipients = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		next, at                                  = make([]time.Time, n), make([]time.Time, n)
+		statuses                                  = make([]int32, n)
+		sent, ok                                  = make([]bool, n), make([]bool, n)
+	)
+	for i, f := range done {
+		a := f.Attempt
+		ids[i], incidents[i], states[i], errs[i], nodes[i], channels[i], recipients[i] = f.ID, a.IncidentID, f.State, a.Error, a.Node, a.Channel, a.Recipient
+		next[i], at[i], statuses[i], sent[i], ok[i] = f.NextAttempt, a.At, int32(a.Status), f.State == store.DeliverySent, a.OK
+	}
+	var b pgx.Batch
+	// A cancelled item that went out anyway is recorded as sent: the
+	// trail must say what reached people.
+	b.Queue(`UPDATE notify_outbox o SET state = CASE WHEN o.state = 'cancelled' AND f.st <> 'sent' THEN o.state ELSE f.st END,
+		next_attempt_at = f.n, last_status = f.s, last_error = f.e, sent_at = CASE WHEN f.sent THEN f.at ELSE o.sent_at END,
+		lease_owner = NULL, lease_until = NULL
+		FROM unnest($2::int8[], $3::text[], $4::timestamptz[], $5::int4[], $6::text[], $7::bool[], $8::timestamptz[])
+			AS f(id, st, n, s, e, sent, at)
+		WHERE o.id = f.id AND o.lease_owner = $1`, owner, ids, states, next, statuses, errs, sent, at)
+	b.Queue(`INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
+		SELECT * FROM unnest($1::int8[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::int4[], $9::text[])`,
+		ids, incidents, at, nodes, channels, recipients, ok, statuses, errs)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return tx.SendBatch(ctx, &b).Close()
 	})

@@ -225,21 +225,42 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, items []store.OutboxItem)
 	return n, err
 }
 
+// enqueue inserts items with one prepared statement and sets the ID of
+// each item it stored.
 func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO notify_outbox
+		(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, created_at,
+			lease_owner, lease_until, attempts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue deliveries: %w", err)
+	}
+	defer stmt.Close()
 	n := 0
 	now := micros(time.Now())
-	for _, it := range items {
-		res, err := tx.ExecContext(ctx, `INSERT INTO notify_outbox
-			(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			it.Key, it.IncidentID, it.Version, it.Channel, it.EndpointID, it.Recipient, it.Pages, jsonText(it.Delivery),
-			micros(it.NextAttempt), now)
+	for i, it := range items {
+		items[i].ID = 0
+		var owner, until any
+		attempts := 0
+		if it.LeaseOwner != "" {
+			owner, until, attempts = it.LeaseOwner, micros(it.LeaseUntil), 1
+		}
+		res, err := stmt.ExecContext(ctx, it.Key, it.IncidentID, it.Version, it.Channel, it.EndpointID, it.Recipient, it.Pages,
+			jsonText(it.Delivery), micros(it.NextAttempt), now, owner, until, attempts)
 		if err != nil {
 			return n, fmt.Errorf("enqueue %s: %w", it.Key, err)
 		}
 		k, err := res.RowsAffected()
 		if err != nil {
 			return n, err
+		}
+		if k == 1 {
+			if items[i].ID, err = res.LastInsertId(); err != nil {
+				return n, err
+			}
 		}
 		n += int(k)
 	}
@@ -285,20 +306,30 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 // FinishDeliveries records attempts and the items' new states.
 func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store.Finished) error {
 	return s.writeTx(ctx, "finish deliveries", func(tx *sql.Tx) error {
+		update, err := tx.PrepareContext(ctx, `UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND ?3 <> 'sent' THEN state ELSE ?3 END,
+			next_attempt_at = ?4, last_status = ?5, last_error = ?6, sent_at = COALESCE(?7, sent_at),
+			lease_owner = NULL, lease_until = NULL
+			WHERE id = ?1 AND lease_owner = ?2`)
+		if err != nil {
+			return fmt.Errorf("finish deliveries: %w", err)
+		}
+		defer update.Close()
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("finish deliveries: %w", err)
+		}
+		defer insert.Close()
 		for _, f := range done {
 			a := f.Attempt
 			var sentAt any
 			if f.State == store.DeliverySent {
 				sentAt = micros(a.At)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = CASE WHEN state = 'cancelled' AND ?3 <> 'sent' THEN state ELSE ?3 END,
-				next_attempt_at = ?4, last_status = ?5, last_error = ?6, sent_at = COALESCE(?7, sent_at),
-				lease_owner = NULL, lease_until = NULL
-				WHERE id = ?1 AND lease_owner = ?2`, f.ID, owner, f.State, micros(f.NextAttempt), a.Status, a.Error, sentAt); err != nil {
+			if _, err := update.ExecContext(ctx, f.ID, owner, f.State, micros(f.NextAttempt), a.Status, a.Error, sentAt); err != nil {
 				return fmt.Errorf("finish delivery %d: %w", f.ID, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.ID, a.IncidentID, micros(a.At), a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error); err != nil {
+			if _, err := insert.ExecContext(ctx, f.ID, a.IncidentID, micros(a.At), a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error); err != nil {
 				return fmt.Errorf("finish delivery %d: record attempt: %w", f.ID, err)
 			}
 		}

@@ -1,0 +1,94 @@
+package dispatch
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/radtrack/radtrack/notify"
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
+)
+
+// claimCounter counts the deliveries the store hands out by claim.
+type claimCounter struct {
+	Store
+	claimed atomic.Int64
+}
+
+func (c *claimCounter) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error) {
+	items, err := c.Store.ClaimDeliveries(ctx, owner, now, lease, limit)
+	c.claimed.Add(int64(len(items)))
+	return items, err
+}
+
+// While Run runs, a raise's T+0 step is planned by Handle, stored leased
+// to this node and sent from memory: the receiver gets every delivery
+// and none of them came back through a claim.
+func TestStepDueNowSentFromMemory(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		ops, duty := newReceiver(t), newReceiver(t)
+		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
+			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL)), mustDoc(t, st, store.NotifyEndpoint, "duty", webhook(duty.URL))}}}})
+		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		cc := &claimCounter{Store: st}
+		d, err := New(Config{Store: cc, Node: "a", Poll: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan struct{})
+		go func() { defer close(ran); _ = d.Run(ctx) }()
+		defer func() { cancel(); <-ran }()
+		waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+		handle(t, d, event(notify.EventRaised, 3, 1, time.Now(), rules.SeverityAlarm))
+		waitUntil(t, "both endpoints paged", 20*time.Second, func() bool { return len(ops.got()) == 1 && len(duty.got()) == 1 })
+		waitUntil(t, "outcomes recorded", 20*time.Second, func() bool {
+			items, _ := st.IncidentDeliveries(context.Background(), 3)
+			return len(items) == 2 && items[0].State == store.DeliverySent && items[1].State == store.DeliverySent
+		})
+		if n := cc.claimed.Load(); n != 0 {
+			t.Errorf("%d deliveries went through a claim, want 0 (sent from memory)", n)
+		}
+		attempts, _ := st.IncidentAttempts(context.Background(), 3)
+		if len(attempts) != 2 || attempts[0].Node != "a" || !attempts[0].OK {
+			t.Errorf("attempts %+v, want two by a", attempts)
+		}
+	})
+}
+
+// A step planned and leased by one node is not taken by another while
+// the lease runs (it would be sent twice); once the lease has run out
+// (the planner died before sending) the other node sends it.
+func TestPlannedLeaseKeepsOtherNodesOff(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		ops := newReceiver(t)
+		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
+			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
+		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		c := &clock{t: t0}
+		a, b := newDispatcher(t, st, c, "a"), newDispatcher(t, st, c, "b")
+		handle(t, a, event(notify.EventRaised, 4, 1, t0, rules.SeverityAlarm))
+		if err := a.planDue(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(a.takeFast()); n != 1 { // a "dies" with it in memory
+			t.Fatalf("a queued %d deliveries, want 1", n)
+		}
+		if n := tick(t, b); n != 0 {
+			t.Fatalf("b attempted %d deliveries under a's lease, want 0", n)
+		}
+		c.Set(t0.Add(time.Minute + time.Second)) // the lease (default 1 min) ran out
+		if n := tick(t, b); n != 1 {
+			t.Fatalf("b attempted %d deliveries after the lease, want 1", n)
+		}
+		if got := ops.got(); len(got) != 1 || got[0].Incident != 4 {
+			t.Fatalf("receiver got %+v, want incident 4 once", got)
+		}
+		items, _ := st.IncidentDeliveries(context.Background(), 4)
+		if len(items) != 1 || items[0].State != store.DeliverySent || items[0].Attempts != 2 {
+			t.Fatalf("outbox %+v, want one sent delivery with 2 attempts counted", items)
+		}
+	})
+}

@@ -1,0 +1,105 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/radtrack/radtrack/notify"
+	"github.com/radtrack/radtrack/notify/internal/pushtest"
+	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/store"
+)
+
+// Web Push end to end through the dispatcher: an operator's phone
+// subscription (stored as the app stores it), a raise routed to the
+// operators' push channel, and a local RFC 8030 push service that checks
+// VAPID (RFC 8292) and decrypts the aes128gcm message with the phone's
+// own keys (RFC 8291): the notification carries severity, vehicle, peak
+// dose, place and the Acknowledge action; the acknowledgement follows
+// without the action.
+func TestWebPushThroughDispatcher(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		keys, err := notify.GenerateVAPID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		const subject = "mailto:ops@radtrack.example.org"
+		ps := pushtest.New(t, keys.Public, subject)
+		push, err := notify.NewWebPush(notify.WebPushConfig{Keys: keys, Subject: subject, Client: ps.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := st.(store.Users).CreateUser(ctx, store.User{Username: "olga", Role: "operator", PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sub notify.PushSubscription
+		sub.Endpoint, sub.Keys.P256dh, sub.Keys.Auth = ps.Subscribe(t, "/push/olga-phone")
+		spec, _ := json.Marshal(sub)
+		c, err := st.AddNotifyContact(ctx, store.NotifyContact{UserID: u.ID, Kind: store.ContactPush, Value: sub.Endpoint, Spec: spec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol := mustDoc(t, st, store.NotifyPolicy, "operators", PolicySpec{Steps: []Step{{Roles: []string{"operator"}, Channels: []string{ChannelPush}}}})
+		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		d, err := New(Config{Store: st, Node: "a", Push: push, VAPIDPublicKey: keys.Public})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { defer close(ran); _ = d.Run(rctx) }()
+		defer func() { cancel(); <-ran }()
+		waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+
+		raise := event(notify.EventRaised, 42, 1, time.Now(), rules.SeverityCritical)
+		dose := 12.5
+		raise.Incident.Peak = notify.Peak{DoseUSvh: &dose, LonLat: [2]float64{4.05, 51.95}, GPSValid: true, Time: t0}
+		raise.Incident.Fence = &notify.Fence{ID: 3, Name: "Quay 7"}
+		handle(t, d, raise)
+		waitUntil(t, "the push decrypted", 20*time.Second, func() bool { return len(ps.Received()) == 1 })
+		var p struct {
+			Key      string         `json:"key"`
+			Event    string         `json:"event"`
+			Incident int64          `json:"incident"`
+			Severity rules.Severity `json:"severity"`
+			Vehicles []string       `json:"vehicles"`
+			PeakUSvh *float64       `json:"peak_usvh"`
+			Place    string         `json:"place"`
+			Actions  []struct {
+				Action string `json:"action"`
+				Title  string `json:"title"`
+			} `json:"actions"`
+		}
+		got := ps.Received()[0]
+		if err := json.Unmarshal(got.Payload, &p); err != nil {
+			t.Fatalf("payload %q: %v", got.Payload, err)
+		}
+		wantKey := notify.Delivery{Event: raise, Recipient: notify.Recipient{ID: "push:" + itoa(c.ID)}}.Key()
+		if p.Key != wantKey || p.Event != "raised" || p.Incident != 42 || p.Severity != rules.SeverityCritical ||
+			len(p.Vehicles) != 1 || p.Vehicles[0] != "Patrol 7" || p.PeakUSvh == nil || *p.PeakUSvh != 12.5 ||
+			p.Place != "Quay 7, 51.95000°N 4.05000°E" || len(p.Actions) != 1 || p.Actions[0].Action != "acknowledge" {
+			t.Fatalf("push payload %s\nwant key %s, critical, Patrol 7, 12.5 µSv/h at Quay 7, the acknowledge action", got.Payload, wantKey)
+		}
+		if got.Header.Get("Urgency") != "high" || got.Header.Get("TTL") != "43200" {
+			t.Errorf("Urgency %q TTL %q, want high 43200 for a critical raise", got.Header.Get("Urgency"), got.Header.Get("TTL"))
+		}
+
+		handle(t, d, event(notify.EventAcknowledged, 42, 2, time.Now(), rules.SeverityCritical))
+		waitUntil(t, "the acknowledgement pushed", 20*time.Second, func() bool { return len(ps.Received()) == 2 })
+		var ack struct {
+			Event   string `json:"event"`
+			Actions []any  `json:"actions"`
+		}
+		if err := json.Unmarshal(ps.Received()[1].Payload, &ack); err != nil || ack.Event != "acknowledged" || len(ack.Actions) != 0 {
+			t.Fatalf("second push %s, want the acknowledgement without actions", ps.Received()[1].Payload)
+		}
+		waitUntil(t, "both recorded as sent", 20*time.Second, func() bool {
+			items, _ := st.IncidentDeliveries(ctx, 42)
+			return len(items) == 2 && items[0].State == store.DeliverySent && items[1].State == store.DeliverySent
+		})
+	})
+}
