@@ -26,6 +26,7 @@ import (
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/notify"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/server"
@@ -430,6 +431,7 @@ func (n *Node) Run(ctx context.Context) error {
 		Store: n.Store, Pipeline: n.Pipeline, Devices: n.Devices, Alarms: n.Alarms, Incidents: n.Incidents, Limits: ingest.NewLimits(n.cfg.Limits),
 		Metrics: n.Metrics, Log: n.log, Live: n.live.hub, Redis: n.redisPing(),
 		Revocations: n.revocations, Peers: n.live.cluster, Notify: n.notify.dispatcher(),
+		CAP: notify.CAPConfig{Sender: n.cfg.Notify.CAPSender},
 	})
 	n.live.cluster.server.Store(srv)
 	// One gate for every ingest door: the per-IP and per-device budgets

@@ -5,12 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/notify"
 	"github.com/radtrack/radtrack/notify/dispatch"
+	"github.com/radtrack/radtrack/notify/incidentevent"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
@@ -183,68 +181,7 @@ func (n *notifier) handle(ctx context.Context, ev incidents.Event) {
 		// outage are not paged again.
 		n.d.MarkPaged(ev.Incident.ID, n.outage.pagedFor(ev.Incident.Alarms))
 	}
-	if err := n.d.Handle(hctx, incidentEvent(hctx, n.st, ev)); err != nil {
+	if err := n.d.Handle(hctx, incidentevent.Of(hctx, n.st, ev)); err != nil {
 		n.log.Error("notify incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
 	}
-}
-
-// incidentTypes maps incident events to notification events.
-var incidentTypes = map[incidents.EventType]notify.EventType{
-	incidents.EventRaised:       notify.EventRaised,
-	incidents.EventRealarm:      notify.EventRealarmed,
-	incidents.EventUpdated:      notify.EventUpdated,
-	incidents.EventAcknowledged: notify.EventAcknowledged,
-	incidents.EventResolved:     notify.EventResolved,
-}
-
-// incidentEvent is an incident event as a notification. The version is
-// the event time in microseconds (a raise: the incident's first sample, so
-// a raise seen again has the same idempotency keys): increasing per
-// incident and the same on every node.
-func incidentEvent(ctx context.Context, st store.Store, ev incidents.Event) notify.Event {
-	inc := ev.Incident
-	typ := incidentTypes[ev.Type]
-	version := ev.Time.UnixMicro()
-	if typ == notify.EventRaised && !inc.FirstSeen.IsZero() {
-		version = inc.FirstSeen.UnixMicro()
-	}
-	out := notify.Incident{ID: inc.ID, Version: version, State: inc.State, Severity: inc.Severity,
-		Peak:      notify.Peak{Time: inc.PeakTime, LonLat: [2]float64{inc.PeakLon, inc.PeakLat}, GPSValid: inc.PeakGPSValid},
-		FirstSeen: inc.FirstSeen, LastSeen: inc.LastSeen, AckedBy: inc.AckedBy, AckedAt: inc.AckedAt,
-		ResolvedBy: inc.ResolvedBy, ResolvedAt: inc.ResolvedAt, Adjudication: inc.Code}
-	if !math.IsNaN(inc.PeakDose) && inc.PeakDose > 0 {
-		d := inc.PeakDose
-		out.Peak.DoseUSvh = &d
-	}
-	// Alarms are newest first; list rules and vehicles oldest first.
-	seenDevice := map[int64]bool{}
-	for i := len(inc.Alarms) - 1; i >= 0; i-- {
-		ep := inc.Alarms[i]
-		if !slices.Contains(out.Rules, ep.RuleName) {
-			out.Rules = append(out.Rules, ep.RuleName)
-		}
-		if !seenDevice[ep.DeviceID] {
-			seenDevice[ep.DeviceID] = true
-			v := notify.Vehicle{ID: ep.DeviceID}
-			if dev, err := st.DeviceByID(ctx, ep.DeviceID); err == nil {
-				v.UID, v.Name, v.Group = dev.UID, dev.Name, dev.Group
-			}
-			out.Vehicles = append(out.Vehicles, v)
-		}
-		if out.Fence == nil && ep.FenceID != 0 {
-			out.Fence = &notify.Fence{ID: ep.FenceID}
-		}
-	}
-	out.Title = strings.Join(out.Rules, ", ")
-	if len(out.Vehicles) > 0 {
-		out.Title += ": " + out.Vehicles[0].Label()
-		if len(out.Vehicles) > 1 {
-			out.Title += fmt.Sprintf(" and %d more", len(out.Vehicles)-1)
-		}
-	}
-	n := notify.Event{Type: typ, Time: ev.Time, Incident: out}
-	if typ != notify.EventRaised {
-		n.History = []notify.EventRef{{Version: inc.FirstSeen.UnixMicro(), Type: notify.EventRaised, Time: inc.FirstSeen}}
-	}
-	return n
 }

@@ -224,7 +224,7 @@ func TestSubCentresSeeOnlyTheirOwnFleet(t *testing.T) {
 	sID := fmt.Sprint(vanS)
 	for _, path := range []string{
 		"/api/v1/devices", "/api/v1/positions", "/api/v1/alarms", "/api/v1/incidents?state=open",
-		"/api/v1/alarms?format=csv",
+		"/api/v1/alarms?format=csv", "/api/v1/cap.atom",
 	} {
 		status, body := get(noraB, b, path)
 		if status != http.StatusOK {

@@ -22,6 +22,7 @@ import (
 	"github.com/radtrack/radtrack/internal/revocations"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/metrics"
+	"github.com/radtrack/radtrack/notify"
 	"github.com/radtrack/radtrack/notify/dispatch"
 	"github.com/radtrack/radtrack/ratelimit"
 	"github.com/radtrack/radtrack/store"
@@ -88,6 +89,7 @@ type Server struct {
 	heavyRefused prometheus.Counter
 	// notify routes incident notifications; nil when not configured.
 	notify *dispatch.Dispatcher
+	cap    notify.CAPConfig // the CAP feed's sender
 	// sites is the site tree and device sites for scoping (scope.go).
 	sites       siteIndex
 	sitesReload chan struct{}
@@ -116,6 +118,9 @@ type Deps struct {
 	Peers CredentialPeers
 	// Notify routes incident notifications (nil: no notification API).
 	Notify *dispatch.Dispatcher
+	// CAP names this system in the CAP feed (Sender empty:
+	// "radtrack@localhost").
+	CAP notify.CAPConfig
 }
 
 // New builds the server and its routes.
@@ -123,11 +128,14 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, store: d.Store, pipeline: d.Pipeline, metrics: d.Metrics, log: d.Log, mux: http.NewServeMux(),
 		devices: d.Devices, alarms: d.Alarms, incidents: d.Incidents, live: d.Live, redisPing: d.Redis,
 		logins: ratelimit.New(cfg.LoginsPerMinute/60, int(max(cfg.LoginsPerMinute, 1)), 100_000),
-		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers, notify: d.Notify,
+		known:  newKnownUsers(cfg.SessionTTL), revoked: d.Revocations, peers: d.Peers, notify: d.Notify, cap: d.CAP,
 		heavyQueries: newHeavyLimit(cfg.HeavyPerUser, cfg.HeavyTotal), heavyRefused: heavyRefusedCounter(d.Metrics.Registry),
 		sitesReload: make(chan struct{}, 1)}
 	if s.revoked == nil {
 		s.revoked = revocations.InMemory(revocations.DefaultMax)
+	}
+	if s.cap.Sender == "" {
+		s.cap.Sender = "radtrack@localhost"
 	}
 	// The gate checks gateway (user API) tokens through this server, by
 	// the same rules as every API route.
@@ -194,6 +202,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/incidents/{id}", s.require(auth.RoleViewer, s.handleGetIncident))
 	s.mux.HandleFunc("GET /api/v1/incidents/{id}/spectrum", s.require(auth.RoleViewer, s.handleIncidentSpectrum))
 	s.mux.HandleFunc("GET /api/v1/incidents/{id}/source", s.require(auth.RoleViewer, s.handleIncidentSource))
+	s.mux.HandleFunc("GET /api/v1/cap.atom", s.require(auth.RoleViewer, s.handleCAPFeed))
 	s.mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", s.require(auth.RoleOperator, s.handleAcknowledgeIncident))
 	s.mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.require(auth.RoleOperator, s.handleResolveIncident))
 	// Maps: basemaps (PMTiles archives served with Range) and site plans.
