@@ -52,6 +52,9 @@ type Vehicle struct {
 	UID   string `json:"uid"`
 	Name  string `json:"name"`
 	Group string `json:"group,omitempty"`
+	// SiteID is the site the vehicle belongs to: people are paged about
+	// the vehicles of their own site's subtree only (0: the root).
+	SiteID int64 `json:"site_id,omitempty"`
 }
 
 // Label is how people see the vehicle: its name, else its uid.

@@ -34,6 +34,7 @@ import (
 type Store interface {
 	store.Notifications
 	ListUsers(ctx context.Context) ([]store.User, error)
+	ListSites(ctx context.Context) ([]store.Site, error)
 }
 
 // Config configures a Dispatcher. Channels left nil are not configured:

@@ -33,6 +33,7 @@ type snapshot struct {
 	endpoints map[int64]endpointEntry
 	users     []store.User
 	contacts  map[int64][]store.NotifyContact // by user
+	sites     *store.SiteTree
 }
 
 // load reads the configuration. A document that no longer validates is
@@ -85,6 +86,11 @@ func (d *Dispatcher) load(ctx context.Context) (*snapshot, error) {
 	if s.users, err = d.st.ListUsers(ctx); err != nil {
 		return nil, err
 	}
+	sites, err := d.st.ListSites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.sites = store.NewSiteTree(sites)
 	contacts, err := d.st.ListNotifyContacts(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -153,7 +159,8 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 		channels = []string{ChannelPush}
 	}
 	for _, u := range cfg.users {
-		if !u.Active() || (!slices.Contains(step.Roles, u.Role) && !slices.Contains(step.Users, u.ID)) {
+		if !u.Active() || (!slices.Contains(step.Roles, u.Role) && !slices.Contains(step.Users, u.ID)) ||
+			!cfg.reaches(u, ev.Incident.Vehicles) {
 			continue
 		}
 		for _, c := range cfg.contacts[u.ID] {
@@ -322,4 +329,24 @@ func (d *Dispatcher) mqttSender(ctx context.Context, cluster string) (notify.Sen
 	}
 	d.mqtt[cluster] = m
 	return m, nil
+}
+
+// reaches reports whether user u may be paged about an incident of these
+// vehicles: users of the root site about every incident, others only when
+// a vehicle of the incident is in their site's subtree (a sub-centre's
+// operators never learn of another sub-centre's alarms).
+func (s *snapshot) reaches(u store.User, vehicles []notify.Vehicle) bool {
+	if u.SiteID == 0 || u.SiteID == store.RootSiteID || s.sites == nil {
+		return true
+	}
+	for _, v := range vehicles {
+		site := v.SiteID
+		if site == 0 {
+			site = store.RootSiteID
+		}
+		if s.sites.Within(site, u.SiteID) {
+			return true
+		}
+	}
+	return false
 }

@@ -61,7 +61,7 @@ func Of(ctx context.Context, st Lookup, ev incidents.Event) notify.Event {
 			seenDevice[ep.DeviceID] = true
 			v := notify.Vehicle{ID: ep.DeviceID}
 			if dev, err := st.DeviceByID(ctx, ep.DeviceID); err == nil {
-				v.UID, v.Name, v.Group = dev.UID, dev.Name, dev.Group
+				v.UID, v.Name, v.Group, v.SiteID = dev.UID, dev.Name, dev.Group, dev.SiteID
 			}
 			out.Vehicles = append(out.Vehicles, v)
 		}
