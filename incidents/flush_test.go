@@ -2,6 +2,7 @@ package incidents_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -215,6 +216,50 @@ func TestUnfiledAlarmsAreFiledAtStart(t *testing.T) {
 		}
 		if n := restarted.eventTypes()[incidents.EventRaised]; n != 1 {
 			t.Fatalf("%d raised incident events after the restart, want 1", n)
+		}
+	})
+}
+
+// Vehicles of two sub-centres at the same source make one incident per
+// sub-centre: an incident is one site's, so neither sub-centre sees the
+// other's alarms inside it. Vehicles of one site there make one.
+func TestIncidentsStayInTheirSite(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		r := newRig(t, st)
+		root := store.RootSiteID
+		north, err := st.CreateSite(ctx, store.Site{ParentID: &root, Name: "north"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		south, err := st.CreateSite(ctx, store.Site{ParentID: &root, Name: "south"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		for i, site := range []int64{north.ID, north.ID, south.ID} {
+			dev, _ := storetest.NewDevice(t, st, fmt.Sprintf("veh-site-%d", i))
+			if err := st.SetDeviceSite(ctx, dev.ID, site); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.alarms.Process(ctx, dev, risingAt(dev.ID, start.Add(time.Duration(i)*time.Minute), 4.40+0.0001*float64(i), 51.2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := st.ListIncidents(ctx, store.IncidentFilter{})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("%d incidents, %v; want 2 (north's two vehicles together, south's apart)", len(list), err)
+		}
+		var sizes []int
+		for _, inc := range list {
+			devices := map[int64]bool{}
+			for _, a := range inc.Alarms {
+				devices[a.DeviceID] = true
+			}
+			sizes = append(sizes, len(devices))
+		}
+		if slices.Sort(sizes); !slices.Equal(sizes, []int{1, 2}) {
+			t.Fatalf("vehicles per incident %v, want one of 2 (north) and one of 1 (south)", sizes)
 		}
 	})
 }

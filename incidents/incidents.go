@@ -470,8 +470,37 @@ func (s *Service) place(ctx context.Context, ep rules.Episode) (store.Incident, 
 	if err != nil {
 		return store.Incident{}, false, err
 	}
+	if len(open) == 0 {
+		return store.Incident{Imported: ep.Imported, Alarms: []rules.Episode{}}, true, nil
+	}
+	sites := map[int64]int64{} // device → site, read once per device
+	siteOf := func(device int64) (int64, error) {
+		if site, ok := sites[device]; ok {
+			return site, nil
+		}
+		d, err := s.store.DeviceByID(ctx, device)
+		if err != nil {
+			return 0, fmt.Errorf("site of device %d: %w", device, err)
+		}
+		sites[device] = d.SiteID
+		return d.SiteID, nil
+	}
+	site, err := siteOf(ep.DeviceID)
+	if err != nil {
+		return store.Incident{}, false, err
+	}
 	for _, inc := range open {
-		if s.cfg.Joins(inc, ep) {
+		if !s.cfg.Joins(inc, ep) {
+			continue
+		}
+		// An incident is one site's (its alarms' vehicles are in one
+		// site): people of another sub-centre never see it, and never
+		// see a summary made partly of their alarms.
+		other, err := siteOf(inc.Alarms[0].DeviceID)
+		if err != nil {
+			return store.Incident{}, false, err
+		}
+		if other == site {
 			return inc, false, nil
 		}
 	}

@@ -68,13 +68,24 @@ func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request, u s
 // handleGetIncident is GET /api/v1/incidents/{id}: the incident with its
 // alarms.
 func (s *Server) handleGetIncident(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
+	inc, _, ok := s.incidentOf(w, r, u)
 	if !ok {
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": inc})
+}
+
+// incidentOf reads the {id} incident as user u may see it (the alarms of
+// their own sites only), answering 400/404/503 itself; an incident with
+// none of their alarms is 404, as if it did not exist.
+func (s *Server) incidentOf(w http.ResponseWriter, r *http.Request, u store.User) (store.Incident, scope, bool) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return store.Incident{}, scope{}, false
+	}
 	sc, ok := s.requestScope(w, r, u)
 	if !ok {
-		return
+		return store.Incident{}, sc, false
 	}
 	inc, err := s.store.Incident(r.Context(), id)
 	if err == nil {
@@ -85,13 +96,13 @@ func (s *Server) handleGetIncident(w http.ResponseWriter, r *http.Request, u sto
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "id", "no such incident")
-		return
+		return inc, sc, false
 	}
 	if err != nil {
 		s.internalError(w, r, "get incident", err)
-		return
+		return inc, sc, false
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incident": inc})
+	return inc, sc, true
 }
 
 // handleAcknowledgeIncident is POST /api/v1/incidents/{id}/acknowledge

@@ -17,27 +17,8 @@ import (
 // user's sites) or no counts are near it, 422 when it has no position. A
 // user below the root sees a fit to their own sites' vehicles only.
 func (s *Server) handleIncidentSource(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
+	inc, sc, ok := s.incidentOf(w, r, u)
 	if !ok {
-		return
-	}
-	sc, ok := s.requestScope(w, r, u)
-	if !ok {
-		return
-	}
-	inc, err := s.store.Incident(r.Context(), id)
-	if err == nil {
-		var in bool
-		if inc, in = scopeIncident(sc, inc); !in {
-			err = store.ErrNotFound
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "id", "no such incident")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "get incident", err)
 		return
 	}
 	// Every device's track in the window: a heavy read.

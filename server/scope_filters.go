@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
@@ -36,6 +37,12 @@ func scopeIncident(sc scope, inc store.Incident) (store.Incident, bool) {
 	}
 	if len(alarms) == 0 && !sc.Device(inc.PeakDeviceID) {
 		return inc, false
+	}
+	if len(alarms) > 0 && len(alarms) < len(inc.Alarms) {
+		// The summary (peak, its vehicle and place, severity, times) is
+		// of the user's own alarms: another site's peak must not show.
+		inc.Alarms = alarms
+		incidents.Summarize(&inc)
 	}
 	inc.Alarms = alarms
 	return inc, true

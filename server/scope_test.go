@@ -3,6 +3,7 @@ package server
 import (
 	"testing"
 
+	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -38,5 +39,30 @@ func TestLiveFilterFollowsTheIndex(t *testing.T) {
 	}
 	if (scope{all: true}).deviceFilter(&idx) != nil {
 		t.Fatal("a root scope must not filter")
+	}
+}
+
+// An incident spanning two sub-centres shows each of them its own alarms
+// and a summary of those only: the other site's higher peak, its vehicle
+// and its place never show.
+func TestScopedIncidentSummarisesOwnAlarms(t *testing.T) {
+	sites := []store.Site{{ID: 1, Path: "/1/"}, {ID: 2, ParentID: ptr(1), Path: "/1/2/"}, {ID: 3, ParentID: ptr(1), Path: "/1/3/"}}
+	view := &siteIndexView{tree: store.NewSiteTree(sites), deviceSite: map[int64]int64{10: 2, 11: 3}}
+	north := scope{site: 2, sites: view.tree.Subtree(2), view: view}
+	inc := store.Incident{ID: 5, State: rules.StateRaised, Severity: rules.SeverityCritical, PeakDose: 40, PeakDeviceID: 11, PeakLon: 10.05, PeakLat: 45.95,
+		Alarms: []rules.Episode{
+			{ID: 2, Key: rules.Key{DeviceID: 11}, State: rules.StateRaised, Severity: rules.SeverityCritical, PeakDose: 40, PeakLon: 10.05, PeakLat: 45.95, PeakGPSValid: true},
+			{ID: 1, Key: rules.Key{DeviceID: 10}, State: rules.StateRaised, Severity: rules.SeverityAlarm, PeakDose: 3, PeakLon: 4.05, PeakLat: 51.95, PeakGPSValid: true},
+		}}
+	got, in := scopeIncident(north, inc)
+	if !in || len(got.Alarms) != 1 || got.Alarms[0].ID != 1 {
+		t.Fatalf("north sees %v (in %v), want alarm 1 only", got.Alarms, in)
+	}
+	if got.PeakDeviceID != 10 || got.PeakDose != 3 || got.PeakLon != 4.05 || got.Severity != rules.SeverityAlarm {
+		t.Fatalf("north's summary: peak %v µSv/h of device %d at %v, severity %s; want its own 3 µSv/h of device 10, alarm",
+			got.PeakDose, got.PeakDeviceID, got.PeakLon, got.Severity)
+	}
+	if all, _ := scopeIncident(scope{all: true}, inc); all.PeakDeviceID != 11 || len(all.Alarms) != 2 {
+		t.Fatal("the centre's view changed")
 	}
 }

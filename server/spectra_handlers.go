@@ -127,24 +127,13 @@ type summedSpectrum struct {
 // recent background, and nuclide hints (suggestions only; package
 // spectra). 404 when the incident or its spectra do not exist.
 func (s *Server) handleIncidentSpectrum(w http.ResponseWriter, r *http.Request, u store.User) {
-	id, ok := pathID(w, r)
+	// The spectrum is the peak vehicle's: of the user's own alarms'.
+	inc, sc, ok := s.incidentOf(w, r, u)
 	if !ok {
 		return
 	}
-	sc, ok := s.requestScope(w, r, u)
-	if !ok {
-		return
-	}
-	inc, err := s.store.Incident(r.Context(), id)
-	if err == nil && !sc.Device(inc.PeakDeviceID) { // the spectrum is the peak vehicle's
-		err = store.ErrNotFound
-	}
-	if errors.Is(err, store.ErrNotFound) {
+	if !sc.Device(inc.PeakDeviceID) {
 		writeError(w, http.StatusNotFound, "id", "no such incident")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "get incident", err)
 		return
 	}
 	fgFrom, fgTo := inc.FirstSeen.Add(-spectrumMargin), inc.LastSeen.Add(spectrumMargin+time.Microsecond) // inclusive; stores keep microseconds
