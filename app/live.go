@@ -13,6 +13,7 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
+	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
@@ -91,8 +92,8 @@ func openAlarms(ctx context.Context, st store.Store, svc *alarms.Service, log *s
 // openIncidents renders every unresolved live incident for a snapshot.
 // With the database away the snapshot carries none (the alarms stand in):
 // the map shows their alarms as they come.
-// With sees, an incident is in the snapshot when its peak device or one of
-// its alarms' devices is visible, with only the visible alarms (as REST).
+// With sees, an incident is in the snapshot as REST shows it
+// (incidents.Visible).
 func openIncidents(ctx context.Context, st store.Store, log *slog.Logger, sees func(int64) bool) ([]json.RawMessage, error) {
 	imported := false
 	list, err := st.ListIncidents(ctx, store.IncidentFilter{
@@ -105,9 +106,7 @@ func openIncidents(ctx context.Context, st store.Store, log *slog.Logger, sees f
 	if sees != nil {
 		visible := list[:0]
 		for _, inc := range list {
-			alarms := slices.DeleteFunc(inc.Alarms, func(ep rules.Episode) bool { return !sees(ep.DeviceID) })
-			if len(alarms) > 0 || sees(inc.PeakDeviceID) {
-				inc.Alarms = alarms
+			if inc, ok := incidents.Visible(inc, sees); ok {
 				visible = append(visible, inc)
 			}
 		}

@@ -222,7 +222,7 @@ func RunLive(ctx context.Context, cfg LiveConfig, progress io.Writer) (res LiveR
 	if err != nil {
 		return res, err
 	}
-	cookie, err := createViewer(ctx, api, runID)
+	cookie, err := createViewer(ctx, api, runID, 0)
 	if err != nil {
 		return res, err
 	}
@@ -799,12 +799,15 @@ feed:
 	return fleet, err
 }
 
-// createViewer adds a viewer user and logs it in; the session cookie is
-// shared by every viewer socket.
-func createViewer(ctx context.Context, api *apiClient, runID string) (string, error) {
-	name, password := "bench-viewer-"+runID, randomHex(12)
-	if err := api.do(ctx, http.MethodPost, "/api/v1/users",
-		map[string]string{"username": name, "password": password, "role": "viewer"}, nil, http.StatusCreated); err != nil {
+// createViewer adds a viewer user at site (0: the root) and logs it in;
+// the session cookie is shared by every viewer socket of that user.
+func createViewer(ctx context.Context, api *apiClient, suffix string, site int64) (string, error) {
+	name, password := "bench-viewer-"+suffix, randomHex(12)
+	user := map[string]any{"username": name, "password": password, "role": "viewer"}
+	if site != 0 {
+		user["site_id"] = site
+	}
+	if err := api.do(ctx, http.MethodPost, "/api/v1/users", user, nil, http.StatusCreated); err != nil {
 		return "", err
 	}
 	v := &apiClient{base: api.base}

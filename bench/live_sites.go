@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -121,7 +120,7 @@ func RunLiveSites(ctx context.Context, cfg LiveConfig, sc SitesConfig, progress 
 	fmt.Fprintf(progress, "creating and logging in %d room users and one root user…\n", len(rooms))
 	var scoped, oneSite []string
 	for i, room := range rooms {
-		cookie, err := createSiteViewer(ctx, api, fmt.Sprintf("%s-%d", runID, i), room)
+		cookie, err := createViewer(ctx, api, fmt.Sprintf("%s-%d", runID, i), room)
 		if err != nil {
 			return res, err
 		}
@@ -129,7 +128,7 @@ func RunLiveSites(ctx context.Context, cfg LiveConfig, sc SitesConfig, progress 
 			scoped = append(scoped, cookie)
 		}
 	}
-	rootCookie, err := createSiteViewer(ctx, api, runID+"-root", 1)
+	rootCookie, err := createViewer(ctx, api, runID+"-root", 1)
 	if err != nil {
 		return res, err
 	}
@@ -252,28 +251,4 @@ func createSiteDevices(ctx context.Context, api *apiClient, runID string, n int,
 	close(next)
 	wg.Wait()
 	return fleet, firstErr
-}
-
-// createSiteViewer adds a viewer user at site and returns its session
-// cookie.
-func createSiteViewer(ctx context.Context, api *apiClient, suffix string, site int64) (string, error) {
-	name, password := "bench-viewer-"+suffix, randomHex(12)
-	if err := api.do(ctx, http.MethodPost, "/api/v1/users",
-		map[string]any{"username": name, "password": password, "role": "viewer", "site_id": site}, nil, http.StatusCreated); err != nil {
-		return "", err
-	}
-	v := &apiClient{base: api.base}
-	if err := v.login(ctx, name, password); err != nil {
-		return "", err
-	}
-	defer v.client.CloseIdleConnections()
-	u, _ := url.Parse(api.base)
-	var cookies []string
-	for _, c := range v.client.Jar.Cookies(u) {
-		cookies = append(cookies, c.Name+"="+c.Value)
-	}
-	if len(cookies) == 0 {
-		return "", errors.New("login set no session cookie")
-	}
-	return strings.Join(cookies, "; "), nil
 }

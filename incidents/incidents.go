@@ -527,6 +527,28 @@ func (c Config) Joins(inc store.Incident, ep rules.Episode) bool {
 	return false
 }
 
+// Visible is the part of an incident a user who sees only some devices
+// sees: its alarms of those devices, summarised from them alone (another
+// site's peak, its vehicle and place must not show). ok is false when none
+// is seen, nor its peak device: the incident does not exist for that user.
+func Visible(inc store.Incident, sees func(deviceID int64) bool) (store.Incident, bool) {
+	alarms := make([]rules.Episode, 0, len(inc.Alarms))
+	for _, ep := range inc.Alarms {
+		if sees(ep.DeviceID) {
+			alarms = append(alarms, ep)
+		}
+	}
+	if len(alarms) == 0 && !sees(inc.PeakDeviceID) {
+		return inc, false
+	}
+	resummarise := len(alarms) > 0 && len(alarms) < len(inc.Alarms)
+	inc.Alarms = alarms
+	if resummarise {
+		Summarize(&inc)
+	}
+	return inc, true
+}
+
 // Summarize computes an incident's summary fields from its alarms.
 func Summarize(inc *store.Incident) {
 	if len(inc.Alarms) == 0 {

@@ -196,16 +196,7 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 			break // too unlikely to matter
 		}
 		ix, iy := c.i%n, c.i/n
-		m := f.refine(cx-cfg.HalfWidthM+float64(ix)*step, cy-cfg.HalfWidthM+float64(iy)*step, as[c.i])
-		dup := false
-		for _, o := range modes {
-			if math.Hypot(o.X-m.X, o.Y-m.Y) < 1 {
-				dup = true
-			}
-		}
-		if !dup {
-			modes = append(modes, m)
-		}
+		modes = addMode(modes, f.refine(cx-cfg.HalfWidthM+float64(ix)*step, cy-cfg.HalfWidthM+float64(iy)*step, as[c.i]))
 	}
 	// The mirror of the best mode across the path it is closest to: a
 	// straight pass's other maximum, which a coarse grid may straddle.
@@ -216,16 +207,7 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		}
 	}
 	if mx, my, ok := f.mirror(clean, best.X, best.Y); ok {
-		m := f.refine(mx, my, best.Strength)
-		dup := false
-		for _, o := range modes {
-			if math.Hypot(o.X-m.X, o.Y-m.Y) < 1 {
-				dup = true
-			}
-		}
-		if !dup {
-			modes = append(modes, m)
-		}
+		modes = addMode(modes, f.refine(mx, my, best.Strength))
 	}
 	slices.SortFunc(modes, func(a, b Mode) int {
 		switch {
@@ -667,4 +649,15 @@ func finite(v ...float64) bool {
 		}
 	}
 	return true
+}
+
+// addMode appends m unless a mode within 1 m of it is already there (two
+// starting points that refined to the same maximum).
+func addMode(modes []Mode, m Mode) []Mode {
+	for _, o := range modes {
+		if math.Hypot(o.X-m.X, o.Y-m.Y) < 1 {
+			return modes
+		}
+	}
+	return append(modes, m)
 }

@@ -280,21 +280,13 @@ func (s *Server) handleIncidentNotifications(w http.ResponseWriter, r *http.Requ
 	if !ok {
 		return
 	}
-	if sc, ok := s.requestScope(w, r, u); !ok {
+	sc, ok := s.requestScope(w, r, u)
+	if !ok {
 		return
-	} else if !sc.all {
-		inc, err := s.store.Incident(r.Context(), id)
-		if err == nil {
-			if _, in := scopeIncident(sc, inc); !in {
-				err = store.ErrNotFound
-			}
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "id", "no such incident")
-			return
-		}
-		if err != nil {
-			s.internalError(w, r, "incident", err)
+	}
+	if !sc.all {
+		// Below the root, the trail exists only for an incident in scope.
+		if _, _, ok := s.incidentOf(w, r, u); !ok {
 			return
 		}
 	}

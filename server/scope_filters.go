@@ -22,30 +22,13 @@ func scopeAlarms(sc scope, list []rules.Episode) []rules.Episode {
 	return slices.DeleteFunc(list, func(ep rules.Episode) bool { return !sc.Device(ep.DeviceID) })
 }
 
-// scopeIncident is the part of an incident a scope sees: its alarms of
-// devices within sc. ok is false when none is (nor its peak device): the
-// incident does not exist for that user.
+// scopeIncident is the part of an incident a scope sees
+// (incidents.Visible); ok is false when it does not exist for that user.
 func scopeIncident(sc scope, inc store.Incident) (store.Incident, bool) {
 	if sc.all {
 		return inc, true
 	}
-	alarms := make([]rules.Episode, 0, len(inc.Alarms))
-	for _, ep := range inc.Alarms {
-		if sc.Device(ep.DeviceID) {
-			alarms = append(alarms, ep)
-		}
-	}
-	if len(alarms) == 0 && !sc.Device(inc.PeakDeviceID) {
-		return inc, false
-	}
-	if len(alarms) > 0 && len(alarms) < len(inc.Alarms) {
-		// The summary (peak, its vehicle and place, severity, times) is
-		// of the user's own alarms: another site's peak must not show.
-		inc.Alarms = alarms
-		incidents.Summarize(&inc)
-	}
-	inc.Alarms = alarms
-	return inc, true
+	return incidents.Visible(inc, sc.Device)
 }
 
 // incidentWhollyInScope reports whether every alarm of an incident is
