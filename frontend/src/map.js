@@ -72,8 +72,14 @@ export function createMap(container, { center = [4.05, 51.95], zoom = 9 } = {}) 
     zoom,
     maxZoom: 20,
     attributionControl: { compact: container.clientWidth < 700 },
-    // Lets tests and screenshots read pixels back.
-    canvasContextAttributes: { preserveDrawingBuffer: true, antialias: true },
+    // preserveDrawingBuffer lets tests read pixels back (it costs little).
+    // No multisampling: MapLibre smooths lines and circles in its shaders,
+    // and 4× MSAA more than doubled the cost of every frame where the GPU is
+    // weak or emulated (software WebGL: 0.75 against 0.33 CPU-s per frame).
+    canvasContextAttributes: { preserveDrawingBuffer: true, antialias: false },
+    // Under reduced motion labels appear at once instead of fading in
+    // (which also spares a run of frames after every position update).
+    fadeDuration: matchMedia('(prefers-reduced-motion: reduce)').matches ? 0 : 300,
     doubleClickZoom: true,
     dragRotate: false,
     pitchWithRotate: false,
