@@ -63,6 +63,12 @@ function baseStyle() {
   };
 }
 
+// prefersReducedMotion says whether the user asked for less motion (false
+// where there is no matchMedia, as in the unit tests).
+export function prefersReducedMotion() {
+  return typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+}
+
 // createMap builds the map; the atlas loads in the background.
 export function createMap(container, { center = [4.05, 51.95], zoom = 9 } = {}) {
   const map = new maplibregl.Map({
@@ -79,7 +85,7 @@ export function createMap(container, { center = [4.05, 51.95], zoom = 9 } = {}) 
     canvasContextAttributes: { preserveDrawingBuffer: true, antialias: false },
     // Under reduced motion labels appear at once instead of fading in
     // (which also spares a run of frames after every position update).
-    fadeDuration: matchMedia('(prefers-reduced-motion: reduce)').matches ? 0 : 300,
+    fadeDuration: prefersReducedMotion() ? 0 : 300,
     doubleClickZoom: true,
     dragRotate: false,
     pitchWithRotate: false,

@@ -2,7 +2,7 @@
 // id), changed with updateData at most once per animation frame, whatever
 // the rate of incoming positions. Selection and alarm blink are
 // feature-state, so they never rebuild data.
-import { addCanvasImage, EMPTY } from './map.js';
+import { addCanvasImage, EMPTY, prefersReducedMotion } from './map.js';
 import { doseStep, STALE } from './dose.js';
 
 export const STALE_AFTER_MS = 60_000; // no fix for a minute: greyed
@@ -288,7 +288,7 @@ export class Vehicles extends EventTarget {
   blink() {
     // Under prefers-reduced-motion the ring stays thick instead of blinking
     // (and a software-rendered map is not repainted twice a second).
-    const still = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+    const still = prefersReducedMotion();
     if (still && this.blinkOn) return;
     this.blinkOn = still ? true : !this.blinkOn;
     for (const id of this.unacked) {
