@@ -82,6 +82,7 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f.fs.IntVar(&cfg.Clients, "clients", 0, "HTTP client goroutines posting samples (0: vehicles/20, 8…512)")
 	f.fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL database for the server (a scratch database; unset: embedded store in a fresh temp dir)")
 	f.fs.StringVar(&cfg.ServerCPUProfile, "server-cpuprofile", "", "write a CPU profile of the server during the load phase to this file")
+	f.fs.StringVar(&cfg.ServerHeapProfile, "server-heapprofile", "", "write a heap profile of the server at each new peak of its resident set during the load phase to this file (the last one written is the peak's)")
 	var cpuProfile string
 	f.fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator (this process) to this file")
 	var (
