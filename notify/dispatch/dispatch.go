@@ -231,13 +231,13 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	case notify.EventUpdated:
 		return d.st.UpdateEscalationEvent(ctx, ev.Incident.ID, raw)
 	default: // acknowledged, resolved
-		d.stop(ev.Incident.ID, ev.Incident.Version)
+		dropped := d.stop(ev.Incident.ID, ev.Incident.Version)
 		n, err := d.st.StopEscalations(ctx, ev.Incident.ID)
 		if err != nil {
 			return err
 		}
 		d.m.cancelled.Add(float64(n))
-		return d.inform(ctx, ev)
+		return d.inform(ctx, ev, dropped)
 	}
 }
 
@@ -275,8 +275,11 @@ func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMes
 }
 
 // inform sends a non-paging event (acknowledged, resolved) to every
-// recipient the incident already reached, once each.
-func (d *Dispatcher) inform(ctx context.Context, ev notify.Event) error {
+// recipient the incident already reached, once each: those a page was
+// sent to, and those a page may be on its way to (cancelled while a
+// sender held its lease; not one of the pages this node just dropped
+// from its queue, which never went).
+func (d *Dispatcher) inform(ctx context.Context, ev notify.Event, dropped map[int64]bool) error {
 	done, err := d.st.IncidentDeliveries(ctx, ev.Incident.ID)
 	if err != nil {
 		return err
@@ -286,8 +289,10 @@ func (d *Dispatcher) inform(ctx context.Context, ev notify.Event) error {
 		items []store.OutboxItem
 		dls   []*notify.Delivery
 	)
+	now := d.now()
 	for _, it := range done {
-		if it.State != store.DeliverySent || !it.Pages {
+		inFlight := it.State == store.DeliveryCancelled && it.LeaseOwner != "" && it.LeaseUntil.After(now) && !dropped[it.ID]
+		if !it.Pages || it.State != store.DeliverySent && !inFlight {
 			continue
 		}
 		var dl notify.Delivery
@@ -371,9 +376,11 @@ func (d *Dispatcher) takeFast() []job {
 }
 
 // stop notes that the incident was acknowledged or resolved at version,
-// and drops its queued pages: they were cancelled in the store too.
-func (d *Dispatcher) stop(incident, version int64) {
+// and drops its queued pages (they are cancelled in the store too); it
+// returns the outbox IDs of those it dropped.
+func (d *Dispatcher) stop(incident, version int64) map[int64]bool {
 	now := time.Now()
+	dropped := map[int64]bool{}
 	d.fastMu.Lock()
 	defer d.fastMu.Unlock()
 	for id, m := range d.stopped {
@@ -386,12 +393,15 @@ func (d *Dispatcher) stop(incident, version int64) {
 	}
 	kept := d.fast[:0]
 	for _, j := range d.fast {
-		if !d.stoppedLocked(j.it) {
+		if d.stoppedLocked(j.it) {
+			dropped[j.it.ID] = true
+		} else {
 			kept = append(kept, j)
 		}
 	}
 	clear(d.fast[len(kept):])
 	d.fast = kept
+	return dropped
 }
 
 // isStopped tells whether a page was overtaken by an acknowledgement or
