@@ -479,7 +479,7 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 // newly planned ones go on while earlier items are being sent, so one
 // slow receiver does not hold back the next batch.
 func (d *Dispatcher) drain(ctx context.Context) (int, error) {
-	const batch = 200
+	const claimBatch = 200
 	docs := d.recentEndpoints()
 	if docs == nil {
 		dctx, cancel := context.WithTimeout(ctx, storeTimeout)
@@ -489,19 +489,36 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 		}
 		cancel()
 	}
-	work := make(chan job, batch)
+	work := make(chan batch, claimBatch)
 	results := newOutcomes()
-	var workers sync.WaitGroup
+	ls := newLanes()
+	var (
+		workers  sync.WaitGroup
+		inflight atomic.Int64 // batches handed to workers and not done
+		idle     = make(chan struct{}, 1)
+	)
 	for range d.cfg.Workers {
 		workers.Go(func() {
-			for j := range work {
-				if d.isStopped(j.it) {
-					d.m.cancelled.Inc() // cancelled in the store by the stop
-					continue
+			for b := range work {
+				d.sendLane(ctx, b, ls, docs, results)
+				inflight.Add(-1)
+				select {
+				case idle <- struct{}{}:
+				default:
 				}
-				results.add(d.attempt(ctx, j, docs))
 			}
 		})
+	}
+	// send hands jobs to workers, those to one receiver together (one
+	// message), unless a message to that receiver is on its way: then
+	// they wait in its lane and go in the next digest.
+	send := func(jobs []job) {
+		for _, b := range ls.group(jobs, docs) {
+			if b.lane == "" || ls.admit(b.lane, b.jobs) {
+				inflight.Add(1)
+				work <- b
+			}
+		}
 	}
 	recorded := make(chan struct{})
 	go func() {
@@ -510,31 +527,54 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	}()
 	total, claims := 0, 0
 	var claimErr error
+	// A pass takes newly planned pages while its sends are in flight
+	// (so pages that queue behind a message to the same receiver join
+	// its digest), for at most Poll: then it finishes what it has, and
+	// Run plans due steps and starts the next pass.
+	deadline := time.Now().Add(d.cfg.Poll)
 	for {
-		fast := d.takeFast()
-		for _, j := range fast {
-			work <- j
+		var fast []job
+		if time.Now().Before(deadline) {
+			fast = d.takeFast()
 		}
+		send(fast)
 		total += len(fast)
 		if claims < 100 && claimErr == nil {
 			claims++
 			cctx, cancel := context.WithTimeout(ctx, storeTimeout)
-			items, err := d.st.ClaimDeliveries(cctx, d.cfg.Node, d.now(), d.cfg.Lease, batch)
+			items, err := d.st.ClaimDeliveries(cctx, d.cfg.Node, d.now(), d.cfg.Lease, claimBatch)
 			cancel()
 			if err != nil {
 				claimErr = err
 				continue
 			}
-			for _, it := range items {
-				work <- job{it: it}
+			jobs := make([]job, len(items))
+			for i, it := range items {
+				jobs[i] = job{it: it}
 			}
+			send(jobs)
 			total += len(items)
-			if len(items) < batch {
+			if len(items) < claimBatch {
 				claims = 100 // the outbox is drained; keep taking planned ones
 			}
 			continue
 		}
-		if len(fast) == 0 {
+		if len(fast) > 0 {
+			continue
+		}
+		wait := time.Until(deadline)
+		if inflight.Load() == 0 || wait <= 0 {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-d.wake:
+		case <-idle:
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		if ctx.Err() != nil {
 			break
 		}
 	}
@@ -542,6 +582,12 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	workers.Wait()
 	results.close()
 	<-recorded
+	d.fastMu.Lock()
+	left := len(d.fast) > 0
+	d.fastMu.Unlock()
+	if left {
+		d.poke() // planned while this pass was finishing
+	}
 	return total, claimErr
 }
 
@@ -674,21 +720,13 @@ func (d *Dispatcher) record(ctx context.Context, batch []store.Finished) {
 func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.NotifyDoc) store.Finished {
 	start := d.now()
 	it := j.it
-	var (
-		dl  notify.Delivery
-		err error
-	)
 	if j.paged {
 		d.m.delivered.WithLabelValues(it.Channel, "sent").Inc()
 		a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: start, Node: d.cfg.Node,
 			Channel: it.Channel, Recipient: it.Recipient, OK: true, Error: outageNote}
 		return store.Finished{ID: it.ID, DeliveryResult: store.DeliveryResult{State: store.DeliverySent, NextAttempt: start, Attempt: a}}
 	}
-	if j.dl != nil {
-		dl = *j.dl
-	} else if err = json.Unmarshal(it.Delivery, &dl); err != nil {
-		err = fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
-	}
+	dl, err := j.delivery()
 	if err == nil {
 		var s notify.Sender
 		if s, err = d.sender(ctx, it.Channel, it.EndpointID, docs); err == nil {
@@ -697,6 +735,25 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.No
 			cancel()
 		}
 	}
+	return d.outcome(ctx, it, dl, err, start, "")
+}
+
+// delivery is the job's delivery, decoded from the outbox if need be.
+func (j job) delivery() (notify.Delivery, error) {
+	if j.dl != nil {
+		return *j.dl, nil
+	}
+	var dl notify.Delivery
+	if err := json.Unmarshal(j.it.Delivery, &dl); err != nil {
+		return dl, fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
+	}
+	return dl, nil
+}
+
+// outcome turns the result of sending it (err, nil when accepted) into
+// its new state and the attempt to record; note, if any, is recorded
+// with a successful attempt.
+func (d *Dispatcher) outcome(ctx context.Context, it store.OutboxItem, dl notify.Delivery, err error, start time.Time, note string) store.Finished {
 	now := d.now()
 	a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: now, Node: d.cfg.Node,
 		Channel: it.Channel, Recipient: it.Recipient, OK: err == nil}
@@ -708,6 +765,7 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.No
 	switch {
 	case err == nil:
 		res.State = store.DeliverySent
+		res.Attempt.Error = note
 		d.m.delivered.WithLabelValues(it.Channel, "sent").Inc()
 		if !dl.Event.Time.IsZero() {
 			d.m.latency.WithLabelValues(it.Channel).Observe(now.Sub(dl.Event.Time).Seconds())
