@@ -66,6 +66,10 @@ type Config struct {
 	MaxAttempts int
 	// Workers send in parallel (default 16).
 	Workers int
+	// NoDigests sends every delivery as its own message (pages to one
+	// receiver are otherwise merged, see digest.go); the storm
+	// benchmark's "before".
+	NoDigests bool
 	// Backoff is the first retry delay, doubled per attempt up to
 	// MaxBackoff (defaults 5 s and 5 min), with ±20 % jitter.
 	Backoff, MaxBackoff time.Duration
@@ -513,6 +517,13 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	// message), unless a message to that receiver is on its way: then
 	// they wait in its lane and go in the next digest.
 	send := func(jobs []job) {
+		if d.cfg.NoDigests {
+			for _, j := range jobs {
+				inflight.Add(1)
+				work <- batch{jobs: []job{j}}
+			}
+			return
+		}
 		for _, b := range ls.group(jobs, docs) {
 			if b.lane == "" || ls.admit(b.lane, b.jobs) {
 				inflight.Add(1)
