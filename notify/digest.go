@@ -43,6 +43,21 @@ func (g Digest) validate() error {
 	return nil
 }
 
+// sortedTo is g's deliveries, Sorted, once g is valid and every one goes
+// where the first does (same tells; what names the channel's receiver).
+func (g Digest) sortedTo(what string, same func(first, other Recipient) bool) ([]Delivery, error) {
+	if err := g.validate(); err != nil {
+		return nil, err
+	}
+	sorted := g.Sorted()
+	for _, d := range sorted[1:] {
+		if !same(sorted[0].Recipient, d.Recipient) {
+			return nil, fmt.Errorf("%w: a digest goes to one %s", ErrInvalid, what)
+		}
+	}
+	return sorted, nil
+}
+
 // Keys are the idempotency keys the digest covers, in its order.
 func (g Digest) Keys() []string {
 	keys := make([]string, len(g.Deliveries))

@@ -134,10 +134,10 @@ func (m *Email) MaxDigest() int { return maxEmailDigest }
 // delivery of g is to the same address) listing each event, most severe
 // first; its Message-ID comes from g.Key() and the text lists every key.
 func (m *Email) SendDigest(ctx context.Context, g Digest) error {
-	if err := g.validate(); err != nil {
+	sorted, err := g.sortedTo("e-mail address", func(a, b Recipient) bool { return strings.EqualFold(a.Email, b.Email) })
+	if err != nil {
 		return err
 	}
-	sorted := g.Sorted()
 	first := sorted[0]
 	to, err := mail.ParseAddress(first.Recipient.Email)
 	if err != nil {
@@ -145,11 +145,6 @@ func (m *Email) SendDigest(ctx context.Context, g Digest) error {
 	}
 	if to.Name == "" {
 		to.Name = first.Recipient.Name
-	}
-	for _, d := range sorted[1:] {
-		if a, err := mail.ParseAddress(d.Recipient.Email); err != nil || a.Address != to.Address {
-			return fmt.Errorf("%w: an e-mail digest goes to one address", ErrInvalid)
-		}
 	}
 	subject := digestTitle(sorted, 2)
 	msg := gomail.NewMsg()

@@ -145,13 +145,14 @@ type digestRecipient struct {
 // SendDigest implements DigestSender: one signed request for every
 // delivery of g (its Idempotency-Key header is g.Key()).
 func (w *Webhook) SendDigest(ctx context.Context, g Digest) error {
-	if err := g.validate(); err != nil {
-		return err
-	}
 	if w.cfg.Format == WebhookCAP {
 		return permanent(0, errors.New("webhook: a CAP endpoint takes one alert per request"))
 	}
-	sorted := g.Sorted()
+	// Endpoints sharing URL and secret: any recipients.
+	sorted, err := g.sortedTo("endpoint", func(Recipient, Recipient) bool { return true })
+	if err != nil {
+		return err
+	}
 	body := webhookDigest{V: 1, Digest: true, Key: g.Key(), Title: digestTitle(sorted, 3)}
 	index := map[[2]int64]int{} // (incident, version) → events index
 	for _, d := range sorted {

@@ -235,18 +235,15 @@ func (w *WebPush) MaxDigest() int { return maxPushDigest }
 // g's recipient (every delivery of g is to the same one), titled and
 // shown as its most severe page, listing every incident and key.
 func (w *WebPush) SendDigest(ctx context.Context, g Digest) error {
-	if err := g.validate(); err != nil {
+	sorted, err := g.sortedTo("push subscription", func(a, b Recipient) bool {
+		return a.Push != nil && b.Push != nil && a.Push.Endpoint == b.Push.Endpoint
+	})
+	if err != nil {
 		return err
 	}
-	sorted := g.Sorted()
 	first := sorted[0]
 	if err := checkSubscription(first.Recipient); err != nil {
 		return err
-	}
-	for _, d := range sorted[1:] {
-		if d.Recipient.Push == nil || d.Recipient.Push.Endpoint != first.Recipient.Push.Endpoint {
-			return fmt.Errorf("%w: a push digest goes to one subscription", ErrInvalid)
-		}
 	}
 	p := pushPayloadOf(first)
 	p.Key, p.Digest, p.Incidents, p.Keys = g.Key(), true, g.Incidents(), g.Keys()

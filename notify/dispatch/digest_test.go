@@ -28,13 +28,19 @@ func holdFirstThenAccept(r *receiver) (arrived <-chan struct{}, release func()) 
 	return a, func() { close(rel) }
 }
 
-func runDispatcher(t *testing.T, d *Dispatcher) {
+// runDispatcher runs d until the test ends (its outcomes recorded
+// before the store closes).
+func runDispatcher(t testing.TB, d *Dispatcher) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{})
 	go func() { defer close(ran); _ = d.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-ran })
-	waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+	for deadline := time.Now().Add(10 * time.Second); !d.running.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not start")
+		}
+	}
 }
 
 // The first page to a receiver goes at once; the pages that queue behind

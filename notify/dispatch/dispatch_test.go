@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -272,27 +271,16 @@ func TestAcknowledgedWhilePageInFlight(t *testing.T) {
 		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
 			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
 		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
-		arrived, release := make(chan struct{}), make(chan struct{})
-		var once sync.Once
-		ops.mu.Lock()
-		ops.intercept = func(http.ResponseWriter) bool {
-			once.Do(func() { close(arrived); <-release })
-			return false // then accepted as usual
-		}
-		ops.mu.Unlock()
+		arrived, release := holdFirstThenAccept(ops)
 		d, err := New(Config{Store: st, Node: "a", Poll: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		ran := make(chan struct{})
-		go func() { defer close(ran); _ = d.Run(ctx) }()
-		defer func() { cancel(); <-ran }()
-		waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+		runDispatcher(t, d)
 		handle(t, d, event(notify.EventRaised, 6, 1, time.Now(), rules.SeverityAlarm))
 		<-arrived
 		handle(t, d, event(notify.EventAcknowledged, 6, 2, time.Now(), rules.SeverityAlarm))
-		close(release)
+		release()
 		waitUntil(t, "page and acknowledgement received", 20*time.Second, func() bool { return len(ops.got()) == 2 })
 		waitUntil(t, "both recorded", 20*time.Second, func() bool {
 			items, _ := st.IncidentDeliveries(context.Background(), 6)

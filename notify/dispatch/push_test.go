@@ -24,38 +24,12 @@ import (
 func TestWebPushThroughDispatcher(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
-		keys, err := notify.GenerateVAPID()
-		if err != nil {
-			t.Fatal(err)
-		}
-		const subject = "mailto:ops@radtrack.example.org"
-		ps := pushtest.New(t, keys.Public, subject)
-		push, err := notify.NewWebPush(notify.WebPushConfig{Keys: keys, Subject: subject, Client: ps.Client()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := st.(store.Users).CreateUser(ctx, store.User{Username: "olga", Role: "operator", PasswordHash: "x"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sub notify.PushSubscription
-		sub.Endpoint, sub.Keys.P256dh, sub.Keys.Auth = ps.Subscribe(t, "/push/olga-phone")
-		spec, _ := json.Marshal(sub)
-		c, err := st.AddNotifyContact(ctx, store.NotifyContact{UserID: u.ID, Kind: store.ContactPush, Value: sub.Endpoint, Spec: spec})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pol := mustDoc(t, st, store.NotifyPolicy, "operators", PolicySpec{Steps: []Step{{Roles: []string{"operator"}, Channels: []string{ChannelPush}}}})
-		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		ps, push, keys, c := pushOperator(t, st)
 		d, err := New(Config{Store: st, Node: "a", Push: push, VAPIDPublicKey: keys.Public})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rctx, cancel := context.WithCancel(ctx)
-		ran := make(chan struct{})
-		go func() { defer close(ran); _ = d.Run(rctx) }()
-		defer func() { cancel(); <-ran }()
-		waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+		runDispatcher(t, d)
 
 		raise := event(notify.EventRaised, 42, 1, time.Now(), rules.SeverityCritical)
 		dose := 12.5
@@ -113,28 +87,7 @@ func TestWebPushThroughDispatcher(t *testing.T) {
 func TestWebPushDigest(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
-		keys, err := notify.GenerateVAPID()
-		if err != nil {
-			t.Fatal(err)
-		}
-		const subject = "mailto:ops@radtrack.example.org"
-		ps := pushtest.New(t, keys.Public, subject)
-		push, err := notify.NewWebPush(notify.WebPushConfig{Keys: keys, Subject: subject, Client: ps.Client()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := st.(store.Users).CreateUser(ctx, store.User{Username: "olga", Role: "operator", PasswordHash: "x"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sub notify.PushSubscription
-		sub.Endpoint, sub.Keys.P256dh, sub.Keys.Auth = ps.Subscribe(t, "/push/olga-phone")
-		spec, _ := json.Marshal(sub)
-		if _, err := st.AddNotifyContact(ctx, store.NotifyContact{UserID: u.ID, Kind: store.ContactPush, Value: sub.Endpoint, Spec: spec}); err != nil {
-			t.Fatal(err)
-		}
-		pol := mustDoc(t, st, store.NotifyPolicy, "operators", PolicySpec{Steps: []Step{{Roles: []string{"operator"}, Channels: []string{ChannelPush}}}})
-		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		ps, push, keys, _ := pushOperator(t, st)
 		d, err := New(Config{Store: st, Node: "a", Push: push, VAPIDPublicKey: keys.Public, Now: (&clock{t: t0}).Now})
 		if err != nil {
 			t.Fatal(err)
@@ -180,4 +133,36 @@ func TestWebPushDigest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// pushOperator sets up the push service double, the Web Push channel
+// talking to it, an operator whose phone subscribed (stored as the app
+// stores it), and a rule paging operators by push at once.
+func pushOperator(t *testing.T, st Store) (*pushtest.Service, *notify.WebPush, notify.VAPIDKeys, store.NotifyContact) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := notify.GenerateVAPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subject = "mailto:ops@radtrack.example.org"
+	ps := pushtest.New(t, keys.Public, subject)
+	push, err := notify.NewWebPush(notify.WebPushConfig{Keys: keys, Subject: subject, Client: ps.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.(store.Users).CreateUser(ctx, store.User{Username: "olga", Role: "operator", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub notify.PushSubscription
+	sub.Endpoint, sub.Keys.P256dh, sub.Keys.Auth = ps.Subscribe(t, "/push/olga-phone")
+	spec, _ := json.Marshal(sub)
+	c, err := st.AddNotifyContact(ctx, store.NotifyContact{UserID: u.ID, Kind: store.ContactPush, Value: sub.Endpoint, Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := mustDoc(t, st, store.NotifyPolicy, "operators", PolicySpec{Steps: []Step{{Roles: []string{"operator"}, Channels: []string{ChannelPush}}}})
+	mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+	return ps, push, keys, c
 }

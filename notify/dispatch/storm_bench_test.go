@@ -214,14 +214,8 @@ func stormChannels(b *testing.B, st Store, sched schedule, subs int, noDigests b
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer d.Close(context.Background())
-	rctx, stop := context.WithCancel(ctx)
-	ran := make(chan struct{})
-	defer func() { stop(); <-ran }() // outcomes recorded before the store closes
-	go func() { defer close(ran); _ = d.Run(rctx) }()
-	for !d.running.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	b.Cleanup(func() { d.Close(context.Background()) }) // after Run stops
+	runDispatcher(b, d)
 	b.StartTimer()
 	start := time.Now()
 	sevs := []rules.Severity{rules.SeverityAlarm, rules.SeverityCritical, rules.SeverityWarning}
