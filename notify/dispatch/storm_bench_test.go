@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,8 +37,8 @@ import (
 // phone (Web Push to the RFC 8030 double, which checks VAPID and decrypts
 // every message), 20 % with an e-mail address (an SMTP server in the
 // test), 30 % webhook endpoints spread over 10 gateways (URL and secret
-// each), 10 % MQTT endpoints on the real Mosquitto (a subscriber on the
-// broker). Raises are scheduled over RADTRACK_STORM_SPREAD (0: a burst),
+// each), 10 % clients of the real Mosquitto subscribed to the MQTT
+// endpoint's topics (one publish per incident reaches them all). Raises are scheduled over RADTRACK_STORM_SPREAD (0: a burst),
 // open loop. Latency is from each incident event reaching the dispatcher
 // (its scheduled Handle; the hot sample's path to the event is ingest's
 // and the alarm engine's, measured by `radtrack bench live`) to the
@@ -189,22 +190,24 @@ func stormChannels(b *testing.B, st Store, sched schedule, subs int, noDigests b
 			EndpointSpec{Kind: KindWebhook, URL: fmt.Sprintf("%s/gw%d", hooks.URL, g), Secret: fmt.Sprintf("%s-gateway-%d", secret, g)}))
 	}
 
-	// MQTT: endpoints on one cluster of the real broker, one subscriber.
+	// MQTT: one endpoint (the installation's cluster) on the real broker,
+	// and its subscribers as clients of the broker, each counted when the
+	// broker hands it the event.
 	cluster := "storm-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	endpoints = append(endpoints, mustDoc(b, st, store.NotifyEndpoint, "broker", EndpointSpec{Kind: KindMQTT, Cluster: cluster}))
 	for i := range nMQTT {
-		endpoints = append(endpoints, mustDoc(b, st, store.NotifyEndpoint, fmt.Sprint("mqtt", i), EndpointSpec{Kind: KindMQTT, Cluster: cluster}))
+		sub := mqttSubscriber(b, ctx, fmt.Sprintf("%s-sub%d", cluster, i), "radtrack/"+cluster+"/incidents/+/events", func(p *paho.Publish) {
+			now := time.Now()
+			var env struct {
+				Key string `json:"key"`
+			}
+			if err := json.Unmarshal(p.Payload, &env); err != nil {
+				b.Error(err)
+			}
+			a.note(KindMQTT, now, fmt.Sprintf("%s#sub%d", env.Key, i))
+		})
+		defer sub.Disconnect(&paho.Disconnect{})
 	}
-	sub := mqttSubscriber(b, ctx, "radtrack/"+cluster+"/incidents/+/events", func(p *paho.Publish) {
-		now := time.Now()
-		var env struct {
-			Key string `json:"key"`
-		}
-		if err := json.Unmarshal(p.Payload, &env); err != nil {
-			b.Error(err)
-		}
-		a.note(KindMQTT, now, env.Key)
-	})
-	defer sub.Disconnect(&paho.Disconnect{})
 
 	pol := mustDoc(b, st, store.NotifyPolicy, "storm", PolicySpec{Steps: []Step{{Roles: []string{"operator"},
 		Channels: []string{ChannelPush, ChannelEmail}, Endpoints: endpoints}}})
@@ -219,11 +222,24 @@ func stormChannels(b *testing.B, st Store, sched schedule, subs int, noDigests b
 	b.StartTimer()
 	start := time.Now()
 	sevs := []rules.Severity{rules.SeverityAlarm, rules.SeverityCritical, rules.SeverityWarning}
+	// RADTRACK_STORM_HANDLERS events are handled at once (default 1, as
+	// the node's notifier does).
+	events := make(chan notify.Event, sched.n)
+	var handlers sync.WaitGroup
+	for range envInt("RADTRACK_STORM_HANDLERS", 1) {
+		handlers.Go(func() {
+			for ev := range events {
+				if err := d.Handle(ctx, ev); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
 	handled := sched.run(start, func(i int, at time.Time) {
-		if err := d.Handle(ctx, event(notify.EventRaised, int64(i+1), 1, at, sevs[i%len(sevs)])); err != nil {
-			b.Fatal(err)
-		}
+		events <- event(notify.EventRaised, int64(i+1), 1, at, sevs[i%len(sevs)])
 	})
+	close(events)
+	handlers.Wait()
 	b.Logf("handled %d incidents in %s", sched.n, time.Since(start))
 	report(b, a.arrivals, start, handled, incidentOfKey)
 	b.StopTimer()
@@ -289,7 +305,7 @@ func (s *stormMail) Data(r io.Reader) error {
 }
 
 // mqttSubscriber connects a subscriber to the loopback broker.
-func mqttSubscriber(b *testing.B, ctx context.Context, topic string, got func(*paho.Publish)) *paho.Client {
+func mqttSubscriber(b *testing.B, ctx context.Context, clientID, topic string, got func(*paho.Publish)) *paho.Client {
 	conn, err := net.DialTimeout("tcp", "127.0.0.1:1883", time.Second)
 	if err != nil {
 		b.Fatal(err)
@@ -298,7 +314,7 @@ func mqttSubscriber(b *testing.B, ctx context.Context, topic string, got func(*p
 		func(pr paho.PublishReceived) (bool, error) { got(pr.Packet); return true, nil }}})
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := cli.Connect(cctx, &paho.Connect{ClientID: "storm-sub-" + strconv.FormatInt(time.Now().UnixNano(), 36), CleanStart: true, KeepAlive: 30}); err != nil {
+	if _, err := cli.Connect(cctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30}); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := cli.Subscribe(cctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 1}}}); err != nil {
