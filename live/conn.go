@@ -33,9 +33,10 @@ type ctrlMsg struct {
 // Everything the hub hands over is queued under mu and signalled on wake, so
 // the hub never waits for a socket.
 type conn struct {
-	h  *Hub
-	ws *websocket.Conn
-	v  Viewer
+	h   *Hub
+	ws  *websocket.Conn
+	out *batchConn // ws's socket; nil: every frame is its own write
+	v   Viewer
 
 	wake       chan struct{} // cap 1: alarms or positions are waiting
 	ctrl       chan ctrlMsg  // replies and sync requests from the reader

@@ -21,7 +21,7 @@ func (e *syncError) Unwrap() error { return e.err }
 // connection ends; it then sends the close frame if there is a code.
 func (c *conn) writeLoop(first syncRequest) {
 	defer close(c.writerDone)
-	err := c.sync(first)
+	err := c.batched(func() error { return c.sync(first) })
 	ping := time.NewTicker(c.h.cfg.PingInterval)
 	defer ping.Stop()
 	heartbeat := time.NewTicker(c.h.cfg.Heartbeat)
@@ -37,10 +37,10 @@ func (c *conn) writeLoop(first syncRequest) {
 		case <-c.done:
 			err = errClosing
 		case <-c.wake:
-			err = c.flushQueued()
+			err = c.batched(c.flushQueued)
 		case m := <-c.ctrl:
 			if m.sync != nil {
-				err = c.sync(*m.sync)
+				err = c.batched(func() error { return c.sync(*m.sync) })
 			} else {
 				err = c.write(m.frame)
 			}
@@ -77,6 +77,20 @@ func (c *conn) finish(err error) {
 		c.h.log.Debug("live connection write failed", "user", c.v.UserID, "err", err)
 	}
 	_ = c.ws.Close() // unblocks the reader
+}
+
+// batched runs send with the socket's writes held, then writes them at
+// once: every frame of one wake-up leaves in one system call.
+func (c *conn) batched(send func() error) error {
+	if c.out == nil {
+		return send()
+	}
+	c.out.hold()
+	err := send()
+	if ferr := c.out.release(); err == nil && ferr != nil {
+		err = fmt.Errorf("write frames: %w", ferr)
+	}
+	return err
 }
 
 func (c *conn) write(frame []byte) error {

@@ -31,12 +31,14 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, v Viewer) {
 		}
 		first = syncRequest{resume: true, after: off}
 	}
-	ws, err := h.upgrader.Upgrade(w, r, nil)
+	bw := &batchingWriter{ResponseWriter: w}
+	ws, err := h.upgrader.Upgrade(bw, r, nil)
 	if err != nil {
 		h.log.Debug("websocket upgrade failed", "err", err) // the upgrader has answered
 		return
 	}
 	c := newConn(h, ws, v)
+	c.out = bw.conn
 	if !h.register(c) {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
 		_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(h.cfg.WriteTimeout))
