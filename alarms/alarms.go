@@ -413,6 +413,18 @@ func (s *Service) countActive(k rules.Key, n int) (before int, ok bool) {
 	return before, true
 }
 
+// recount takes the sample counts of the episodes of evs (updates a call
+// coalesced) as counted, those still active.
+func (s *Service) recount(evs []rules.Event) {
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	for i := range evs {
+		if k := evs[i].Key; s.active[k] {
+			s.counted[k] = max(s.counted[k], evs[i].Episode.Samples)
+		}
+	}
+}
+
 // setCounted records the stored sample count of an episode and returns the
 // previous one.
 func (s *Service) setCounted(k rules.Key, n int) int {

@@ -30,27 +30,42 @@ func (s *Service) coalesce(p *progress, ev *rules.Event) bool {
 	if id <= 0 {
 		return false
 	}
+	if i, ok := p.index[id]; ok {
+		// A later sample of an alarm this call holds: the engine's episode
+		// only grows, so the later snapshot holds the earlier one and the
+		// samples since add up. Only the progress is copied (an event is
+		// ~600 bytes with pointers, per sample per alarm in an emergency),
+		// and the stored count moves at flush, once per call.
+		u := &p.ups[i]
+		add := u.AddSamples + max(0, ev.Episode.Samples-u.Samples)
+		*u = store.UpdateOf(ev.Episode, add)
+		u.ID = id
+		progressTo(&p.evs[i], ev)
+		return true
+	}
 	before, ok := s.countActive(ev.Key, ev.Episode.Samples)
 	if !ok {
 		return false
 	}
 	ev.AlarmID, ev.Episode.ID = id, id
-	u := store.UpdateOf(ev.Episode, max(0, ev.Episode.Samples-before))
 	if p.index == nil {
 		p.index = map[int64]int{}
 	}
-	if i, ok := p.index[id]; ok {
-		// The engine's episode only grows: the later snapshot holds the
-		// earlier one; the sample counts add up.
-		u.AddSamples += p.ups[i].AddSamples
-		ev.NewPeak = ev.NewPeak || p.evs[i].NewPeak // viewers get a new peak at once
-		p.ups[i], p.evs[i] = u, *ev
-		return true
-	}
 	p.index[id] = len(p.ups)
-	p.ups = append(p.ups, u)
+	p.ups = append(p.ups, store.UpdateOf(ev.Episode, max(0, ev.Episode.Samples-before)))
 	p.evs = append(p.evs, *ev)
 	return true
+}
+
+// progressTo brings held, an "updated" event of an alarm, up to a later one
+// of the same alarm: its time and the episode's progress (what an update
+// carries, see store.AlarmUpdate); a new peak in either stays one.
+func progressTo(held, later *rules.Event) {
+	held.Time = later.Time
+	held.NewPeak = held.NewPeak || later.NewPeak
+	e, l := &held.Episode, &later.Episode
+	e.LastSeen, e.Samples, e.Significance = l.LastSeen, l.Samples, l.Significance
+	e.PeakDose, e.PeakTime, e.PeakLon, e.PeakLat, e.PeakGPSValid = l.PeakDose, l.PeakTime, l.PeakLon, l.PeakLat, l.PeakGPSValid
 }
 
 // flush hands what p gathered to the coalescer and the viewers, and
@@ -59,6 +74,7 @@ func (p *progress) flush(ctx context.Context, s *Service) {
 	if len(p.ups) == 0 {
 		return
 	}
+	s.recount(p.evs)
 	s.updates.AddAll(p.ups)
 	for _, ev := range p.evs {
 		s.publish(ctx, ev)
