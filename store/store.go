@@ -89,6 +89,7 @@ type Store interface {
 	Alarms
 	Realarms
 	Incidents
+	IncidentSources
 	Aggregates
 	Overlays
 	Spectra

@@ -1,0 +1,29 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// IncidentSource is the latest source estimate of an incident. The store
+// keeps the estimate as the JSON package localize renders (it knows no
+// fit); Through is the incident's LastSeen it was fitted for.
+type IncidentSource struct {
+	IncidentID int64
+	FittedAt   time.Time
+	Through    time.Time
+	Estimate   json.RawMessage
+}
+
+// IncidentSources stores each incident's latest source estimate.
+type IncidentSources interface {
+	// SaveIncidentSource replaces the incident's estimate (ErrNotFound if
+	// there is no such incident).
+	SaveIncidentSource(ctx context.Context, s IncidentSource) error
+	// IncidentSource returns an incident's estimate (ErrNotFound if none).
+	IncidentSource(ctx context.Context, incidentID int64) (IncidentSource, error)
+	// IncidentSourcesOf returns the estimates of those of ids that have
+	// one, in no particular order.
+	IncidentSourcesOf(ctx context.Context, ids []int64) ([]IncidentSource, error)
+}
