@@ -269,12 +269,13 @@ func siteID(id int64) int64 {
 	return id
 }
 
-// Stored is a stored estimate of inc when it still stands — no alarm of
-// the incident progressed after it was fitted — and every pass in it is
-// of a device the reader may see (a reader below the incident's site gets
-// a fit of their own vehicles instead).
+// Stored is a stored estimate of inc when it still stands — it was
+// fitted for the incident's present last_seen (no alarm progressed since;
+// the estimator refits once more when the window closes) — and every pass
+// in it is of a device the reader may see (a reader below the incident's
+// site gets a fit of their own vehicles instead).
 func Stored(s store.IncidentSource, inc store.Incident, device func(int64) bool) (IncidentSource, bool) {
-	if s.Through.Before(inc.LastSeen) {
+	if !s.Through.Equal(inc.LastSeen) {
 		return IncidentSource{}, false
 	}
 	var src IncidentSource

@@ -68,6 +68,9 @@ type IncidentSource struct {
 	From       time.Time `json:"from"`
 	To         time.Time `json:"to"`
 	RadiusM    float64   `json:"radius_m"`
+	// Through is the incident's last_seen the fit was made for: an
+	// estimate stands for the incident while it has not changed.
+	Through time.Time `json:"through"`
 	Located
 	StrengthSE *float64 `json:"strength_se"` // null without an ellipse
 	// ActivityMBq is the Cs-137 activity that strength means for an
@@ -110,7 +113,7 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 	if err != nil {
 		return IncidentSource{}, fmt.Errorf("localize: devices: %w", err)
 	}
-	out := IncidentSource{IncidentID: inc.ID, From: from, To: to, RadiusM: opt.RadiusM, Alternatives: []Located{}, Passes: []Pass{}}
+	out := IncidentSource{IncidentID: inc.ID, From: from, To: to, RadiusM: opt.RadiusM, Through: inc.LastSeen, Alternatives: []Located{}, Passes: []Pass{}}
 	var rs []Reading
 	type passInfo struct {
 		Pass
