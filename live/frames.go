@@ -169,24 +169,10 @@ func appendSnapshotFrame(b []byte, s snapshot) []byte {
 		}
 		b = append(b, ']')
 		if s.withIncidents {
-			b = append(b, `,"incidents":[`...)
-			for i, inc := range s.incidents {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendRaw(b, inc)
-			}
-			b = append(b, ']')
+			b = appendRawList(append(b, `,"incidents":`...), s.incidents)
 		}
 		if s.withSources {
-			b = append(b, `,"sources":[`...)
-			for i, src := range s.sources {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendRaw(b, src)
-			}
-			b = append(b, ']')
+			b = appendRawList(append(b, `,"sources":`...), s.sources)
 		}
 	}
 	b = append(b, `,"positions":`...)
@@ -225,6 +211,18 @@ func pongFrame(id json.RawMessage) []byte {
 		b = append(b, id...)
 	}
 	return append(b, '}')
+}
+
+// appendRawList appends payloads as a JSON array.
+func appendRawList(b []byte, list []json.RawMessage) []byte {
+	b = append(b, '[')
+	for i, raw := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRaw(b, raw)
+	}
+	return append(b, ']')
 }
 
 // appendRaw appends a payload from the server, or null if it is not JSON:

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -26,4 +27,16 @@ type IncidentSources interface {
 	// IncidentSourcesOf returns the estimates of those of ids that have
 	// one, in no particular order.
 	IncidentSourcesOf(ctx context.Context, ids []int64) ([]IncidentSource, error)
+}
+
+// OneIncidentSource is what IncidentSource answers from a look-up of
+// IncidentSourcesOf([]int64{id}): its one estimate, or ErrNotFound.
+func OneIncidentSource(id int64, list []IncidentSource, err error) (IncidentSource, error) {
+	if err != nil {
+		return IncidentSource{}, fmt.Errorf("source of incident %d: %w", id, err)
+	}
+	if len(list) == 0 {
+		return IncidentSource{}, fmt.Errorf("source of incident %d: %w", id, ErrNotFound)
+	}
+	return list[0], nil
 }

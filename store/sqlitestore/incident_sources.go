@@ -29,14 +29,8 @@ func (s *Store) SaveIncidentSource(ctx context.Context, src store.IncidentSource
 
 // IncidentSource implements store.IncidentSources.
 func (s *Store) IncidentSource(ctx context.Context, id int64) (store.IncidentSource, error) {
-	out, err := s.incidentSources(ctx, []int64{id})
-	if err != nil {
-		return store.IncidentSource{}, fmt.Errorf("source of incident %d: %w", id, err)
-	}
-	if len(out) == 0 {
-		return store.IncidentSource{}, fmt.Errorf("source of incident %d: %w", id, store.ErrNotFound)
-	}
-	return out[0], nil
+	list, err := s.incidentSources(ctx, []int64{id})
+	return store.OneIncidentSource(id, list, err)
 }
 
 // IncidentSourcesOf implements store.IncidentSources.
