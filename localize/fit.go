@@ -68,6 +68,10 @@ type Mode struct {
 	Wald    Ellipse
 	OK      bool
 	cov     [3][3]float64
+	// rx, ry trace the boundary of the mode's part of the 95 %
+	// profile-likelihood region (contour), counter-clockwise; empty
+	// without an ellipse.
+	rx, ry []float64
 }
 
 // ContainsWald is Contains for the Wald ellipse.
@@ -75,9 +79,24 @@ func (m Mode) ContainsWald(x, y float64) bool {
 	return m.OK && mahalanobis2(m.Wald.Cov, x-m.X, y-m.Y) <= Chi2Two95
 }
 
-// Contains reports whether (x, y) lies in the mode's 95 % ellipse.
-func (m Mode) Contains(x, y float64) bool {
+// ContainsEllipse is Contains for the ellipse that summarises the region.
+func (m Mode) ContainsEllipse(x, y float64) bool {
 	return m.OK && mahalanobis2(m.Ellipse.Cov, x-m.X, y-m.Y) <= Chi2Two95
+}
+
+// Contains reports whether (x, y) lies in the mode's part of the 95 %
+// region (inside its contour).
+func (m Mode) Contains(x, y float64) bool {
+	if !m.OK || len(m.rx) < 3 {
+		return false
+	}
+	in := false
+	for i, j := 0, len(m.rx)-1; i < len(m.rx); j, i = i, i+1 {
+		if (m.ry[i] > y) != (m.ry[j] > y) && x < m.rx[j]+(y-m.ry[j])*(m.rx[i]-m.rx[j])/(m.ry[i]-m.ry[j]) {
+			in = !in
+		}
+	}
+	return in
 }
 
 // StrengthSE is the standard error of A (observed information).
@@ -109,6 +128,18 @@ type Estimate struct {
 	Background map[int]float64 // cps per vehicle as used
 	Readings   int
 	Vehicles   int
+	f          *fitter
+}
+
+// LR is the profile likelihood-ratio statistic of a source at (x, y),
+// 2·(ln L(best) − max_A ln L(x, y, A)) / Dispersion: (x, y) is in the 95 %
+// profile-likelihood region when it is at most Chi2Two95.
+func (e Estimate) LR(x, y float64) float64 {
+	if e.f == nil {
+		return math.Inf(1)
+	}
+	_, ll := e.f.profile(x, y, make([]float64, len(e.f.near)), true)
+	return 2 * (e.LogL - ll) / e.Dispersion
 }
 
 // ErrNoReadings: nothing to fit.
@@ -224,9 +255,11 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		modes[i].Wald = modes[i].Ellipse
 		f.profileEllipse(&modes[i], phi)
 	}
-	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi}
+	f.contour(&modes[0], modes[0].LogL, phi, 2*cfg.HalfWidthM)
+	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi, f: f}
 	for _, m := range modes[1:] {
 		if (est.LogL-m.LogL)/phi <= Chi2Two95/2 && !est.Contains(m.X, m.Y) {
+			f.contour(&m, est.LogL, phi, 2*cfg.HalfWidthM)
 			est.Alternatives = append(est.Alternatives, m)
 		}
 	}
@@ -364,6 +397,57 @@ func (f *fitter) profileEllipse(m *Mode, phi float64) {
 		{ca*ux*uy + cb*vx*vy, ca*uy*uy + cb*vy*vy},
 	}
 	m.Ellipse = ellipse(c)
+}
+
+// contourRays is the number of rays a contour is traced along.
+const contourRays = 48
+
+// contour traces the boundary of m's part of the 95 % profile-likelihood
+// region {(x, y): 2·(best − max_A ln L(x, y, A)) ≤ 5.991·phi}, best the
+// log-likelihood of the best mode: along each of contourRays rays from m,
+// the distance where the statistic crosses the level (starting from the
+// ellipse's radius that way, doubling out to at most maxR, then
+// bisecting to 1 %). This is the region Wilks' theorem calibrates;
+// where one pass leaves the likelihood far from quadratic (the distance
+// from the road bounded on one side, loose on the other) it is not an
+// ellipse, and an ellipse of any size covers the truth less often than it
+// says or is needlessly large. A region not star-shaped about its mode is
+// cut to its star-shaped part.
+func (f *fitter) contour(m *Mode, best, phi, maxR float64) {
+	if !m.OK {
+		return
+	}
+	tg := make([]float64, len(f.near))
+	level := Chi2Two95 * phi / 2
+	outside := func(x, y float64) bool {
+		_, ll := f.profile(x, y, tg, true)
+		return best-ll > level
+	}
+	c := m.Ellipse.Cov
+	m.rx, m.ry = make([]float64, contourRays), make([]float64, contourRays)
+	for k := range contourRays {
+		t := 2 * math.Pi * float64(k) / contourRays
+		ux, uy := math.Cos(t), math.Sin(t)
+		// The summary ellipse's radius that way: a first guess.
+		r0 := math.Sqrt(Chi2Two95 / max(mahalanobis2(c, ux, uy), 1e-12))
+		lo, hi := 0.0, min(max(r0, 0.5), maxR)
+		for !outside(m.X+hi*ux, m.Y+hi*uy) && hi < maxR {
+			lo, hi = hi, min(2*hi, maxR)
+		}
+		if hi >= maxR && !outside(m.X+hi*ux, m.Y+hi*uy) {
+			lo = hi // flat as far as looked
+		}
+		for hi-lo > 0.01*hi {
+			mid := (lo + hi) / 2
+			if outside(m.X+mid*ux, m.Y+mid*uy) {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		r := (lo + hi) / 2
+		m.rx[k], m.ry[k] = m.X+r*ux, m.Y+r*uy
+	}
 }
 
 // mirror reflects (x, y) across the line of the reading path nearest to

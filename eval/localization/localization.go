@@ -99,7 +99,9 @@ type Result struct {
 	CRB              []float64 // √trace of the CRB covariance, A unknown
 	Covered          int       // the truth in the best mode's ellipse
 	CoveredWald      int       // ... in its observed-information ellipse alone
-	CoveredAny       int       // ... in any reported mode's ellipse
+	CoveredAny       int       // ... in any reported mode's region
+	// ... in the best mode's summary ellipse, and in any mode's.
+	CoveredEllipse, CoveredEllipseAny int
 	Ambiguous        int
 	Significant      int // TS ≥ 25
 }
@@ -321,6 +323,16 @@ func trial(sc Scenario, sites [][]site, opt Options, rng *rand.Rand, res *Result
 	if covAny {
 		res.CoveredAny++
 	}
+	ellAny := est.ContainsEllipse(0, 0)
+	for _, m := range est.Alternatives {
+		ellAny = ellAny || m.ContainsEllipse(0, 0)
+	}
+	if est.ContainsEllipse(0, 0) {
+		res.CoveredEllipse++
+	}
+	if ellAny {
+		res.CoveredEllipseAny++
+	}
 	if est.Ambiguous {
 		res.Ambiguous++
 	}
@@ -348,7 +360,7 @@ func segDist(r localize.Reading) float64 {
 // Write prints the table and the goals.
 func Write(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tWald cov.\tcov. any mode\tambiguous\t")
+	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tcov. any mode\tellipse cov.\tellipse any\tWald cov.\tambiguous\t")
 	for _, r := range results {
 		n := float64(max(r.Trials, 1))
 		closest := Median(r.ClosestM)
@@ -356,10 +368,11 @@ func Write(w io.Writer, results []Result) {
 		if len(r.Distances) == 1 {
 			errs = r.Resolved
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t\n",
 			r.Name, r.Trials, 100*float64(r.Significant)/n, closest, Median(r.Errors), Median(r.Resolved),
 			Median(errs)/closest, Median(r.CRB), Median(errs)/Median(r.CRB),
-			100*float64(r.Covered)/n, 100*float64(r.CoveredWald)/n, 100*float64(r.CoveredAny)/n, 100*float64(r.Ambiguous)/n)
+			100*float64(r.Covered)/n, 100*float64(r.CoveredAny)/n, 100*float64(r.CoveredEllipse)/n, 100*float64(r.CoveredEllipseAny)/n,
+			100*float64(r.CoveredWald)/n, 100*float64(r.Ambiguous)/n)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, `
