@@ -102,8 +102,8 @@ type Result struct {
 	CoveredAny       int       // ... in any reported mode's region
 	// ... in the best mode's summary ellipse, and in any mode's.
 	CoveredEllipse, CoveredEllipseAny int
-	Ambiguous        int
-	Significant      int // TS ≥ 25
+	Ambiguous                         int
+	Significant                       int // TS ≥ 25
 }
 
 // Median of a slice (NaN when empty).
