@@ -49,12 +49,13 @@ export class IncidentAnalysis {
     if (this.current && this.estimates.has(this.current.id)) this.applySource(this.estimates.get(this.current.id));
   }
 
-  // applySource takes a live estimate; the open card redraws with it.
+  // applySource takes a live estimate; the open card redraws with it
+  // when it was fitted for the incident as the card knows it, or before.
   applySource(src) {
     if (!src || !src.incident_id) return;
     this.estimates.set(src.incident_id, src);
     const cur = this.current;
-    if (cur && cur.id === src.incident_id && cur.spec) {
+    if (cur && cur.id === src.incident_id && cur.spec && usable(src, cur, false)) {
       cur.src = { status: 'fulfilled', value: { source: src } };
       this.render(cur);
     }
@@ -88,14 +89,14 @@ export class IncidentAnalysis {
     if (!cur) return;
     this.last = Date.now();
     const live = this.estimates.get(cur.id);
-    const fresh = live && (!opening || Date.parse(live.through) === Date.parse(cur.lastSeen));
+    const fresh = usable(live, cur, opening);
     const [src, spec] = await Promise.allSettled([
       fresh ? Promise.resolve({ source: live }) : get(`/incidents/${cur.id}/source`),
       get(`/incidents/${cur.id}/spectrum`)]);
     if (this.current !== cur) return;
     // A frame that came meanwhile is newer than what was asked.
     const newer = this.estimates.get(cur.id);
-    cur.src = newer && newer !== live ? { status: 'fulfilled', value: { source: newer } } : src;
+    cur.src = newer && newer !== live && usable(newer, cur, false) ? { status: 'fulfilled', value: { source: newer } } : src;
     cur.spec = spec;
     this.render(cur);
   }
@@ -128,4 +129,13 @@ export class IncidentAnalysis {
     replace(cur.el, ...parts);
     cur.el.dispatchEvent(new CustomEvent('analysis', { bubbles: true }));
   }
+}
+
+// usable: a live estimate serves the open card when it was fitted for the
+// incident's last alarm as the card knows it (opening), or for no later
+// one (afterwards: an incident's progress frame may trail its estimate).
+function usable(src, cur, opening) {
+  if (!src) return false;
+  const through = Date.parse(src.through), last = Date.parse(cur.lastSeen);
+  return opening ? through === last : through <= last;
 }
