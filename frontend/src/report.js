@@ -89,7 +89,7 @@ export function trackMap(tracks, peak, { width = 680, height = 380, fences = [],
     svg.append(s('g', { class: 'report-source' },
       source.ellipse_ring ? s('path', { d: path(source.ellipse_ring) + 'Z', fill: '#ff36e0', 'fill-opacity': 0.15, stroke: '#c000a8', 'stroke-width': 2 }) : null,
       s('circle', { cx: sx, cy: sy, r: 5, fill: '#c000a8', stroke: '#fff', 'stroke-width': 1.5 }),
-      s('text', { x: sx + 8, y: sy - 8, fill: '#7a006b' }, 'estimated source')));
+      s('text', { x: sx - 8, y: sy + 4, 'text-anchor': 'end', fill: '#7a006b' }, 'estimated source')));
   }
   if (peak) {
     const [px, py] = P(peak.lon, peak.lat);
