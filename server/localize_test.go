@@ -56,7 +56,7 @@ func TestIncidentSource(t *testing.T) {
 	src := got.Source
 	t.Logf("source %.6f %.6f, ellipse %+v, TS %.0f, passes %+v", src.Lat, src.Lon, src.Ellipse, src.TS, src.Passes)
 	// The counts came from spectra: no Cs-137 equivalent.
-	if !src.Significant || src.Ellipse == nil || len(src.Ring) != 65 || src.Vehicles != 1 || len(src.Passes) != 1 || src.Passes[0].DeviceID != h.dev.ID ||
+	if !src.Significant || src.Ellipse == nil || len(src.Ring) != 49 || src.Vehicles != 1 || len(src.Passes) != 1 || src.Passes[0].DeviceID != h.dev.ID ||
 		len(src.Passes[0].Path) != src.Passes[0].Readings || src.ActivityMBq != nil {
 		t.Fatalf("%s", raw)
 	}

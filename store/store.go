@@ -96,6 +96,7 @@ type Store interface {
 	Shifts
 	Sites
 	AlarmStreamer
+	AreaStreamer
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()
