@@ -2,10 +2,7 @@ package pgstore
 
 import (
 	"context"
-	"fmt"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/radtrack/radtrack/store"
 )
@@ -21,24 +18,9 @@ func (s *Store) EachSampleInArea(ctx context.Context, q store.AreaQuery, fn stor
 	if q.Devices != nil {
 		devices = q.Devices
 	}
-	var fnErr error
-	err := s.stream(ctx, `SELECT `+strings.Join(measurementColumns, ", ")+`
+	return s.eachSample(ctx, "stream samples in area", `SELECT `+strings.Join(measurementColumns, ", ")+`
 		FROM measurements WHERE ($1::bigint[] IS NULL OR device_id = ANY($1)) AND time >= $2 AND time < $3
 		AND gps_valid AND lon BETWEEN $4 AND $6 AND lat BETWEEN $5 AND $7
 		ORDER BY device_id, time LIMIT $8`,
-		[]any{devices, q.From, q.To, q.Box[0], q.Box[1], q.Box[2], q.Box[3], limit}, func(rows pgx.Rows) error {
-			smp, err := scanSample(rows)
-			if err != nil {
-				return err
-			}
-			fnErr = fn(&smp)
-			return fnErr
-		})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("stream samples in area: %w", err)
-	}
-	return nil
+		[]any{devices, q.From, q.To, q.Box[0], q.Box[1], q.Box[2], q.Box[3], limit}, fn)
 }

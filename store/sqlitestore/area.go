@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/radtrack/radtrack/store"
@@ -32,26 +31,9 @@ func (s *Store) EachSampleInArea(ctx context.Context, q store.AreaQuery, fn stor
 	for i, c := range measurementColumns {
 		cols[i] = "m." + c
 	}
-	rows, err := s.r.QueryContext(ctx, `WITH d(id) AS (`+devices+`)
+	return s.eachSample(ctx, "stream samples in area", `WITH d(id) AS (`+devices+`)
 		SELECT `+strings.Join(cols, ", ")+` FROM d CROSS JOIN measurements m
 		WHERE m.device_id = d.id AND m.time >= ? AND m.time < ?
 		AND m.gps_valid AND m.lon BETWEEN ? AND ? AND m.lat BETWEEN ? AND ?
-		ORDER BY m.device_id, m.time LIMIT ?`, args...)
-	if err != nil {
-		return fmt.Errorf("stream samples in area: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		smp, err := scanSample(rows)
-		if err != nil {
-			return fmt.Errorf("stream samples in area: %w", err)
-		}
-		if err := fn(&smp); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("stream samples in area: %w", err)
-	}
-	return nil
+		ORDER BY m.device_id, m.time LIMIT ?`, args, fn)
 }
