@@ -1,4 +1,4 @@
--- Incident source estimates (see 0016_incident_sources.pg.sql). Times are
+-- Incident source estimates (see 0017_incident_sources.pg.sql). Times are
 -- Unix microseconds; estimate is JSON text.
 CREATE TABLE incident_sources (
     incident_id  INTEGER PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
