@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,11 +18,15 @@ import (
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
+	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/deadletter"
 	"github.com/radtrack/radtrack/internal/faultproxy"
 	"github.com/radtrack/radtrack/internal/framelog"
 	"github.com/radtrack/radtrack/internal/pgtest"
+	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/rules"
+	"github.com/radtrack/radtrack/sample"
+	"github.com/radtrack/radtrack/spool"
 	"github.com/radtrack/radtrack/store"
 	"github.com/radtrack/radtrack/store/pgstore"
 	"github.com/radtrack/radtrack/store/storetest"
@@ -455,5 +460,100 @@ func TestRefusedJournalEventIsSetAsideAndTheDrainGoesOn(t *testing.T) {
 	}
 	if len(list()) != 1 {
 		t.Fatal("the set-aside event did not survive a restart")
+	}
+}
+
+// lostReply is a real store whose group commits with episode updates
+// happen and then report a lost connection once — the reply to a COMMIT
+// that a database cut swallowed: the writer cannot know the commit
+// happened.
+type lostReply struct {
+	*pgstore.Store
+	mu   sync.Mutex
+	lose bool
+}
+
+func (l *lostReply) WriteSamplesAndAlarms(ctx context.Context, samples []sample.Sample, ups []store.AlarmUpdate) error {
+	if err := l.Store.WriteSamplesAndAlarms(ctx, samples, ups); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lose {
+		l.lose = false
+		return errors.New("read tcp 127.0.0.1:5432: connection reset by peer")
+	}
+	return nil
+}
+
+// A group commit whose reply is lost: its samples are spooled and its
+// episode updates journaled, though both are stored. The replay of the
+// journal is skipped for that commit's batch, so the episodes count each
+// sample once (before batch ids, the replay added the commit's samples a
+// second time).
+func TestInDoubtCommitCountsOnce(t *testing.T) {
+	pgtest.EachDatabase(t, testInDoubtCommitCountsOnce)
+}
+
+func testInDoubtCommitCountsOnce(t *testing.T, db string) {
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, pgstore.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dev, _ := storetest.NewDevice(t, st, "veh-in-doubt")
+	flaky := &lostReply{Store: st}
+	j, err := alarms.OpenJournal(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	co := ingest.NewCoalescer()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := alarms.New(ctx, flaky, alarms.Options{Geo: geo.DefaultConfig(), Journal: j, Classify: pgstore.Classify, Coalescer: co}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ingest.NewWriter(flaky, ingest.WriterConfig{BatchSize: 100, FlushInterval: time.Millisecond, Flushers: 1, QueueLimit: 1000,
+		Spool: sp, Classify: pgstore.Classify, ReplayEvery: time.Hour, Alarms: co}, metrics.New(), log)
+	defer w.Close(ctx)
+	hot := storetest.Samples(dev.ID, time.Now().UTC().Add(-time.Hour).Truncate(time.Second), 9)
+	for i := range hot {
+		hot[i].DoseRate = 3 // above the notice and OIL3
+	}
+	send := func(ss []sample.Sample) {
+		t.Helper()
+		if err := svc.Process(ctx, dev, ss); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(ctx, ss); err != nil {
+			t.Fatalf("write: %v (a lost reply is spooled and journaled: acknowledged)", err)
+		}
+	}
+	send(hot[:3]) // raises, then counts
+	flaky.mu.Lock()
+	flaky.lose = true
+	flaky.mu.Unlock()
+	send(hot[3:6]) // stored, but the writer hears a reset
+	send(hot[6:])
+	if err := svc.DrainJournal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, err := st.ListAlarms(ctx, store.AlarmFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 {
+		t.Fatalf("%d alarms, want 2 (notice, OIL3)", len(all))
+	}
+	for _, a := range all {
+		if a.Samples != len(hot) {
+			t.Errorf("alarm %s counted %d samples, want %d: the in-doubt commit's updates were applied twice", a.RuleName, a.Samples, len(hot))
+		}
 	}
 }

@@ -339,7 +339,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		return nil, fmt.Errorf("live hub: %w", err)
 	}
 	n.live.cluster = newClusterChanges(n.live.hub, cfg.ConfigCheck, log)
-	n.notify = newNotifier(cfg.Notify, log)
+	n.notify = newNotifier(cfg.Notify, cfg.DB, log)
 	core, err := OpenCore(ctx, cfg, log, live.AlarmPublisher{Hub: n.live.hub}, live.PositionStage{Hub: n.live.hub,
 		// Device-health alarms (silence) do not ring a vehicle red.
 		HasAlarm: func(device int64) bool { return n.Alarms.Engine().HasOpenExcept(device, rules.KindSilence) }})

@@ -19,6 +19,7 @@ import (
 	"github.com/radtrack/radtrack/notify/incidentevent"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
+	"github.com/radtrack/radtrack/store/pgstore"
 )
 
 // NotifyConfig configures incident notifications (README "Notification
@@ -44,6 +45,8 @@ type NotifyConfig struct {
 // path that raised them: a queue and a goroutine of its own.
 type notifier struct {
 	cfg   NotifyConfig
+	db    pgstore.Config // the database, for the dispatcher's own pool
+	ownDB *pgstore.Store // that pool (nil on the embedded store)
 	log   *slog.Logger
 	d     *dispatch.Dispatcher
 	st    store.Store
@@ -57,9 +60,13 @@ type notifier struct {
 	wg      sync.WaitGroup
 }
 
-func newNotifier(cfg NotifyConfig, log *slog.Logger) *notifier {
-	return &notifier{cfg: cfg, log: log, queue: make(chan queued, 4096), outage: newOutagePages()}
+func newNotifier(cfg NotifyConfig, db pgstore.Config, log *slog.Logger) *notifier {
+	return &notifier{cfg: cfg, db: db, log: log, queue: make(chan queued, 4096), outage: newOutagePages()}
 }
+
+// notifyDBConns is the dispatcher's own PostgreSQL pool: a storm's
+// outbox writes never take the connections ingest commits through.
+const notifyDBConns = 4
 
 // queued is one entry of the notifier's queue: an incident event, or an
 // alarm raised while the database is away (journaled, provisional id).
@@ -93,7 +100,7 @@ func (n *notifier) publish(ctx context.Context, ev incidents.Event) {
 }
 
 // open builds the dispatcher on the core's store.
-func (n *notifier) open(core *Core) error {
+func (n *notifier) open(core *Core) (err error) {
 	if n.cfg.Off {
 		return nil
 	}
@@ -102,7 +109,21 @@ func (n *notifier) open(core *Core) error {
 	// (the dispatcher bounds each of its calls with a deadline).
 	var raw any = core.Store
 	if core.PG != nil {
-		raw = core.PG
+		// The same database through a pool of its own (the core store
+		// migrated it already; this one connects lazily).
+		cfg := n.db
+		cfg.MaxConns = notifyDBConns
+		own, err := pgstore.OpenUnmigrated(cfg, core.PG.Timescale())
+		if err != nil {
+			return fmt.Errorf("notify: database pool: %w", err)
+		}
+		raw, n.ownDB = own, own
+		defer func() {
+			if err != nil {
+				own.Close()
+				n.ownDB = nil
+			}
+		}()
 	}
 	st, ok := raw.(dispatch.Store)
 	if !ok {
@@ -155,15 +176,23 @@ func (n *notifier) run(ctx context.Context) {
 	}
 	n.wg.Go(func() { _ = n.d.Run(ctx) })
 	n.wg.Go(func() {
+		u := newUpdateGate(updateEvery)
+		t := time.NewTicker(updateEvery / 4)
+		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case q := <-n.queue:
-				if q.alarm != nil {
+				switch {
+				case q.alarm != nil:
 					n.pageOutage(ctx, *q.alarm)
-				} else {
+				case u.admit(q.inc, time.Now()):
 					n.handle(ctx, q.inc)
+				}
+			case now := <-t.C:
+				for _, ev := range u.due(now) {
+					n.handle(ctx, ev)
 				}
 			}
 		}
@@ -171,6 +200,9 @@ func (n *notifier) run(ctx context.Context) {
 	<-ctx.Done()
 	n.wg.Wait()
 	n.d.Close(context.Background())
+	if n.ownDB != nil {
+		n.ownDB.Close()
+	}
 }
 
 func (n *notifier) handle(ctx context.Context, ev incidents.Event) {
@@ -184,4 +216,60 @@ func (n *notifier) handle(ctx context.Context, ev incidents.Event) {
 	if err := n.d.Handle(hctx, incidentevent.Of(hctx, n.st, ev)); err != nil {
 		n.log.Error("notify incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
 	}
+}
+
+// updateEvery is how often at most one incident's updates reach the
+// dispatcher. An update never pages; it only refreshes the snapshot later
+// steps send, and each one costs store reads (vehicles, fence) and a
+// write, on the database ingest uses. An incident grows with every hot
+// sample: passing each on cost ingest several per cent.
+const updateEvery = time.Second
+
+// updateGate lets through at most one update per incident per period;
+// a held update is replaced by a newer one and passed on when the period
+// ends, and dropped when a raise, re-alarm, acknowledgement or resolution
+// of the incident overtakes it (that event carries the newer snapshot).
+type updateGate struct {
+	every   time.Duration
+	last    map[int64]time.Time       // when an update of the incident last went through
+	pending map[int64]incidents.Event // the newest held update, by incident
+}
+
+func newUpdateGate(every time.Duration) *updateGate {
+	return &updateGate{every: every, last: map[int64]time.Time{}, pending: map[int64]incidents.Event{}}
+}
+
+// admit tells whether ev goes to the dispatcher now; a held update goes
+// later through due.
+func (g *updateGate) admit(ev incidents.Event, now time.Time) bool {
+	id := ev.Incident.ID
+	if ev.Type != incidents.EventUpdated {
+		delete(g.pending, id)
+		return true
+	}
+	if now.Sub(g.last[id]) < g.every {
+		g.pending[id] = ev
+		return false
+	}
+	g.last[id] = now
+	return true
+}
+
+// due returns the held updates whose period has ended (and forgets
+// incidents quiet for a while).
+func (g *updateGate) due(now time.Time) []incidents.Event {
+	var out []incidents.Event
+	for id, ev := range g.pending {
+		if now.Sub(g.last[id]) >= g.every {
+			out = append(out, ev)
+			g.last[id] = now
+			delete(g.pending, id)
+		}
+	}
+	for id, at := range g.last {
+		if _, held := g.pending[id]; !held && now.Sub(at) > time.Minute {
+			delete(g.last, id)
+		}
+	}
+	return out
 }

@@ -49,7 +49,7 @@ type IngestConfig struct {
 	// restricted zones, every vehicle above OIL3, and the normal phase
 	// again.
 	Emergency bool
-	Rounds    int // times the scenarios run, interleaved; 0: once
+	Rounds    int // times the raw, HTTP and scenario phases run, interleaved; 0: once
 	// NoCoalesce stores every episode update at once, one round trip per
 	// sample, as before issue 19: the comparison for the scenarios.
 	NoCoalesce bool
@@ -68,7 +68,10 @@ type IngestResult struct {
 	HTTPRowsPerSec float64
 	AckP50, AckP99 time.Duration
 	RawRowsPerSec  float64
-	Ratio          float64 // HTTP ingest rows/s ÷ raw rows/s of Baseline
+	Ratio          float64 // median over the rounds of RoundRatios
+	// RoundRatios are each round's HTTP ingest rows/s ÷ the same round's
+	// raw rows/s of Baseline (IngestConfig.Rounds).
+	RoundRatios []float64
 	// Columnar is the phase with the columnar body (IngestConfig.Columnar).
 	Columnar  *ColumnarResult
 	Timescale bool
@@ -85,7 +88,8 @@ type IngestResult struct {
 type ColumnarResult struct {
 	RowsPerSec      float64
 	AckP50, AckP99  time.Duration
-	Ratio           float64 // ÷ raw rows/s of the baseline
+	Ratio           float64   // median of RoundRatios
+	RoundRatios     []float64 // each round's rows/s ÷ that round's baseline
 	CPUPerRow       time.Duration
 	NDJSONCPUPerRow time.Duration // the NDJSON phase's, same run
 }
@@ -94,7 +98,8 @@ type ColumnarResult struct {
 // writer, with nothing of RadTrack in front.
 type Baseline struct {
 	Name       string
-	RowsPerSec float64
+	RowsPerSec float64   // median of Rounds
+	Rounds     []float64 // rows/s of every round
 }
 
 // ScenarioResult is one emergency phase, against the normal HTTP phase of
@@ -125,11 +130,11 @@ func (r IngestResult) String() string {
 		}
 		fmt.Fprintf(&b, "%s: %s: %.0f rows/s (ingest/this %.1f %%)\n", role, bl.Name, bl.RowsPerSec, 100*r.HTTPRowsPerSec/bl.RowsPerSec)
 	}
-	fmt.Fprintf(&b, "ratio ingest/baseline: %.1f %%\n", 100*r.Ratio)
+	fmt.Fprintf(&b, "ratio ingest/baseline: %.1f %% (median of rounds %s)\n", 100*r.Ratio, percents(r.RoundRatios))
 	if c := r.Columnar; c != nil {
-		fmt.Fprintf(&b, "HTTP ingest, columnar body: %.0f rows/s, ack latency p50 %s p99 %s; ratio to baseline %.1f %%\n"+
+		fmt.Fprintf(&b, "HTTP ingest, columnar body: %.0f rows/s, ack latency p50 %s p99 %s; ratio to baseline %.1f %% (median of rounds %s)\n"+
 			"  CPU of this process (server + clients) per row: columnar %s, NDJSON %s\n",
-			c.RowsPerSec, c.AckP50.Round(10*time.Microsecond), c.AckP99.Round(10*time.Microsecond), 100*c.Ratio, c.CPUPerRow, c.NDJSONCPUPerRow)
+			c.RowsPerSec, c.AckP50.Round(10*time.Microsecond), c.AckP99.Round(10*time.Microsecond), 100*c.Ratio, percents(c.RoundRatios), c.CPUPerRow, c.NDJSONCPUPerRow)
 	}
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(&b, "scenario %s: %.1f %% of normal (median of rounds %s); rows/s by round %.0f; best round ack p50 %s p99 %s; %d alarms open\n",
@@ -191,35 +196,63 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 	start := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)
 	perDevice := cfg.Samples / cfg.Devices
 
-	for _, r := range raws {
-		fmt.Fprintf(progress, "raw COPY phase (%s)…\n", r.name)
-		var rate float64
-		pprof.Do(ctx, pprof.Labels("phase", "raw "+r.name), func(ctx context.Context) {
-			rate, err = rawCopy(ctx, pool, r.name, devices, start, perDevice, cfg.Writer)
-		})
-		if err != nil {
-			return res, err
+	// Raw COPY, NDJSON and columnar run interleaved, Rounds times: each
+	// round's ratios are taken within the round, so a noisy spell of the
+	// machine hits both sides of a ratio alike; reported are the medians.
+	res.Baselines = make([]Baseline, len(raws))
+	var ndjson, columnar []phase
+	for round := range max(1, cfg.Rounds) {
+		for i, r := range raws {
+			fmt.Fprintf(progress, "raw COPY phase (%s, round %d)…\n", r.name, round+1)
+			if _, err := pool.Exec(ctx, `TRUNCATE `+r.name); err != nil {
+				return res, fmt.Errorf("reset %s: %w", r.name, err)
+			}
+			var rate float64
+			pprof.Do(ctx, pprof.Labels("phase", "raw "+r.name), func(ctx context.Context) {
+				rate, err = rawCopy(ctx, pool, r.name, devices, start, perDevice, cfg.Batch, cfg.Writer)
+			})
+			if err != nil {
+				return res, err
+			}
+			res.Baselines[i].Name = r.baseline
+			res.Baselines[i].Rounds = append(res.Baselines[i].Rounds, rate)
 		}
-		res.Baselines = append(res.Baselines, Baseline{Name: r.baseline, RowsPerSec: rate})
+		bodies := []bool{false}
+		if cfg.Columnar {
+			bodies = append(bodies, true)
+		}
+		for _, body := range bodies {
+			fmt.Fprintf(progress, "HTTP ingest phase (round %d, %s body)…\n", round+1, bodyName(body))
+			if _, err := pool.Exec(ctx, `TRUNCATE measurements`); err != nil {
+				return res, fmt.Errorf("reset measurements: %w", err)
+			}
+			c := cfg
+			c.columnar = body
+			var ph phase
+			pprof.Do(ctx, pprof.Labels("phase", "http "+bodyName(body)), func(ctx context.Context) {
+				ph, err = httpIngest(ctx, st, c, tokens, start, perDevice, normal)
+			})
+			if err != nil {
+				return res, err
+			}
+			if body {
+				columnar = append(columnar, ph)
+			} else {
+				ndjson = append(ndjson, ph)
+			}
+		}
+	}
+	for i := range res.Baselines {
+		res.Baselines[i].RowsPerSec = median(res.Baselines[i].Rounds)
 	}
 	res.Baseline, res.RawRowsPerSec = res.Baselines[0].Name, res.Baselines[0].RowsPerSec
-	fmt.Fprintln(progress, "HTTP ingest phase…")
-	var ph phase
-	pprof.Do(ctx, pprof.Labels("phase", "http"), func(ctx context.Context) {
-		ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
-	})
-	res.HTTPRowsPerSec, res.AckP50, res.AckP99 = ph.rate, ph.p50, ph.p99
-	if err != nil {
-		return res, err
-	}
-	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
+	raw := res.Baselines[0].Rounds
+	res.HTTPRowsPerSec, res.AckP50, res.AckP99, res.Ratio, res.RoundRatios = summarise(ndjson, raw)
 	if cfg.Columnar {
-		if _, err := pool.Exec(ctx, `TRUNCATE measurements`); err != nil {
-			return res, fmt.Errorf("reset for the columnar phase: %w", err)
-		}
-		if err := runColumnar(ctx, &res, progress, st, cfg, tokens, start, perDevice, ph); err != nil {
-			return res, err
-		}
+		c := &ColumnarResult{}
+		c.RowsPerSec, c.AckP50, c.AckP99, c.Ratio, c.RoundRatios = summarise(columnar, raw)
+		c.CPUPerRow, c.NDJSONCPUPerRow = medianCPU(columnar), medianCPU(ndjson)
+		res.Columnar = c
 	}
 	if cfg.Emergency {
 		err = runScenarios(ctx, &res, progress, func(sc scenario) (store.Store, func(), error) {
@@ -231,6 +264,48 @@ func RunIngest(ctx context.Context, cfg IngestConfig, progress io.Writer) (Inges
 		}, cfg, tokens, devices, start, perDevice)
 	}
 	return res, err
+}
+
+// bodyName names an HTTP phase's body.
+func bodyName(columnar bool) string {
+	if columnar {
+		return "columnar"
+	}
+	return "NDJSON"
+}
+
+// median of xs, the upper one of an even count; 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	sorted := slices.Sorted(slices.Values(xs))
+	return sorted[len(sorted)/2]
+}
+
+// summarise gives the medians of HTTP phases run one per round, and each
+// round's rate over the same round's raw rate.
+func summarise(phs []phase, raw []float64) (rate float64, p50, p99 time.Duration, ratio float64, ratios []float64) {
+	rates := make([]float64, len(phs))
+	var p50s, p99s []time.Duration
+	for i, ph := range phs {
+		rates[i] = ph.rate
+		ratios = append(ratios, ph.rate/raw[i])
+		p50s, p99s = append(p50s, ph.p50), append(p99s, ph.p99)
+	}
+	slices.Sort(p50s)
+	slices.Sort(p99s)
+	return median(rates), p50s[len(p50s)/2], p99s[len(p99s)/2], median(ratios), ratios
+}
+
+// medianCPU is the median CPU per row of phases.
+func medianCPU(phs []phase) time.Duration {
+	cpu := make([]time.Duration, len(phs))
+	for i, ph := range phs {
+		cpu[i] = ph.cpuPerRow
+	}
+	slices.Sort(cpu)
+	return cpu[len(cpu)/2]
 }
 
 func percents(rs []float64) string {
@@ -446,17 +521,29 @@ func benchSample(deviceID int64, start time.Time, i int) sample.Sample {
 	return s
 }
 
-// rawCopy is the baseline: the same rows, the same batch size and number of
-// connections as the writer, straight into an identical table.
-func rawCopy(ctx context.Context, pool interface {
-	CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
-}, table string, devices []store.Device, start time.Time, perDevice int, wcfg ingest.WriterConfig) (float64, error) {
+// arrivalOrder is the HTTP phase's samples in the order its requests bring
+// them: every vehicle's next request of perRequest samples in turn. The
+// raw baselines take this order because it matters to the store: a run of
+// one vehicle's samples fills one leaf of the (device_id, time) index.
+func arrivalOrder(devices []store.Device, start time.Time, perDevice, perRequest int) []sample.Sample {
 	all := make([]sample.Sample, 0, len(devices)*perDevice)
-	for i := range perDevice {
+	for from := 0; from < perDevice; from += perRequest {
 		for _, d := range devices {
-			all = append(all, benchSample(d.ID, start, i))
+			for i := from; i < min(from+perRequest, perDevice); i++ {
+				all = append(all, benchSample(d.ID, start, i))
+			}
 		}
 	}
+	return all
+}
+
+// rawCopy is the baseline: the same rows in the same order (arrivalOrder),
+// with the same batch size and number of connections as the writer,
+// straight into an identical table.
+func rawCopy(ctx context.Context, pool interface {
+	CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
+}, table string, devices []store.Device, start time.Time, perDevice, perRequest int, wcfg ingest.WriterConfig) (float64, error) {
+	all := arrivalOrder(devices, start, perDevice, perRequest)
 	batches := slices.Collect(slices.Chunk(all, wcfg.BatchSize))
 	next := make(chan []sample.Sample, len(batches))
 	for _, b := range batches {
@@ -643,12 +730,7 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 	perDevice := cfg.Samples / cfg.Devices
 
 	fmt.Fprintln(progress, "raw WriteSamples phase…")
-	all := make([]sample.Sample, 0, len(rawDevices)*perDevice)
-	for i := range perDevice {
-		for _, d := range rawDevices {
-			all = append(all, benchSample(d.ID, start, i))
-		}
-	}
+	all := arrivalOrder(rawDevices, start, perDevice, cfg.Batch)
 	t0 := time.Now()
 	for b := range slices.Chunk(all, cfg.Writer.BatchSize) {
 		if err := raw.WriteSamples(ctx, b); err != nil {
@@ -656,16 +738,15 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 		}
 	}
 	res.RawRowsPerSec = float64(len(all)) / time.Since(t0).Seconds()
-	res.Baselines = []Baseline{{Name: res.Baseline, RowsPerSec: res.RawRowsPerSec}}
+	raws := []float64{res.RawRowsPerSec}
+	res.Baselines = []Baseline{{Name: res.Baseline, RowsPerSec: res.RawRowsPerSec, Rounds: raws}}
 
 	fmt.Fprintln(progress, "HTTP ingest phase…")
-	var ph phase
-	ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
-	res.HTTPRowsPerSec, res.AckP50, res.AckP99 = ph.rate, ph.p50, ph.p99
+	ph, err := httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
 	if err != nil {
 		return res, err
 	}
-	res.Ratio = res.HTTPRowsPerSec / res.RawRowsPerSec
+	res.HTTPRowsPerSec, res.AckP50, res.AckP99, res.Ratio, res.RoundRatios = summarise([]phase{ph}, raws)
 	if cfg.Columnar {
 		cst, err := open("columnar")
 		if err != nil {
@@ -678,9 +759,16 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 				return res, err
 			}
 		}
-		if err := runColumnar(ctx, &res, progress, cst, cfg, tokens, start, perDevice, ph); err != nil {
+		fmt.Fprintln(progress, "HTTP ingest phase, columnar body…")
+		cfg := cfg
+		cfg.columnar = true
+		cph, err := httpIngest(ctx, cst, cfg, tokens, start, perDevice, normal)
+		if err != nil {
 			return res, err
 		}
+		c := &ColumnarResult{CPUPerRow: cph.cpuPerRow, NDJSONCPUPerRow: ph.cpuPerRow}
+		c.RowsPerSec, c.AckP50, c.AckP99, c.Ratio, c.RoundRatios = summarise([]phase{cph}, raws)
+		res.Columnar = c
 	}
 	if cfg.Emergency {
 		phase := 0
@@ -702,25 +790,4 @@ func runEmbedded(ctx context.Context, cfg IngestConfig, progress io.Writer) (Ing
 		}, cfg, tokens, rawDevices, start, perDevice)
 	}
 	return res, err
-}
-
-// runColumnar is the HTTP phase with the columnar body on st (its
-// measurements empty), against the NDJSON phase ndjson of the same run.
-func runColumnar(ctx context.Context, res *IngestResult, progress io.Writer, st store.Store, cfg IngestConfig,
-	tokens []string, start time.Time, perDevice int, ndjson phase) error {
-	fmt.Fprintln(progress, "HTTP ingest phase, columnar body…")
-	var (
-		ph  phase
-		err error
-	)
-	cfg.columnar = true
-	pprof.Do(ctx, pprof.Labels("phase", "http columnar"), func(ctx context.Context) {
-		ph, err = httpIngest(ctx, st, cfg, tokens, start, perDevice, normal)
-	})
-	if err != nil {
-		return err
-	}
-	res.Columnar = &ColumnarResult{RowsPerSec: ph.rate, AckP50: ph.p50, AckP99: ph.p99,
-		Ratio: ph.rate / res.RawRowsPerSec, CPUPerRow: ph.cpuPerRow, NDJSONCPUPerRow: ndjson.cpuPerRow}
-	return nil
 }

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/internal/pgtest"
+	"github.com/radtrack/radtrack/store"
 )
 
 // phaseProbe is the progress writer: when a raw phase starts it asks the
@@ -26,7 +28,7 @@ type phaseProbe struct {
 func (p *phaseProbe) Write(b []byte) (int, error) {
 	line := string(b)
 	if _, rest, ok := strings.Cut(line, "raw COPY phase ("); ok {
-		table, _, _ := strings.Cut(rest, ")")
+		table, _, _ := strings.Cut(rest, ",")
 		ctx := context.Background()
 		conn, err := pgx.Connect(ctx, p.url)
 		if err != nil {
@@ -158,21 +160,27 @@ func TestIngestEmergencyScenarios(t *testing.T) {
 }
 
 // -columnar adds a phase with the columnar body that stores every sample
-// (the table is emptied before it, so what it holds is that phase's).
+// (the table is emptied before it, so what it holds is that phase's);
+// with -rounds every phase runs once per round, the ratios taken within a
+// round (the embedded store runs one round).
 func TestIngestColumnarPhase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the ingest benchmark (small)")
 	}
 	const samples = 2000
+	rounds := 1
 	check := func(t *testing.T, url string) {
 		res, err := RunIngest(context.Background(), IngestConfig{DatabaseURL: url, Devices: 4, Batch: 25, Samples: samples,
-			Writer: ingest.DefaultWriterConfig(), Columnar: true}, io.Discard)
+			Writer: ingest.DefaultWriterConfig(), Columnar: true, Rounds: rounds}, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := res.Columnar
-		if c == nil || c.RowsPerSec <= 0 || c.Ratio != c.RowsPerSec/res.RawRowsPerSec || c.CPUPerRow <= 0 {
+		if c == nil || c.RowsPerSec <= 0 || c.CPUPerRow <= 0 || len(c.RoundRatios) != rounds || c.Ratio != median(c.RoundRatios) {
 			t.Fatalf("columnar phase: %+v", c)
+		}
+		if len(res.RoundRatios) != rounds || res.Ratio != median(res.RoundRatios) || len(res.Baselines[0].Rounds) != rounds {
+			t.Fatalf("NDJSON phase: ratio %v of rounds %v; baseline %+v", res.Ratio, res.RoundRatios, res.Baselines[0])
 		}
 		if !strings.Contains(res.String(), "columnar body") {
 			t.Errorf("report lacks the columnar phase:\n%s", res)
@@ -195,5 +203,28 @@ func TestIngestColumnarPhase(t *testing.T) {
 		}
 	}
 	t.Run("embedded", func(t *testing.T) { check(t, "") })
+	rounds = 2
+	rounds = 2
 	pgtest.EachEngine(t, func(t *testing.T, e pgtest.Engine) { check(t, e.NewDatabase(t)) })
+}
+
+// The raw baselines take the samples in the order the HTTP phase's
+// requests bring them: each vehicle's run of one request in turn.
+func TestArrivalOrder(t *testing.T) {
+	devices := []store.Device{{ID: 7}, {ID: 9}}
+	start := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	got := arrivalOrder(devices, start, 5, 2)
+	type key struct {
+		id int64
+		s  int
+	}
+	want := []key{{7, 0}, {7, 1}, {9, 0}, {9, 1}, {7, 2}, {7, 3}, {9, 2}, {9, 3}, {7, 4}, {9, 4}}
+	if len(got) != len(want) {
+		t.Fatalf("%d samples, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].DeviceID != w.id || !got[i].Time.Equal(start.Add(time.Duration(w.s)*time.Second)) {
+			t.Errorf("sample %d: device %d at %s, want device %d at +%ds", i, got[i].DeviceID, got[i].Time, w.id, w.s)
+		}
+	}
 }

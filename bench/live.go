@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -63,6 +64,10 @@ type LiveConfig struct {
 	// ServerCPUProfile, if set, is where the server writes a CPU profile of
 	// the load phase.
 	ServerCPUProfile string
+	// ServerHeapProfile, if set, is where the server writes a heap profile
+	// whenever its resident set reaches a new peak during the load (checked
+	// every second): the profile of the peak, not of the end.
+	ServerHeapProfile string
 }
 
 // LiveResult is what one run measured.
@@ -280,7 +285,16 @@ func RunLive(ctx context.Context, cfg LiveConfig, progress io.Writer) (res LiveR
 	wait0 := procRunWait(srv.cmd.Process.Pid)
 	cpu0, _ := procCPU(srv.cmd.Process.Pid)
 	self0, _ := procCPU(os.Getpid())
+	stopPeaks := func() {}
+	if cfg.ServerHeapProfile != "" {
+		p, err := filepath.Abs(cfg.ServerHeapProfile)
+		if err != nil {
+			return res, fmt.Errorf("server heap profile: %w", err)
+		}
+		stopPeaks = srv.profilePeaks(ctx, p, progress)
+	}
 	ld, err := runLoad(ctx, cfg, srv.addr, fleet)
+	stopPeaks()
 	if err != nil {
 		return res, err
 	}
@@ -314,7 +328,7 @@ func RunLive(ctx context.Context, cfg LiveConfig, progress io.Writer) (res LiveR
 	// Alarms: the raised set from the API, then wait until every viewer has
 	// every raised alarm (or give up after 10 s).
 	fmt.Fprintln(progress, "checking alarms…")
-	expected, err := raisedAlarms(ctx, api, fleet, cfg)
+	expected, err := raisedAlarms(ctx, api, fleet)
 	if err != nil {
 		return res, err
 	}
@@ -369,7 +383,8 @@ const liveServerReply = "bench-live-server:"
 // RunLiveServer runs serve (the "radtrack serve" command) as the child of
 // a live benchmark. The parent controls it through lines on control (the
 // child's stdin): "gc" collects garbage and returns memory to the OS,
-// "profile-start FILE" and "profile-stop" bracket a CPU profile; each is
+// "profile-start FILE" and "profile-stop" bracket a CPU profile, and
+// "heap-profile FILE" writes one of the heap now; each is
 // answered on replies. The server shuts down gracefully when control
 // reaches EOF, so a parent that dies never leaves it running.
 func RunLiveServer(ctx context.Context, control io.Reader, replies io.Writer, serve func(context.Context) error) error {
@@ -413,6 +428,8 @@ func RunLiveServer(ctx context.Context, control io.Reader, replies io.Writer, se
 				mu.Unlock()
 			case "profile-stop":
 				err = stopProfile()
+			case "heap-profile":
+				err = writeHeapProfile(arg)
 			default:
 				err = fmt.Errorf("unknown command %q", cmd)
 			}
@@ -668,6 +685,36 @@ func procRunWait(pid int) time.Duration {
 	return sum
 }
 
+// profilePeaks has the server write a heap profile to path at every new
+// peak of its resident set (checked each second) until the returned stop.
+func (s *serverProc) profilePeaks(ctx context.Context, path string, progress io.Writer) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		var peak int64
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			rss, _, err := procRSS(s.cmd.Process.Pid)
+			if err != nil || rss <= peak {
+				continue
+			}
+			peak = rss
+			if err := s.command(ctx, "heap-profile "+path); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(progress, "server heap profile: %v\n", err)
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 // procRSS is a process's resident set and its peak, in KiB (Linux).
 func procRSS(pid int) (rss, hwm int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -746,10 +793,15 @@ func (a *apiClient) do(ctx context.Context, method, path string, body, out any, 
 	if resp.StatusCode != want {
 		return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, bytes.TrimSpace(b))
 	}
-	if out != nil {
+	switch out := out.(type) {
+	case nil:
+		return nil
+	case *[]byte: // the body as it is (a CSV)
+		*out = b
+		return nil
+	default:
 		return json.Unmarshal(b, out)
 	}
-	return nil
 }
 
 type benchVehicle struct {
@@ -827,45 +879,46 @@ func createViewer(ctx context.Context, api *apiClient, suffix string, site int64
 }
 
 // raisedAlarms returns the IDs of the open alarms of the benchmark's devices.
-func raisedAlarms(ctx context.Context, api *apiClient, fleet []benchVehicle, cfg LiveConfig) (map[int64]bool, error) {
-	if cfg.Emergency > 0 {
-		// More alarms than one list answers (1 000): ask per vehicle.
-		ids := map[int64]bool{}
-		for _, v := range fleet {
-			var out struct {
-				Alarms []struct {
-					ID int64 `json:"id"`
-				} `json:"alarms"`
-			}
-			if err := api.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/alarms?state=open&imported=false&device=%d", v.id), nil, &out, http.StatusOK); err != nil {
-				return nil, err
-			}
-			for _, a := range out.Alarms {
-				ids[a.ID] = true
-			}
-		}
-		return ids, nil
-	}
+func raisedAlarms(ctx context.Context, api *apiClient, fleet []benchVehicle) (map[int64]bool, error) {
 	ours := make(map[int64]bool, len(fleet))
 	for _, v := range fleet {
 		ours[v.id] = true
 	}
-	var out struct {
-		Alarms []struct {
-			ID       int64 `json:"id"`
-			DeviceID int64 `json:"device_id"`
-		} `json:"alarms"`
-	}
-	if err := api.do(ctx, http.MethodGet, "/api/v1/alarms?state=open&imported=false&limit=1000", nil, &out, http.StatusOK); err != nil {
+	// One streamed CSV of every open alarm: an emergency has more of them
+	// than one JSON list answers (1 000).
+	var body []byte
+	if err := api.do(ctx, http.MethodGet, "/api/v1/alarms?state=open&imported=false&format=csv", nil, &body, http.StatusOK); err != nil {
 		return nil, err
 	}
+	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("open alarms CSV: %w", err)
+	}
 	ids := map[int64]bool{}
-	for _, a := range out.Alarms {
-		if ours[a.DeviceID] {
-			ids[a.ID] = true
+	for _, row := range rows[min(1, len(rows)):] { // after the header
+		id, err1 := strconv.ParseInt(row[0], 10, 64)
+		dev, err2 := strconv.ParseInt(row[1], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("open alarms CSV row %q: %w", row, err)
+		}
+		if ours[dev] {
+			ids[id] = true
 		}
 	}
 	return ids, nil
+}
+
+// writeHeapProfile writes the heap profile of this process to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // --- vehicles ---
@@ -1199,6 +1252,18 @@ func (v *liveViewer) readFrame(ws *websocket.Conn) error {
 		v.positions += int64(positionTimes(b, func(ms int64) { v.hist.add(time.Duration(now-ms*1000) * time.Microsecond) }))
 		return nil
 	}
+	if off, event, id, ok := alarmHead(b); ok {
+		// Alarm frames come by the thousand in an emergency: their head
+		// is scanned, their alarm body skipped.
+		v.alarmFrames++
+		v.offset = off
+		if event == "raised" {
+			v.mu.Lock()
+			v.raised[id] = true
+			v.mu.Unlock()
+		}
+		return nil
+	}
 	var f struct {
 		Type      string `json:"type"`
 		Offset    string `json:"offset"`
@@ -1232,6 +1297,41 @@ func (v *liveViewer) readFrame(ws *websocket.Conn) error {
 		}
 	}
 	return nil
+}
+
+var alarmPrefix = []byte(`{"v":1,"type":"alarm","offset":"`)
+
+// alarmHead reads the offset, event and alarm id at the head of an alarm
+// frame in the order the server writes them (live/frames.go); ok is false
+// for any other frame or order, which is then decoded as JSON.
+func alarmHead(frame []byte) (offset, event string, id int64, ok bool) {
+	rest, found := bytes.CutPrefix(frame, alarmPrefix)
+	if !found {
+		return "", "", 0, false
+	}
+	off, rest, found := bytes.Cut(rest, []byte(`"`))
+	if !found {
+		return "", "", 0, false
+	}
+	if rest, found = bytes.CutPrefix(rest, []byte(`,"event":"`)); !found {
+		return "", "", 0, false
+	}
+	ev, rest, found := bytes.Cut(rest, []byte(`"`))
+	if !found {
+		return "", "", 0, false
+	}
+	if rest, found = bytes.CutPrefix(rest, []byte(`,"alarm_id":`)); !found {
+		return "", "", 0, false
+	}
+	n := 0
+	for n < len(rest) && (rest[n] == '-' || '0' <= rest[n] && rest[n] <= '9') {
+		n++
+	}
+	id, err := strconv.ParseInt(string(rest[:n]), 10, 64)
+	if err != nil {
+		return "", "", 0, false
+	}
+	return string(off), string(ev), id, true
 }
 
 // positionTimes calls fn with every non-null value of the "t" column of a

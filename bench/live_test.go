@@ -74,3 +74,21 @@ func TestRunLiveSmall(t *testing.T) {
 		t.Errorf("server not measured: %+v", res)
 	}
 }
+
+// The head of an alarm frame as the server writes it (live/PROTOCOL.md);
+// anything else is left to the JSON decoder.
+func TestAlarmHead(t *testing.T) {
+	off, ev, id, ok := alarmHead([]byte(`{"v":1,"type":"alarm","offset":"1883912374812426241","event":"raised","alarm_id":-42,"device_id":7,"alarm":{"id":-42}}`))
+	if !ok || off != "1883912374812426241" || ev != "raised" || id != -42 {
+		t.Fatalf("alarmHead = %q %q %d %v", off, ev, id, ok)
+	}
+	for _, f := range []string{
+		`{"v":1,"type":"incident","offset":"5","event":"raised","incident_id":3}`,
+		`{"v":1,"type":"alarm","event":"raised","offset":"5","alarm_id":3}`,
+		`{"v":1,"type":"alarm","offset":"5","event":"raised","alarm_id":x}`,
+	} {
+		if _, _, _, ok := alarmHead([]byte(f)); ok {
+			t.Errorf("alarmHead took %s", f)
+		}
+	}
+}

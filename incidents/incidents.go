@@ -72,6 +72,10 @@ type Event struct {
 	Time     time.Time
 	// Cause is the alarm event that caused this one.
 	Cause rules.Event
+	// Changed are the alarms of Incident this event added or changed;
+	// nil: any may have changed. An incident of an emergency holds
+	// thousands of alarms, and a live frame needs only these.
+	Changed []int64
 }
 
 // IsHealth reports whether an alarm is about the device's health (silence)
@@ -280,7 +284,7 @@ func (s *Service) file(ctx context.Context, ev rules.Event) error {
 	inc.ID = newID
 	s.setMember(ev.AlarmID, newID, ev.Type == rules.EventResolved)
 	if typ != "" {
-		s.emit(ctx, Event{Type: typ, Incident: inc, Time: ev.Time, Cause: ev})
+		s.emit(ctx, Event{Type: typ, Incident: inc, Time: ev.Time, Cause: ev, Changed: []int64{ev.AlarmID}})
 	}
 	return nil
 }
@@ -446,12 +450,14 @@ func (s *Service) flushOne(ctx context.Context, id int64) error {
 		return err
 	}
 	var cause rules.Event
-	for _, ev := range updates {
+	changed := make([]int64, 0, len(updates))
+	for id, ev := range updates {
 		if !cause.Time.After(ev.Time) {
 			cause = ev
 		}
+		changed = append(changed, id)
 	}
-	s.emit(ctx, Event{Type: EventUpdated, Incident: inc, Time: cause.Time, Cause: cause})
+	s.emit(ctx, Event{Type: EventUpdated, Incident: inc, Time: cause.Time, Cause: cause, Changed: changed})
 	return nil
 }
 

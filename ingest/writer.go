@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -316,6 +317,7 @@ func (w *Writer) flush(batch []*writeRequest, buf []sample.Sample) []sample.Samp
 		// samples were queued, so their updates are in ups or in a
 		// generation another flusher holds (tk covers both).
 		ups, tk = w.cfg.Alarms.Take()
+		stampBatch(ups)
 	}
 	start := time.Now()
 	var err error
@@ -345,6 +347,22 @@ func (w *Writer) flush(batch []*writeRequest, buf []sample.Sample) []sample.Samp
 	}
 	clear(buf) // drop references to attribute maps
 	return buf
+}
+
+// stampBatch gives a commit's episode updates one fresh batch id: if the
+// commit's outcome is lost with its reply, the updates go to the alarm
+// journal, and the store skips their replay if the commit did happen.
+func stampBatch(ups []store.AlarmUpdate) {
+	if len(ups) == 0 {
+		return
+	}
+	id := rand.Int64()
+	for id == 0 {
+		id = rand.Int64()
+	}
+	for i := range ups {
+		ups[i].Batch = id
+	}
 }
 
 // storeUpdatesAlone stores the episode updates of a group commit that

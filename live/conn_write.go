@@ -206,7 +206,10 @@ func (c *conn) sync(req syncRequest) error {
 	c.mu.Unlock()
 
 	p := h.syncPoint(req)
-	var replay []*alarmItem
+	var (
+		replay    []*alarmItem // from the ring, encoded
+		replayLog []AlarmEvent // from the log, encoded as written
+	)
 	recovered := false
 	if req.resume {
 		var err error
@@ -217,7 +220,7 @@ func (c *conn) sync(req syncRequest) error {
 				p, err = c.catchUp(ctx, req, p)
 			}
 			if err == nil {
-				replay, err = c.replay(ctx, req.after, p.lastLog)
+				replayLog, err = c.replay(ctx, req.after, p.lastLog)
 			}
 			cancel()
 		case p.inRing:
@@ -304,6 +307,12 @@ func (c *conn) sync(req syncRequest) error {
 		}
 		c.h.stats.alarmFrames.Add(1)
 	}
+	for _, ev := range replayLog {
+		if err := c.write(alarmFrame(ev)); err != nil {
+			return err
+		}
+		c.h.stats.alarmFrames.Add(1)
+	}
 	c.sentOffset = max(req.after, p.last)
 	return nil
 }
@@ -352,11 +361,14 @@ func (h *Hub) syncPoint(req syncRequest) (p syncPoint) {
 	return p
 }
 
-// replay reads the log's events in (after, last]; later ones are in the
-// queue. It always asks the log at least once, so that an offset the log
-// does not know (ahead of it, or from an earlier log) is refused.
-func (c *conn) replay(ctx context.Context, after, last int64) ([]*alarmItem, error) {
-	var out []*alarmItem
+// replay reads the log's events in (after, last] that the viewer may see;
+// later ones are in the queue. It always asks the log at least once, so
+// that an offset the log does not know (ahead of it, or from an earlier
+// log) is refused. Frames are encoded as they are written, one at a time:
+// viewers resuming together after a lag must not each hold every frame of
+// their replay (an emergency's incident frames run to megabytes).
+func (c *conn) replay(ctx context.Context, after, last int64) ([]AlarmEvent, error) {
+	var out []AlarmEvent
 	for cur := after; ; {
 		evs, err := c.h.broker.ReadAlarmsAfter(ctx, cur, replayPage)
 		if err != nil {
@@ -369,7 +381,9 @@ func (c *conn) replay(ctx context.Context, after, last int64) ([]*alarmItem, err
 			if len(out) >= c.h.cfg.MaxReplay {
 				return nil, errReplayTooLong
 			}
-			out = append(out, &alarmItem{offset: ev.Offset, deviceID: ev.DeviceID, frame: alarmFrame(ev)})
+			if ev.DeviceID == 0 || c.v.canSee(ev.DeviceID) {
+				out = append(out, ev)
+			}
 		}
 		if len(evs) < replayPage {
 			return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/rules"
@@ -85,12 +86,65 @@ func ResolvedEpisodes(evs []AlarmEvent, f func(rules.Episode), onErr func(AlarmE
 type IncidentPublisher struct{ Hub *Hub }
 
 // PublishIncident renders the incident as the REST API does and queues it.
+// An event that changed some of a larger incident's alarms carries only
+// those (partialIncident): an emergency's incident holds thousands of
+// alarms, and a frame of all of them per filed alarm made every frame
+// megabytes and the feed quadratic. Partial frames are never coalesced, as
+// a later one does not hold an earlier one's alarms.
 func (p IncidentPublisher) PublishIncident(_ context.Context, ev incidents.Event) error {
-	payload, err := json.Marshal(ev.Incident)
-	if err != nil {
-		return fmt.Errorf("render incident %d: %w", ev.Incident.ID, err)
+	inc := ev.Incident
+	var (
+		payload []byte
+		err     error
+		partial = ev.Changed != nil && len(ev.Changed) < len(inc.Alarms)
+	)
+	if partial {
+		payload, err = json.Marshal(partialIncident{inc, ev.Changed})
+	} else {
+		payload, err = json.Marshal(inc)
 	}
-	p.Hub.PublishAlarm(AlarmEvent{Kind: KindIncident, Type: string(ev.Type), AlarmID: ev.Incident.ID,
-		DeviceID: ev.Incident.PeakDeviceID, Time: ev.Time, Payload: payload})
+	if err != nil {
+		return fmt.Errorf("render incident %d: %w", inc.ID, err)
+	}
+	p.Hub.PublishAlarm(AlarmEvent{Kind: KindIncident, Type: string(ev.Type), AlarmID: inc.ID,
+		DeviceID: inc.PeakDeviceID, Time: ev.Time, Payload: payload, Now: partial})
 	return nil
+}
+
+// partialIncident renders an incident without its alarms ("alarms" null),
+// with the alarms in changed as "changed_alarms" and the number it has as
+// "alarm_count" (live/PROTOCOL.md, revision 2026-12d). A client that does
+// not know the revision sees an incident without alarms and shows them as
+// lone alarms, none hidden.
+type partialIncident struct {
+	inc     store.Incident
+	changed []int64
+}
+
+func (p partialIncident) MarshalJSON() ([]byte, error) {
+	want := make(map[int64]bool, len(p.changed))
+	for _, id := range p.changed {
+		want[id] = true
+	}
+	changed := make([]rules.Episode, 0, len(p.changed))
+	for _, a := range p.inc.Alarms {
+		if want[a.ID] {
+			changed = append(changed, a)
+		}
+	}
+	inc := p.inc
+	inc.Alarms = nil
+	b, err := json.Marshal(inc)
+	if err != nil {
+		return nil, err
+	}
+	list, err := json.Marshal(changed)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b[:len(b)-1], `,"changed_alarms":`...)
+	b = append(b, list...)
+	b = append(b, `,"alarm_count":`...)
+	b = strconv.AppendInt(b, int64(len(p.inc.Alarms)), 10)
+	return append(b, '}'), nil
 }

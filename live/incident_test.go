@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -71,5 +72,54 @@ func TestResolvedEpisodesSkipsIncidents(t *testing.T) {
 	}, func(ep rules.Episode) { got = append(got, ep.ID) }, func(ev AlarmEvent, err error) { t.Errorf("%+v: %v", ev, err) })
 	if len(got) != 1 || got[0] != 9 {
 		t.Fatalf("resolved episodes %v, want [9]", got)
+	}
+}
+
+// An event that changed some alarms of a larger incident goes out with only
+// those (changed_alarms, no alarms) and the incident's alarm count, its
+// summary whole;
+// two such updates in a row both arrive (neither holds the other's alarms,
+// so they are not coalesced). An event without Changed carries every alarm.
+func TestPartialIncidentFrames(t *testing.T) {
+	th := startHub(t, NewMemoryBroker(1000), nil)
+	c := th.dial(t, "")
+	c.nextOf("snapshot", 5*time.Second)
+	alarm := func(id int64) rules.Episode {
+		return rules.Episode{ID: id, Key: rules.Key{DeviceID: id}, State: rules.StateRaised, PeakDose: float64(id)}
+	}
+	inc := store.Incident{ID: 9, State: rules.StateRaised, Severity: rules.SeverityAlarm, PeakDose: 3, PeakDeviceID: 2,
+		Alarms: []rules.Episode{alarm(3), alarm(2), alarm(1)}}
+	pub := IncidentPublisher{Hub: th.Hub}
+	type frameIncident struct {
+		PeakDose float64         `json:"peak_dose_usvh"`
+		Alarms   []rules.Episode `json:"alarms"`
+		Changed  []rules.Episode `json:"changed_alarms"`
+		Count    *int            `json:"alarm_count"`
+	}
+	for _, tc := range []struct{ changed, want []int64 }{{[]int64{2}, []int64{2}}, {[]int64{1, 3}, []int64{3, 1}}, {nil, []int64{3, 2, 1}}} {
+		changed := tc.changed
+		if err := pub.PublishIncident(context.Background(), incidents.Event{Type: incidents.EventUpdated, Incident: inc,
+			Time: time.Now(), Changed: changed}); err != nil {
+			t.Fatal(err)
+		}
+		f := c.nextOf("incident", 5*time.Second)
+		var got frameIncident
+		if err := json.Unmarshal(f.Incident, &got); err != nil {
+			t.Fatal(err)
+		}
+		list := got.Alarms
+		if partial := changed != nil; partial {
+			if got.Alarms != nil || got.Count == nil || *got.Count != 3 {
+				t.Errorf("changed %v: frame %s, want no alarms and a count of 3", changed, f.Incident)
+			}
+			list = got.Changed
+		}
+		var ids []int64
+		for _, a := range list {
+			ids = append(ids, a.ID)
+		}
+		if got.PeakDose != 3 || fmt.Sprint(ids) != fmt.Sprint(tc.want) { // in the incident's order
+			t.Errorf("changed %v: frame %s, want alarms %v", changed, f.Incident, tc.want)
+		}
 	}
 }

@@ -121,6 +121,69 @@ func (m *Email) Send(ctx context.Context, d Delivery) error {
 	if err != nil {
 		return err
 	}
+	return m.deliver(ctx, msg)
+}
+
+// maxEmailDigest is the most pages one digest mail lists.
+const maxEmailDigest = 50
+
+// MaxDigest implements DigestSender.
+func (m *Email) MaxDigest() int { return maxEmailDigest }
+
+// SendDigest implements DigestSender: one mail to g's recipient (every
+// delivery of g is to the same address) listing each event, most severe
+// first; its Message-ID comes from g.Key() and the text lists every key.
+func (m *Email) SendDigest(ctx context.Context, g Digest) error {
+	sorted, err := g.sortedTo("e-mail address", func(a, b Recipient) bool { return strings.EqualFold(a.Email, b.Email) })
+	if err != nil {
+		return err
+	}
+	first := sorted[0]
+	to, err := mail.ParseAddress(first.Recipient.Email)
+	if err != nil {
+		return fmt.Errorf("%w: recipient %s e-mail %q: %v", ErrInvalid, first.Recipient.ID, first.Recipient.Email, err)
+	}
+	if to.Name == "" {
+		to.Name = first.Recipient.Name
+	}
+	subject := digestTitle(sorted, 2)
+	msg := gomail.NewMsg()
+	msg.FromMailAddress(m.from)
+	msg.ToMailAddress(to)
+	msg.Subject(subject)
+	msg.SetMessageIDWithValue(m.messageID(g.Key()))
+	msg.SetDateWithValue(first.Event.Time)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetGenHeader("X-RadTrack-Idempotency-Key", g.Key())
+	msg.SetGenHeader("X-RadTrack-Event", "digest")
+	urgent := false
+	var text strings.Builder
+	views := make([]emailViewData, len(sorted))
+	text.WriteString(subject + "\n")
+	for i, d := range sorted {
+		e := d.Event
+		urgent = urgent || e.Type.Pages() && (e.Incident.Severity == rules.SeverityAlarm || e.Incident.Severity == rules.SeverityCritical)
+		text.WriteString("\n----\n" + emailText(e))
+		views[i] = emailView(e)
+	}
+	text.WriteString("\nIdempotency keys: " + strings.Join(g.Keys(), " ") + "\n")
+	if urgent {
+		msg.SetImportance(gomail.ImportanceUrgent)
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, text.String())
+	var html bytes.Buffer
+	if err := emailDigestHTML.Execute(&html, struct {
+		Title string
+		Items []emailViewData
+	}{subject, views}); err != nil {
+		return permanent(0, fmt.Errorf("e-mail html: %w", err))
+	}
+	msg.AddAlternativeString(gomail.TypeTextHTML, html.String())
+	return m.deliver(ctx, msg)
+}
+
+// deliver sends one message in one SMTP session.
+func (m *Email) deliver(ctx context.Context, msg *gomail.Msg) error {
 	ctx, cancel := withTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
 	client, err := m.client(ctx)
@@ -294,6 +357,21 @@ var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
 <p>{{.Instruction}}</p>
 {{if .URL}}<p><a href="{{.URL}}">Open in RadTrack</a></p>{{end}}
 </body></html>
+`))
+
+var emailDigestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body style="font-family:sans-serif">
+<h2>{{.Title}}</h2>
+{{range .Items}}<h3 style="color:#fff;background:{{.Colour}};padding:6px">{{if .Test}}[TEST] {{end}}{{.Title}}</h3>
+<table cellpadding="4">
+<tr><th align="left">Peak dose rate</th><td>{{.Dose}} at {{.PeakTime}}</td></tr>
+<tr><th align="left">Place</th><td>{{.Place}}</td></tr>
+<tr><th align="left">Vehicles</th><td>{{range $i, $v := .Vehicles}}{{if $i}}<br>{{end}}{{$v}}{{end}}</td></tr>
+<tr><th align="left">State</th><td>{{.State}}</td></tr>
+</table>
+<p>{{.Instruction}}{{if .URL}} <a href="{{.URL}}">Open in RadTrack</a>{{end}}</p>
+{{end}}</body></html>
 `))
 
 // classifySMTP: 5xx replies (bad recipient, authentication failed) and

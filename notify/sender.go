@@ -127,3 +127,23 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 // none: long enough for a slow push service, short enough that a hung
 // receiver does not hold the outbox worker.
 const defaultTimeout = 10 * time.Second
+
+// Digest is several deliveries sent as one message to one receiving
+// system: pages that queued for a recipient while an earlier page to it
+// was on its way, or deliveries to webhook endpoints that share URL and
+// secret. Each delivery keeps its own idempotency key, listed in the
+// message, so a receiver drops what it has already seen.
+type Digest struct {
+	Deliveries []Delivery
+}
+
+// DigestSender is a Sender that can carry a Digest in one message.
+type DigestSender interface {
+	Sender
+	// MaxDigest is the most deliveries one message carries; below 2 the
+	// sender does not merge (a CAP webhook carries exactly one alert).
+	MaxDigest() int
+	// SendDigest sends the deliveries as one message; nil means the
+	// receiver accepted all of them.
+	SendDigest(ctx context.Context, g Digest) error
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,7 @@ import (
 const (
 	HeaderTimestamp = "X-RadTrack-Timestamp" // Unix seconds when signed
 	HeaderSignature = "X-RadTrack-Signature" // "v1=" + hex(HMAC-SHA256(secret, timestamp + "." + body))
-	HeaderEvent     = "X-RadTrack-Event"     // raised, realarmed, updated, acknowledged, resolved
+	HeaderEvent     = "X-RadTrack-Event"     // raised, realarmed, updated, acknowledged, resolved; digest for a merged request
 	HeaderIdemKey   = "Idempotency-Key"      // the delivery's idempotency key
 )
 
@@ -97,6 +98,85 @@ func (w *Webhook) Send(ctx context.Context, d Delivery) error {
 	if err != nil {
 		return err
 	}
+	return w.post(ctx, body, contentType, string(d.Event.Type), d.Key())
+}
+
+// maxWebhookDigest bounds a merged request's body (about 2 kB per
+// delivery).
+const maxWebhookDigest = 500
+
+// MaxDigest implements DigestSender: JSON endpoints merge; a CAP body is
+// one alert, so CAP endpoints do not.
+func (w *Webhook) MaxDigest() int {
+	if w.cfg.Format == WebhookCAP {
+		return 0
+	}
+	return maxWebhookDigest
+}
+
+// webhookDigest is the body of a merged request (Content-Type
+// application/json, "digest": true): every event once, highest severity
+// first, each with the recipients it is for and their idempotency keys.
+type webhookDigest struct {
+	V      int           `json:"v"`
+	Digest bool          `json:"digest"`
+	Key    string        `json:"key"`
+	Pages  bool          `json:"pages"`
+	Title  string        `json:"title"`
+	Events []digestEvent `json:"events"`
+}
+
+type digestEvent struct {
+	Event      EventType         `json:"event"`
+	Time       time.Time         `json:"time"`
+	Pages      bool              `json:"pages"`
+	Test       bool              `json:"test,omitempty"`
+	Title      string            `json:"title"`
+	Incident   Incident          `json:"incident"`
+	Recipients []digestRecipient `json:"recipients"`
+}
+
+type digestRecipient struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	Key  string `json:"key"`
+}
+
+// SendDigest implements DigestSender: one signed request for every
+// delivery of g (its Idempotency-Key header is g.Key()).
+func (w *Webhook) SendDigest(ctx context.Context, g Digest) error {
+	if w.cfg.Format == WebhookCAP {
+		return permanent(0, errors.New("webhook: a CAP endpoint takes one alert per request"))
+	}
+	// Endpoints sharing URL and secret: any recipients.
+	sorted, err := g.sortedTo("endpoint", func(Recipient, Recipient) bool { return true })
+	if err != nil {
+		return err
+	}
+	body := webhookDigest{V: 1, Digest: true, Key: g.Key(), Title: digestTitle(sorted, 3)}
+	index := map[[2]int64]int{} // (incident, version) → events index
+	for _, d := range sorted {
+		e := d.Event
+		ref := [2]int64{e.Incident.ID, e.Incident.Version}
+		i, ok := index[ref]
+		if !ok {
+			i = len(body.Events)
+			index[ref] = i
+			body.Events = append(body.Events, digestEvent{Event: e.Type, Time: e.Time.UTC(), Pages: e.Type.Pages(), Test: e.Test,
+				Title: title(e), Incident: e.Incident})
+		}
+		body.Pages = body.Pages || e.Type.Pages()
+		body.Events[i].Recipients = append(body.Events[i].Recipients, digestRecipient{ID: d.Recipient.ID, Name: d.Recipient.Name, Key: d.Key()})
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return permanent(0, fmt.Errorf("webhook digest body: %w", err))
+	}
+	return w.post(ctx, b, "application/json", "digest", body.Key)
+}
+
+// post sends one signed request.
+func (w *Webhook) post(ctx context.Context, body []byte, contentType, event, key string) error {
 	ctx, cancel := withTimeout(ctx, w.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
@@ -108,8 +188,8 @@ func (w *Webhook) Send(ctx context.Context, d Delivery) error {
 	req.Header.Set("User-Agent", "RadTrack-notify/1")
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderSignature, "v1="+SignWebhook(w.cfg.Secret, ts, body))
-	req.Header.Set(HeaderEvent, string(d.Event.Type))
-	req.Header.Set(HeaderIdemKey, d.Key())
+	req.Header.Set(HeaderEvent, event)
+	req.Header.Set(HeaderIdemKey, key)
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return transient(0, 0, fmt.Errorf("webhook %s: %w", w.cfg.URL, err))

@@ -106,6 +106,12 @@ type pushPayload struct {
 	Time     time.Time      `json:"time"`
 	URL      string         `json:"url,omitempty"`
 	Actions  []pushAction   `json:"actions,omitempty"`
+	// A digest (several pages in one push) lists every incident it names
+	// (its Acknowledge acknowledges them all) and every key it covers;
+	// Incident and the fields above are its first (most severe) page's.
+	Digest    bool     `json:"digest,omitempty"`
+	Incidents []int64  `json:"incidents,omitempty"`
+	Keys      []string `json:"keys,omitempty"`
 }
 
 type pushAction struct {
@@ -114,6 +120,12 @@ type pushAction struct {
 }
 
 func pushBody(d Delivery) ([]byte, error) {
+	p := pushPayloadOf(d)
+	return p.encode()
+}
+
+// pushPayloadOf is the payload of one delivery.
+func pushPayloadOf(d Delivery) pushPayload {
 	e, inc := d.Event, d.Event.Incident
 	p := pushPayload{
 		V: 1, Key: d.Key(), Event: e.Type, Pages: e.Type.Pages(), Test: e.Test,
@@ -131,6 +143,11 @@ func pushBody(d Delivery) ([]byte, error) {
 	if inc.State == rules.StateRaised && e.Type != EventResolved {
 		p.Actions = []pushAction{{Action: "acknowledge", Title: "Acknowledge"}}
 	}
+	return p
+}
+
+// encode is p's JSON within the push payload limit.
+func (p pushPayload) encode() ([]byte, error) {
 	b, err := json.Marshal(p)
 	if err == nil && len(b) > maxPushPayload {
 		// Long names: keep the facts, cut the prose.
@@ -196,9 +213,69 @@ func (w *WebPush) Send(ctx context.Context, d Delivery) error {
 	if err := d.validate(); err != nil {
 		return err
 	}
+	if err := checkSubscription(d.Recipient); err != nil {
+		return err
+	}
 	sub := d.Recipient.Push
+	body, err := pushBody(d)
+	if err != nil {
+		return err
+	}
+	return w.push(ctx, sub, body, d.Event)
+}
+
+// maxPushDigest keeps a digest within the push payload limit (a key is
+// about 40 bytes, an incident id up to 20).
+const maxPushDigest = 30
+
+// MaxDigest implements DigestSender.
+func (w *WebPush) MaxDigest() int { return maxPushDigest }
+
+// SendDigest implements DigestSender: one push to the subscription of
+// g's recipient (every delivery of g is to the same one), titled and
+// shown as its most severe page, listing every incident and key.
+func (w *WebPush) SendDigest(ctx context.Context, g Digest) error {
+	sorted, err := g.sortedTo("push subscription", func(a, b Recipient) bool {
+		return a.Push != nil && b.Push != nil && a.Push.Endpoint == b.Push.Endpoint
+	})
+	if err != nil {
+		return err
+	}
+	first := sorted[0]
+	if err := checkSubscription(first.Recipient); err != nil {
+		return err
+	}
+	p := pushPayloadOf(first)
+	p.Key, p.Digest, p.Incidents, p.Keys = g.Key(), true, g.Incidents(), g.Keys()
+	p.Title = digestTitle(sorted, 2)
+	lines := make([]string, 0, 4)
+	for i, d := range sorted {
+		if i == 3 {
+			lines = append(lines, fmt.Sprintf("+%d more", len(sorted)-i))
+			break
+		}
+		lines = append(lines, title(d.Event))
+	}
+	p.Body = strings.Join(lines, "\n")
+	p.Actions = nil
+	for _, d := range sorted {
+		if d.Event.Incident.State == rules.StateRaised && d.Event.Type.Pages() {
+			p.Actions = []pushAction{{Action: "acknowledge", Title: fmt.Sprintf("Acknowledge all %d", len(p.Incidents))}}
+			break
+		}
+	}
+	body, err := p.encode()
+	if err != nil {
+		return err
+	}
+	return w.push(ctx, first.Recipient.Push, body, first.Event)
+}
+
+// checkSubscription checks what a push to r needs.
+func checkSubscription(r Recipient) error {
+	sub := r.Push
 	if sub == nil {
-		return fmt.Errorf("%w: recipient %s has no push subscription", ErrInvalid, d.Recipient.ID)
+		return fmt.Errorf("%w: recipient %s has no push subscription", ErrInvalid, r.ID)
 	}
 	if u, err := url.Parse(sub.Endpoint); err != nil || u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("%w: push endpoint %q is not an https URL", ErrInvalid, sub.Endpoint)
@@ -209,11 +286,12 @@ func (w *WebPush) Send(ctx context.Context, d Delivery) error {
 	if auth, err := decodeKey(sub.Keys.Auth); err != nil || len(auth) != 16 {
 		return fmt.Errorf("%w: push subscription auth secret is not 16 bytes", ErrInvalid)
 	}
-	body, err := pushBody(d)
-	if err != nil {
-		return err
-	}
-	urgency, ttl := pushUrgency(d.Event)
+	return nil
+}
+
+// push encrypts body to sub and posts it; e sets urgency, TTL and topic.
+func (w *WebPush) push(ctx context.Context, sub *PushSubscription, body []byte, e Event) error {
+	urgency, ttl := pushUrgency(e)
 	ctx, cancel := withTimeout(ctx, w.cfg.Timeout)
 	defer cancel()
 	resp, err := webpush.SendNotificationWithContext(ctx, body, &webpush.Subscription{
@@ -223,7 +301,7 @@ func (w *WebPush) Send(ctx context.Context, d Delivery) error {
 		HTTPClient: w.client,
 		// The library adds "mailto:" itself unless the subject is https.
 		Subscriber:      strings.TrimPrefix(w.cfg.Subject, "mailto:"),
-		Topic:           pushTopic(d.Event),
+		Topic:           pushTopic(e),
 		TTL:             int(ttl / time.Second),
 		Urgency:         urgency,
 		VAPIDPublicKey:  w.cfg.Keys.Public,

@@ -18,6 +18,11 @@ import (
 type AlarmUpdate struct {
 	ID  int64     // the stored alarm
 	Key rules.Key // its episode's key
+	// Batch names the group commit that carries the update (0: none). All
+	// updates of one call share it; a store records it with them and skips
+	// a batch it has recorded, so updates replayed from the alarm journal
+	// after a commit of unknown outcome are applied once.
+	Batch int64
 	// Samples is the episode's total count in the snapshot; AddSamples is
 	// what is added to the stored count.
 	Samples, AddSamples int
@@ -49,6 +54,7 @@ func (u AlarmUpdate) HigherPeak(v AlarmUpdate) bool {
 type alarmUpdateJSON struct {
 	ID           int64     `json:"id"`
 	Key          rules.Key `json:"key"`
+	Batch        int64     `json:"batch,omitempty"`
 	Samples      int       `json:"samples"`
 	AddSamples   int       `json:"add_samples"`
 	LastSeen     time.Time `json:"last_seen"`
@@ -62,7 +68,7 @@ type alarmUpdateJSON struct {
 
 // MarshalJSON writes a missing peak as null (JSON has no NaN).
 func (u AlarmUpdate) MarshalJSON() ([]byte, error) {
-	j := alarmUpdateJSON{ID: u.ID, Key: u.Key, Samples: u.Samples, AddSamples: u.AddSamples, LastSeen: u.LastSeen,
+	j := alarmUpdateJSON{ID: u.ID, Key: u.Key, Batch: u.Batch, Samples: u.Samples, AddSamples: u.AddSamples, LastSeen: u.LastSeen,
 		PeakTime: u.PeakTime, PeakLon: u.PeakLon, PeakLat: u.PeakLat, PeakGPSValid: u.PeakGPSValid, Significance: u.Significance}
 	if !math.IsNaN(u.PeakDose) {
 		j.PeakDose = &u.PeakDose
@@ -76,7 +82,7 @@ func (u *AlarmUpdate) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*u = AlarmUpdate{ID: j.ID, Key: j.Key, Samples: j.Samples, AddSamples: j.AddSamples, LastSeen: j.LastSeen,
+	*u = AlarmUpdate{ID: j.ID, Key: j.Key, Batch: j.Batch, Samples: j.Samples, AddSamples: j.AddSamples, LastSeen: j.LastSeen,
 		PeakDose: math.NaN(), PeakTime: j.PeakTime, PeakLon: j.PeakLon, PeakLat: j.PeakLat, PeakGPSValid: j.PeakGPSValid,
 		Significance: j.Significance}
 	if j.PeakDose != nil {
@@ -90,9 +96,16 @@ func (u *AlarmUpdate) UnmarshalJSON(b []byte) error {
 // samples means their episodes' progress is durable too.
 type AlarmBatcher interface {
 	// UpdateAlarms applies updates (one per episode) in one transaction;
-	// resolved or missing episodes are skipped.
+	// resolved or missing episodes are skipped, and so is the whole call if
+	// the updates' Batch is recorded already (see AlarmUpdate.Batch).
 	UpdateAlarms(ctx context.Context, updates []AlarmUpdate) error
 	// WriteSamplesAndAlarms is WriteSamples and UpdateAlarms in one
-	// transaction: both are stored or neither.
+	// transaction: both are stored or neither, and the updates' Batch is
+	// recorded with them.
 	WriteSamplesAndAlarms(ctx context.Context, samples []sample.Sample, updates []AlarmUpdate) error
 }
+
+// BatchPruneAfter is how long a store keeps the batch ids of stored
+// updates (AlarmUpdate.Batch): a journal replayed later than that applies
+// its updates again.
+const BatchPruneAfter = 7 * 24 * time.Hour

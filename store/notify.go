@@ -85,7 +85,8 @@ type OutboxItem struct {
 	// LeaseOwner, set on an item being enqueued, stores it already
 	// claimed by that owner until LeaseUntil, its first attempt counted:
 	// the node that planned it sends it from memory without claiming it
-	// back, and another node takes it only once the lease runs out.
+	// back, and another node takes it only once the lease runs out. Read
+	// back, they tell who holds a delivery that may be on its way.
 	LeaseOwner string    `json:"-"`
 	LeaseUntil time.Time `json:"-"`
 }
@@ -150,7 +151,10 @@ type Notifications interface {
 	UpdateEscalationEvent(ctx context.Context, incidentID int64, event json.RawMessage) error
 	// StopEscalations ends every escalation of the incident and cancels
 	// its paging deliveries that have not gone out yet; it returns how
-	// many deliveries it cancelled.
+	// many deliveries it cancelled. A cancelled delivery that was leased
+	// keeps its lease, so its sender can still record that it went out
+	// (FinishDeliveries then makes it sent: the trail says what reached
+	// people).
 	StopEscalations(ctx context.Context, incidentID int64) (int, error)
 	// AdvanceEscalations claims up to limit active escalations due at now,
 	// calls plan for each and, in the same transaction, stores its items

@@ -47,7 +47,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	f.fs.BoolVar(&cfg.Emergency, "emergency", false, "also measure, in the same run, every vehicle inside one of 1 000 restricted zones, every vehicle above OIL3, and the normal phase again")
 	f.fs.BoolVar(&cfg.Columnar, "columnar", false, "also measure, in the same run, HTTP ingest of the same samples with the columnar body ("+batch.ColumnarType+")")
 	f.fs.BoolVar(&cfg.NoCoalesce, "no-coalesce", false, "store every episode update at once, one round trip per sample (the behaviour before issue 19), for comparison")
-	f.fs.IntVar(&cfg.Rounds, "rounds", 1, "with -emergency: rounds of the scenarios, interleaved; each keeps its best")
+	f.fs.IntVar(&cfg.Rounds, "rounds", 1, "rounds of raw COPY, NDJSON (and -columnar) phases, interleaved, and with -emergency of the scenarios; ratios are taken within a round, medians reported")
 	var cpuProfile string
 	f.fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := f.Parse(args); err != nil {
@@ -82,6 +82,7 @@ func runBenchLive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f.fs.IntVar(&cfg.Clients, "clients", 0, "HTTP client goroutines posting samples (0: vehicles/20, 8…512)")
 	f.fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL database for the server (a scratch database; unset: embedded store in a fresh temp dir)")
 	f.fs.StringVar(&cfg.ServerCPUProfile, "server-cpuprofile", "", "write a CPU profile of the server during the load phase to this file")
+	f.fs.StringVar(&cfg.ServerHeapProfile, "server-heapprofile", "", "write a heap profile of the server at each new peak of its resident set during the load phase to this file (the last one written is the peak's)")
 	var cpuProfile string
 	f.fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator (this process) to this file")
 	var (

@@ -9,10 +9,28 @@ import { SEVERITY_RANK } from './alarms.js';
 // do not ring vehicles red.
 export const isHealth = (a) => a.kind === 'silence';
 
+// mergeAlarms completes a partial incident frame (PROTOCOL.md revision
+// 2026-12d: such a frame has no "alarms", only the "changed_alarms" its
+// event changed) with the alarms the incident already had here, newly
+// filed ones first as the server lists them. Returns whether the result
+// holds all of the incident's "alarm_count" alarms.
+export function mergeAlarms(inc, prev) {
+  const changed = new Map(inc.changed_alarms.map((a) => [a.id, a]));
+  const had = (prev && prev.alarms) || [];
+  const known = new Set(had.map((a) => a.id));
+  inc.alarms = [...inc.changed_alarms.filter((a) => !known.has(a.id)), ...had.map((a) => changed.get(a.id) || a)];
+  delete inc.changed_alarms;
+  return inc.alarms.length >= (inc.alarm_count || 0);
+}
+
 export class IncidentStore extends EventTarget {
-  constructor() {
+  // refetch(id), if given, is called when a partial frame cannot be
+  // completed here (an incident this store did not hold): it should fetch
+  // the whole incident and applyLocal it.
+  constructor({ refetch } = {}) {
     super();
     this.open = new Map(); // id → incident (raised or acknowledged)
+    this.refetch = refetch;
   }
 
   replaceAll(list) {
@@ -26,6 +44,7 @@ export class IncidentStore extends EventTarget {
     const id = frame.incident_id || inc.id;
     if (!id) return;
     inc.id = id;
+    if (inc.changed_alarms && !mergeAlarms(inc, this.open.get(id)) && this.refetch) this.refetch(id);
     if (inc.state === 'resolved' || frame.event === 'resolved') this.open.delete(id);
     else this.open.set(id, inc);
     this.emit();

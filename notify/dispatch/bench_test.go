@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -29,17 +30,53 @@ type arrivals struct {
 
 func (a *arrivals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
-	key := r.Header.Get(notify.HeaderIdemKey)
+	keys, err := webhookKeys(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	a.note(now, keys...)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// note records keys that arrived at now.
+func (a *arrivals) note(now time.Time, keys ...string) {
 	a.mu.Lock()
-	a.total++
-	if _, ok := a.at[key]; !ok {
-		a.at[key] = now
-		if len(a.at) == a.want {
-			close(a.done)
+	defer a.mu.Unlock()
+	for _, key := range keys {
+		a.total++
+		if _, ok := a.at[key]; !ok {
+			a.at[key] = now
+			if len(a.at) == a.want {
+				close(a.done)
+			}
 		}
 	}
-	a.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
+}
+
+// webhookKeys are the idempotency keys a webhook request carries: its
+// header's, or each recipient's in a digest.
+func webhookKeys(r *http.Request) ([]string, error) {
+	if r.Header.Get(notify.HeaderEvent) != "digest" {
+		return []string{r.Header.Get(notify.HeaderIdemKey)}, nil
+	}
+	var body struct {
+		Events []struct {
+			Recipients []struct {
+				Key string `json:"key"`
+			} `json:"recipients"`
+		} `json:"events"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, e := range body.Events {
+		for _, rc := range e.Recipients {
+			keys = append(keys, rc.Key)
+		}
+	}
+	return keys, nil
 }
 
 func envInt(name string, def int) int {

@@ -66,6 +66,10 @@ type Config struct {
 	MaxAttempts int
 	// Workers send in parallel (default 16).
 	Workers int
+	// NoDigests sends every delivery as its own message (pages to one
+	// receiver are otherwise merged, see digest.go); the storm
+	// benchmark's "before".
+	NoDigests bool
 	// Backoff is the first retry delay, doubled per attempt up to
 	// MaxBackoff (defaults 5 s and 5 min), with ±20 % jitter.
 	Backoff, MaxBackoff time.Duration
@@ -231,13 +235,13 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	case notify.EventUpdated:
 		return d.st.UpdateEscalationEvent(ctx, ev.Incident.ID, raw)
 	default: // acknowledged, resolved
-		d.stop(ev.Incident.ID, ev.Incident.Version)
+		dropped := d.stop(ev.Incident.ID, ev.Incident.Version)
 		n, err := d.st.StopEscalations(ctx, ev.Incident.ID)
 		if err != nil {
 			return err
 		}
 		d.m.cancelled.Add(float64(n))
-		return d.inform(ctx, ev)
+		return d.inform(ctx, ev, dropped)
 	}
 }
 
@@ -275,8 +279,11 @@ func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMes
 }
 
 // inform sends a non-paging event (acknowledged, resolved) to every
-// recipient the incident already reached, once each.
-func (d *Dispatcher) inform(ctx context.Context, ev notify.Event) error {
+// recipient the incident already reached, once each: those a page was
+// sent to, and those a page may be on its way to (cancelled while a
+// sender held its lease; not one of the pages this node just dropped
+// from its queue, which never went).
+func (d *Dispatcher) inform(ctx context.Context, ev notify.Event, dropped map[int64]bool) error {
 	done, err := d.st.IncidentDeliveries(ctx, ev.Incident.ID)
 	if err != nil {
 		return err
@@ -286,8 +293,10 @@ func (d *Dispatcher) inform(ctx context.Context, ev notify.Event) error {
 		items []store.OutboxItem
 		dls   []*notify.Delivery
 	)
+	now := d.now()
 	for _, it := range done {
-		if it.State != store.DeliverySent || !it.Pages {
+		inFlight := it.State == store.DeliveryCancelled && it.LeaseOwner != "" && it.LeaseUntil.After(now) && !dropped[it.ID]
+		if !it.Pages || it.State != store.DeliverySent && !inFlight {
 			continue
 		}
 		var dl notify.Delivery
@@ -371,9 +380,11 @@ func (d *Dispatcher) takeFast() []job {
 }
 
 // stop notes that the incident was acknowledged or resolved at version,
-// and drops its queued pages: they were cancelled in the store too.
-func (d *Dispatcher) stop(incident, version int64) {
+// and drops its queued pages (they are cancelled in the store too); it
+// returns the outbox IDs of those it dropped.
+func (d *Dispatcher) stop(incident, version int64) map[int64]bool {
 	now := time.Now()
+	dropped := map[int64]bool{}
 	d.fastMu.Lock()
 	defer d.fastMu.Unlock()
 	for id, m := range d.stopped {
@@ -386,12 +397,15 @@ func (d *Dispatcher) stop(incident, version int64) {
 	}
 	kept := d.fast[:0]
 	for _, j := range d.fast {
-		if !d.stoppedLocked(j.it) {
+		if d.stoppedLocked(j.it) {
+			dropped[j.it.ID] = true
+		} else {
 			kept = append(kept, j)
 		}
 	}
 	clear(d.fast[len(kept):])
 	d.fast = kept
+	return dropped
 }
 
 // isStopped tells whether a page was overtaken by an acknowledgement or
@@ -469,7 +483,7 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 // newly planned ones go on while earlier items are being sent, so one
 // slow receiver does not hold back the next batch.
 func (d *Dispatcher) drain(ctx context.Context) (int, error) {
-	const batch = 200
+	const claimBatch = 200
 	docs := d.recentEndpoints()
 	if docs == nil {
 		dctx, cancel := context.WithTimeout(ctx, storeTimeout)
@@ -479,19 +493,43 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 		}
 		cancel()
 	}
-	work := make(chan job, batch)
+	work := make(chan batch, claimBatch)
 	results := newOutcomes()
-	var workers sync.WaitGroup
+	ls := newLanes()
+	var (
+		workers  sync.WaitGroup
+		inflight atomic.Int64 // batches handed to workers and not done
+		idle     = make(chan struct{}, 1)
+	)
 	for range d.cfg.Workers {
 		workers.Go(func() {
-			for j := range work {
-				if d.isStopped(j.it) {
-					d.m.cancelled.Inc() // cancelled in the store by the stop
-					continue
+			for b := range work {
+				d.sendLane(ctx, b, ls, docs, results)
+				inflight.Add(-1)
+				select {
+				case idle <- struct{}{}:
+				default:
 				}
-				results.add(d.attempt(ctx, j, docs))
 			}
 		})
+	}
+	// send hands jobs to workers, those to one receiver together (one
+	// message), unless a message to that receiver is on its way: then
+	// they wait in its lane and go in the next digest.
+	send := func(jobs []job) {
+		if d.cfg.NoDigests {
+			for _, j := range jobs {
+				inflight.Add(1)
+				work <- batch{jobs: []job{j}}
+			}
+			return
+		}
+		for _, b := range ls.group(jobs, docs) {
+			if b.lane == "" || ls.admit(b.lane, b.jobs) {
+				inflight.Add(1)
+				work <- b
+			}
+		}
 	}
 	recorded := make(chan struct{})
 	go func() {
@@ -500,31 +538,54 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	}()
 	total, claims := 0, 0
 	var claimErr error
+	// A pass takes newly planned pages while its sends are in flight
+	// (so pages that queue behind a message to the same receiver join
+	// its digest), for at most Poll: then it finishes what it has, and
+	// Run plans due steps and starts the next pass.
+	deadline := time.Now().Add(d.cfg.Poll)
 	for {
-		fast := d.takeFast()
-		for _, j := range fast {
-			work <- j
+		var fast []job
+		if time.Now().Before(deadline) {
+			fast = d.takeFast()
 		}
+		send(fast)
 		total += len(fast)
 		if claims < 100 && claimErr == nil {
 			claims++
 			cctx, cancel := context.WithTimeout(ctx, storeTimeout)
-			items, err := d.st.ClaimDeliveries(cctx, d.cfg.Node, d.now(), d.cfg.Lease, batch)
+			items, err := d.st.ClaimDeliveries(cctx, d.cfg.Node, d.now(), d.cfg.Lease, claimBatch)
 			cancel()
 			if err != nil {
 				claimErr = err
 				continue
 			}
-			for _, it := range items {
-				work <- job{it: it}
+			jobs := make([]job, len(items))
+			for i, it := range items {
+				jobs[i] = job{it: it}
 			}
+			send(jobs)
 			total += len(items)
-			if len(items) < batch {
+			if len(items) < claimBatch {
 				claims = 100 // the outbox is drained; keep taking planned ones
 			}
 			continue
 		}
-		if len(fast) == 0 {
+		if len(fast) > 0 {
+			continue
+		}
+		wait := time.Until(deadline)
+		if inflight.Load() == 0 || wait <= 0 {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-d.wake:
+		case <-idle:
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		if ctx.Err() != nil {
 			break
 		}
 	}
@@ -532,6 +593,12 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	workers.Wait()
 	results.close()
 	<-recorded
+	d.fastMu.Lock()
+	left := len(d.fast) > 0
+	d.fastMu.Unlock()
+	if left {
+		d.poke() // planned while this pass was finishing
+	}
 	return total, claimErr
 }
 
@@ -664,21 +731,13 @@ func (d *Dispatcher) record(ctx context.Context, batch []store.Finished) {
 func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.NotifyDoc) store.Finished {
 	start := d.now()
 	it := j.it
-	var (
-		dl  notify.Delivery
-		err error
-	)
 	if j.paged {
 		d.m.delivered.WithLabelValues(it.Channel, "sent").Inc()
 		a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: start, Node: d.cfg.Node,
 			Channel: it.Channel, Recipient: it.Recipient, OK: true, Error: outageNote}
 		return store.Finished{ID: it.ID, DeliveryResult: store.DeliveryResult{State: store.DeliverySent, NextAttempt: start, Attempt: a}}
 	}
-	if j.dl != nil {
-		dl = *j.dl
-	} else if err = json.Unmarshal(it.Delivery, &dl); err != nil {
-		err = fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
-	}
+	dl, err := j.delivery()
 	if err == nil {
 		var s notify.Sender
 		if s, err = d.sender(ctx, it.Channel, it.EndpointID, docs); err == nil {
@@ -687,6 +746,25 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.No
 			cancel()
 		}
 	}
+	return d.outcome(ctx, it, dl, err, start, "")
+}
+
+// delivery is the job's delivery, decoded from the outbox if need be.
+func (j job) delivery() (notify.Delivery, error) {
+	if j.dl != nil {
+		return *j.dl, nil
+	}
+	var dl notify.Delivery
+	if err := json.Unmarshal(j.it.Delivery, &dl); err != nil {
+		return dl, fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
+	}
+	return dl, nil
+}
+
+// outcome turns the result of sending it (err, nil when accepted) into
+// its new state and the attempt to record; note, if any, is recorded
+// with a successful attempt.
+func (d *Dispatcher) outcome(ctx context.Context, it store.OutboxItem, dl notify.Delivery, err error, start time.Time, note string) store.Finished {
 	now := d.now()
 	a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: now, Node: d.cfg.Node,
 		Channel: it.Channel, Recipient: it.Recipient, OK: err == nil}
@@ -698,6 +776,7 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.No
 	switch {
 	case err == nil:
 		res.State = store.DeliverySent
+		res.Attempt.Error = note
 		d.m.delivered.WithLabelValues(it.Channel, "sent").Inc()
 		if !dl.Event.Time.IsZero() {
 			d.m.latency.WithLabelValues(it.Channel).Observe(now.Sub(dl.Event.Time).Seconds())

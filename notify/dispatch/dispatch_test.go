@@ -258,3 +258,44 @@ func TestBacklogEventEscalatesFromArrival(t *testing.T) {
 		t.Fatalf("duty got %d at arrival + 180 s, want 1", len(duty.got()))
 	}
 }
+
+// An acknowledgement that comes while a page is on its way (the receiver
+// holds the request): the page is recorded as sent, not cancelled, and
+// the recipient it reached is told of the acknowledgement. Before, the
+// stop released the page's lease, its outcome was not recorded, and the
+// recipient was never informed (TestWebPushThroughDispatcher/postgresql
+// failed that way when the ack overtook the page's record).
+func TestAcknowledgedWhilePageInFlight(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		ops := newReceiver(t)
+		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
+			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
+		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		arrived, release := holdFirstThenAccept(ops)
+		d, err := New(Config{Store: st, Node: "a", Poll: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDispatcher(t, d)
+		handle(t, d, event(notify.EventRaised, 6, 1, time.Now(), rules.SeverityAlarm))
+		<-arrived
+		handle(t, d, event(notify.EventAcknowledged, 6, 2, time.Now(), rules.SeverityAlarm))
+		release()
+		waitUntil(t, "page and acknowledgement received", 20*time.Second, func() bool { return len(ops.got()) == 2 })
+		waitUntil(t, "both recorded", 20*time.Second, func() bool {
+			items, _ := st.IncidentDeliveries(context.Background(), 6)
+			return len(items) == 2 && items[1].State == store.DeliverySent
+		})
+		items, _ := st.IncidentDeliveries(context.Background(), 6)
+		if items[0].State != store.DeliverySent || !items[0].Pages {
+			t.Errorf("the page that went out is %s in the trail, want sent", items[0].State)
+		}
+		if s := Summary(items); s != "webhook accepted (2xx) by 1 endpoint" {
+			t.Errorf("summary %q", s)
+		}
+		if got := ops.events(); !slices.Equal(got, []notify.EventType{notify.EventRaised, notify.EventAcknowledged}) &&
+			!slices.Equal(got, []notify.EventType{notify.EventAcknowledged, notify.EventRaised}) {
+			t.Errorf("receiver got %v, want the raise and the acknowledgement", got)
+		}
+	})
+}

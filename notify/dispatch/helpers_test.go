@@ -58,13 +58,17 @@ var t0 = time.Date(2026, 3, 11, 5, 46, 0, 0, time.UTC)
 
 const secret = "0123456789abcdef-webhook-secret"
 
-// got is one request a receiver accepted.
+// got is one delivery a receiver accepted: a request, or one delivery
+// of a digest request (Digest: its key; Recipient: whom it named).
 type got struct {
-	Key      string
-	Event    notify.EventType
-	Incident int64
-	Pages    bool
-	Test     bool
+	Key       string
+	Event     notify.EventType
+	Incident  int64
+	Pages     bool
+	Test      bool
+	Severity  rules.Severity
+	Recipient string
+	Digest    string
 }
 
 // receiver is a real HTTP webhook receiver that checks every signature
@@ -73,7 +77,8 @@ type receiver struct {
 	*httptest.Server
 	mu       sync.Mutex
 	statuses []int
-	all      []got          // every accepted request, repeats included
+	all      []got          // every accepted delivery, repeats included
+	requests int            // accepted requests (a digest is one)
 	keys     map[string]int // requests per idempotency key
 	badSig   int
 	// intercept, when set, may answer a request itself (returns true).
@@ -97,18 +102,45 @@ func newReceiver(t testing.TB, statuses ...int) *receiver {
 		if intercept != nil && intercept(w) {
 			return
 		}
+		// One event (the envelope), or a digest: several events, each
+		// with the recipients and keys it is for.
+		type incident struct {
+			ID       int64          `json:"id"`
+			Severity rules.Severity `json:"severity"`
+		}
 		var env struct {
 			Key      string           `json:"key"`
 			Event    notify.EventType `json:"event"`
 			Pages    bool             `json:"pages"`
 			Test     bool             `json:"test"`
-			Incident struct {
-				ID int64 `json:"id"`
-			} `json:"incident"`
+			Incident incident         `json:"incident"`
+			Digest   bool             `json:"digest"`
+			Events   []struct {
+				Event      notify.EventType `json:"event"`
+				Pages      bool             `json:"pages"`
+				Test       bool             `json:"test"`
+				Incident   incident         `json:"incident"`
+				Recipients []struct {
+					ID  string `json:"id"`
+					Key string `json:"key"`
+				} `json:"recipients"`
+			} `json:"events"`
 		}
 		if err := json.Unmarshal(body, &env); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
+		}
+		var gots []got
+		if env.Digest {
+			for _, e := range env.Events {
+				for _, rc := range e.Recipients {
+					gots = append(gots, got{Key: rc.Key, Event: e.Event, Incident: e.Incident.ID, Pages: e.Pages, Test: e.Test,
+						Recipient: rc.ID, Severity: e.Incident.Severity, Digest: env.Key})
+				}
+			}
+		} else {
+			gots = append(gots, got{Key: env.Key, Event: env.Event, Incident: env.Incident.ID, Pages: env.Pages, Test: env.Test,
+				Severity: env.Incident.Severity})
 		}
 		r.mu.Lock()
 		status := http.StatusOK
@@ -116,8 +148,11 @@ func newReceiver(t testing.TB, statuses ...int) *receiver {
 			status, r.statuses = r.statuses[0], r.statuses[1:]
 		}
 		if status == http.StatusOK {
-			r.all = append(r.all, got{Key: env.Key, Event: env.Event, Incident: env.Incident.ID, Pages: env.Pages, Test: env.Test})
-			r.keys[env.Key]++
+			r.requests++
+			for _, g := range gots {
+				r.all = append(r.all, g)
+				r.keys[g.Key]++
+			}
 		}
 		r.mu.Unlock()
 		w.WriteHeader(status)

@@ -15,6 +15,8 @@ type dispatchMetrics struct {
 	steps          prometheus.Counter
 	unrouted       prometheus.Counter
 	errors         prometheus.Counter
+	digests        *prometheus.CounterVec // merged messages sent, by channel
+	digested       *prometheus.CounterVec // deliveries those messages carried, by channel
 }
 
 func newMetrics(reg prometheus.Registerer) (*dispatchMetrics, error) {
@@ -45,9 +47,15 @@ func newMetrics(reg prometheus.Registerer) (*dispatchMetrics, error) {
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "radtrack_notify_errors_total", Help: "Dispatcher passes or outcome records that failed (store errors).",
 		}),
+		digests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "radtrack_notify_digests_total", Help: "Messages that carried several deliveries (a recipient's queued pages, endpoints sharing URL and secret), by channel.",
+		}, []string{"channel"}),
+		digested: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "radtrack_notify_digested_deliveries_total", Help: "Deliveries sent inside digests, by channel.",
+		}, []string{"channel"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.enqueued, m.delivered, m.latency, m.attemptSeconds, m.cancelled, m.steps, m.unrouted, m.errors} {
+		for _, c := range []prometheus.Collector{m.enqueued, m.delivered, m.latency, m.attemptSeconds, m.cancelled, m.steps, m.unrouted, m.errors, m.digests, m.digested} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("dispatch: register metrics: %w", err)
 			}

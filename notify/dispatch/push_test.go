@@ -3,6 +3,8 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,38 +24,12 @@ import (
 func TestWebPushThroughDispatcher(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
-		keys, err := notify.GenerateVAPID()
-		if err != nil {
-			t.Fatal(err)
-		}
-		const subject = "mailto:ops@radtrack.example.org"
-		ps := pushtest.New(t, keys.Public, subject)
-		push, err := notify.NewWebPush(notify.WebPushConfig{Keys: keys, Subject: subject, Client: ps.Client()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := st.(store.Users).CreateUser(ctx, store.User{Username: "olga", Role: "operator", PasswordHash: "x"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sub notify.PushSubscription
-		sub.Endpoint, sub.Keys.P256dh, sub.Keys.Auth = ps.Subscribe(t, "/push/olga-phone")
-		spec, _ := json.Marshal(sub)
-		c, err := st.AddNotifyContact(ctx, store.NotifyContact{UserID: u.ID, Kind: store.ContactPush, Value: sub.Endpoint, Spec: spec})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pol := mustDoc(t, st, store.NotifyPolicy, "operators", PolicySpec{Steps: []Step{{Roles: []string{"operator"}, Channels: []string{ChannelPush}}}})
-		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		ps, push, keys, c := pushOperator(t, st)
 		d, err := New(Config{Store: st, Node: "a", Push: push, VAPIDPublicKey: keys.Public})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rctx, cancel := context.WithCancel(ctx)
-		ran := make(chan struct{})
-		go func() { defer close(ran); _ = d.Run(rctx) }()
-		defer func() { cancel(); <-ran }()
-		waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+		runDispatcher(t, d)
 
 		raise := event(notify.EventRaised, 42, 1, time.Now(), rules.SeverityCritical)
 		dose := 12.5
@@ -102,4 +78,91 @@ func TestWebPushThroughDispatcher(t *testing.T) {
 			return len(items) == 2 && items[0].State == store.DeliverySent && items[1].State == store.DeliverySent
 		})
 	})
+}
+
+// Pages to one phone planned in one pass go as one push (a digest) that
+// the push service double decrypts: the most severe incident first, every
+// incident listed for the Acknowledge action, every key listed; each
+// outbox row is recorded as sent.
+func TestWebPushDigest(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		ps, push, keys, _ := pushOperator(t, st)
+		d, err := New(Config{Store: st, Node: "a", Push: push, VAPIDPublicKey: keys.Public, Now: (&clock{t: t0}).Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		handle(t, d, event(notify.EventRaised, 11, 1, t0, rules.SeverityWarning))
+		handle(t, d, event(notify.EventRaised, 12, 1, t0, rules.SeverityCritical))
+		handle(t, d, event(notify.EventRealarmed, 13, 4, t0, rules.SeverityAlarm))
+		if n := tick(t, d); n != 3 {
+			t.Fatalf("%d deliveries attempted, want 3", n)
+		}
+		if n := len(ps.Received()); n != 1 {
+			t.Fatalf("%d pushes, want 1 digest", n)
+		}
+		var p struct {
+			Key       string   `json:"key"`
+			Digest    bool     `json:"digest"`
+			Incident  int64    `json:"incident"`
+			Incidents []int64  `json:"incidents"`
+			Keys      []string `json:"keys"`
+			Title     string   `json:"title"`
+			Body      string   `json:"body"`
+			Actions   []struct {
+				Action string `json:"action"`
+			} `json:"actions"`
+		}
+		if err := json.Unmarshal(ps.Received()[0].Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if !p.Digest || p.Incident != 12 || !slices.Equal(p.Incidents, []int64{12, 13, 11}) || len(p.Keys) != 3 ||
+			len(p.Actions) != 1 || p.Actions[0].Action != "acknowledge" {
+			t.Fatalf("digest payload %s\nwant incident 12 first, incidents [12 13 11], 3 keys, the acknowledge action", ps.Received()[0].Payload)
+		}
+		if !strings.HasPrefix(p.Title, "3 incidents: CRITICAL incident 12 raised, ALARM incident 13 RE-ALARM") {
+			t.Errorf("title %q", p.Title)
+		}
+		if got := ps.Received()[0].Header.Get("Urgency"); got != "high" {
+			t.Errorf("Urgency %q, want high (the critical page's)", got)
+		}
+		for _, id := range []int64{11, 12, 13} {
+			items, _ := st.IncidentDeliveries(ctx, id)
+			if len(items) != 1 || items[0].State != store.DeliverySent || !slices.Contains(p.Keys, items[0].Key) {
+				t.Errorf("incident %d: outbox %+v, want sent with its key in the digest", id, items)
+			}
+		}
+	})
+}
+
+// pushOperator sets up the push service double, the Web Push channel
+// talking to it, an operator whose phone subscribed (stored as the app
+// stores it), and a rule paging operators by push at once.
+func pushOperator(t *testing.T, st Store) (*pushtest.Service, *notify.WebPush, notify.VAPIDKeys, store.NotifyContact) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := notify.GenerateVAPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subject = "mailto:ops@radtrack.example.org"
+	ps := pushtest.New(t, keys.Public, subject)
+	push, err := notify.NewWebPush(notify.WebPushConfig{Keys: keys, Subject: subject, Client: ps.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.(store.Users).CreateUser(ctx, store.User{Username: "olga", Role: "operator", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub notify.PushSubscription
+	sub.Endpoint, sub.Keys.P256dh, sub.Keys.Auth = ps.Subscribe(t, "/push/olga-phone")
+	spec, _ := json.Marshal(sub)
+	c, err := st.AddNotifyContact(ctx, store.NotifyContact{UserID: u.ID, Kind: store.ContactPush, Value: sub.Endpoint, Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := mustDoc(t, st, store.NotifyPolicy, "operators", PolicySpec{Steps: []Step{{Roles: []string{"operator"}, Channels: []string{ChannelPush}}}})
+	mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+	return ps, push, keys, c
 }

@@ -33,7 +33,10 @@ func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) e
 // updateAlarms is one UPDATE … FROM unnest(…) for every update, rows in id
 // order so that concurrent batches (two flushers, two nodes) lock the same
 // rows in the same order and never deadlock. Only the fields that grow are
-// written: the condition and the state belong to immediate events.
+// written: the condition and the state belong to immediate events. The
+// same statement records the updates' batch id, and updates nothing if it
+// was recorded before (a replay of a commit that did happen), and prunes
+// the ids older than store.BatchPruneAfter.
 func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) error {
 	ups := slices.Clone(updates)
 	slices.SortFunc(ups, func(a, b store.AlarmUpdate) int { return cmp.Compare(a.ID, b.ID) })
@@ -57,7 +60,13 @@ func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) er
 		peakTime[i], peakLon[i], peakLat[i], peakGPS[i] = u.PeakTime, u.PeakLon, u.PeakLat, u.PeakGPSValid
 		signif[i] = finiteOr0(u.Significance)
 	}
-	_, err := q.Exec(ctx, `UPDATE alarms a SET
+	_, err := q.Exec(ctx, `WITH pruned AS (
+			DELETE FROM alarm_update_batches WHERE stored_at < now() - make_interval(secs => $11::float8)
+		), fresh AS (
+			INSERT INTO alarm_update_batches (id) SELECT $10::bigint WHERE $10::bigint <> 0
+			ON CONFLICT (id) DO NOTHING RETURNING id
+		)
+		UPDATE alarms a SET
 			last_seen = GREATEST(a.last_seen, u.last_seen), samples = a.samples + u.add,
 			peak_dose = CASE WHEN a.peak_dose IS NULL OR u.peak > a.peak_dose THEN u.peak ELSE a.peak_dose END,
 			peak_time = CASE WHEN a.peak_dose IS NULL OR u.peak > a.peak_dose THEN u.peak_time ELSE a.peak_time END,
@@ -68,8 +77,8 @@ func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) er
 		FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::float8[], $5::timestamptz[],
 			$6::float8[], $7::float8[], $8::bool[], $9::float8[])
 			AS u(id, last_seen, add, peak, peak_time, peak_lon, peak_lat, peak_gps, signif)
-		WHERE a.id = u.id AND a.state <> 'resolved'`,
-		ids, lastSeen, add, peak, peakTime, peakLon, peakLat, peakGPS, signif)
+		WHERE a.id = u.id AND a.state <> 'resolved' AND ($10::bigint = 0 OR EXISTS (SELECT 1 FROM fresh))`,
+		ids, lastSeen, add, peak, peakTime, peakLon, peakLat, peakGPS, signif, ups[0].Batch, store.BatchPruneAfter.Seconds())
 	if err != nil {
 		return fmt.Errorf("update %d alarms: %w", n, err)
 	}

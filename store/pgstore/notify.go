@@ -149,7 +149,8 @@ func (s *Store) UpdateEscalationEvent(ctx context.Context, incidentID int64, eve
 // StopEscalations ends the incident's escalations and cancels its paging
 // deliveries not yet sent, in one transaction. It waits for a node that is
 // planning one of the incident's steps (row lock), so a step planned
-// concurrently is cancelled too.
+// concurrently is cancelled too. A leased delivery keeps its lease: it
+// may be on its way, and its sender records it as sent if it went.
 func (s *Store) StopEscalations(ctx context.Context, incidentID int64) (int, error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -157,7 +158,7 @@ func (s *Store) StopEscalations(ctx context.Context, incidentID int64) (int, err
 			WHERE incident_id = $1 AND active`, incidentID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE notify_outbox SET state = 'cancelled', lease_owner = NULL, lease_until = NULL
+		tag, err := tx.Exec(ctx, `UPDATE notify_outbox SET state = 'cancelled'
 			WHERE incident_id = $1 AND pages AND state = 'pending'`, incidentID)
 		n = tag.RowsAffected()
 		return err
@@ -276,12 +277,19 @@ func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, err
 }
 
 const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
-	attempts, next_attempt_at, last_status, last_error, created_at, sent_at`
+	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until`
 
 func scanOutbox(row pgx.Row) (store.OutboxItem, error) {
-	var it store.OutboxItem
+	var (
+		it    store.OutboxItem
+		until *time.Time
+	)
 	err := row.Scan(&it.ID, &it.Key, &it.IncidentID, &it.Version, &it.Channel, &it.EndpointID, &it.Recipient, &it.Pages,
-		&it.Delivery, &it.State, &it.Attempts, &it.NextAttempt, &it.LastStatus, &it.LastError, &it.CreatedAt, &it.SentAt)
+		&it.Delivery, &it.State, &it.Attempts, &it.NextAttempt, &it.LastStatus, &it.LastError, &it.CreatedAt, &it.SentAt,
+		&it.LeaseOwner, &until)
+	if until != nil {
+		it.LeaseUntil = *until
+	}
 	return it, err
 }
 

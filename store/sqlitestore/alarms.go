@@ -238,8 +238,24 @@ func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) e
 }
 
 // updateAlarms writes only the fields that grow: the condition and the
-// state belong to immediate events.
+// state belong to immediate events. It records the updates' batch id and
+// updates nothing if it was recorded before (a replay of a commit that did
+// happen), and prunes the ids older than store.BatchPruneAfter.
 func updateAlarms(ctx context.Context, tx *sql.Tx, updates []store.AlarmUpdate) error {
+	now := micros(time.Now())
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alarm_update_batches WHERE stored_at < ?`,
+		now-store.BatchPruneAfter.Microseconds()); err != nil {
+		return fmt.Errorf("prune alarm update batches: %w", err)
+	}
+	if batch := updates[0].Batch; batch != 0 {
+		res, err := tx.ExecContext(ctx, `INSERT INTO alarm_update_batches (id, stored_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, batch, now)
+		if err != nil {
+			return fmt.Errorf("record alarm update batch: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // stored before: nothing to apply
+		}
+	}
 	stmt, err := tx.PrepareContext(ctx, `UPDATE alarms SET
 			last_seen = max(last_seen, ?2), samples = samples + ?3,`+peakSet+`,
 			significance = max(significance, ?9), updated_at = ?10
@@ -248,7 +264,6 @@ func updateAlarms(ctx context.Context, tx *sql.Tx, updates []store.AlarmUpdate) 
 		return fmt.Errorf("prepare alarm update: %w", err)
 	}
 	defer stmt.Close()
-	now := micros(time.Now())
 	for _, u := range updates {
 		if _, err := stmt.ExecContext(ctx, u.ID, micros(u.LastSeen), u.AddSamples,
 			opt(u.PeakDose), micros(u.PeakTime), u.PeakLon, u.PeakLat, u.PeakGPSValid,

@@ -151,7 +151,8 @@ func (s *Store) UpdateEscalationEvent(ctx context.Context, incidentID int64, eve
 }
 
 // StopEscalations ends the incident's escalations and cancels its paging
-// deliveries not yet sent.
+// deliveries not yet sent. A leased delivery keeps its lease: it may be on
+// its way, and its sender records it as sent if it went.
 func (s *Store) StopEscalations(ctx context.Context, incidentID int64) (int, error) {
 	var n int64
 	err := s.writeTx(ctx, "stop escalations", func(tx *sql.Tx) error {
@@ -159,7 +160,7 @@ func (s *Store) StopEscalations(ctx context.Context, incidentID int64) (int, err
 			WHERE incident_id = ? AND active`, micros(time.Now()), incidentID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = 'cancelled', lease_owner = NULL, lease_until = NULL
+		res, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = 'cancelled'
 			WHERE incident_id = ? AND pages AND state = 'pending'`, incidentID)
 		if err != nil {
 			return err
@@ -268,20 +269,23 @@ func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, er
 }
 
 const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
-	attempts, next_attempt_at, last_status, last_error, created_at, sent_at`
+	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until`
 
 func scanOutbox(row scanner) (store.OutboxItem, error) {
 	var (
 		it            store.OutboxItem
 		delivery      string
 		next, created int64
-		sent          sql.NullInt64
+		sent, until   sql.NullInt64
 	)
 	if err := row.Scan(&it.ID, &it.Key, &it.IncidentID, &it.Version, &it.Channel, &it.EndpointID, &it.Recipient, &it.Pages,
-		&delivery, &it.State, &it.Attempts, &next, &it.LastStatus, &it.LastError, &created, &sent); err != nil {
+		&delivery, &it.State, &it.Attempts, &next, &it.LastStatus, &it.LastError, &created, &sent, &it.LeaseOwner, &until); err != nil {
 		return it, err
 	}
 	it.Delivery, it.NextAttempt, it.CreatedAt, it.SentAt = json.RawMessage(delivery), fromMicros(next), fromMicros(created), timePtr(sent)
+	if until.Valid {
+		it.LeaseUntil = fromMicros(until.Int64)
+	}
 	return it, nil
 }
 

@@ -268,13 +268,41 @@ func testAlarmUpdates(t *testing.T, s store.Store) {
 	if g, _ := s.Alarm(ctx, goneID); g.Samples != 1 || g.PeakDose != 1.5 || g.State != "resolved" {
 		t.Fatalf("a resolved alarm was updated: %+v", g)
 	}
-	// The journal's encoding keeps a missing peak.
-	raw, err := json.Marshal(up(Base, 1, math.NaN(), 0))
+	// A batch is applied once: stored with samples, then replayed (the
+	// journal's copy of a commit whose reply was lost) — the replay adds
+	// nothing; another batch and a batch-less update add theirs.
+	batched := func(batch int64, add int, peak float64) []store.AlarmUpdate {
+		u := up(Base.Add(3*time.Minute), add, peak, 6)
+		u.Batch = batch
+		return []store.AlarmUpdate{u}
+	}
+	if err := b.WriteSamplesAndAlarms(ctx, Samples(dev.ID, Base.Add(time.Hour), 2), batched(7001, 2, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpdateAlarms(ctx, batched(7001, 2, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Alarm(ctx, id); err != nil || got.Samples != 8+2 || got.PeakDose != 4 {
+		t.Fatalf("after a batch and its replay: %d samples, peak %v (%v); want 10, 4", got.Samples, got.PeakDose, err)
+	}
+	if err := b.UpdateAlarms(ctx, batched(7002, 3, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpdateAlarms(ctx, batched(0, 1, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Alarm(ctx, id); err != nil || got.Samples != 10+3+1 {
+		t.Fatalf("after another batch and a batch-less update: %d samples (%v), want 14", got.Samples, err)
+	}
+	// The journal's encoding keeps a missing peak and the batch.
+	u := up(Base, 1, math.NaN(), 0)
+	u.Batch = 7003
+	raw, err := json.Marshal(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var back store.AlarmUpdate
-	if err := json.Unmarshal(raw, &back); err != nil || !math.IsNaN(back.PeakDose) || back.ID != id || back.AddSamples != 1 {
+	if err := json.Unmarshal(raw, &back); err != nil || !math.IsNaN(back.PeakDose) || back.ID != id || back.AddSamples != 1 || back.Batch != 7003 {
 		t.Fatalf("JSON round trip of %s = %+v, %v", raw, back, err)
 	}
 }

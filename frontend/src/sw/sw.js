@@ -65,7 +65,8 @@ function fmtDose(v) {
 function notificationFor(p) {
   const sev = SEVERITY_TEXT[p.severity] || String(p.severity || '').toUpperCase() || 'INCIDENT';
   const vehicles = Array.isArray(p.vehicles) && p.vehicles.length ? p.vehicles.join(', ') : 'unknown vehicle';
-  const lines = [
+  // A digest (several pages in one push) lists its pages in body.
+  const lines = p.digest && p.body ? [p.body] : [
     `${sev} · ${vehicles}`,
     `Peak ${fmtDose(p.peak_usvh)}`,
     p.place ? `at ${p.place}` : '',
@@ -89,7 +90,10 @@ function notificationFor(p) {
       badge: '/icons/badge-96.png',
       timestamp: p.time ? Date.parse(p.time) || Date.now() : Date.now(),
       actions,
-      data: { incident: p.incident || 0, url: p.url || '', key: p.key || '', severity: p.severity || '' },
+      data: {
+        incident: p.incident || 0, url: p.url || '', key: p.key || '', severity: p.severity || '',
+        incidents: Array.isArray(p.incidents) ? p.incidents.filter((id) => Number.isInteger(id) && id > 0) : [],
+      },
     },
   };
 }
@@ -161,21 +165,32 @@ async function openIncident(data) {
 // handleClick is the notificationclick logic: acknowledge from the
 // notification, or open the incident. It resolves to what happened (the
 // end-to-end test calls it through self.radtrackHandleClick).
+async function acknowledge(id) {
+  try {
+    const res = await fetch(`/api/v1/incidents/${encodeURIComponent(id)}/acknowledge`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ comment: 'acknowledged from the phone notification' }),
+    });
+    return res.status;
+  } catch { return 0; /* offline */ }
+}
+
 async function handleClick(action, data) {
   if (action === 'acknowledge' && data && data.incident) {
-    let status = 0;
-    try {
-      const res = await fetch(`/api/v1/incidents/${encodeURIComponent(data.incident)}/acknowledge`, {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ comment: 'acknowledged from the phone notification' }),
-      });
-      status = res.status;
-    } catch { /* offline: status 0 */ }
+    // A digest's Acknowledge acknowledges every incident it lists; the
+    // first refusal (or every one) is what the phone reports.
+    const ids = Array.isArray(data.incidents) && data.incidents.length ? data.incidents : [data.incident];
+    let status = null;
+    for (const id of ids) {
+      const s = await acknowledge(id);
+      if (status === null || (status >= 200 && status < 300)) status = s;
+    }
     const tag = `incident-${data.incident}`;
     if (status >= 200 && status < 300) {
-      await show(`Acknowledged incident ${data.incident}`, { body: 'Escalation stopped. Open RadTrack to resolve it.', tag, silent: true, icon: '/icons/icon-192.png', data });
+      const what = ids.length > 1 ? `${ids.length} incidents (${ids.join(', ')})` : `incident ${data.incident}`;
+      await show(`Acknowledged ${what}`, { body: 'Escalation stopped. Open RadTrack to resolve it.', tag, silent: true, icon: '/icons/icon-192.png', data });
       return { acknowledged: true, status };
     }
     // Not logged in (401), not an operator (403), offline: say so and open

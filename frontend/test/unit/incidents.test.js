@@ -66,3 +66,20 @@ test('an alarm whose card has an open form keeps its own card', () => {
   assert.deepEqual(main.map((c) => c.key).sort(), ['a1', 'i7']);
   assert.deepEqual(main.find((c) => c.key === 'i7').item.alarms.map((a) => a.id), [2]);
 });
+
+test('a partial incident frame merges its changed alarms into the incident held; one for an unknown incident asks for the whole', () => {
+  const asked = [];
+  const store = new IncidentStore({ refetch: (id) => asked.push(id) });
+  store.applyEvent({ event: 'raised', incident_id: 7, incident: { id: 7, state: 'raised', severity: 'alarm', alarms: [alarm(2), alarm(1)] } });
+  store.applyEvent({ event: 'updated', incident_id: 7, incident: { id: 7, state: 'raised', severity: 'critical', alarm_count: 3, alarms: null,
+    changed_alarms: [alarm(3, { severity: 'critical' }), alarm(1, { state: 'acknowledged' })] } });
+  const inc = store.open.get(7);
+  assert.deepEqual(inc.alarms.map((a) => a.id), [3, 2, 1], 'the new alarm first, the others in place');
+  assert.equal(inc.alarms[2].state, 'acknowledged', 'the changed copy replaces the held one');
+  assert.equal(inc.severity, 'critical', 'the summary is the frame\'s');
+  assert.equal(inc.changed_alarms, undefined);
+  assert.deepEqual(asked, []);
+  store.applyEvent({ event: 'updated', incident_id: 9, incident: { id: 9, state: 'raised', alarm_count: 40, alarms: null, changed_alarms: [alarm(5)] } });
+  assert.deepEqual(asked, [9], 'an incident not held here is fetched whole');
+  assert.deepEqual(store.open.get(9).alarms.map((a) => a.id), [5], 'meanwhile what came is shown');
+});

@@ -88,6 +88,23 @@ test('Acknowledge POSTs the incident acknowledge endpoint with the session cooki
   assert.deepEqual(sw.opened, []);
 });
 
+test('a digest push lists its pages and its Acknowledge acknowledges every incident it names', async () => {
+  const sw = loadSW();
+  await push(sw, {
+    ...PAYLOAD, digest: true, incident: 12, incidents: [12, 13, 11], keys: ['a', 'b', 'c'],
+    title: '3 incidents: CRITICAL incident 12 raised, ALARM incident 13 RE-ALARM +1 more',
+    body: 'CRITICAL incident 12 raised\nALARM incident 13 RE-ALARM\nWARNING incident 11 raised',
+    actions: [{ action: 'acknowledge', title: 'Acknowledge all 3' }],
+  });
+  const { options } = sw.notes.at(-1);
+  assert.match(options.body, /incident 13 RE-ALARM/);
+  assert.deepEqual([...options.data.incidents], [12, 13, 11]);
+  const r = await sw.self.radtrackHandleClick('acknowledge', options.data);
+  assert.deepEqual({ ...r }, { acknowledged: true, status: 200 });
+  assert.deepEqual(sw.fetches.map((f) => f.url), ['/api/v1/incidents/12/acknowledge', '/api/v1/incidents/13/acknowledge', '/api/v1/incidents/11/acknowledge']);
+  assert.equal(sw.notes.at(-1).title, 'Acknowledged 3 incidents (12, 13, 11)');
+});
+
 test('a refused or impossible acknowledgement says why and opens the incident', async () => {
   for (const [status, why] of [[401, 'log in first'], [403, 'your role cannot acknowledge'], [0, 'server unreachable']]) {
     const sw = loadSW({ fetchStatus: status });

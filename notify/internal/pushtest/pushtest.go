@@ -135,6 +135,7 @@ type Pushed struct {
 	Header  http.Header
 	Payload []byte
 	JWT     map[string]any
+	At      time.Time // when it arrived
 }
 
 // New starts a push service that accepts vapidPublic's signatures with
@@ -213,7 +214,7 @@ func (ps *Service) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ps.mu.Lock()
-	ps.received = append(ps.received, Pushed{r.URL.Path, r.Header.Clone(), plain, claims})
+	ps.received = append(ps.received, Pushed{r.URL.Path, r.Header.Clone(), plain, claims, time.Now()})
 	ps.mu.Unlock()
 	w.Header().Set("Location", ps.srv.URL+"/m/1")
 	w.WriteHeader(http.StatusCreated)
