@@ -9,7 +9,6 @@ import (
 	"github.com/radtrack/radtrack/incidents"
 	"github.com/radtrack/radtrack/live"
 	"github.com/radtrack/radtrack/localize"
-	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
 )
 
@@ -32,41 +31,31 @@ func (n *Node) startSources() *localize.Estimator {
 }
 
 // openSources lists the stored estimates of the unresolved incidents a
-// viewer may see, for a snapshot: those still standing whose passes are
-// all of vehicles the viewer sees (sees nil: every vehicle). The others
-// the map asks of the REST route, which fits them for the viewer.
+// viewer may see, for a snapshot: those still standing (fitted through the
+// incident's last_seen) whose passes are all of vehicles the viewer sees
+// (sees nil: every vehicle). The others the map asks of the REST route,
+// which fits them for the viewer. One query, without the incidents'
+// alarms (an emergency's incident holds thousands).
 func openSources(ctx context.Context, st store.Store, log *slog.Logger, sees func(int64) bool) ([]json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, openAlarmsTimeout)
 	defer cancel()
-	imported := false
-	list, err := st.ListIncidents(ctx, store.IncidentFilter{
-		States: []rules.State{rules.StateRaised, rules.StateAcknowledged}, Imported: &imported,
-	})
+	list, err := st.OpenIncidentSources(ctx)
 	if err != nil {
 		log.Warn("open incident sources for a snapshot: database unavailable", "err", err)
 		return []json.RawMessage{}, nil
 	}
-	byID := make(map[int64]store.Incident, len(list))
-	ids := make([]int64, 0, len(list))
-	for _, inc := range list {
+	out := make([]json.RawMessage, 0, len(list))
+	for _, s := range list {
 		if sees != nil {
-			if _, ok := incidents.Visible(inc, sees); !ok {
+			// An incident is one site's: who sees its peak's vehicle sees it.
+			if !sees(s.PeakDeviceID) {
+				continue
+			}
+			if _, ok := localize.InScope(s.IncidentSource, sees); !ok {
 				continue
 			}
 		}
-		byID[inc.ID] = inc
-		ids = append(ids, inc.ID)
-	}
-	stored, err := st.IncidentSourcesOf(ctx, ids)
-	if err != nil {
-		log.Warn("open incident sources for a snapshot: database unavailable", "err", err)
-		return []json.RawMessage{}, nil
-	}
-	out := make([]json.RawMessage, 0, len(stored))
-	for _, s := range stored {
-		if _, ok := localize.Stored(s, byID[s.IncidentID], sees); ok {
-			out = append(out, s.Estimate)
-		}
+		out = append(out, s.Estimate)
 	}
 	return out, nil
 }

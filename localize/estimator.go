@@ -272,14 +272,21 @@ func siteID(id int64) int64 {
 // Stored is a stored estimate of inc when it still stands — it was
 // fitted for the incident's present last_seen (no alarm progressed since;
 // the estimator refits once more when the window closes) — and every pass
-// in it is of a device the reader may see (a reader below the incident's
-// site gets a fit of their own vehicles instead).
+// in it is of a device the reader may see (InScope).
 func Stored(s store.IncidentSource, inc store.Incident, device func(int64) bool) (IncidentSource, bool) {
 	if !s.Through.Equal(inc.LastSeen) {
 		return IncidentSource{}, false
 	}
+	src, ok := InScope(s, device)
+	return src, ok && src.IncidentID == inc.ID
+}
+
+// InScope decodes a stored estimate when every pass in it is of a device
+// the reader may see (device nil: every device); a reader below the
+// incident's site gets a fit of their own vehicles instead.
+func InScope(s store.IncidentSource, device func(int64) bool) (IncidentSource, bool) {
 	var src IncidentSource
-	if err := json.Unmarshal(s.Estimate, &src); err != nil || src.IncidentID != inc.ID {
+	if err := json.Unmarshal(s.Estimate, &src); err != nil || src.IncidentID != s.IncidentID {
 		return IncidentSource{}, false
 	}
 	if device != nil {

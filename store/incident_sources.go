@@ -27,6 +27,18 @@ type IncidentSources interface {
 	// IncidentSourcesOf returns the estimates of those of ids that have
 	// one, in no particular order.
 	IncidentSourcesOf(ctx context.Context, ids []int64) ([]IncidentSource, error)
+	// OpenIncidentSources returns the estimates that stand for the
+	// unresolved live incidents (fitted through their present last_seen),
+	// with each incident's peak device, in no particular order: a live
+	// snapshot's, without reading the incidents' alarms.
+	OpenIncidentSources(ctx context.Context) ([]OpenIncidentSource, error)
+}
+
+// OpenIncidentSource is an estimate of an unresolved incident with the
+// device of the incident's peak (who may see the incident).
+type OpenIncidentSource struct {
+	IncidentSource
+	PeakDeviceID int64
 }
 
 // OneIncidentSource is what IncidentSource answers from a look-up of

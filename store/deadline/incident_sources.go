@@ -35,3 +35,12 @@ func (x *Store) IncidentSourcesOf(ctx context.Context, ids []int64) (_ []store.I
 	defer end(&err)
 	return x.s.IncidentSourcesOf(ctx, ids)
 }
+
+func (x *Store) OpenIncidentSources(ctx context.Context) (_ []store.OpenIncidentSource, err error) {
+	var end func(*error)
+	if ctx, end, err = x.begin(ctx, kindQuery); err != nil {
+		return
+	}
+	defer end(&err)
+	return x.s.OpenIncidentSources(ctx)
+}

@@ -60,3 +60,24 @@ func (s *Store) incidentSources(ctx context.Context, where string, arg any) ([]s
 	}
 	return out, err
 }
+
+// OpenIncidentSources implements store.IncidentSources.
+func (s *Store) OpenIncidentSources(ctx context.Context) ([]store.OpenIncidentSource, error) {
+	rows, err := s.pool.Query(ctx, `SELECT s.incident_id, s.fitted_at, s.through, s.estimate, i.peak_device_id
+		FROM incident_sources s JOIN incidents i ON i.id = s.incident_id
+		WHERE i.state <> 'resolved' AND NOT i.imported AND s.through = i.last_seen`)
+	if err != nil {
+		return nil, fmt.Errorf("sources of open incidents: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.OpenIncidentSource, error) {
+		var src store.OpenIncidentSource
+		var est []byte
+		err := r.Scan(&src.IncidentID, &src.FittedAt, &src.Through, &est, &src.PeakDeviceID)
+		src.FittedAt, src.Through, src.Estimate = src.FittedAt.UTC(), src.Through.UTC(), est
+		return src, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sources of open incidents: %w", err)
+	}
+	return out, nil
+}

@@ -80,3 +80,31 @@ func (s *Store) incidentSources(ctx context.Context, ids []int64) ([]store.Incid
 	}
 	return out, nil
 }
+
+// OpenIncidentSources implements store.IncidentSources.
+func (s *Store) OpenIncidentSources(ctx context.Context) ([]store.OpenIncidentSource, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT s.incident_id, s.fitted_at, s.through, s.estimate, i.peak_device_id
+		FROM incident_sources s JOIN incidents i ON i.id = s.incident_id
+		WHERE i.state <> 'resolved' AND NOT i.imported AND s.through = i.last_seen`)
+	if err != nil {
+		return nil, fmt.Errorf("sources of open incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OpenIncidentSource
+	for rows.Next() {
+		var (
+			src          store.OpenIncidentSource
+			fitted, thru int64
+			est          string
+		)
+		if err := rows.Scan(&src.IncidentID, &fitted, &thru, &est, &src.PeakDeviceID); err != nil {
+			return nil, fmt.Errorf("sources of open incidents: %w", err)
+		}
+		src.FittedAt, src.Through, src.Estimate = fromMicros(fitted), fromMicros(thru), []byte(est)
+		out = append(out, src)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sources of open incidents: %w", err)
+	}
+	return out, nil
+}

@@ -67,6 +67,31 @@ func testIncidentSources(t *testing.T, s store.Store) {
 	if list, err := s.IncidentSourcesOf(ctx, nil); err != nil || len(list) != 0 {
 		t.Fatalf("IncidentSourcesOf(nil) = %v, %v", list, err)
 	}
+	// Open incidents' estimates: only those fitted through the incident's
+	// present last_seen, of unresolved incidents.
+	fresh := store.IncidentSource{IncidentID: none, FittedAt: Base.Add(5 * time.Minute), Through: Base.Add(time.Minute), Estimate: json.RawMessage(`{"y":2}`)}
+	if err := s.SaveIncidentSource(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	open, err := s.OpenIncidentSources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || !same(open[0].IncidentSource, fresh) || open[0].PeakDeviceID != d.ID {
+		t.Fatalf("OpenIncidentSources = %+v, want only incident %d's (the others were fitted for another last_seen)", open, none)
+	}
+	inc, err := s.Incident(ctx, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc.State, inc.ResolvedAt = "resolved", Base.Add(10*time.Minute)
+	if _, err := s.SaveIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	if open, err := s.OpenIncidentSources(ctx); err != nil || len(open) != 0 {
+		t.Fatalf("after the resolution: %+v, %v", open, err)
+	}
+
 	// No estimate of an incident that does not exist.
 	missing := store.IncidentSource{IncidentID: 1 << 40, FittedAt: Base, Through: Base, Estimate: json.RawMessage(`{}`)}
 	if err := s.SaveIncidentSource(ctx, missing); !errors.Is(err, store.ErrNotFound) {
