@@ -25,6 +25,7 @@ import (
 	"github.com/radtrack/radtrack/internal/snapshot"
 	"github.com/radtrack/radtrack/listen"
 	"github.com/radtrack/radtrack/live"
+	"github.com/radtrack/radtrack/localize"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/notify"
 	"github.com/radtrack/radtrack/rules"
@@ -293,6 +294,7 @@ type Node struct {
 	// snapshotNow (cap 1) asks runSnapshots for a fresh snapshot.
 	snapshotNow chan struct{}
 	notify      *notifier // alarm events to the notification dispatcher
+	sources     *localize.Estimator
 
 	httpLn, osmandLn, bgeigieLn net.Listener
 }
@@ -317,6 +319,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 		},
 		OpenIncidents: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
 			return openIncidents(ctx, n.Store, n.log, v.Devices)
+		},
+		OpenSources: func(ctx context.Context, v live.Viewer) ([]json.RawMessage, error) {
+			return openSources(ctx, n.Store, n.log, v.Devices)
 		},
 		Ack: n.ackFromSocket,
 		// Resolutions made on any node free the key in this node's engine,
@@ -349,6 +354,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, firstAdmin func(user
 			log.Error("publish incident event", "incident", ev.Incident.ID, "type", ev.Type, "err", err)
 		}
 	})
+	n.sources = n.startSources()
 	if err := n.notify.open(core); err != nil {
 		_ = core.Close(ctx)
 		n.closeRedis()
@@ -482,6 +488,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	configDone.Go(func() { n.notify.run(tickCtx) })
 	configDone.Go(func() { n.Incidents.Run(tickCtx, time.Second) })
+	configDone.Go(func() { n.sources.Run(tickCtx) })
 
 	// The live push outlives the listeners during shutdown so that alarms
 	// raised by the last requests still reach viewers.

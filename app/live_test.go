@@ -42,6 +42,10 @@ type frame struct {
 		Alarm []int      `json:"alarm"`
 	} `json:"positions"`
 	Error string `json:"error"`
+	// A source frame's incident and estimate; a snapshot's estimates.
+	IncidentID int64             `json:"incident_id"`
+	Source     json.RawMessage   `json:"source"`
+	Sources    []json.RawMessage `json:"sources"`
 }
 
 // viewer is a logged-in browser with an open live socket.

@@ -283,6 +283,18 @@ func (c *conn) sync(req syncRequest) error {
 			}
 			snap.incidents, snap.withIncidents = incs, true
 		}
+		if h.cfg.OpenSources != nil {
+			ctx, cancel := c.callContext()
+			srcs, err := h.cfg.OpenSources(ctx, c.v)
+			cancel()
+			if err != nil {
+				if c.closing() {
+					return errClosing
+				}
+				return &syncError{fmt.Errorf("open sources: %w", err)}
+			}
+			snap.sources, snap.withSources = srcs, true
+		}
 	}
 
 	pp := h.getPositions()

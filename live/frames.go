@@ -90,9 +90,12 @@ func appendColumns(b []byte, ps []Position, meta bool) []byte {
 // the bytes among all connections.
 func alarmFrame(ev AlarmEvent) []byte {
 	b := make([]byte, 0, 160+len(ev.Payload))
-	kind := "alarm"
-	if ev.Kind == KindIncident {
-		kind = KindIncident
+	kind, idKey := "alarm", "alarm"
+	switch ev.Kind {
+	case KindIncident:
+		kind, idKey = KindIncident, KindIncident
+	case KindSource: // an incident's estimate: named by its incident
+		kind, idKey = KindSource, KindIncident
 	}
 	b = frameStart(b, kind)
 	b = append(b, `,"offset":"`...)
@@ -100,7 +103,7 @@ func alarmFrame(ev AlarmEvent) []byte {
 	b = append(b, `","event":`...)
 	b = appendJSONString(b, ev.Type)
 	b = append(b, `,"`...)
-	b = append(b, kind...)
+	b = append(b, idKey...)
 	b = append(b, `_id":`...)
 	b = strconv.AppendInt(b, ev.AlarmID, 10)
 	b = append(b, `,"device_id":`...)
@@ -113,6 +116,11 @@ func alarmFrame(ev AlarmEvent) []byte {
 	b = appendRaw(b, ev.Payload)
 	return append(b, '}')
 }
+
+// KindSource marks an incident's source estimate (live/PROTOCOL.md
+// "source"): AlarmID is the incident's id, DeviceID the device of its
+// peak (scoped as the incident's frames), Payload the estimate.
+const KindSource = "source"
 
 // offsetFrame moves a viewer's offset to a log offset without an event: the
 // events before it reached the viewer ahead of the log (hub_alarms.go).
@@ -135,7 +143,11 @@ type snapshot struct {
 	incidents []json.RawMessage
 	// withIncidents: the hub serves incidents (Config.OpenIncidents).
 	withIncidents bool
-	positions     []Position
+	// sources are the incidents' stored estimates (Config.OpenSources),
+	// withSources when the hub serves them.
+	sources     []json.RawMessage
+	withSources bool
+	positions   []Position
 }
 
 func appendSnapshotFrame(b []byte, s snapshot) []byte {
@@ -157,14 +169,10 @@ func appendSnapshotFrame(b []byte, s snapshot) []byte {
 		}
 		b = append(b, ']')
 		if s.withIncidents {
-			b = append(b, `,"incidents":[`...)
-			for i, inc := range s.incidents {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendRaw(b, inc)
-			}
-			b = append(b, ']')
+			b = appendRawList(append(b, `,"incidents":`...), s.incidents)
+		}
+		if s.withSources {
+			b = appendRawList(append(b, `,"sources":`...), s.sources)
 		}
 	}
 	b = append(b, `,"positions":`...)
@@ -203,6 +211,18 @@ func pongFrame(id json.RawMessage) []byte {
 		b = append(b, id...)
 	}
 	return append(b, '}')
+}
+
+// appendRawList appends payloads as a JSON array.
+func appendRawList(b []byte, list []json.RawMessage) []byte {
+	b = append(b, '[')
+	for i, raw := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRaw(b, raw)
+	}
+	return append(b, ']')
 }
 
 // appendRaw appends a payload from the server, or null if it is not JSON:

@@ -41,6 +41,10 @@ type Config struct {
 	// the REST API renders them; they go into full snapshots beside the
 	// alarms. Nil: snapshots carry no incidents field.
 	OpenIncidents func(ctx context.Context, v Viewer) ([]json.RawMessage, error)
+	// OpenSources returns the stored source estimates of the open
+	// incidents the viewer may see; they go into full snapshots beside the
+	// incidents. Nil: snapshots carry no sources field.
+	OpenSources func(ctx context.Context, v Viewer) ([]json.RawMessage, error)
 	// Ack acknowledges an alarm for the viewer, checking permission; the
 	// resulting alarm event must be published by the server through
 	// PublishAlarm. Its error text is shown to the client. Nil: acks are

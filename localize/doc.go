@@ -27,20 +27,33 @@
 // interpolated to 0.0770 cm²/g at 0.662 MeV, × ρ = 1.205·10⁻³ g/cm³.
 //
 // Fit. The Poisson log-likelihood Σ c_i ln λ_i − λ_i is maximised over
-// (x, y, A): a grid over (x, y) with A profiled out (the likelihood is
-// concave in A; a few Newton steps), then Levenberg–Marquardt (Newton with
-// Marquardt damping on the exact Hessian) from the best few local maxima of
-// the grid. The 95 % ellipse of (x, y) comes from the inverse of the
-// observed Fisher information (the negative Hessian at the maximum); its
-// (x, y) block is the covariance with A marginalised; the semi-axes are
-// √(5.991·eigenvalue) (χ² with 2 degrees of freedom). The Cramér–Rao bound
-// is the same block of the inverse of the expected Fisher information
-// Σ ∇λ_i ∇λ_iᵀ / λ_i at the true parameters (CRB).
+// (x, y, A) and every vehicle's background b_v: a grid over (x, y) with A
+// and the backgrounds profiled out (λ is linear in them, so the
+// likelihood is concave there: Fisher scoring), then Levenberg–Marquardt
+// (Newton with Marquardt damping on the exact Hessian) in (x, y, A) from
+// the best few local maxima of the grid, alternated with the backgrounds
+// until the likelihood stops rising. Held at their estimates, backgrounds
+// would be known better than they are (and the source's tail, read as
+// background, biases them): the region shrank below its level.
+//
+// The 95 % region of (x, y) is where the profile likelihood-ratio
+// statistic 2·(ln L̂ − max_{A,b} ln L(x, y, A, b)) stays within 5.991
+// (χ² with 2 degrees of freedom) times the dispersion (Pearson's χ² per
+// degree of freedom, at least 1: the real background varies along the
+// road more than Poisson). Its boundary is traced along 48 rays from each
+// reported mode; with one pass the likelihood is far from quadratic (the
+// distance from the road is bounded by the road on one side, loosely known
+// on the other), and no ellipse covers what the level says. The ellipse
+// reported beside it is a summary: the observed information's axes (A
+// marginalised), their lengths where the profile crosses the level. The
+// Cramér–Rao bound is the (x, y) block of the inverse of the expected
+// Fisher information Σ ∇λ_i ∇λ_iᵀ / λ_i at the true parameters, the
+// backgrounds known (CRB).
 //
 // Mirror ambiguity. One straight pass cannot tell on which side of the road
 // the source is: the likelihood has two equal maxima mirrored across the
 // track. Every local maximum within 3 log-likelihood units of the best
-// (the 95 % χ²₂ level, 5.991/2) that lies outside the best one's ellipse is
-// reported as an alternative with its own ellipse (Estimate.Alternatives),
-// and Estimate.Ambiguous is set; the best is then a coin toss between them.
+// (the 95 % χ²₂ level, 5.991/2) that lies outside the best one's region is
+// reported as an alternative with its own part of the region
+// (Estimate.Alternatives), and Estimate.Ambiguous is set; the best is then a coin toss between them.
 package localize

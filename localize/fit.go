@@ -68,6 +68,11 @@ type Mode struct {
 	Wald    Ellipse
 	OK      bool
 	cov     [3][3]float64
+	// rx, ry trace the boundary of the mode's part of the 95 %
+	// profile-likelihood region (contour), counter-clockwise; empty
+	// without an ellipse.
+	rx, ry []float64
+	bv     []float64 // the backgrounds at this mode, when free
 }
 
 // ContainsWald is Contains for the Wald ellipse.
@@ -75,9 +80,24 @@ func (m Mode) ContainsWald(x, y float64) bool {
 	return m.OK && mahalanobis2(m.Wald.Cov, x-m.X, y-m.Y) <= Chi2Two95
 }
 
-// Contains reports whether (x, y) lies in the mode's 95 % ellipse.
-func (m Mode) Contains(x, y float64) bool {
+// ContainsEllipse is Contains for the ellipse that summarises the region.
+func (m Mode) ContainsEllipse(x, y float64) bool {
 	return m.OK && mahalanobis2(m.Ellipse.Cov, x-m.X, y-m.Y) <= Chi2Two95
+}
+
+// Contains reports whether (x, y) lies in the mode's part of the 95 %
+// region (inside its contour).
+func (m Mode) Contains(x, y float64) bool {
+	if !m.OK || len(m.rx) < 3 {
+		return false
+	}
+	in := false
+	for i, j := 0, len(m.rx)-1; i < len(m.rx); j, i = i, i+1 {
+		if (m.ry[i] > y) != (m.ry[j] > y) && x < m.rx[j]+(y-m.ry[j])*(m.rx[i]-m.rx[j])/(m.ry[i]-m.ry[j]) {
+			in = !in
+		}
+	}
+	return in
 }
 
 // StrengthSE is the standard error of A (observed information).
@@ -109,6 +129,18 @@ type Estimate struct {
 	Background map[int]float64 // cps per vehicle as used
 	Readings   int
 	Vehicles   int
+	f          *fitter
+}
+
+// LR is the profile likelihood-ratio statistic of a source at (x, y),
+// 2·(ln L(best) − max_A ln L(x, y, A)) / Dispersion: (x, y) is in the 95 %
+// profile-likelihood region when it is at most Chi2Two95.
+func (e Estimate) LR(x, y float64) float64 {
+	if e.f == nil {
+		return math.Inf(1)
+	}
+	_, ll := e.f.profile(x, y, make([]float64, len(e.f.near)), true)
+	return 2 * (e.LogL - ll) / e.Dispersion
 }
 
 // ErrNoReadings: nothing to fit.
@@ -154,6 +186,31 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 			f.near = append(f.near, i)
 		}
 	}
+	// Each vehicle's background is a parameter too (unless given): held at
+	// its estimate it is known better than it is, and the source's tail
+	// read as background biases the fit and shrinks the region.
+	f.free = cfg.Background == nil
+	slot := map[int]int{}
+	vehOf := []int{}
+	f.vi = make([]int, len(ps))
+	for i, p := range ps {
+		v, ok := slot[p.veh]
+		if !ok {
+			v = len(vehOf)
+			slot[p.veh] = v
+			vehOf = append(vehOf, p.veh)
+			f.bv = append(f.bv, bkg[p.veh])
+		}
+		f.vi[i] = v
+	}
+	live := make([]float64, len(vehOf))
+	for _, i := range f.near {
+		live[f.vi[i]] += ps[i].t
+	}
+	f.bmin = make([]float64, len(vehOf))
+	for v := range f.bmin {
+		f.bmin[v] = min(0.5/max(live[v], 1e-9), f.bv[v]) // half a count: never impossible
+	}
 	n := cfg.GridN
 	step := 2 * cfg.HalfWidthM / float64(n-1)
 	ll := make([]float64, n*n)
@@ -191,7 +248,7 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 	}
 	sort.Slice(cands, func(i, j int) bool { return cands[i].ll > cands[j].ll })
 	var modes []Mode
-	for _, c := range cands[:min(len(cands), 4)] {
+	for _, c := range cands[:min(len(cands), maxStarts)] {
 		if c.ll < cands[0].ll-10 {
 			break // too unlikely to matter
 		}
@@ -209,6 +266,14 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 	if mx, my, ok := f.mirror(clean, best.X, best.Y); ok {
 		modes = addMode(modes, f.refine(mx, my, best.Strength))
 	}
+	if f.free {
+		var joint []Mode
+		for _, m := range modes {
+			m, m.bv = f.joint(m)
+			joint = addMode(joint, m)
+		}
+		modes = joint
+	}
 	slices.SortFunc(modes, func(a, b Mode) int {
 		switch {
 		case a.LogL > b.LogL:
@@ -218,20 +283,31 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		}
 		return 0
 	})
+	if f.free {
+		f.setB(modes[0].bv) // the best fit's, for what follows
+		for v, veh := range vehOf {
+			bkg[veh] = f.bv[v]
+		}
+	}
 	phi := f.dispersion(modes[0])
+	// A contour is traced out to where the readings stop seeing a source
+	// (a weak one's region is wide, and not only around the grid).
+	reachM := reach + math.Hypot(modes[0].X-cx, modes[0].Y-cy)
 	for i := range modes {
 		modes[i].scale(phi)
 		modes[i].Wald = modes[i].Ellipse
 		f.profileEllipse(&modes[i], phi)
 	}
-	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi}
+	f.contour(&modes[0], modes[0].LogL, phi, reachM)
+	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi, f: f}
 	for _, m := range modes[1:] {
 		if (est.LogL-m.LogL)/phi <= Chi2Two95/2 && !est.Contains(m.X, m.Y) {
+			f.contour(&m, est.LogL, phi, reachM)
 			est.Alternatives = append(est.Alternatives, m)
 		}
 	}
 	est.Ambiguous = len(est.Alternatives) > 0
-	est.TS = 2 * (est.LogL - f.logL(0, 0, 0))
+	est.TS = 2 * (est.LogL - f.nullLogL())
 	return est, nil
 }
 
@@ -270,15 +346,34 @@ func Backgrounds(rs []Reading) map[int]float64 {
 	return out
 }
 
+// maxStarts bounds the grid's local maxima refined: a weak source leaves
+// a flat likelihood with several islands above the 95 % level, each a
+// part of the region.
+const maxStarts = 8
+
 // farM: at this distance a source is e^(−4.65)/250 000 of its 1-m
 // rate — below a millionth of any background worth fitting.
 const farM = 500
 
 type fitter struct {
 	ps    []prepared
-	b     []float64
+	b     []float64 // each reading's background rate as held now
 	h, mu float64
 	near  []int // readings the grid uses
+	// free: the backgrounds are parameters of the fit (Config.Background
+	// not given), profiled out with A. vi is each reading's vehicle slot,
+	// bv the slots' backgrounds as held now, bmin their floors.
+	free     bool
+	vi       []int
+	bv, bmin []float64
+}
+
+// setB holds the slots' backgrounds bv.
+func (f *fitter) setB(bv []float64) {
+	copy(f.bv, bv)
+	for i := range f.ps {
+		f.b[i] = f.bv[f.vi[i]]
+	}
 }
 
 // dispersion is Pearson's χ² per degree of freedom of the readings near
@@ -290,7 +385,11 @@ func (f *fitter) dispersion(m Mode) float64 {
 		lam := p.t*f.b[i] + p.te*m.Strength*gOnly(p, m.X, m.Y, f.h, f.mu)
 		chi2 += (p.c - lam) * (p.c - lam) / lam
 	}
-	if dof := len(f.near) - 3; dof > 0 {
+	dof := len(f.near) - 3
+	if f.free {
+		dof -= len(f.bv)
+	}
+	if dof > 0 {
 		return max(chi2/float64(dof), 1)
 	}
 	return 1
@@ -366,6 +465,57 @@ func (f *fitter) profileEllipse(m *Mode, phi float64) {
 	m.Ellipse = ellipse(c)
 }
 
+// contourRays is the number of rays a contour is traced along.
+const contourRays = 48
+
+// contour traces the boundary of m's part of the 95 % profile-likelihood
+// region {(x, y): 2·(best − max_A ln L(x, y, A)) ≤ 5.991·phi}, best the
+// log-likelihood of the best mode: along each of contourRays rays from m,
+// the distance where the statistic crosses the level (starting from the
+// ellipse's radius that way, doubling out to at most maxR, then
+// bisecting to 1 %). This is the region Wilks' theorem calibrates;
+// where one pass leaves the likelihood far from quadratic (the distance
+// from the road bounded on one side, loose on the other) it is not an
+// ellipse, and an ellipse of any size covers the truth less often than it
+// says or is needlessly large. A region not star-shaped about its mode is
+// cut to its star-shaped part.
+func (f *fitter) contour(m *Mode, best, phi, maxR float64) {
+	if !m.OK {
+		return
+	}
+	tg := make([]float64, len(f.near))
+	level := Chi2Two95 * phi / 2
+	outside := func(x, y float64) bool {
+		_, ll := f.profile(x, y, tg, true)
+		return best-ll > level
+	}
+	c := m.Ellipse.Cov
+	m.rx, m.ry = make([]float64, contourRays), make([]float64, contourRays)
+	for k := range contourRays {
+		t := 2 * math.Pi * float64(k) / contourRays
+		ux, uy := math.Cos(t), math.Sin(t)
+		// The summary ellipse's radius that way: a first guess.
+		r0 := math.Sqrt(Chi2Two95 / max(mahalanobis2(c, ux, uy), 1e-12))
+		lo, hi := 0.0, min(max(r0, 0.5), maxR)
+		for !outside(m.X+hi*ux, m.Y+hi*uy) && hi < maxR {
+			lo, hi = hi, min(2*hi, maxR)
+		}
+		if hi >= maxR && !outside(m.X+hi*ux, m.Y+hi*uy) {
+			lo = hi // flat as far as looked
+		}
+		for hi-lo > 0.01*hi {
+			mid := (lo + hi) / 2
+			if outside(m.X+mid*ux, m.Y+mid*uy) {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		r := (lo + hi) / 2
+		m.rx[k], m.ry[k] = m.X+r*ux, m.Y+r*uy
+	}
+}
+
 // mirror reflects (x, y) across the line of the reading path nearest to
 // it; ok is false when that path is a point.
 func (f *fitter) mirror(rs []Reading, x, y float64) (mx, my float64, ok bool) {
@@ -414,9 +564,19 @@ func (f *fitter) logL(x, y, a float64) float64 {
 	return ll
 }
 
-// profile maximises the likelihood over A ≥ 0 at (x, y) (concave in A:
-// safeguarded Newton).
+// profile maximises the likelihood at (x, y) over A ≥ 0 and, when the
+// backgrounds are free, over every vehicle's background (profileB).
 func (f *fitter) profile(x, y float64, tg []float64, fine bool) (a, ll float64) {
+	a, ll, _ = f.profileB(x, y, tg, fine)
+	return a, ll
+}
+
+// profileB maximises the likelihood at (x, y) over A ≥ 0 and, when free,
+// the backgrounds (returned; nil when held): λ is linear in them, so the
+// likelihood is concave. Fisher scoring on the arrow-shaped information
+// (A against each background; backgrounds apart), safeguarded by step
+// halving; backgrounds stay at or above their floors.
+func (f *fitter) profileB(x, y float64, tg []float64, fine bool) (a, ll float64, b []float64) {
 	gm := gCoarse
 	if fine {
 		gm = gOnly
@@ -429,30 +589,149 @@ func (f *fitter) profile(x, y float64, tg []float64, fine bool) (a, ll float64) 
 		den += tg[k]
 	}
 	a = max(num/den, 0)
-	for range 30 {
-		var d1, d2 float64
+	if !f.free {
+		for range 30 {
+			var d1, d2 float64
+			for k, i := range f.near {
+				p := &f.ps[i]
+				lam := p.t*f.b[i] + a*tg[k]
+				d1 += tg[k] * (p.c/lam - 1)
+				d2 -= p.c * tg[k] * tg[k] / (lam * lam)
+			}
+			if d2 >= 0 {
+				break
+			}
+			next := max(a-d1/d2, 0)
+			if math.Abs(next-a) <= 1e-9*max(a, 1e-12) {
+				a = next
+				break
+			}
+			a = next
+		}
+		return a, f.llHeld(a, tg), nil
+	}
+	nv := len(f.bv)
+	b = slices.Clone(f.bv)
+	scratch := make([]float64, 5*nv)
+	nb, gv, hvv, hav, dv := scratch[:nv], scratch[nv:2*nv], scratch[2*nv:3*nv], scratch[3*nv:4*nv], scratch[4*nv:]
+	ll = f.llFree(a, b, tg)
+	for range 100 {
+		clear(scratch[nv:])
+		var gA, hAA float64
 		for k, i := range f.near {
 			p := &f.ps[i]
-			lam := p.t*f.b[i] + a*tg[k]
-			d1 += tg[k] * (p.c/lam - 1)
-			d2 -= p.c * tg[k] * tg[k] / (lam * lam)
+			v := f.vi[i]
+			lam := p.t*b[v] + a*tg[k]
+			w := p.c/lam - 1
+			gA += tg[k] * w
+			hAA += tg[k] * tg[k] / lam
+			gv[v] += p.t * w
+			hvv[v] += p.t * p.t / lam
+			hav[v] += p.t * tg[k] / lam
 		}
-		if d2 >= 0 {
+		sA, rA := hAA, gA
+		for v := range nv {
+			if hvv[v] > 0 {
+				sA -= hav[v] * hav[v] / hvv[v]
+				rA -= hav[v] * gv[v] / hvv[v]
+			}
+		}
+		dA := 0.0
+		if sA > 0 {
+			dA = rA / sA
+		}
+		if a == 0 && dA < 0 {
+			dA = 0 // at the boundary: the backgrounds alone
+		}
+		for v := range nv {
+			if hvv[v] > 0 {
+				dv[v] = (gv[v] - hav[v]*dA) / hvv[v]
+			}
+		}
+		accepted, gain := false, 0.0
+		for step := 1.0; step > 1e-6; step /= 2 {
+			na := max(a+step*dA, 0)
+			for v := range nv {
+				nb[v] = max(b[v]+step*dv[v], f.bmin[v])
+			}
+			if nll := f.llFree(na, nb, tg); nll >= ll {
+				accepted, gain = true, nll-ll
+				a, ll = na, nll
+				copy(b, nb)
+				break
+			}
+		}
+		if !accepted || gain <= 1e-10*max(1, math.Abs(ll)) {
 			break
 		}
-		next := max(a-d1/d2, 0)
-		if math.Abs(next-a) <= 1e-9*max(a, 1e-12) {
-			a = next
-			break
-		}
-		a = next
 	}
+	return a, ll, b
+}
+
+// llHeld is the log-likelihood of the near readings at strength a, with
+// tg their t·ε·ḡ, and the backgrounds held.
+func (f *fitter) llHeld(a float64, tg []float64) float64 {
+	var ll float64
 	for k, i := range f.near {
 		p := &f.ps[i]
 		lam := p.t*f.b[i] + a*tg[k]
 		ll += xlogy(p.c, lam) - lam
 	}
-	return a, ll
+	return ll
+}
+
+// llFree is llHeld with the slots' backgrounds b.
+func (f *fitter) llFree(a float64, b, tg []float64) float64 {
+	var ll float64
+	for k, i := range f.near {
+		p := &f.ps[i]
+		lam := p.t*b[f.vi[i]] + a*tg[k]
+		ll += xlogy(p.c, lam) - lam
+	}
+	return ll
+}
+
+// joint climbs from mode m to the maximum over the backgrounds too,
+// alternating the position and strength at the backgrounds held (refine)
+// with the strength and backgrounds at the position held (profileB) until
+// the likelihood stops rising. It returns the mode and its backgrounds;
+// f holds them after.
+func (f *fitter) joint(m Mode) (Mode, []float64) {
+	if !f.free {
+		return m, nil
+	}
+	tg := make([]float64, len(f.near))
+	for range 8 {
+		_, ll, b := f.profileB(m.X, m.Y, tg, true)
+		f.setB(b)
+		next := f.refine(m.X, m.Y, m.Strength)
+		gain := next.LogL - m.LogL
+		m = next
+		if gain < 1e-4 && ll-m.LogL < 1e-4 {
+			break
+		}
+	}
+	return m, slices.Clone(f.bv)
+}
+
+// nullLogL is the log-likelihood without a source (A = 0), the
+// backgrounds at their maximum when free.
+func (f *fitter) nullLogL() float64 {
+	if !f.free {
+		return f.logL(0, 0, 0)
+	}
+	c, t := make([]float64, len(f.bv)), make([]float64, len(f.bv))
+	for _, i := range f.near {
+		c[f.vi[i]] += f.ps[i].c
+		t[f.vi[i]] += f.ps[i].t
+	}
+	var ll float64
+	for _, i := range f.near {
+		v := f.vi[i]
+		lam := f.ps[i].t * max(c[v]/t[v], f.bmin[v])
+		ll += xlogy(f.ps[i].c, lam) - lam
+	}
+	return ll
 }
 
 // derivs is the log-likelihood, its gradient and Hessian in (x, y, A).

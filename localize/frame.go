@@ -34,11 +34,20 @@ func (f Frame) ToLatLon(x, y float64) (lat, lon float64) {
 	return f.Lat0 + y/f.mLat, f.Lon0 + x/f.mLon
 }
 
-// EllipseRing is the ellipse of m as a closed ring of n+1 (lon, lat)
-// points (GeoJSON order).
+// EllipseRing is the boundary of m's 95 % region as a closed ring of
+// (lon, lat) points (GeoJSON order): its profile-likelihood contour, or
+// without one its ellipse in n+1 points.
 func (f Frame) EllipseRing(m Mode, n int) [][2]float64 {
 	if !m.OK || n < 3 {
 		return nil
+	}
+	if len(m.rx) >= 3 {
+		ring := make([][2]float64, 0, len(m.rx)+1)
+		for i := range m.rx {
+			lat, lon := f.ToLatLon(m.rx[i], m.ry[i])
+			ring = append(ring, [2]float64{lon, lat})
+		}
+		return append(ring, ring[0])
 	}
 	e := m.Ellipse
 	az := e.AzimuthDeg * math.Pi / 180

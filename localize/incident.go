@@ -14,7 +14,7 @@ import (
 // IncidentStore is what an incident's localisation reads.
 type IncidentStore interface {
 	ListDevices(ctx context.Context) ([]store.Device, error)
-	Track(ctx context.Context, q store.TrackQuery) ([]sample.Sample, error)
+	EachSampleInArea(ctx context.Context, q store.AreaQuery, fn store.SampleFunc) error
 	SpectraRange(ctx context.Context, q store.SpectrumQuery) ([]store.Spectrum, error)
 }
 
@@ -24,7 +24,8 @@ type IncidentOptions struct {
 	// after its last, within RadiusM of its peak, from every device.
 	Margin  time.Duration
 	RadiusM float64
-	// MaxSamples bounds each device's track query.
+	// MaxSamples bounds the samples read per device (the one area query
+	// reads at most this many times the devices).
 	MaxSamples int
 	// Device, if set, limits the readings to the devices it accepts (a
 	// viewer's site subtree: a fit must not reveal other sites' vehicles).
@@ -68,6 +69,9 @@ type IncidentSource struct {
 	From       time.Time `json:"from"`
 	To         time.Time `json:"to"`
 	RadiusM    float64   `json:"radius_m"`
+	// Through is the incident's last_seen the fit was made for: an
+	// estimate stands for the incident while it has not changed.
+	Through time.Time `json:"through"`
 	Located
 	StrengthSE *float64 `json:"strength_se"` // null without an ellipse
 	// ActivityMBq is the Cs-137 activity that strength means for an
@@ -97,9 +101,8 @@ var ErrNoPosition = errors.New("localize: the incident has no valid position")
 const passGapS = 60
 
 // ForIncident fits a source to the counts of every device near inc. It
-// reads each device's track in the window (one query per device: fine for
-// a fleet of tens; a fleet of thousands wants a store query by area and
-// time, which the stores do not have yet).
+// reads the samples of the window in a box around the incident in one
+// query (store.AreaQuery), every device at once.
 func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt IncidentOptions) (IncidentSource, error) {
 	if !inc.PeakGPSValid || !finite(inc.PeakLat, inc.PeakLon) {
 		return IncidentSource{}, ErrNoPosition
@@ -110,7 +113,30 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 	if err != nil {
 		return IncidentSource{}, fmt.Errorf("localize: devices: %w", err)
 	}
-	out := IncidentSource{IncidentID: inc.ID, From: from, To: to, RadiusM: opt.RadiusM, Alternatives: []Located{}, Passes: []Pass{}}
+	out := IncidentSource{IncidentID: inc.ID, From: from, To: to, RadiusM: opt.RadiusM, Through: inc.LastSeen, Alternatives: []Located{}, Passes: []Pass{}}
+	var ids []int64
+	for _, d := range devices {
+		if opt.Device == nil || opt.Device(d.ID) {
+			ids = append(ids, d.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return IncidentSource{}, ErrNoReadings
+	}
+	byDevice := map[int64][]sample.Sample{}
+	q := store.AreaQuery{Box: store.BoxAround(inc.PeakLon, inc.PeakLat, opt.RadiusM), From: from, To: to, Devices: ids}
+	if opt.MaxSamples > 0 {
+		q.Limit = opt.MaxSamples * len(ids)
+	}
+	err = st.EachSampleInArea(ctx, q, func(s *sample.Sample) error {
+		if x, y := fr.ToXY(s.Lat, s.Lon); math.Hypot(x, y) <= opt.RadiusM && len(byDevice[s.DeviceID]) < opt.MaxSamples {
+			byDevice[s.DeviceID] = append(byDevice[s.DeviceID], *s)
+		}
+		return nil
+	})
+	if err != nil {
+		return IncidentSource{}, fmt.Errorf("localize: samples near incident %d: %w", inc.ID, err)
+	}
 	var rs []Reading
 	type passInfo struct {
 		Pass
@@ -119,26 +145,13 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 	var passes []passInfo
 	fromSpectra := false
 	for _, d := range devices {
-		if opt.Device != nil && !opt.Device(d.ID) {
-			continue
-		}
-		samples, err := st.Track(ctx, store.TrackQuery{DeviceID: d.ID, From: from, To: to, Limit: opt.MaxSamples})
-		if err != nil {
-			return IncidentSource{}, fmt.Errorf("localize: track of device %d: %w", d.ID, err)
-		}
-		var near []sample.Sample
-		missing := false
-		for _, s := range samples {
-			if !s.GPSValid {
-				continue
-			}
-			if x, y := fr.ToXY(s.Lat, s.Lon); math.Hypot(x, y) <= opt.RadiusM {
-				near = append(near, s)
-				missing = missing || !sample.Has(s.Counts)
-			}
-		}
+		near := byDevice[d.ID]
 		if len(near) == 0 {
 			continue
+		}
+		missing := false
+		for _, s := range near {
+			missing = missing || !sample.Has(s.Counts)
 		}
 		if missing {
 			sp, err := st.SpectraRange(ctx, store.SpectrumQuery{DeviceID: d.ID, From: near[0].Time, To: near[len(near)-1].Time.Add(time.Microsecond), Limit: opt.MaxSamples})

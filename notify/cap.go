@@ -302,8 +302,9 @@ func capParameters(inc Incident) []capValue {
 	return ps
 }
 
-// capAreas: a circle around the peak ("lat,lon radius_km", lat first) and
-// the fence's polygons ("lat,lon" pairs, closed). Holes of a fence cannot
+// capAreas: a circle around the peak ("lat,lon radius_km", lat first),
+// the fence's polygons ("lat,lon" pairs, closed) and the estimated source
+// position's 95 % ellipse as a polygon. Holes of a fence cannot
 // be said in CAP and are left out (the area is then larger, never
 // smaller). A fence geometry that does not parse is left out with a word
 // in areaDesc: a broken fence must not stop an alarm.
@@ -331,7 +332,35 @@ func capAreas(cfg CAPConfig, inc Incident) []capArea {
 		}
 		areas = append(areas, capArea{AreaDesc: desc, Polygon: polys})
 	}
+	if src := inc.Source; src != nil {
+		if poly, err := capRing(src.Ring); err == nil {
+			desc := "Estimated source position (95 %)"
+			if src.Ambiguous {
+				desc += "; a mirror position across the road is as likely"
+			}
+			areas = append(areas, capArea{AreaDesc: desc, Polygon: []string{poly}})
+		}
+	}
 	return areas
+}
+
+// capRing is a CAP polygon ("lat,lon" pairs, closed) of a ring of
+// [lon, lat].
+func capRing(ring [][2]float64) (string, error) {
+	pts := make([]string, 0, len(ring)+1)
+	for _, c := range ring {
+		if c[0] < -180 || c[0] > 180 || c[1] < -90 || c[1] > 90 {
+			return "", errors.New("coordinate outside WGS84")
+		}
+		pts = append(pts, capPoint(c[0], c[1]))
+	}
+	if len(pts) > 0 && pts[0] != pts[len(pts)-1] {
+		pts = append(pts, pts[0]) // CAP polygons are closed
+	}
+	if len(pts) < 4 {
+		return "", errors.New("ring with fewer than 4 points")
+	}
+	return strings.Join(pts, " "), nil
 }
 
 func capNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
@@ -386,20 +415,18 @@ func capPolygons(geometry json.RawMessage) ([]string, error) {
 	}
 	out := make([]string, 0, len(outer))
 	for _, ring := range outer {
-		pts := make([]string, 0, len(ring)+1)
-		for _, c := range ring {
-			if len(c) < 2 || c[0] < -180 || c[0] > 180 || c[1] < -90 || c[1] > 90 {
+		pts := make([][2]float64, len(ring))
+		for i, c := range ring {
+			if len(c) < 2 {
 				return nil, errors.New("coordinate outside WGS84")
 			}
-			pts = append(pts, capPoint(c[0], c[1]))
+			pts[i] = [2]float64{c[0], c[1]}
 		}
-		if len(pts) > 0 && pts[0] != pts[len(pts)-1] {
-			pts = append(pts, pts[0]) // CAP polygons are closed
+		poly, err := capRing(pts)
+		if err != nil {
+			return nil, err
 		}
-		if len(pts) < 4 {
-			return nil, errors.New("ring with fewer than 4 points")
-		}
-		out = append(out, strings.Join(pts, " "))
+		out = append(out, poly)
 	}
 	return out, nil
 }

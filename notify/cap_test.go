@@ -215,6 +215,22 @@ func TestCAPAreas(t *testing.T) {
 		t.Errorf("circle with 0.25 km %q", got)
 	}
 
+	// The estimated source position: its ellipse as a closed polygon
+	// after the other areas; the document still validates.
+	e.Incident.Source = &Source{LonLat: [2]float64{-70.05, -33.35}, Ambiguous: true,
+		Ring: [][2]float64{{-70.05, -33.36}, {-70.04, -33.35}, {-70.05, -33.34}, {-70.06, -33.35}}}
+	a, _ = renderCAP(t, testCAP, e)
+	if ar := a.Info[0].Area[2]; !strings.HasPrefix(ar.AreaDesc, "Estimated source position (95 %)") || !strings.Contains(ar.AreaDesc, "mirror") ||
+		!reflect.DeepEqual(ar.Polygon, []string{"-33.36,-70.05 -33.35,-70.04 -33.34,-70.05 -33.35,-70.06 -33.36,-70.05"}) {
+		t.Errorf("source area %+v", ar)
+	}
+	// A ring outside WGS84 is left out rather than stopping the alert.
+	e.Incident.Source.Ring[1][1] = 95
+	if a, _ = renderCAP(t, testCAP, e); len(a.Info[0].Area) != 2 {
+		t.Errorf("areas with a broken source ring: %+v", a.Info[0].Area)
+	}
+	e.Incident.Source = nil
+
 	// No fix ever: no circle at 0,0.
 	e.Incident.Fence = nil
 	e.Incident.Peak.LonLat, e.Incident.Peak.GPSValid = [2]float64{0, 0}, false

@@ -87,6 +87,18 @@ type Fence struct {
 	Geometry json.RawMessage `json:"geometry,omitempty"`
 }
 
+// Source is an incident's estimated source position with its 95 %
+// ellipse.
+type Source struct {
+	// LonLat is [lon, lat], WGS84, GeoJSON order.
+	LonLat [2]float64 `json:"lonlat"`
+	// Ring is the 95 % ellipse as a closed ring of [lon, lat].
+	Ring [][2]float64 `json:"ring"`
+	// Ambiguous: a mirror position is as likely (one straight pass
+	// cannot tell the side of the road).
+	Ambiguous bool `json:"ambiguous,omitempty"`
+}
+
 // Incident is the snapshot of an incident after a change: everything a
 // notification needs, so a delivery can be rendered from the stored
 // delivery alone (the outbox stores it before the first attempt).
@@ -104,6 +116,9 @@ type Incident struct {
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 	Fence     *Fence    `json:"fence,omitempty"`
+	// Source is where a source was estimated to be, when an estimate
+	// was fitted (package localize).
+	Source *Source `json:"source,omitempty"`
 
 	AckedBy      string     `json:"acked_by,omitempty"`
 	AckedAt      time.Time  `json:"acked_at,omitzero"`

@@ -89,12 +89,14 @@ type Store interface {
 	Alarms
 	Realarms
 	Incidents
+	IncidentSources
 	Aggregates
 	Overlays
 	Spectra
 	Shifts
 	Sites
 	AlarmStreamer
+	AreaStreamer
 	// Ping checks that the backing database answers.
 	Ping(ctx context.Context) error
 	Close()

@@ -35,3 +35,21 @@ type Streamer interface {
 type AlarmStreamer interface {
 	EachAlarm(ctx context.Context, f AlarmFilter, fn func(*rules.Episode) error) error
 }
+
+// AreaQuery selects the samples with a GPS fix inside Box (west, south,
+// east, north, degrees; west > east is not supported: see BoxAround) in
+// [From, To), of Devices (nil: every device), ordered by device, then
+// time.
+type AreaQuery struct {
+	Box      [4]float64
+	From, To time.Time
+	Devices  []int64
+	Limit    int // stop after that many samples (0: none)
+}
+
+// AreaStreamer streams the samples of an area and a time window in one
+// query (the source fit of an incident: every vehicle near it). Every store
+// implements it.
+type AreaStreamer interface {
+	EachSampleInArea(ctx context.Context, q AreaQuery, fn SampleFunc) error
+}

@@ -99,9 +99,12 @@ type Result struct {
 	CRB              []float64 // √trace of the CRB covariance, A unknown
 	Covered          int       // the truth in the best mode's ellipse
 	CoveredWald      int       // ... in its observed-information ellipse alone
-	CoveredAny       int       // ... in any reported mode's ellipse
-	Ambiguous        int
-	Significant      int // TS ≥ 25
+	CoveredAny       int       // ... in any reported mode's region
+	// ... in the best mode's summary ellipse, and in any mode's.
+	CoveredEllipse, CoveredEllipseAny int
+	CoveredAnySignificant             int // CoveredAny among the trials with TS ≥ 25
+	Ambiguous                         int
+	Significant                       int // TS ≥ 25
 }
 
 // Median of a slice (NaN when empty).
@@ -321,11 +324,24 @@ func trial(sc Scenario, sites [][]site, opt Options, rng *rand.Rand, res *Result
 	if covAny {
 		res.CoveredAny++
 	}
+	ellAny := est.ContainsEllipse(0, 0)
+	for _, m := range est.Alternatives {
+		ellAny = ellAny || m.ContainsEllipse(0, 0)
+	}
+	if est.ContainsEllipse(0, 0) {
+		res.CoveredEllipse++
+	}
+	if ellAny {
+		res.CoveredEllipseAny++
+	}
 	if est.Ambiguous {
 		res.Ambiguous++
 	}
-	if est.TS >= 25 {
+	if est.TS >= localize.SignificantTS {
 		res.Significant++
+		if covAny {
+			res.CoveredAnySignificant++
+		}
 	}
 	// The bound at the truth, with the backgrounds the fit used (each pass
 	// its own), A unknown.
@@ -348,7 +364,7 @@ func segDist(r localize.Reading) float64 {
 // Write prints the table and the goals.
 func Write(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tWald cov.\tcov. any mode\tambiguous\t")
+	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tcov. any mode\tany, TS≥25\tellipse cov.\tellipse any\tWald cov.\tambiguous\t")
 	for _, r := range results {
 		n := float64(max(r.Trials, 1))
 		closest := Median(r.ClosestM)
@@ -356,18 +372,22 @@ func Write(w io.Writer, results []Result) {
 		if len(r.Distances) == 1 {
 			errs = r.Resolved
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t\n",
 			r.Name, r.Trials, 100*float64(r.Significant)/n, closest, Median(r.Errors), Median(r.Resolved),
 			Median(errs)/closest, Median(r.CRB), Median(errs)/Median(r.CRB),
-			100*float64(r.Covered)/n, 100*float64(r.CoveredWald)/n, 100*float64(r.CoveredAny)/n, 100*float64(r.Ambiguous)/n)
+			100*float64(r.Covered)/n, 100*float64(r.CoveredAny)/n, 100*float64(r.CoveredAnySignificant)/float64(max(r.Significant, 1)), 100*float64(r.CoveredEllipse)/n, 100*float64(r.CoveredEllipseAny)/n,
+			100*float64(r.CoveredWald)/n, 100*float64(r.Ambiguous)/n)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, `
 err/closest and err/CRB use the mirror-resolved error for one pass (one straight pass cannot tell
 the side of the road: the fit reports both modes, "ambiguous"), the best mode's error for several.
-coverage: the truth inside the best mode's 95 % ellipse (axes of the observed information, lengths
-from the profile likelihood); Wald cov.: inside the observed-information ellipse alone; any mode:
-inside the ellipse of the best or of a reported mirror mode.
+coverage: the truth inside the best mode's 95 % region (the profile-likelihood contour, every
+vehicle's background profiled too, scaled by the dispersion); any mode: inside the region of the
+best or of a reported mirror mode (the reported region: their union); any, TS≥25: the same among
+the fits the map draws (significant); ellipse: inside the summary ellipse (axes of the observed
+information, lengths from the profile likelihood) of the best mode, of any mode; Wald cov.: inside
+the observed-information ellipse alone.
 CRB: √trace of the (x, y) block of the inverse expected Fisher information at the truth, A unknown;
 an efficient estimator's median radial error is ≈ 0.83 of it (isotropic 2-D Gaussian).
 Goals (issue #20): 1 pass median ≤ 0.30 × closest approach; ≥ 3 passes ≤ 50 m: ≤ 10 m;

@@ -1,9 +1,12 @@
 // An incident's analysis: the source estimate with its 95 % ellipse on the
-// map (GET /api/v1/incidents/{id}/source) and the summed spectrum with
-// nuclide hints in the incident's card (…/spectrum). The estimate is
-// recomputed by the server from the stored passes; it is fetched again
-// when the incident changes (new alarms, a later last-seen), at most once
-// every REFRESH_MS.
+// map and the summed spectrum with nuclide hints in the incident's card
+// (…/spectrum). The server refits an incident's source as its alarms
+// progress and pushes each estimate as a live "source" frame (snapshots
+// carry the stored ones): the card draws those as they come. On opening a
+// card without a live estimate fitted through the incident's last alarm,
+// it asks GET /api/v1/incidents/{id}/source (the stored estimate, or a fit
+// for this viewer). The spectrum is fetched again when the incident
+// changes, at most once every REFRESH_MS.
 import { get } from './api.js';
 import { EMPTY } from './map.js';
 import { h, replace } from './ui/dom.js';
@@ -28,6 +31,7 @@ export class IncidentAnalysis {
     this.last = 0;
     this.timer = 0;
     this.shown = EMPTY; // the GeoJSON on the map
+    this.estimates = new Map(); // incident id → latest live estimate
     if (incidents) {
       incidents.addEventListener('change', () => {
         if (!this.current) return;
@@ -39,10 +43,28 @@ export class IncidentAnalysis {
     }
   }
 
+  // replaceSources takes a snapshot's estimates (the live list restarts).
+  replaceSources(list) {
+    this.estimates = new Map((list || []).filter((s) => s && s.incident_id).map((s) => [s.incident_id, s]));
+    if (this.current && this.estimates.has(this.current.id)) this.applySource(this.estimates.get(this.current.id));
+  }
+
+  // applySource takes a live estimate; the open card redraws with it
+  // when it was fitted for the incident as the card knows it, or before.
+  applySource(src) {
+    if (!src || !src.incident_id) return;
+    this.estimates.set(src.incident_id, src);
+    const cur = this.current;
+    if (cur && cur.id === src.incident_id && cur.spec && usable(src, cur, false)) {
+      cur.src = { status: 'fulfilled', value: { source: src } };
+      this.render(cur);
+    }
+  }
+
   refreshSoon() {
     clearTimeout(this.timer);
     const wait = Math.max(0, this.last + REFRESH_MS - Date.now());
-    this.timer = setTimeout(() => this.load(), wait);
+    this.timer = setTimeout(() => this.load(false), wait);
   }
 
   // show analyses inc into el (a container in its card) and on the map.
@@ -50,7 +72,7 @@ export class IncidentAnalysis {
     if (this.current && this.current.el !== el) replace(this.current.el);
     this.current = { id: inc.id, el, lastSeen: inc.last_seen };
     replace(el, h('p', { class: 'muted' }, 'Locating the source…'));
-    return this.load();
+    return this.load(true);
   }
 
   hide() {
@@ -59,12 +81,28 @@ export class IncidentAnalysis {
     this.map.getSource('incident-source').setData(EMPTY);
   }
 
-  async load() {
+  // load fetches the spectrum, and the source unless a live estimate
+  // serves: on opening, one fitted through the incident's last alarm; on
+  // a change of an open card, any (the next frame brings the refit).
+  async load(opening) {
     const cur = this.current;
     if (!cur) return;
     this.last = Date.now();
-    const [src, spec] = await Promise.allSettled([get(`/incidents/${cur.id}/source`), get(`/incidents/${cur.id}/spectrum`)]);
+    const live = this.estimates.get(cur.id);
+    const fresh = usable(live, cur, opening);
+    const [src, spec] = await Promise.allSettled([
+      fresh ? Promise.resolve({ source: live }) : get(`/incidents/${cur.id}/source`),
+      get(`/incidents/${cur.id}/spectrum`)]);
     if (this.current !== cur) return;
+    // A frame that came meanwhile is newer than what was asked.
+    const newer = this.estimates.get(cur.id);
+    cur.src = newer && newer !== live && usable(newer, cur, false) ? { status: 'fulfilled', value: { source: newer } } : src;
+    cur.spec = spec;
+    this.render(cur);
+  }
+
+  render(cur) {
+    const { src, spec } = cur;
     const parts = [];
     if (src.status === 'fulfilled') {
       const s = src.value.source;
@@ -91,4 +129,13 @@ export class IncidentAnalysis {
     replace(cur.el, ...parts);
     cur.el.dispatchEvent(new CustomEvent('analysis', { bubbles: true }));
   }
+}
+
+// usable: a live estimate serves the open card when it was fitted for the
+// incident's last alarm as the card knows it (opening), or for no later
+// one (afterwards: an incident's progress frame may trail its estimate).
+function usable(src, cur, opening) {
+  if (!src) return false;
+  const through = Date.parse(src.through), last = Date.parse(cur.lastSeen);
+  return opening ? through === last : through <= last;
 }

@@ -215,7 +215,8 @@ export class LiveClient extends EventTarget {
         this.snapshots = (this.snapshots || 0) + 1;
         this.lastRecovered = f.recovered; // undefined on a fresh connect
         this.h.onSnapshot({ positions: f.positions || null, alarms: f.recovered ? null : f.alarms || [],
-          incidents: f.recovered || !f.incidents ? null : f.incidents });
+          incidents: f.recovered || !f.incidents ? null : f.incidents,
+          sources: f.recovered || !f.sources ? null : f.sources });
         this.offset = f.offset;
         break;
       case 'alarm':
@@ -224,6 +225,10 @@ export class LiveClient extends EventTarget {
         break;
       case 'incident':
         if (this.h.onIncident) this.h.onIncident(f);
+        this.offset = f.offset;
+        break;
+      case 'source': // an incident's source estimate (PROTOCOL.md "source")
+        if (this.h.onSource) this.h.onSource(f);
         this.offset = f.offset;
         break;
       case 'offset':

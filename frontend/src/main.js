@@ -318,9 +318,10 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     map.fitBounds([[w, s], [e, n]], { padding: 80, maxZoom: 13, duration: 0 });
   };
   const live = new LiveClient({
-    onSnapshot: ({ positions, alarms: list, incidents: incList }) => {
+    onSnapshot: ({ positions, alarms: list, incidents: incList, sources }) => {
       if (positions) vehicles.applyColumns(positions, true);
       frameFleet();
+      if (sources) analysis.replaceSources(sources);
       if (incList) incidents.replaceAll(incList);
       if (list) alarms.replaceAll(list);
     },
@@ -331,6 +332,7 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
     },
     onAlarm: (frame) => alarms.applyEvent(frame),
     onIncident: (frame) => incidents.applyEvent(frame),
+    onSource: (frame) => analysis.applySource(frame.source),
     onPolledAlarms: (list) => alarms.replaceAll(list),
     onPolledIncidents: (list) => incidents.replaceAll(list),
     devices: () => devices,

@@ -7,6 +7,7 @@ import { h, replace, fmtTime } from './ui/dom.js';
 import { doseColor, fmtDose, DOSE_CLASSES } from './dose.js';
 import { doseChart } from './chart.js';
 import { displayFeature } from './fenceshape.js';
+import { sourceText } from './analysis.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const MARGIN_MS = 10 * 60_000; // the report covers the incident ±10 min
@@ -33,10 +34,12 @@ function merc(lon, lat) {
 // trackMap draws tracks [{name, pts:[{lon,lat,dose}]}] coloured by dose,
 // the peak as a ringed cross, and the fences involved (GeoJSON features as
 // GET /fences gives them) behind, in a box of width × height framed on the
-// tracks.
-export function trackMap(tracks, peak, { width = 680, height = 380, fences = [] } = {}) {
+// tracks; source (GET /incidents/{id}/source's answer), if given, adds the
+// estimated source position and its 95 % ellipse.
+export function trackMap(tracks, peak, { width = 680, height = 380, fences = [], source = null } = {}) {
   const all = tracks.flatMap((t) => t.pts.map((p) => merc(p.lon, p.lat)));
   if (peak) all.push(merc(peak.lon, peak.lat));
+  if (source) all.push(merc(source.lon, source.lat), ...(source.ellipse_ring || []).map(([lon, lat]) => merc(lon, lat)));
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'report-map' });
   svg.append(s('rect', { x: 0, y: 0, width, height, fill: '#f4f6f8', stroke: '#9aa5b1' }));
   if (!all.length) {
@@ -81,6 +84,13 @@ export function trackMap(tracks, peak, { width = 680, height = 380, fences = [] 
     }
   }
   svg.append(g);
+  if (source) {
+    const [sx, sy] = P(source.lon, source.lat);
+    svg.append(s('g', { class: 'report-source' },
+      source.ellipse_ring ? s('path', { d: path(source.ellipse_ring) + 'Z', fill: '#ff36e0', 'fill-opacity': 0.15, stroke: '#c000a8', 'stroke-width': 2 }) : null,
+      s('circle', { cx: sx, cy: sy, r: 5, fill: '#c000a8', stroke: '#fff', 'stroke-width': 1.5 }),
+      s('text', { x: sx - 8, y: sy + 4, 'text-anchor': 'end', fill: '#7a006b' }, 'estimated source')));
+  }
   if (peak) {
     const [px, py] = P(peak.lon, peak.lat);
     svg.append(s('g', { class: 'report-peak' },
@@ -132,7 +142,9 @@ export async function showReport(root, id) {
     const to = Date.parse(inc.last_seen) + MARGIN_MS;
     const win = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
     const deviceIds = [...new Set(inc.alarms.map((a) => a.device_id).concat(inc.peak_device_id ? [inc.peak_device_id] : []))];
-    const [{ devices }, { rules }, fc] = await Promise.all([get('/devices'), get('/rules'), get('/fences')]);
+    const [{ devices }, { rules }, fc, located] = await Promise.all([get('/devices'), get('/rules'), get('/fences'),
+      getPatiently(`/incidents/${id}/source`).then((r) => r.source, (err) => ({ error: err }))]);
+    const source = located && !located.error ? located : null;
     const details = [];
     for (const a of inc.alarms) details.push(await getPatiently(`/alarms/${a.id}`));
     // Sequentially: the server runs at most two large queries per user.
@@ -185,10 +197,17 @@ export async function showReport(root, id) {
           h('dt', null, 'Adjudication'), h('dd', { 'data-field': 'adjudication' }, adjudication))),
       h('section', { class: 'report-map-section' },
         h('h2', null, 'Tracks'),
-        trackMap(mapTracks, peak && peak.gps ? peak : null, { fences }),
+        trackMap(mapTracks, peak && peak.gps ? peak : null, { fences, source: source && source.significant ? source : null }),
         tracks.some((t) => t.cut) ? h('p', { class: 'error' }, `Only the first ${TRACK_LIMIT} samples of a vehicle are drawn.`) : null,
         h('p', { class: 'report-legend' }, 'Dose rate (µSv/h): ', DOSE_CLASSES.map((c) =>
           h('span', null, h('i', { style: { background: c.color } }), ` ${c.label} `)))),
+      h('section', { class: 'report-source-section' },
+        h('h2', null, 'Estimated source'),
+        h('p', { 'data-field': 'source' }, source ? sourceText(source)
+          : `No estimate: ${located && located.error ? errorText(located.error) : 'none'}.`),
+        source && source.significant && source.ellipse ? h('p', { class: 'muted' },
+          `Point-source fit to the counts of every vehicle near the incident (${source.readings} readings); `
+          + `the magenta ellipse on the map holds the source with 95 % confidence.`) : null),
       h('section', { class: 'report-chart' },
         h('h2', null, 'Dose rate over time'),
         tracks.map((t) => h('figure', null, doseChart(t.samples, { from, to, width: 680, height: 150, title: name(t.id),

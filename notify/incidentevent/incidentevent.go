@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/radtrack/radtrack/incidents"
+	"github.com/radtrack/radtrack/localize"
 	"github.com/radtrack/radtrack/notify"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
@@ -20,6 +21,12 @@ import (
 type Lookup interface {
 	DeviceByID(ctx context.Context, id int64) (store.Device, error)
 	Fence(ctx context.Context, id int64) (store.Fence, error)
+}
+
+// SourceLookup, when a Lookup has it, adds the incident's latest source
+// estimate (its CAP area). The store has it.
+type SourceLookup interface {
+	IncidentSource(ctx context.Context, incidentID int64) (store.IncidentSource, error)
 }
 
 // types maps incident events to notification events.
@@ -68,6 +75,9 @@ func Of(ctx context.Context, st Lookup, ev incidents.Event) notify.Event {
 		if out.Fence == nil && ep.FenceID != 0 {
 			out.Fence = fenceOf(ctx, st, ep.FenceID)
 		}
+	}
+	if sl, ok := st.(SourceLookup); ok {
+		out.Source = sourceOf(ctx, sl, inc.ID)
 	}
 	out.Title = strings.Join(out.Rules, ", ")
 	if len(out.Vehicles) > 0 {
@@ -119,4 +129,19 @@ func fenceOf(ctx context.Context, st Lookup, id int64) *notify.Fence {
 		f.Geometry = feature.Geometry
 	}
 	return f
+}
+
+// sourceOf is the incident's stored source estimate with its ellipse, nil
+// when there is none (not fitted yet, nothing to fit, or unreadable: a
+// missing estimate must not stop an alarm).
+func sourceOf(ctx context.Context, st SourceLookup, id int64) *notify.Source {
+	stored, err := st.IncidentSource(ctx, id)
+	if err != nil {
+		return nil
+	}
+	var est localize.IncidentSource
+	if json.Unmarshal(stored.Estimate, &est) != nil || est.Ellipse == nil || len(est.Ring) < 4 {
+		return nil
+	}
+	return &notify.Source{LonLat: [2]float64{est.Lon, est.Lat}, Ring: est.Ring, Ambiguous: est.Ambiguous}
 }

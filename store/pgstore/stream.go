@@ -19,10 +19,16 @@ func (s *Store) EachSample(ctx context.Context, q store.StreamQuery, fn store.Sa
 	if q.Limit > 0 {
 		limit = q.Limit
 	}
-	var fnErr error // the caller's own error goes back as it is
-	err := s.stream(ctx, `SELECT `+strings.Join(measurementColumns, ", ")+`
+	return s.eachSample(ctx, fmt.Sprintf("stream samples of device %d", q.DeviceID), `SELECT `+strings.Join(measurementColumns, ", ")+`
 		FROM measurements WHERE device_id = $1 AND time >= $2 AND time < $3
-		ORDER BY time LIMIT $4`, []any{q.DeviceID, q.From, q.To, limit}, func(rows pgx.Rows) error {
+		ORDER BY time LIMIT $4`, []any{q.DeviceID, q.From, q.To, limit}, fn)
+}
+
+// eachSample streams the samples a query of measurementColumns selects to
+// fn; fn's own error goes back as it is, the database's wrapped in what.
+func (s *Store) eachSample(ctx context.Context, what, sql string, args []any, fn store.SampleFunc) error {
+	var fnErr error
+	err := s.stream(ctx, sql, args, func(rows pgx.Rows) error {
 		smp, err := scanSample(rows)
 		if err != nil {
 			return err
@@ -34,7 +40,7 @@ func (s *Store) EachSample(ctx context.Context, q store.StreamQuery, fn store.Sa
 		return fnErr
 	}
 	if err != nil {
-		return fmt.Errorf("stream samples of device %d: %w", q.DeviceID, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

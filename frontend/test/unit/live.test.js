@@ -172,6 +172,25 @@ test('an offset frame moves the resume offset', async () => {
   assert.equal(FakeWS.instances[1].url, 'ws://rt.test/api/v1/live?offset=1883912374900000000');
 });
 
+test('source frames reach onSource and move the offset; a snapshot carries the estimates', async () => {
+  const { c, got } = client();
+  const sources = [];
+  c.h.onSource = (f) => sources.push(f);
+  current = c;
+  c.start();
+  const ws = FakeWS.instances[0];
+  ws.open();
+  const est = { incident_id: 4, lat: 51.95, lon: 4.05, through: '2026-01-01T00:00:00Z' };
+  ws.recv({ v: 1, type: 'snapshot', offset: '100', alarms: [], incidents: [], sources: [est], positions: { id: [], lon: [], lat: [] } });
+  assert.deepEqual(got.snapshots[0].sources, [est]);
+  ws.recv({ v: 1, type: 'source', offset: '101', event: 'updated', incident_id: 4, device_id: 7, source: { ...est, lat: 51.951 } });
+  assert.equal(sources.length, 1);
+  assert.equal(sources[0].source.lat, 51.951);
+  assert.equal(c.offset, '101', 'a processed source frame is resumed after');
+  ws.recv({ v: 1, type: 'snapshot', offset: '102', recovered: true, positions: { id: [], lon: [], lat: [] } });
+  assert.equal(got.snapshots[1].sources, null, 'recovered: keep the estimates');
+});
+
 test('a silent socket is dropped: polling at once, then a resumed socket', async () => {
   mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
   const { c, got, states } = client();
