@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -272,26 +273,16 @@ func (c *conn) sync(req syncRequest) error {
 		}
 		snap.alarms = alarms
 		if h.cfg.OpenIncidents != nil {
-			ctx, cancel := c.callContext()
-			incs, err := h.cfg.OpenIncidents(ctx, c.v)
-			cancel()
+			incs, err := c.snapshotPart("incidents", h.cfg.OpenIncidents)
 			if err != nil {
-				if c.closing() {
-					return errClosing
-				}
-				return &syncError{fmt.Errorf("open incidents: %w", err)}
+				return err
 			}
 			snap.incidents, snap.withIncidents = incs, true
 		}
 		if h.cfg.OpenSources != nil {
-			ctx, cancel := c.callContext()
-			srcs, err := h.cfg.OpenSources(ctx, c.v)
-			cancel()
+			srcs, err := c.snapshotPart("sources", h.cfg.OpenSources)
 			if err != nil {
-				if c.closing() {
-					return errClosing
-				}
-				return &syncError{fmt.Errorf("open sources: %w", err)}
+				return err
 			}
 			snap.sources, snap.withSources = srcs, true
 		}
@@ -329,6 +320,21 @@ func (c *conn) sync(req syncRequest) error {
 	}
 	c.sentOffset = max(req.after, p.last)
 	return nil
+}
+
+// snapshotPart reads one optional part of a full snapshot (open incidents,
+// source estimates) with a timeout of its own.
+func (c *conn) snapshotPart(name string, read func(context.Context, Viewer) ([]json.RawMessage, error)) ([]json.RawMessage, error) {
+	ctx, cancel := c.callContext()
+	defer cancel()
+	part, err := read(ctx, c.v)
+	if err != nil {
+		if c.closing() {
+			return nil, errClosing
+		}
+		return nil, &syncError{fmt.Errorf("open %s: %w", name, err)}
+	}
+	return part, nil
 }
 
 // catchUpWait bounds how long a resume waits for this node's feed to reach

@@ -208,8 +208,14 @@ func instruction(e Event) string {
 
 // envelope is the JSON of an event as webhooks and MQTT carry it.
 type envelope struct {
-	V     int       `json:"v"`
-	Key   string    `json:"key"`
+	V   int    `json:"v"`
+	Key string `json:"key"`
+	eventBody
+}
+
+// eventBody is what every JSON rendering of one event carries (an
+// envelope, each event of a webhook digest).
+type eventBody struct {
 	Event EventType `json:"event"`
 	Time  time.Time `json:"time"`
 	// Pages tells the receiver to alert a person now (raise, re-alarm).
@@ -219,11 +225,11 @@ type envelope struct {
 	Incident Incident `json:"incident"`
 }
 
+func bodyOf(e Event) eventBody {
+	return eventBody{Event: e.Type, Time: e.Time.UTC(), Pages: e.Type.Pages(), Test: e.Test, Title: title(e), Incident: e.Incident}
+}
+
 // eventJSON renders d as the channel-neutral JSON document (version 1).
 func eventJSON(d Delivery) ([]byte, error) {
-	e := d.Event
-	return json.Marshal(envelope{
-		V: 1, Key: d.Key(), Event: e.Type, Time: e.Time.UTC(), Pages: e.Type.Pages(), Test: e.Test,
-		Title: title(e), Incident: e.Incident,
-	})
+	return json.Marshal(envelope{V: 1, Key: d.Key(), eventBody: bodyOf(d.Event)})
 }

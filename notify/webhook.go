@@ -127,12 +127,7 @@ type webhookDigest struct {
 }
 
 type digestEvent struct {
-	Event      EventType         `json:"event"`
-	Time       time.Time         `json:"time"`
-	Pages      bool              `json:"pages"`
-	Test       bool              `json:"test,omitempty"`
-	Title      string            `json:"title"`
-	Incident   Incident          `json:"incident"`
+	eventBody
 	Recipients []digestRecipient `json:"recipients"`
 }
 
@@ -162,8 +157,7 @@ func (w *Webhook) SendDigest(ctx context.Context, g Digest) error {
 		if !ok {
 			i = len(body.Events)
 			index[ref] = i
-			body.Events = append(body.Events, digestEvent{Event: e.Type, Time: e.Time.UTC(), Pages: e.Type.Pages(), Test: e.Test,
-				Title: title(e), Incident: e.Incident})
+			body.Events = append(body.Events, digestEvent{eventBody: bodyOf(e)})
 		}
 		body.Pages = body.Pages || e.Type.Pages()
 		body.Events[i].Recipients = append(body.Events[i].Recipients, digestRecipient{ID: d.Recipient.ID, Name: d.Recipient.Name, Key: d.Key()})
