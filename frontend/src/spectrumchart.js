@@ -37,7 +37,9 @@ export function spectrumChart(data, { width = 360, height = 170 } = {}) {
   }
   for (const e of [100, 500, 1000, 1500, 2000, 2500, 3000]) {
     if (e < eMin || e > eMax) continue;
-    svg.append(s('text', { x: X(e), y: height - 10, 'text-anchor': 'middle', class: 'axis' }, String(e)));
+    // A label at the right edge ends there instead of being cut in half.
+    const atEdge = X(e) + 14 > width;
+    svg.append(s('text', { x: X(e), y: height - 10, 'text-anchor': atEdge ? 'end' : 'middle', class: 'axis' }, String(e)));
   }
   svg.append(s('text', { x: width - pad.r, y: height - 1, 'text-anchor': 'end', class: 'axis' }, 'keV'));
   svg.append(s('text', { x: 2, y: pad.t + 8, class: 'axis' }, '/s'));
