@@ -30,7 +30,11 @@ type EstimatorConfig struct {
 	// it, new incidents are not fitted in the background (the REST route
 	// still fits them on demand).
 	MaxIncidents int
-	Options      IncidentOptions // DefaultIncidentOptions when zero
+	// Duty is the share of one core fitting may take (0.25): after a fit
+	// that took d, the next waits d·(1/Duty − 1). An emergency has dozens
+	// of incidents due at once, and ingest and the live feed come first.
+	Duty    float64
+	Options IncidentOptions // DefaultIncidentOptions when zero
 	// Publish, if set, gets every stored estimate (the live frame).
 	Publish func(ctx context.Context, inc store.Incident, estimate json.RawMessage)
 	Log     *slog.Logger
@@ -68,6 +72,9 @@ func NewEstimator(st EstimatorStore, cfg EstimatorConfig) *Estimator {
 	}
 	if cfg.MaxIncidents <= 0 {
 		cfg.MaxIncidents = 1000
+	}
+	if cfg.Duty <= 0 || cfg.Duty > 1 {
+		cfg.Duty = 0.25
 	}
 	if cfg.Options.Margin <= 0 && cfg.Options.RadiusM <= 0 {
 		cfg.Options = DefaultIncidentOptions()
@@ -121,9 +128,13 @@ func (e *Estimator) Run(ctx context.Context) {
 	for {
 		id, wait := e.next()
 		if id != 0 {
+			start := time.Now()
 			e.fit(ctx, id)
-			if ctx.Err() != nil {
+			rest := time.Duration(float64(time.Since(start)) * (1/e.cfg.Duty - 1))
+			select {
+			case <-ctx.Done():
 				return
+			case <-time.After(rest):
 			}
 			continue
 		}

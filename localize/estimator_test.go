@@ -210,3 +210,41 @@ func (s *fitStarts) ListSites(ctx context.Context) ([]store.Site, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Fitting takes at most Duty of one core: after a fit that took d, the
+// next starts no sooner than d·(1/Duty − 1) after it ended, however soon it
+// is due.
+func TestEstimatorYieldsBetweenFits(t *testing.T) {
+	db, inc := estimatorFixture(t)
+	st := &fitStarts{Store: db}
+	ended := make(chan time.Time, 4)
+	est := NewEstimator(st, EstimatorConfig{Every: time.Millisecond, Duty: 0.2,
+		Publish: func(context.Context, store.Incident, json.RawMessage) { ended <- time.Now() }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { est.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	est.Note(inc)
+	var end0 time.Time
+	select {
+	case end0 = <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fit")
+	}
+	est.Note(inc) // due at once
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no second fit")
+	}
+	st.mu.Lock()
+	starts := append([]time.Time(nil), st.starts...)
+	st.mu.Unlock()
+	if len(starts) != 2 {
+		t.Fatalf("%d fits started, want 2", len(starts))
+	}
+	took := end0.Sub(starts[0])
+	if wait := starts[1].Sub(end0); wait < 4*took*9/10 {
+		t.Errorf("the second fit started %s after the first, which took %s, ended; want at least 4× that (duty 0.2)", wait, took)
+	}
+}
