@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/auth"
@@ -116,6 +117,8 @@ type ScenarioResult struct {
 	// CPUOfNormal the median of its ratio to the same round's normal.
 	CPUPerRow   []time.Duration
 	CPUOfNormal float64
+	// Commits are the writer's group commits of the last round.
+	Commits string
 }
 
 func (r IngestResult) String() string {
@@ -139,7 +142,7 @@ func (r IngestResult) String() string {
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(&b, "scenario %s: %.1f %% of normal (median of rounds %s); rows/s by round %.0f; best round ack p50 %s p99 %s; %d alarms open\n",
 			sc.Name, 100*sc.OfNormal, percents(sc.Ratios), sc.Rounds, sc.AckP50.Round(10*time.Microsecond), sc.AckP99.Round(10*time.Microsecond), sc.Alarms)
-		fmt.Fprintf(&b, "  CPU of this process (server + clients) per row: %s by round = %.1f %% of normal's (median)\n", sc.CPUPerRow, 100*sc.CPUOfNormal)
+		fmt.Fprintf(&b, "  CPU of this process (server + clients) per row: %s by round = %.1f %% of normal's (median); last round %s\n", sc.CPUPerRow, 100*sc.CPUOfNormal, sc.Commits)
 	}
 	return b.String()
 }
@@ -449,6 +452,7 @@ func runScenarios(ctx context.Context, res *IngestResult, progress io.Writer,
 			})
 			r.RowsPerSec, r.AckP50, r.AckP99 = ph.rate, ph.p50, ph.p99
 			r.CPUPerRow = append(best.CPUPerRow, ph.cpuPerRow)
+			r.Commits = ph.commits.String()
 			if err == nil {
 				var open []rules.Episode
 				open, err = st.ListAlarms(ctx, store.AlarmFilter{States: []rules.State{rules.StateRaised}})
@@ -462,7 +466,7 @@ func runScenarios(ctx context.Context, res *IngestResult, progress io.Writer,
 			if r.RowsPerSec > best.RowsPerSec {
 				*best = r
 			} else {
-				best.Rounds, best.CPUPerRow = r.Rounds, r.CPUPerRow
+				best.Rounds, best.CPUPerRow, best.Commits = r.Rounds, r.CPUPerRow, r.Commits
 			}
 		}
 	}
@@ -578,6 +582,32 @@ type phase struct {
 	rate      float64
 	p50, p99  time.Duration
 	cpuPerRow time.Duration
+	commits   commits
+}
+
+// commits is what the writer's group commits of a phase were.
+type commits struct {
+	n         int
+	avgRows   float64
+	avgCommit time.Duration
+}
+
+func (c commits) String() string {
+	return fmt.Sprintf("%d commits of %.0f rows in %s on average", c.n, c.avgRows, c.avgCommit.Round(10*time.Microsecond))
+}
+
+// commitsOf reads the writer's metrics of a phase.
+func commitsOf(m *metrics.Metrics) commits {
+	var secs, rows dto.Metric
+	if m.CommitSeconds.Write(&secs) != nil || m.BatchSize.Write(&rows) != nil {
+		return commits{}
+	}
+	n := secs.GetHistogram().GetSampleCount()
+	if n == 0 {
+		return commits{}
+	}
+	return commits{n: int(n), avgRows: rows.GetHistogram().GetSampleSum() / float64(n),
+		avgCommit: time.Duration(secs.GetHistogram().GetSampleSum() / float64(n) * float64(time.Second))}
 }
 
 func processCPU() time.Duration {
@@ -690,7 +720,8 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 	slices.Sort(all)
 	p := func(q float64) time.Duration { return all[min(len(all)-1, int(q*float64(len(all))))] }
 	rows := perDevice * len(tokens)
-	return phase{rate: float64(rows) / elapsed.Seconds(), p50: p(0.50), p99: p(0.99), cpuPerRow: cpu / time.Duration(rows)}, nil
+	return phase{rate: float64(rows) / elapsed.Seconds(), p50: p(0.50), p99: p(0.99), cpuPerRow: cpu / time.Duration(rows),
+		commits: commitsOf(m)}, nil
 }
 
 // runEmbedded measures the embedded store: HTTP ingest into one fresh
