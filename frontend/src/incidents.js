@@ -24,13 +24,23 @@ export function mergeAlarms(inc, prev) {
 }
 
 export class IncidentStore extends EventTarget {
-  // refetch(id), if given, is called when a partial frame cannot be
-  // completed here (an incident this store did not hold): it should fetch
-  // the whole incident and applyLocal it.
-  constructor({ refetch } = {}) {
+  // fetchIncident(id), if given, resolves to the whole incident (REST);
+  // it is asked, once at a time per incident, when a partial frame cannot
+  // be completed here (an incident this store did not hold).
+  constructor({ fetchIncident } = {}) {
     super();
     this.open = new Map(); // id → incident (raised or acknowledged)
-    this.refetch = refetch;
+    this.fetchIncident = fetchIncident;
+    this.fetching = new Set(); // incident ids being fetched
+  }
+
+  refetch(id) {
+    if (!this.fetchIncident || this.fetching.has(id)) return;
+    this.fetching.add(id);
+    this.fetchIncident(id)
+      .then((inc) => { if (inc) this.applyLocal(inc); })
+      .catch(() => {}) // the next frame or snapshot brings it
+      .finally(() => this.fetching.delete(id));
   }
 
   replaceAll(list) {
@@ -44,7 +54,7 @@ export class IncidentStore extends EventTarget {
     const id = frame.incident_id || inc.id;
     if (!id) return;
     inc.id = id;
-    if (inc.changed_alarms && !mergeAlarms(inc, this.open.get(id)) && this.refetch) this.refetch(id);
+    if (inc.changed_alarms && !mergeAlarms(inc, this.open.get(id))) this.refetch(id);
     if (inc.state === 'resolved' || frame.event === 'resolved') this.open.delete(id);
     else this.open.set(id, inc);
     this.emit();

@@ -160,15 +160,8 @@ function wire({ user, map, mapWrap, tabsBar, tabBody, conn, count, banner, statu
 
   const alarms = new AlarmStore();
   // A partial incident frame for an incident this page did not hold (its
-  // peak moved to a vehicle it sees) is completed from REST, once at a time.
-  const refetching = new Set();
-  const incidents = new IncidentStore({
-    refetch: (id) => {
-      if (refetching.has(id)) return;
-      refetching.add(id);
-      get(`/api/v1/incidents/${id}`).then((inc) => incidents.applyLocal(inc)).catch(() => {}).finally(() => refetching.delete(id));
-    },
-  });
+  // peak moved to a vehicle it sees) is completed from REST.
+  const incidents = new IncidentStore({ fetchIncident: (id) => get(`/incidents/${id}`).then((b) => b && b.incident) });
   const deviceName = (id) => vehicles.name(id);
   let peakMarker = null;
   const locate = (a) => {

@@ -67,9 +67,10 @@ test('an alarm whose card has an open form keeps its own card', () => {
   assert.deepEqual(main.find((c) => c.key === 'i7').item.alarms.map((a) => a.id), [2]);
 });
 
-test('a partial incident frame merges its changed alarms into the incident held; one for an unknown incident asks for the whole', () => {
+test('a partial incident frame merges its changed alarms into the incident held; one for an unknown incident asks for the whole, once', async () => {
   const asked = [];
-  const store = new IncidentStore({ refetch: (id) => asked.push(id) });
+  let answer;
+  const store = new IncidentStore({ fetchIncident: (id) => { asked.push(id); return new Promise((r) => { answer = r; }); } });
   store.applyEvent({ event: 'raised', incident_id: 7, incident: { id: 7, state: 'raised', severity: 'alarm', alarms: [alarm(2), alarm(1)] } });
   store.applyEvent({ event: 'updated', incident_id: 7, incident: { id: 7, state: 'raised', severity: 'critical', alarm_count: 3, alarms: null,
     changed_alarms: [alarm(3, { severity: 'critical' }), alarm(1, { state: 'acknowledged' })] } });
@@ -79,7 +80,17 @@ test('a partial incident frame merges its changed alarms into the incident held;
   assert.equal(inc.severity, 'critical', 'the summary is the frame\'s');
   assert.equal(inc.changed_alarms, undefined);
   assert.deepEqual(asked, []);
-  store.applyEvent({ event: 'updated', incident_id: 9, incident: { id: 9, state: 'raised', alarm_count: 40, alarms: null, changed_alarms: [alarm(5)] } });
-  assert.deepEqual(asked, [9], 'an incident not held here is fetched whole');
+  const partial9 = () => ({ event: 'updated', incident_id: 9, incident: { id: 9, state: 'raised', alarm_count: 2, alarms: null, changed_alarms: [alarm(5)] } });
+  store.applyEvent(partial9());
+  store.applyEvent(partial9());
+  assert.deepEqual(asked, [9], 'an incident not held here is fetched whole, once while a fetch is on its way');
   assert.deepEqual(store.open.get(9).alarms.map((a) => a.id), [5], 'meanwhile what came is shown');
+  answer({ id: 9, state: 'raised', alarms: [alarm(6), alarm(5)] });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(store.open.get(9).alarms.map((a) => a.id), [6, 5], 'the fetched incident replaces it');
+  store.applyEvent({ event: 'updated', incident_id: 9, incident: { id: 9, state: 'raised', alarm_count: 3, alarms: null, changed_alarms: [alarm(8)] } });
+  assert.deepEqual(store.open.get(9).alarms.map((a) => a.id), [8, 6, 5], 'a frame completing it merges');
+  assert.deepEqual(asked, [9]);
+  store.applyEvent({ event: 'updated', incident_id: 9, incident: { id: 9, state: 'raised', alarm_count: 5, alarms: null, changed_alarms: [alarm(9)] } });
+  assert.deepEqual(asked, [9, 9], 'a later incomplete frame asks again');
 });
