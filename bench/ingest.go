@@ -4,6 +4,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -277,10 +278,11 @@ func bodyName(columnar bool) string {
 	return "NDJSON"
 }
 
-// median of xs, the upper one of an even count; 0 for none.
-func median(xs []float64) float64 {
+// median of xs, the upper one of an even count; zero for none.
+func median[T cmp.Ordered](xs []T) T {
 	if len(xs) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	sorted := slices.Sorted(slices.Values(xs))
 	return sorted[len(sorted)/2]
@@ -296,9 +298,7 @@ func summarise(phs []phase, raw []float64) (rate float64, p50, p99 time.Duration
 		ratios = append(ratios, ph.rate/raw[i])
 		p50s, p99s = append(p50s, ph.p50), append(p99s, ph.p99)
 	}
-	slices.Sort(p50s)
-	slices.Sort(p99s)
-	return median(rates), p50s[len(p50s)/2], p99s[len(p99s)/2], median(ratios), ratios
+	return median(rates), median(p50s), median(p99s), median(ratios), ratios
 }
 
 // medianCPU is the median CPU per row of phases.
@@ -307,8 +307,7 @@ func medianCPU(phs []phase) time.Duration {
 	for i, ph := range phs {
 		cpu[i] = ph.cpuPerRow
 	}
-	slices.Sort(cpu)
-	return cpu[len(cpu)/2]
+	return median(cpu)
 }
 
 func percents(rs []float64) string {
@@ -478,14 +477,12 @@ func runScenarios(ctx context.Context, res *IngestResult, progress io.Writer,
 		for r, rate := range sc.Rounds {
 			sc.Ratios[r] = rate / res.Scenarios[last].Rounds[r]
 		}
-		sorted := slices.Sorted(slices.Values(sc.Ratios))
-		sc.OfNormal = sorted[len(sorted)/2]
+		sc.OfNormal = median(sc.Ratios)
 		cpu := make([]float64, len(sc.CPUPerRow))
 		for r, c := range sc.CPUPerRow {
 			cpu[r] = float64(c) / float64(res.Scenarios[last].CPUPerRow[r])
 		}
-		slices.Sort(cpu)
-		sc.CPUOfNormal = cpu[len(cpu)/2]
+		sc.CPUOfNormal = median(cpu)
 	}
 	return nil
 }

@@ -160,14 +160,7 @@ func appendSnapshotFrame(b []byte, s snapshot) []byte {
 		b = strconv.AppendBool(b, s.recovered)
 	}
 	if !s.recovered {
-		b = append(b, `,"alarms":[`...)
-		for i, a := range s.alarms {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendRaw(b, a)
-		}
-		b = append(b, ']')
+		b = appendRawList(append(b, `,"alarms":`...), s.alarms)
 		if s.withIncidents {
 			b = appendRawList(append(b, `,"incidents":`...), s.incidents)
 		}

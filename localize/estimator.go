@@ -251,7 +251,7 @@ func siteScope(ctx context.Context, st EstimatorStore, inc store.Incident) (func
 	}
 	siteOf := make(map[int64]int64, len(devices))
 	for _, d := range devices {
-		siteOf[d.ID] = siteID(d.SiteID)
+		siteOf[d.ID] = max(d.SiteID, store.RootSiteID) // none: the root's
 	}
 	dev := inc.PeakDeviceID
 	if _, ok := siteOf[dev]; !ok && len(inc.Alarms) > 0 {
@@ -270,14 +270,6 @@ func siteScope(ctx context.Context, st EstimatorStore, inc store.Incident) (func
 		_, in := within[s]
 		return in
 	}, nil
-}
-
-// siteID: a device created without a site is the root's.
-func siteID(id int64) int64 {
-	if id == 0 {
-		return store.RootSiteID
-	}
-	return id
 }
 
 // Stored is a stored estimate of inc when it still stands — it was

@@ -110,12 +110,9 @@ func (m *Email) Send(ctx context.Context, d Delivery) error {
 	if err := d.validate(); err != nil {
 		return err
 	}
-	to, err := mail.ParseAddress(d.Recipient.Email)
+	to, err := mailbox(d.Recipient)
 	if err != nil {
-		return fmt.Errorf("%w: recipient %s e-mail %q: %v", ErrInvalid, d.Recipient.ID, d.Recipient.Email, err)
-	}
-	if to.Name == "" {
-		to.Name = d.Recipient.Name
+		return err
 	}
 	msg, err := m.message(d, to)
 	if err != nil {
@@ -139,30 +136,19 @@ func (m *Email) SendDigest(ctx context.Context, g Digest) error {
 		return err
 	}
 	first := sorted[0]
-	to, err := mail.ParseAddress(first.Recipient.Email)
+	to, err := mailbox(first.Recipient)
 	if err != nil {
-		return fmt.Errorf("%w: recipient %s e-mail %q: %v", ErrInvalid, first.Recipient.ID, first.Recipient.Email, err)
-	}
-	if to.Name == "" {
-		to.Name = first.Recipient.Name
+		return err
 	}
 	subject := digestTitle(sorted, 2)
-	msg := gomail.NewMsg()
-	msg.FromMailAddress(m.from)
-	msg.ToMailAddress(to)
-	msg.Subject(subject)
-	msg.SetMessageIDWithValue(m.messageID(g.Key()))
-	msg.SetDateWithValue(first.Event.Time)
-	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	msg.SetGenHeader("X-RadTrack-Idempotency-Key", g.Key())
-	msg.SetGenHeader("X-RadTrack-Event", "digest")
+	msg := m.newMsg(to, subject, g.Key(), "digest", first.Event.Time)
 	urgent := false
 	var text strings.Builder
 	views := make([]emailViewData, len(sorted))
 	text.WriteString(subject + "\n")
 	for i, d := range sorted {
 		e := d.Event
-		urgent = urgent || e.Type.Pages() && (e.Incident.Severity == rules.SeverityAlarm || e.Incident.Severity == rules.SeverityCritical)
+		urgent = urgent || urgentMail(e)
 		text.WriteString("\n----\n" + emailText(e))
 		views[i] = emailView(e)
 	}
@@ -258,14 +244,41 @@ func (m *Email) client(ctx context.Context) (*gomail.Client, error) {
 	return c, nil
 }
 
-func (m *Email) message(d Delivery, to *mail.Address) (*gomail.Msg, error) {
-	e := d.Event
+// mailbox is r's address, named after r when the address has no name.
+func mailbox(r Recipient) (*mail.Address, error) {
+	to, err := mail.ParseAddress(r.Email)
+	if err != nil {
+		return nil, fmt.Errorf("%w: recipient %s e-mail %q: %v", ErrInvalid, r.ID, r.Email, err)
+	}
+	if to.Name == "" {
+		to.Name = r.Name
+	}
+	return to, nil
+}
+
+// newMsg starts a mail to to with the headers every RadTrack mail
+// carries: its idempotency key (and Message-ID from it) and event.
+func (m *Email) newMsg(to *mail.Address, subject, key, event string, at time.Time) *gomail.Msg {
 	msg := gomail.NewMsg()
 	msg.FromMailAddress(m.from)
 	msg.ToMailAddress(to)
-	msg.Subject(title(e))
-	msg.SetMessageIDWithValue(m.messageID(d.Key()))
-	msg.SetDateWithValue(e.Time)
+	msg.Subject(subject)
+	msg.SetMessageIDWithValue(m.messageID(key))
+	msg.SetDateWithValue(at)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated") // RFC 3834: no auto-replies
+	msg.SetGenHeader("X-RadTrack-Idempotency-Key", key)
+	msg.SetGenHeader("X-RadTrack-Event", event)
+	return msg
+}
+
+// urgentMail: a page about an alarm or critical incident is marked urgent.
+func urgentMail(e Event) bool {
+	return e.Type.Pages() && (e.Incident.Severity == rules.SeverityAlarm || e.Incident.Severity == rules.SeverityCritical)
+}
+
+func (m *Email) message(d Delivery, to *mail.Address) (*gomail.Msg, error) {
+	e := d.Event
+	msg := m.newMsg(to, title(e), d.Key(), string(e.Type), e.Time)
 	// Thread every mail of an incident under the first one this
 	// recipient got.
 	if first, ok := firstRef(e); ok && first.Version != e.Incident.Version {
@@ -273,10 +286,7 @@ func (m *Email) message(d Delivery, to *mail.Address) (*gomail.Msg, error) {
 		msg.SetGenHeader(gomail.HeaderInReplyTo, ref)
 		msg.SetGenHeader(gomail.HeaderReferences, ref)
 	}
-	msg.SetGenHeader("Auto-Submitted", "auto-generated") // RFC 3834: no auto-replies
-	msg.SetGenHeader("X-RadTrack-Idempotency-Key", d.Key())
-	msg.SetGenHeader("X-RadTrack-Event", string(e.Type))
-	if e.Type.Pages() && (e.Incident.Severity == rules.SeverityAlarm || e.Incident.Severity == rules.SeverityCritical) {
+	if urgentMail(e) {
 		msg.SetImportance(gomail.ImportanceUrgent)
 	}
 	msg.SetBodyString(gomail.TypeTextPlain, emailText(e))
