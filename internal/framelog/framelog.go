@@ -51,6 +51,10 @@ type Log struct {
 	dir      string
 	maxBytes int64
 
+	// replaying lets one Replay run at a time: two would consume the
+	// same frames and race to remove the same segment.
+	replaying sync.Mutex
+
 	mu       sync.Mutex
 	segments []segment // oldest first; the last one is open for appends
 	active   *os.File
@@ -200,6 +204,8 @@ func syncDir(dir string) error {
 // it with the number of frames consumed, and the next Replay starts with
 // the frame that failed.
 func (l *Log) Replay(ctx context.Context, consume func(context.Context, []byte) error) (int, error) {
+	l.replaying.Lock()
+	defer l.replaying.Unlock()
 	consumed := 0
 	for {
 		if err := ctx.Err(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -215,6 +216,51 @@ func TestScanLooksWithoutConsuming(t *testing.T) {
 		}
 		if strings.Join(got, ",") != "a,bb,ccc" {
 			t.Fatalf("Scan = %q, want the three whole frames, twice", got)
+		}
+	}
+}
+
+// Two replays at once (the writer's loop and a manual one): each frame is
+// consumed once, and neither fails on a segment the other removed.
+func TestConcurrentReplaysConsumeEachFrameOnce(t *testing.T) {
+	l, err := Open(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		appendAll(t, l, fmt.Sprint(i))
+	}
+	var (
+		mu  sync.Mutex
+		got = map[string]int{}
+	)
+	consume := func(_ context.Context, p []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got[string(p)]++
+		return nil
+	}
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			_, err := l.Replay(context.Background(), consume)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent replay: %v", err)
+		}
+	}
+	if len(got) != 200 {
+		t.Fatalf("%d distinct frames consumed, want 200", len(got))
+	}
+	for f, n := range got {
+		if n != 1 {
+			t.Fatalf("frame %q consumed %d times", f, n)
 		}
 	}
 }
