@@ -83,6 +83,12 @@ type Config struct {
 // outage: the pass ends and the next one tries again).
 const storeTimeout = 30 * time.Second
 
+// planBatch is how many escalations one planning transaction takes. In a
+// storm a pass stores each incident's whole fan-out before any of it is
+// sent, so a pass of fewer incidents starts sending sooner; a pass of
+// more spends fewer commits and statements per delivery.
+const planBatch = 20
+
 // Dispatcher routes events and drains the outbox.
 type Dispatcher struct {
 	cfg  Config
@@ -91,6 +97,15 @@ type Dispatcher struct {
 	now  func() time.Time
 	m    *dispatchMetrics
 	wake chan struct{}
+	// planWake asks Run's planner for a pass: Handle stores a raise's
+	// escalations and returns, so that in a storm the raises that come
+	// while one pass stores its fan-out are planned together by the next
+	// (one transaction for many incidents, not one each in sequence).
+	planWake chan struct{}
+	// planMu is held by the pass planning due steps on this node (the
+	// planner's or a Tick's; planDue's callers take it); other nodes are
+	// kept apart by the store's locks.
+	planMu sync.Mutex
 
 	mu       sync.Mutex
 	webhooks map[int64]cachedSender
@@ -186,7 +201,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dispatcher{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now, m: m, wake: make(chan struct{}, 1),
+	return &Dispatcher{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now, m: m, wake: make(chan struct{}, 1), planWake: make(chan struct{}, 1),
 		webhooks: map[int64]cachedSender{}, mqtt: map[string]*notify.MQTT{}, stopped: map[int64]stopMark{}, paged: map[int64]pagedMark{}}, nil
 }
 
@@ -222,14 +237,15 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	// event (updates come with samples) would cost ingest.
 	switch ev.Type {
 	case notify.EventRaised, notify.EventRealarmed:
-		cfg, due, err := d.start(ctx, ev, raw)
+		due, err := d.start(ctx, ev, raw)
 		if err != nil || !due || !d.running.Load() {
 			return err
 		}
-		// The escalation is stored: should planning fail now, the next
-		// pass plans it.
-		if err := d.planDue(ctx, cfg); err != nil {
-			d.log.Warn("plan the first step at once (the next pass will)", "incident", ev.Incident.ID, "err", err)
+		// The escalation is stored; the planner sends its first step now
+		// (should that pass fail, the next poll plans it).
+		select {
+		case d.planWake <- struct{}{}:
+		default: // a pass is asked for already; it will see this one
 		}
 		return nil
 	case notify.EventUpdated:
@@ -247,9 +263,10 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 
 // start stores the escalations ev starts; due tells whether a first
 // step is due at once.
-func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMessage) (cfg *snapshot, due bool, err error) {
-	if cfg, err = d.recent(ctx); err != nil {
-		return nil, false, err
+func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMessage) (due bool, err error) {
+	cfg, err := d.recent(ctx)
+	if err != nil {
+		return false, err
 	}
 	// Delays count from when the event reaches us, not from the sample's
 	// time: a backlog replayed after a tunnel must not fire every step at
@@ -266,7 +283,7 @@ func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMes
 		}
 		if err := d.st.StartEscalation(ctx, store.Escalation{IncidentID: ev.Incident.ID, RuleID: r.id, PolicyID: r.spec.Policy,
 			DueAt: d.now().Add(time.Duration(pol.Steps[0].DelayS) * time.Second), Active: true, Event: raw}); err != nil {
-			return nil, false, err
+			return false, err
 		}
 		due = due || pol.Steps[0].DelayS == 0
 		started++
@@ -275,7 +292,7 @@ func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMes
 		d.m.unrouted.Inc()
 		d.log.Info("incident matches no notification rule", "incident", ev.Incident.ID, "severity", ev.Incident.Severity)
 	}
-	return cfg, due, nil
+	return due, nil
 }
 
 // inform sends a non-paging event (acknowledged, resolved) to every
@@ -347,11 +364,15 @@ func (d *Dispatcher) enqueue(ctx context.Context, items []store.OutboxItem, dls 
 	return nil
 }
 
-// lease marks items to be stored already claimed by this node.
+// lease marks items to be stored already claimed by this node. Their
+// next attempt is when the lease runs out (only then may another node
+// claim them), not now: a claim's scan of the due index then stops at the
+// rows really due, instead of walking past a storm's tens of thousands of
+// leased ones on every pass.
 func (d *Dispatcher) lease(items []store.OutboxItem) {
 	until := d.now().Add(d.cfg.Lease)
 	for i := range items {
-		items[i].LeaseOwner, items[i].LeaseUntil, items[i].Attempts = d.cfg.Node, until, 1
+		items[i].LeaseOwner, items[i].LeaseUntil, items[i].Attempts, items[i].NextAttempt = d.cfg.Node, until, 1, until
 	}
 }
 
@@ -441,6 +462,9 @@ func (d *Dispatcher) item(ev notify.Event, evRaw []byte, r notify.Recipient, cha
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.running.Store(true)
 	defer d.running.Store(false)
+	var planner sync.WaitGroup
+	defer planner.Wait()
+	planner.Go(func() { d.planOnWake(ctx) })
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -458,6 +482,25 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
+// planOnWake plans due steps whenever Handle has stored a raise whose
+// first step is due at once, until ctx ends.
+func (d *Dispatcher) planOnWake(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.planWake:
+		}
+		d.planMu.Lock()
+		err := d.planDue(ctx)
+		d.planMu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			d.m.errors.Inc()
+			d.log.Warn("plan the first steps at once (the next poll will)", "err", err)
+		}
+	}
+}
+
 // Close ends the MQTT connections.
 func (d *Dispatcher) Close(ctx context.Context) {
 	d.mu.Lock()
@@ -471,8 +514,14 @@ func (d *Dispatcher) Close(ctx context.Context) {
 // Tick plans every due step and sends every due delivery once; it
 // returns how many deliveries it attempted.
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
-	if err := d.planDue(ctx, nil); err != nil {
-		return 0, err
+	// A pass the planner is making (a storm's raises) queues what it
+	// plans for this drain: sending must not wait for it.
+	if d.planMu.TryLock() {
+		err := d.planDue(ctx)
+		d.planMu.Unlock()
+		if err != nil {
+			return 0, err
+		}
 	}
 	return d.drain(ctx)
 }
@@ -609,9 +658,10 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 // The deliveries are stored leased to this node and queued to be sent
 // from memory by the next drain: no claim round trip, and no other node
 // takes them unless this one dies before finishing them (the lease runs
-// out). cfg is the routing configuration if the caller has just read it
-// (nil: read it when a step is due).
-func (d *Dispatcher) planDue(ctx context.Context, cfg *snapshot) error {
+// out). The caller holds planMu; the routing configuration is read when
+// a step is due (the copy in memory if recent).
+func (d *Dispatcher) planDue(ctx context.Context) error {
+	var cfg *snapshot
 	type planned struct {
 		items []store.OutboxItem
 		dls   []*notify.Delivery
@@ -634,7 +684,7 @@ func (d *Dispatcher) planDue(ctx context.Context, cfg *snapshot) error {
 	for range 50 {
 		steps = steps[:0]
 		actx, cancel := context.WithTimeout(ctx, storeTimeout)
-		n, err := d.st.AdvanceEscalations(actx, d.now(), 100, plan)
+		n, err := d.st.AdvanceEscalations(actx, d.now(), planBatch, plan)
 		cancel()
 		if err != nil || n == 0 {
 			return err

@@ -195,7 +195,7 @@ func TestPlannedStepNotSentAfterAcknowledgement(t *testing.T) {
 		c := &clock{t: t0}
 		d := newDispatcher(t, st, c, "a")
 		handle(t, d, event(notify.EventRaised, 5, 1, t0, rules.SeverityAlarm))
-		if err := d.planDue(context.Background(), nil); err != nil {
+		if err := d.planDue(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		handle(t, d, event(notify.EventAcknowledged, 5, 2, t0, rules.SeverityAlarm))

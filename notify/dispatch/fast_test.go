@@ -70,7 +70,7 @@ func TestPlannedLeaseKeepsOtherNodesOff(t *testing.T) {
 		c := &clock{t: t0}
 		a, b := newDispatcher(t, st, c, "a"), newDispatcher(t, st, c, "b")
 		handle(t, a, event(notify.EventRaised, 4, 1, t0, rules.SeverityAlarm))
-		if err := a.planDue(context.Background(), nil); err != nil {
+		if err := a.planDue(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(a.takeFast()); n != 1 { // a "dies" with it in memory

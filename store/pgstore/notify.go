@@ -184,29 +184,59 @@ func (s *Store) AdvanceEscalations(ctx context.Context, now time.Time, limit int
 			err := r.Scan(&e.IncidentID, &e.RuleID, &e.PolicyID, &e.Step, &e.Cycle, &e.DueAt, &e.Active, &e.Event)
 			return e, err
 		})
-		if err != nil {
+		if err != nil || len(due) == 0 {
 			return err
 		}
+		// One statement stores every planned delivery and one moves every
+		// escalation on: a storm's pass plans many incidents' fan-outs.
+		var (
+			planned [][]store.OutboxItem
+			all     []store.OutboxItem
+			nexts   = make([]store.Escalation, 0, len(due))
+		)
 		for _, e := range due {
 			items, next, err := plan(ctx, e)
 			if err != nil {
 				return fmt.Errorf("plan incident %d rule %d step %d: %w", e.IncidentID, e.RuleID, e.Step, err)
 			}
-			if _, err := enqueue(ctx, tx, items); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE notify_escalations SET step = $3, cycle = $4, due_at = $5, active = $6, updated_at = now()
-				WHERE incident_id = $1 AND rule_id = $2`, e.IncidentID, e.RuleID, next.Step, next.Cycle, next.DueAt, next.Active); err != nil {
-				return err
-			}
-			n++
+			planned, all, nexts = append(planned, items), append(all, items...), append(nexts, next)
 		}
+		if _, err := enqueue(ctx, tx, all); err != nil {
+			return err
+		}
+		for _, items := range planned { // the IDs the store gave, back to each plan's slice
+			all = all[copy(items, all):]
+		}
+		if err := advance(ctx, tx, nexts); err != nil {
+			return err
+		}
+		n = len(due)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("advance escalations: %w", err)
 	}
 	return n, nil
+}
+
+// advance stores each escalation's next step in one statement.
+func advance(ctx context.Context, tx pgx.Tx, next []store.Escalation) error {
+	var (
+		incidents, rules = make([]int64, len(next)), make([]int64, len(next))
+		steps, cycles    = make([]int32, len(next)), make([]int32, len(next))
+		dueAt            = make([]time.Time, len(next))
+		active           = make([]bool, len(next))
+	)
+	for i, e := range next {
+		incidents[i], rules[i], steps[i], cycles[i], dueAt[i], active[i] = e.IncidentID, e.RuleID, int32(e.Step), int32(e.Cycle), e.DueAt, e.Active
+	}
+	_, err := tx.Exec(ctx, `UPDATE notify_escalations e SET step = u.step, cycle = u.cycle, due_at = u.due_at, active = u.active, updated_at = now()
+		FROM unnest($1::int8[], $2::int8[], $3::int4[], $4::int4[], $5::timestamptz[], $6::bool[]) AS u(incident_id, rule_id, step, cycle, due_at, active)
+		WHERE e.incident_id = u.incident_id AND e.rule_id = u.rule_id`, incidents, rules, steps, cycles, dueAt, active)
+	if err != nil {
+		return fmt.Errorf("advance %d escalations: %w", len(next), err)
+	}
+	return nil
 }
 
 // EnqueueDeliveries stores new outbox items.
