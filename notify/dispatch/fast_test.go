@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func (c *claimCounter) ClaimDeliveries(ctx context.Context, owner string, now ti
 	return items, err
 }
 
-// While Run runs, a raise's T+0 step is planned by Handle, stored leased
+// While Run runs, a raise's T+0 step is planned at once (Run's planner), stored leased
 // to this node and sent from memory: the receiver gets every delivery
 // and none of them came back through a claim.
 func TestStepDueNowSentFromMemory(t *testing.T) {
@@ -89,6 +90,76 @@ func TestPlannedLeaseKeepsOtherNodesOff(t *testing.T) {
 		items, _ := st.IncidentDeliveries(context.Background(), 4)
 		if len(items) != 1 || items[0].State != store.DeliverySent || items[0].Attempts != 2 {
 			t.Fatalf("outbox %+v, want one sent delivery with 2 attempts counted", items)
+		}
+	})
+}
+
+// gatedPlanning holds every planning pass until gate is closed, and
+// notes how many escalations each pass planned.
+type gatedPlanning struct {
+	Store
+	gate   chan struct{}
+	mu     sync.Mutex
+	passes []int
+}
+
+func (g *gatedPlanning) AdvanceEscalations(ctx context.Context, now time.Time, limit int, plan store.PlanFunc) (int, error) {
+	<-g.gate
+	n, err := g.Store.AdvanceEscalations(ctx, now, limit, plan)
+	if n > 0 {
+		g.mu.Lock()
+		g.passes = append(g.passes, n)
+		g.mu.Unlock()
+	}
+	return n, err
+}
+
+// A storm's raises: Handle stores each escalation and returns without
+// waiting for any planning (an acknowledgement must not queue behind a
+// storm's fan-outs), and the raises that came while planning was held
+// up are planned together, planBatch incidents a pass, not one by one.
+func TestStormRaisesPlannedTogether(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		const raises = 30
+		ops := newReceiver(t)
+		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
+			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
+		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		gp := &gatedPlanning{Store: st, gate: make(chan struct{})}
+		d, err := New(Config{Store: gp, Node: "a", Poll: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan struct{})
+		go func() { defer close(ran); _ = d.Run(ctx) }()
+		defer func() { cancel(); <-ran }()
+		waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+		handled := make(chan error, 1)
+		go func() {
+			for i := range raises {
+				if err := d.Handle(context.Background(), event(notify.EventRaised, int64(100+i), 1, time.Now(), rules.SeverityAlarm)); err != nil {
+					handled <- err
+					return
+				}
+			}
+			handled <- nil
+		}()
+		select {
+		case err := <-handled:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			close(gp.gate)
+			t.Fatal("Handle waited for planning while it was held up")
+		}
+		close(gp.gate)
+		waitUntil(t, "every incident paged", 30*time.Second, func() bool { return len(ops.got()) == raises })
+		gp.mu.Lock()
+		defer gp.mu.Unlock()
+		if len(gp.passes) > (raises+planBatch-1)/planBatch+1 {
+			t.Fatalf("%d raises planned in passes of %v, want them together (%d a pass)", raises, gp.passes, planBatch)
 		}
 	})
 }
