@@ -243,13 +243,19 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 		}
 		// The escalation is stored; the planner sends its first step now
 		// (should that pass fail, the next poll plans it).
-		select {
-		case d.planWake <- struct{}{}:
-		default: // a pass is asked for already; it will see this one
-		}
+		d.askPlanner()
 		return nil
 	case notify.EventUpdated:
-		return d.st.UpdateEscalationEvent(ctx, ev.Incident.ID, raw)
+		if err := d.st.UpdateEscalationEvent(ctx, ev.Incident.ID, raw); err != nil {
+			return err
+		}
+		// A pass that ran while this update held the escalation's row
+		// skipped it (SKIP LOCKED keeps nodes apart): without a new pass
+		// a raise's first step would wait for the next poll.
+		if d.running.Load() {
+			d.askPlanner()
+		}
+		return nil
 	default: // acknowledged, resolved
 		dropped := d.stop(ev.Incident.ID, ev.Incident.Version)
 		n, err := d.st.StopEscalations(ctx, ev.Incident.ID)
@@ -479,6 +485,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-d.wake:
 		}
+	}
+}
+
+// askPlanner asks the planner for a pass; one asked for already and not
+// begun will see what the caller stored.
+func (d *Dispatcher) askPlanner() {
+	select {
+	case d.planWake <- struct{}{}:
+	default:
 	}
 }
 

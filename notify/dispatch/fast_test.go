@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/radtrack/radtrack/internal/pgtest"
 	"github.com/radtrack/radtrack/notify"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/store"
@@ -162,4 +166,80 @@ func TestStormRaisesPlannedTogether(t *testing.T) {
 			t.Fatalf("%d raises planned in passes of %v, want them together (%d a pass)", raises, gp.passes, planBatch)
 		}
 	})
+}
+
+// lockedEscalation holds a raise's escalation row in a transaction of its
+// own right after it is stored (as an update event's write does for a
+// moment), and signals each planning pass.
+type lockedEscalation struct {
+	Store
+	pool   *pgxpool.Pool
+	locked chan pgx.Tx
+	passed chan int
+}
+
+func (l *lockedEscalation) StartEscalation(ctx context.Context, e store.Escalation) error {
+	if err := l.Store.StartEscalation(ctx, e); err != nil {
+		return err
+	}
+	tx, err := l.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM notify_escalations WHERE incident_id = $1 FOR UPDATE`, e.IncidentID); err != nil {
+		return err
+	}
+	l.locked <- tx
+	return nil
+}
+
+func (l *lockedEscalation) AdvanceEscalations(ctx context.Context, now time.Time, limit int, plan store.PlanFunc) (int, error) {
+	n, err := l.Store.AdvanceEscalations(ctx, now, limit, plan)
+	select {
+	case l.passed <- n:
+	default:
+	}
+	return n, err
+}
+
+// A planning pass skips an escalation whose row another transaction holds
+// (SKIP LOCKED keeps nodes apart); when that was an update event's write,
+// the update asks for a new pass, so the raise's first page goes out at
+// once instead of at the next poll (an hour here).
+func TestUpdateAsksPlannerAfterSkippedEscalation(t *testing.T) {
+	pg := openPG(t, pgtest.NewDatabase(t))
+	ops := newReceiver(t)
+	pol := mustDoc(t, pg, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
+		mustDoc(t, pg, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
+	mustDoc(t, pg, store.NotifyRule, "all", RuleSpec{Policy: pol})
+	le := &lockedEscalation{Store: pg, pool: pg.Pool(), locked: make(chan pgx.Tx, 1), passed: make(chan int, 16)}
+	d, err := New(Config{Store: le, Node: "a", Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); _ = d.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
+	waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+	select { // Run's first poll
+	case <-le.passed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run made no first pass")
+	}
+	handle(t, d, event(notify.EventRaised, 9, 1, time.Now(), rules.SeverityAlarm))
+	tx := <-le.locked
+	select {
+	case n := <-le.passed:
+		if n != 0 {
+			t.Fatalf("the pass planned %d escalations past a held row", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the raise asked for no planning pass")
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	handle(t, d, event(notify.EventUpdated, 9, 2, time.Now(), rules.SeverityAlarm))
+	waitUntil(t, "the raise's first page", 10*time.Second, func() bool { return len(ops.got()) == 1 })
 }
