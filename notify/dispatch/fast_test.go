@@ -42,11 +42,7 @@ func TestStepDueNowSentFromMemory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		ran := make(chan struct{})
-		go func() { defer close(ran); _ = d.Run(ctx) }()
-		defer func() { cancel(); <-ran }()
-		waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+		runDispatcher(t, d)
 		handle(t, d, event(notify.EventRaised, 3, 1, time.Now(), rules.SeverityAlarm))
 		waitUntil(t, "both endpoints paged", 20*time.Second, func() bool { return len(ops.got()) == 1 && len(duty.got()) == 1 })
 		waitUntil(t, "outcomes recorded", 20*time.Second, func() bool {
@@ -134,11 +130,7 @@ func TestStormRaisesPlannedTogether(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		ran := make(chan struct{})
-		go func() { defer close(ran); _ = d.Run(ctx) }()
-		defer func() { cancel(); <-ran }()
-		waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+		runDispatcher(t, d)
 		handled := make(chan error, 1)
 		go func() {
 			for i := range raises {
@@ -217,11 +209,7 @@ func TestUpdateAsksPlannerAfterSkippedEscalation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan struct{})
-	go func() { defer close(ran); _ = d.Run(ctx) }()
-	defer func() { cancel(); <-ran }()
-	waitUntil(t, "Run started", 10*time.Second, d.running.Load)
+	runDispatcher(t, d)
 	select { // Run's first poll
 	case <-le.passed:
 	case <-time.After(10 * time.Second):
