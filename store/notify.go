@@ -147,7 +147,9 @@ type Notifications interface {
 	// of e.IncidentID under e.RuleID.
 	StartEscalation(ctx context.Context, e Escalation) error
 	// UpdateEscalationEvent keeps the incident's latest event for the
-	// steps still to come.
+	// steps still to come; an event older (by incident version) than the
+	// one stored is ignored, so updates may be written behind later
+	// events.
 	UpdateEscalationEvent(ctx context.Context, incidentID int64, event json.RawMessage) error
 	// StopEscalations ends every escalation of the incident and cancels
 	// its paging deliveries that have not gone out yet; it returns how

@@ -102,6 +102,11 @@ type Dispatcher struct {
 	// while one pass stores its fan-out are planned together by the next
 	// (one transaction for many incidents, not one each in sequence).
 	planWake chan struct{}
+	// updates holds each incident's latest update event not yet stored
+	// (updMu guards it); updWake wakes Run's update writer.
+	updMu   sync.Mutex
+	updates map[int64]json.RawMessage
+	updWake chan struct{}
 	// planMu is held by the pass planning due steps on this node (the
 	// planner's or a Tick's; planDue's callers take it); other nodes are
 	// kept apart by the store's locks.
@@ -202,6 +207,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		return nil, err
 	}
 	return &Dispatcher{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now, m: m, wake: make(chan struct{}, 1), planWake: make(chan struct{}, 1),
+		updates: map[int64]json.RawMessage{}, updWake: make(chan struct{}, 1),
 		webhooks: map[int64]cachedSender{}, mqtt: map[string]*notify.MQTT{}, stopped: map[int64]stopMark{}, paged: map[int64]pagedMark{}}, nil
 }
 
@@ -246,14 +252,18 @@ func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 		d.askPlanner()
 		return nil
 	case notify.EventUpdated:
-		if err := d.st.UpdateEscalationEvent(ctx, ev.Incident.ID, raw); err != nil {
-			return err
+		if !d.running.Load() {
+			return d.st.UpdateEscalationEvent(ctx, ev.Incident.ID, raw)
 		}
-		// A pass that ran while this update held the escalation's row
-		// skipped it (SKIP LOCKED keeps nodes apart): without a new pass
-		// a raise's first step would wait for the next poll.
-		if d.running.Load() {
-			d.askPlanner()
+		// Run's update writer stores it: the write waits while a planning
+		// pass holds the escalation's row, and the events behind this one
+		// (other incidents' raises, an acknowledgement) must not.
+		d.updMu.Lock()
+		d.updates[ev.Incident.ID] = raw // events of one incident come in order: the latest wins
+		d.updMu.Unlock()
+		select {
+		case d.updWake <- struct{}{}:
+		default:
 		}
 		return nil
 	default: // acknowledged, resolved
@@ -468,9 +478,10 @@ func (d *Dispatcher) item(ev notify.Event, evRaw []byte, r notify.Recipient, cha
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.running.Store(true)
 	defer d.running.Store(false)
-	var planner sync.WaitGroup
-	defer planner.Wait()
-	planner.Go(func() { d.planOnWake(ctx) })
+	var helpers sync.WaitGroup
+	defer helpers.Wait()
+	helpers.Go(func() { d.planOnWake(ctx) })
+	helpers.Go(func() { d.writeUpdates(ctx) })
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -486,6 +497,52 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-d.wake:
 		}
 	}
+}
+
+// writeUpdates stores the incidents' update events Handle left for it,
+// until ctx ends (then what is left, for a few seconds at most).
+func (d *Dispatcher) writeUpdates(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			d.storeUpdates(fctx)
+			cancel()
+			return
+		case <-d.updWake:
+		}
+		d.storeUpdates(ctx)
+	}
+}
+
+// storeUpdates writes the pending update events. One that fails is kept
+// for the next round unless a newer one came meanwhile. Then it asks for
+// a planning pass: a pass that ran while an update held an escalation's
+// row skipped it (SKIP LOCKED keeps nodes apart), and without a new pass
+// a raise's first step would wait for the next poll.
+func (d *Dispatcher) storeUpdates(ctx context.Context) {
+	d.updMu.Lock()
+	pending := d.updates
+	d.updates = make(map[int64]json.RawMessage, len(pending))
+	d.updMu.Unlock()
+	if len(pending) == 0 {
+		return
+	}
+	for id, raw := range pending {
+		uctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		err := d.st.UpdateEscalationEvent(uctx, id, raw)
+		cancel()
+		if err != nil {
+			d.m.errors.Inc()
+			d.log.Warn("store an incident update for the steps to come (kept for the next round)", "incident", id, "err", err)
+			d.updMu.Lock()
+			if _, newer := d.updates[id]; !newer {
+				d.updates[id] = raw
+			}
+			d.updMu.Unlock()
+		}
+	}
+	d.askPlanner()
 }
 
 // askPlanner asks the planner for a pass; one asked for already and not

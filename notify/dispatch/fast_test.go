@@ -231,3 +231,58 @@ func TestUpdateAsksPlannerAfterSkippedEscalation(t *testing.T) {
 	handle(t, d, event(notify.EventUpdated, 9, 2, time.Now(), rules.SeverityAlarm))
 	waitUntil(t, "the raise's first page", 10*time.Second, func() bool { return len(ops.got()) == 1 })
 }
+
+// An update event whose escalation row a planning pass holds (here a
+// transaction of the test's) does not hold up the events behind it: the
+// next incident's raise is paged while the row is still held, and the
+// update is stored once it is free.
+func TestHeldEscalationDoesNotHoldUpEvents(t *testing.T) {
+	pg := openPG(t, pgtest.NewDatabase(t))
+	ops := newReceiver(t)
+	pol := mustDoc(t, pg, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{
+		{Endpoints: []int64{mustDoc(t, pg, store.NotifyEndpoint, "ops", webhook(ops.URL))}},
+		{DelayS: 600, Endpoints: []int64{mustDoc(t, pg, store.NotifyEndpoint, "duty", webhook(ops.URL))}}}})
+	mustDoc(t, pg, store.NotifyRule, "all", RuleSpec{Policy: pol})
+	d, err := New(Config{Store: pg, Node: "a", Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDispatcher(t, d)
+	handle(t, d, event(notify.EventRaised, 9, 1, time.Now(), rules.SeverityAlarm))
+	waitUntil(t, "incident 9 paged", 10*time.Second, func() bool { return len(ops.got()) == 1 })
+
+	tx, err := pg.Pool().Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // committed below
+	if _, err := tx.Exec(context.Background(), `SELECT 1 FROM notify_escalations WHERE incident_id = 9 FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	handled := make(chan error, 1)
+	go func() {
+		if err := d.Handle(context.Background(), event(notify.EventUpdated, 9, 2, time.Now(), rules.SeverityCritical)); err != nil {
+			handled <- err
+			return
+		}
+		handled <- d.Handle(context.Background(), event(notify.EventRaised, 10, 1, time.Now(), rules.SeverityAlarm))
+	}()
+	select {
+	case err := <-handled:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		tx.Rollback(context.Background()) //nolint:errcheck // let Handle go
+		t.Fatal("the update waited for the held escalation row, and the next raise behind it")
+	}
+	waitUntil(t, "incident 10 paged while 9's row is held", 10*time.Second, func() bool { return len(ops.got()) == 2 })
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "incident 9's update stored", 10*time.Second, func() bool {
+		var version int64
+		err := pg.Pool().QueryRow(context.Background(), `SELECT (event->'incident'->>'version')::int8 FROM notify_escalations WHERE incident_id = 9`).Scan(&version)
+		return err == nil && version == 2
+	})
+}

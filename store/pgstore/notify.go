@@ -140,7 +140,9 @@ func (s *Store) StartEscalation(ctx context.Context, e store.Escalation) error {
 // UpdateEscalationEvent stores the incident's latest event.
 func (s *Store) UpdateEscalationEvent(ctx context.Context, incidentID int64, event json.RawMessage) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE notify_escalations SET event = $2, updated_at = now()
-		WHERE incident_id = $1 AND active`, incidentID, event); err != nil {
+		WHERE incident_id = $1 AND active
+			AND COALESCE((event->'incident'->>'version')::int8, 0) <= COALESCE(($2::jsonb->'incident'->>'version')::int8, 0)`,
+		incidentID, event); err != nil {
 		return fmt.Errorf("update escalation event of incident %d: %w", incidentID, err)
 	}
 	return nil

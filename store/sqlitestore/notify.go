@@ -143,8 +143,10 @@ func (s *Store) StartEscalation(ctx context.Context, e store.Escalation) error {
 
 // UpdateEscalationEvent stores the incident's latest event.
 func (s *Store) UpdateEscalationEvent(ctx context.Context, incidentID int64, event json.RawMessage) error {
-	if _, err := s.w.ExecContext(ctx, `UPDATE notify_escalations SET event = ?, updated_at = ?
-		WHERE incident_id = ? AND active`, jsonText(event), micros(time.Now()), incidentID); err != nil {
+	if _, err := s.w.ExecContext(ctx, `UPDATE notify_escalations SET event = ?1, updated_at = ?2
+		WHERE incident_id = ?3 AND active
+			AND COALESCE(json_extract(event, '$.incident.version'), 0) <= COALESCE(json_extract(?1, '$.incident.version'), 0)`,
+		jsonText(event), micros(time.Now()), incidentID); err != nil {
 		return fmt.Errorf("update escalation event of incident %d: %w", incidentID, err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -74,5 +75,52 @@ func testNotifyTrailAfterStop(t *testing.T, s store.Store) {
 	}
 	if a, err := n.IncidentAttempts(ctx, 9); err != nil || len(a) != 2 {
 		t.Errorf("attempts %d (%v), want 2", len(a), err)
+	}
+}
+
+// testEscalationEventNewestWins: an incident update written behind a
+// later event (a re-alarm's restart) does not replace it; a newer one
+// does.
+func testEscalationEventNewestWins(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	n, ok := s.(store.Notifications)
+	if !ok {
+		t.Skip("store keeps no notifications")
+	}
+	ev := func(typ string, version int) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"type":%q,"incident":{"id":12,"version":%d}}`, typ, version))
+	}
+	if err := n.StartEscalation(ctx, store.Escalation{IncidentID: 12, RuleID: 1, PolicyID: 1, DueAt: Base, Active: true, Event: ev("realarmed", 5)}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() string {
+		t.Helper()
+		var typ string
+		_, err := n.AdvanceEscalations(ctx, Base, 10, func(_ context.Context, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
+			var got struct {
+				Type string `json:"type"`
+			}
+			if err := json.Unmarshal(e.Event, &got); err != nil {
+				return nil, e, err
+			}
+			typ = got.Type
+			return nil, e, nil // stays due: the next look sees it again
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return typ
+	}
+	if err := n.UpdateEscalationEvent(ctx, 12, ev("updated", 4)); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); got != "realarmed" {
+		t.Fatalf("after an older update the escalation holds %q, want the re-alarm kept", got)
+	}
+	if err := n.UpdateEscalationEvent(ctx, 12, ev("updated", 6)); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); got != "updated" {
+		t.Fatalf("after a newer update the escalation holds %q, want it", got)
 	}
 }
