@@ -225,9 +225,11 @@ func (d *Dispatcher) poke() {
 // the escalation of every matching rule; an update refreshes the snapshot
 // later steps send; an acknowledgement or resolution stops escalation,
 // cancels paging deliveries not yet sent, and tells everyone already
-// reached. It returns once the consequences are stored. While Run is
-// going, a step due at once (T+0) is also planned here, leased to this
-// node and sent from memory by Run without waiting for its poll.
+// reached. It returns once the consequences are stored, but for two that
+// Run's helpers take while it is going, so that the next event need not
+// wait for them: a step due at once (T+0) is planned by its planner,
+// leased to this node and sent from memory without waiting for the poll;
+// an update is stored by its update writer.
 func (d *Dispatcher) Handle(ctx context.Context, ev notify.Event) error {
 	if !ev.Type.Valid() || ev.Incident.ID <= 0 || ev.Time.IsZero() {
 		return fmt.Errorf("dispatch: invalid event %q for incident %d", ev.Type, ev.Incident.ID)
@@ -554,8 +556,8 @@ func (d *Dispatcher) askPlanner() {
 	}
 }
 
-// planOnWake plans due steps whenever Handle has stored a raise whose
-// first step is due at once, until ctx ends.
+// planOnWake plans due steps whenever asked (askPlanner: a raise whose
+// first step is due at once, an update stored), until ctx ends.
 func (d *Dispatcher) planOnWake(ctx context.Context) {
 	for {
 		select {
