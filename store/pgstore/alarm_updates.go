@@ -8,8 +8,29 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/radtrack/radtrack/store"
 )
+
+// alarmUpdatesLockKey is the transaction-level advisory lock every batch
+// of episode updates takes first ("radtrack" 19 in ASCII and hex). Two
+// flushers (or nodes) whose batches share episodes must lock those rows in
+// one order, or each can hold a row the other waits for: PostgreSQL's
+// generic plan of the statement below (chosen after five executions of
+// the prepared statement) probes a hash of the unnest with a sequential
+// scan of alarms, so rows are locked in heap order, which differs between
+// the two statements' snapshots once updates have moved rows; with every
+// commit touching the same 200 episodes (BenchmarkGroupCommit) that was a
+// "deadlock detected" within seconds. Batches sharing episodes wait for
+// each other's commit anyway (row locks), so one lock costs them nothing.
+const alarmUpdatesLockKey int64 = 0x7261647472616b19
+
+// batchSender is what a transaction offers to send statements in one
+// round trip.
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
 
 // UpdateAlarms applies coalesced episode updates in one statement.
 func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) error {
@@ -36,8 +57,9 @@ func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) e
 // written: the condition and the state belong to immediate events. The
 // same statement records the updates' batch id, and updates nothing if it
 // was recorded before (a replay of a commit that did happen), and prunes
-// the ids older than store.BatchPruneAfter.
-func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) error {
+// the ids older than store.BatchPruneAfter. It runs in the caller's
+// transaction, after alarmUpdatesLockKey, sent with it in one round trip.
+func updateAlarms(ctx context.Context, q batchSender, updates []store.AlarmUpdate) error {
 	ups := slices.Clone(updates)
 	slices.SortFunc(ups, func(a, b store.AlarmUpdate) int { return cmp.Compare(a.ID, b.ID) })
 	n := len(ups)
@@ -60,7 +82,9 @@ func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) er
 		peakTime[i], peakLon[i], peakLat[i], peakGPS[i] = u.PeakTime, u.PeakLon, u.PeakLat, u.PeakGPSValid
 		signif[i] = finiteOr0(u.Significance)
 	}
-	_, err := q.Exec(ctx, `WITH pruned AS (
+	var b pgx.Batch
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, alarmUpdatesLockKey)
+	b.Queue(`WITH pruned AS (
 			DELETE FROM alarm_update_batches WHERE stored_at < now() - make_interval(secs => $11::float8)
 		), fresh AS (
 			INSERT INTO alarm_update_batches (id) SELECT $10::bigint WHERE $10::bigint <> 0
@@ -79,7 +103,7 @@ func updateAlarms(ctx context.Context, q execer, updates []store.AlarmUpdate) er
 			AS u(id, last_seen, add, peak, peak_time, peak_lon, peak_lat, peak_gps, signif)
 		WHERE a.id = u.id AND a.state <> 'resolved' AND ($10::bigint = 0 OR EXISTS (SELECT 1 FROM fresh))`,
 		ids, lastSeen, add, peak, peakTime, peakLon, peakLat, peakGPS, signif, ups[0].Batch, store.BatchPruneAfter.Seconds())
-	if err != nil {
+	if err := q.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("update %d alarms: %w", n, err)
 	}
 	return nil
