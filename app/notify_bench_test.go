@@ -69,16 +69,11 @@ func ingestPhase(t *testing.T, on bool, round, endpoints int, recvURL string, re
 		{
 			n := startNodeWith(t, func(c *app.Config) { c.Notify = app.NotifyConfig{Off: !on, VAPIDFile: "off"} })
 			if on {
-				addUser(t, n, "ada", auth.RoleAdmin)
-				admin := loginClient(t, n, "ada")
-				api := "http://" + n.Addr() + "/api/v1/notify"
-				var ids []string
-				for i := range endpoints {
-					ep := call(t, admin, "POST", api+"/endpoints", fmt.Sprintf(`{"name":"e%d","spec":{"kind":"webhook","url":%q,"secret":%q}}`, i, recvURL, hookSecret), 201)
-					ids = append(ids, strconv.Itoa(int(ep["endpoint"].(map[string]any)["id"].(float64))))
+				hooks := make([]webhookEndpoint, endpoints)
+				for i := range hooks {
+					hooks[i] = webhookEndpoint{recvURL, hookSecret}
 				}
-				pol := call(t, admin, "POST", api+"/policies", `{"name":"p","spec":{"steps":[{"endpoints":[`+join(ids)+`]}]}}`, 201)
-				call(t, admin, "POST", api+"/rules", fmt.Sprintf(`{"name":"all","spec":{"policy":%d}}`, int64(pol["policy"].(map[string]any)["id"].(float64))), 201)
+				pageAtOnce(t, n, hooks)
 			}
 			tokens := make([]string, devices)
 			for d := range devices {
@@ -124,6 +119,26 @@ func ingestPhase(t *testing.T, on bool, round, endpoints int, recvURL string, re
 			return rate
 		}
 	}
+}
+
+// webhookEndpoint is where a webhook endpoint posts, and its secret.
+type webhookEndpoint struct{ url, secret string }
+
+// pageAtOnce has an admin set up, through the REST API, one webhook
+// endpoint per hook and a rule that pages them all at T+0 for every
+// incident.
+func pageAtOnce(t *testing.T, n *app.Node, hooks []webhookEndpoint) {
+	t.Helper()
+	addUser(t, n, "ada", auth.RoleAdmin)
+	admin := loginClient(t, n, "ada")
+	api := "http://" + n.Addr() + "/api/v1/notify"
+	ids := make([]string, len(hooks))
+	for i, h := range hooks {
+		ep := call(t, admin, "POST", api+"/endpoints", fmt.Sprintf(`{"name":"e%d","spec":{"kind":"webhook","url":%q,"secret":%q}}`, i, h.url, h.secret), 201)
+		ids[i] = strconv.Itoa(int(ep["endpoint"].(map[string]any)["id"].(float64)))
+	}
+	pol := call(t, admin, "POST", api+"/policies", `{"name":"p","spec":{"steps":[{"endpoints":[`+join(ids)+`]}]}}`, 201)
+	call(t, admin, "POST", api+"/rules", fmt.Sprintf(`{"name":"all","spec":{"policy":%d}}`, int64(pol["policy"].(map[string]any)["id"].(float64))), 201)
 }
 
 func envInt(name string, def int) int {

@@ -8,14 +8,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/radtrack/radtrack/app"
-	"github.com/radtrack/radtrack/auth"
 	"github.com/radtrack/radtrack/notify"
 )
 
@@ -51,18 +49,12 @@ func TestBenchAlarmToPage(t *testing.T) {
 	defer recv.Close()
 
 	n := startNodeWith(t, func(c *app.Config) { c.Notify = app.NotifyConfig{VAPIDFile: "off"} })
-	addUser(t, n, "ada", auth.RoleAdmin)
-	admin := loginClient(t, n, "ada")
-	api := "http://" + n.Addr() + "/api/v1/notify"
-	ids := make([]string, endpoints)
-	for i := range endpoints {
+	hooks := make([]webhookEndpoint, endpoints)
+	for i := range hooks {
 		g := i % gateways
-		ep := call(t, admin, "POST", api+"/endpoints", fmt.Sprintf(`{"name":"e%d","spec":{"kind":"webhook","url":"%s/gw%d","secret":%q}}`,
-			i, recv.URL, g, gatewaySecret(g)), 201)
-		ids[i] = strconv.Itoa(int(ep["endpoint"].(map[string]any)["id"].(float64)))
+		hooks[i] = webhookEndpoint{fmt.Sprintf("%s/gw%d", recv.URL, g), gatewaySecret(g)}
 	}
-	pol := call(t, admin, "POST", api+"/policies", `{"name":"p","spec":{"steps":[{"endpoints":[`+join(ids)+`]}]}}`, 201)
-	call(t, admin, "POST", api+"/rules", fmt.Sprintf(`{"name":"all","spec":{"policy":%d}}`, int64(pol["policy"].(map[string]any)["id"].(float64))), 201)
+	pageAtOnce(t, n, hooks)
 
 	// Every vehicle reports normally first, then turns hot on schedule:
 	// ten samples at 2.5 µSv/h in one request, the time of its ack noted.
