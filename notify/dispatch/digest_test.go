@@ -51,9 +51,7 @@ func TestPagesQueuedBehindAPageGoAsOneDigest(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
 		ops := newReceiver(t)
-		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
-			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
-		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		pageAtOnce(t, st, ops.URL)
 		arrived, release := holdFirstThenAccept(ops)
 		d, err := New(Config{Store: st, Node: "a", Poll: 30 * time.Second})
 		if err != nil {

@@ -189,9 +189,7 @@ func TestRetriesTransientStopsOnPermanent(t *testing.T) {
 func TestPlannedStepNotSentAfterAcknowledgement(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ops := newReceiver(t)
-		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
-			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
-		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		pageAtOnce(t, st, ops.URL)
 		c := &clock{t: t0}
 		d := newDispatcher(t, st, c, "a")
 		handle(t, d, event(notify.EventRaised, 5, 1, t0, rules.SeverityAlarm))
@@ -268,9 +266,7 @@ func TestBacklogEventEscalatesFromArrival(t *testing.T) {
 func TestAcknowledgedWhilePageInFlight(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ops := newReceiver(t)
-		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
-			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
-		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		pageAtOnce(t, st, ops.URL)
 		arrived, release := holdFirstThenAccept(ops)
 		d, err := New(Config{Store: st, Node: "a", Poll: time.Hour})
 		if err != nil {

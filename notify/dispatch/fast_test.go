@@ -65,9 +65,7 @@ func TestStepDueNowSentFromMemory(t *testing.T) {
 func TestPlannedLeaseKeepsOtherNodesOff(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ops := newReceiver(t)
-		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
-			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
-		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		pageAtOnce(t, st, ops.URL)
 		c := &clock{t: t0}
 		a, b := newDispatcher(t, st, c, "a"), newDispatcher(t, st, c, "b")
 		handle(t, a, event(notify.EventRaised, 4, 1, t0, rules.SeverityAlarm))
@@ -122,9 +120,7 @@ func TestStormRaisesPlannedTogether(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		const raises = 30
 		ops := newReceiver(t)
-		pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
-			mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
-		mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+		pageAtOnce(t, st, ops.URL)
 		gp := &gatedPlanning{Store: st, gate: make(chan struct{})}
 		d, err := New(Config{Store: gp, Node: "a", Poll: time.Hour})
 		if err != nil {
@@ -201,9 +197,7 @@ func (l *lockedEscalation) AdvanceEscalations(ctx context.Context, now time.Time
 func TestUpdateAsksPlannerAfterSkippedEscalation(t *testing.T) {
 	pg := openPG(t, pgtest.NewDatabase(t))
 	ops := newReceiver(t)
-	pol := mustDoc(t, pg, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
-		mustDoc(t, pg, store.NotifyEndpoint, "ops", webhook(ops.URL))}}}})
-	mustDoc(t, pg, store.NotifyRule, "all", RuleSpec{Policy: pol})
+	pageAtOnce(t, pg, ops.URL)
 	le := &lockedEscalation{Store: pg, pool: pg.Pool(), locked: make(chan pgx.Tx, 1), passed: make(chan int, 16)}
 	d, err := New(Config{Store: le, Node: "a", Poll: time.Hour})
 	if err != nil {

@@ -188,6 +188,15 @@ func mustDoc(t testing.TB, st Store, kind, name string, spec any) int64 {
 	return d.ID
 }
 
+// pageAtOnce routes every incident to one webhook endpoint at url, at
+// T+0 (policy "p", endpoint "ops", rule "all").
+func pageAtOnce(t testing.TB, st Store, url string) {
+	t.Helper()
+	pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
+		mustDoc(t, st, store.NotifyEndpoint, "ops", webhook(url))}}}})
+	mustDoc(t, st, store.NotifyRule, "all", RuleSpec{Policy: pol})
+}
+
 func webhook(url string) EndpointSpec {
 	return EndpointSpec{Kind: KindWebhook, URL: url, Secret: secret}
 }
