@@ -26,12 +26,6 @@ import (
 // each other's commit anyway (row locks), so one lock costs them nothing.
 const alarmUpdatesLockKey int64 = 0x7261647472616b19
 
-// batchSender is what a transaction offers to send statements in one
-// round trip.
-type batchSender interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
 // UpdateAlarms applies coalesced episode updates in one statement.
 func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) error {
 	if len(updates) == 0 {
@@ -59,7 +53,7 @@ func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) e
 // was recorded before (a replay of a commit that did happen), and prunes
 // the ids older than store.BatchPruneAfter. It runs in the caller's
 // transaction, after alarmUpdatesLockKey, sent with it in one round trip.
-func updateAlarms(ctx context.Context, q batchSender, updates []store.AlarmUpdate) error {
+func updateAlarms(ctx context.Context, tx pgx.Tx, updates []store.AlarmUpdate) error {
 	ups := slices.Clone(updates)
 	slices.SortFunc(ups, func(a, b store.AlarmUpdate) int { return cmp.Compare(a.ID, b.ID) })
 	n := len(ups)
@@ -103,7 +97,7 @@ func updateAlarms(ctx context.Context, q batchSender, updates []store.AlarmUpdat
 			AS u(id, last_seen, add, peak, peak_time, peak_lon, peak_lat, peak_gps, signif)
 		WHERE a.id = u.id AND a.state <> 'resolved' AND ($10::bigint = 0 OR EXISTS (SELECT 1 FROM fresh))`,
 		ids, lastSeen, add, peak, peakTime, peakLon, peakLat, peakGPS, signif, ups[0].Batch, store.BatchPruneAfter.Seconds())
-	if err := q.SendBatch(ctx, &b).Close(); err != nil {
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("update %d alarms: %w", n, err)
 	}
 	return nil
