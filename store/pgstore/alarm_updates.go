@@ -46,8 +46,9 @@ func (s *Store) UpdateAlarms(ctx context.Context, updates []store.AlarmUpdate) e
 }
 
 // updateAlarms is one UPDATE … FROM unnest(…) for every update, rows in id
-// order so that concurrent batches (two flushers, two nodes) lock the same
-// rows in the same order and never deadlock. Only the fields that grow are
+// order (the order the first, custom plans lock them in; the generic plan
+// does not keep it, so concurrent batches are kept apart by
+// alarmUpdatesLockKey, not by this order). Only the fields that grow are
 // written: the condition and the state belong to immediate events. The
 // same statement records the updates' batch id, and updates nothing if it
 // was recorded before (a replay of a commit that did happen), and prunes
