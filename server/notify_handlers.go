@@ -306,5 +306,5 @@ func (s *Server) handleIncidentNotifications(w http.ResponseWriter, r *http.Requ
 	if attempts == nil {
 		attempts = []store.DeliveryAttempt{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"summary": dispatch.Summary(items), "deliveries": items, "attempts": attempts})
+	writeJSON(w, http.StatusOK, map[string]any{"summary": dispatch.Summary(id, items), "deliveries": items, "attempts": attempts})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -63,12 +64,21 @@ const (
 	DeliveryCancelled = "cancelled" // the incident was acknowledged before it went out
 )
 
-// OutboxItem is one stored delivery (a notify.Delivery in JSON) and its
-// progress. Key is its idempotency key: enqueuing a key twice stores it once.
+// OutboxItem is one stored message to one receiver and its progress:
+// a delivery (a notify.Delivery in JSON), or a stored digest (a JSON
+// array of them: several incidents' pages to one receiver, planned
+// together). Key is its idempotency key: enqueuing a key twice stores it
+// once.
 type OutboxItem struct {
-	ID          int64           `json:"id"`
-	Key         string          `json:"key"`
-	IncidentID  int64           `json:"incident_id"`
+	ID         int64  `json:"id"`
+	Key        string `json:"key"`
+	IncidentID int64  `json:"incident_id"`
+	// Covers lists every incident a stored digest pages (IncidentID is
+	// its first); nil for a delivery of one incident. Dropped lists those
+	// of them acknowledged or resolved before it went out: their pages
+	// are not sent.
+	Covers      []int64         `json:"covers,omitempty"`
+	Dropped     []int64         `json:"dropped,omitempty"`
 	Version     int64           `json:"version"`
 	Channel     string          `json:"channel"`
 	EndpointID  int64           `json:"endpoint_id,omitempty"`
@@ -113,16 +123,32 @@ type DeliveryResult struct {
 	Attempt     DeliveryAttempt
 }
 
-// Finished is a claimed delivery's outcome.
+// Finished is a claimed delivery's outcome. Carried, for a stored digest
+// that went out, lists the incidents whose pages it carried: the others
+// are recorded as dropped, and these as not (a page dropped while the
+// digest was on its way went all the same; the trail says what reached
+// people).
 type Finished struct {
 	ID int64
 	DeliveryResult
+	Carried []int64
 }
 
-// PlanFunc turns a due escalation into the deliveries of its step and the
-// escalation's next state (Active false when the policy is done). It runs
-// inside the store's transaction that holds the escalation row.
-type PlanFunc func(ctx context.Context, e Escalation) (items []OutboxItem, next Escalation, err error)
+// PlanFunc turns due escalations into the deliveries of their steps and
+// each escalation's next state (next[i] of due[i]; Active false when the
+// policy is done). It runs inside the store's transaction that holds the
+// escalation rows, and sees them all at once so that pages of several
+// incidents to one receiver can be stored as one digest.
+type PlanFunc func(ctx context.Context, due []Escalation) (items []OutboxItem, next []Escalation, err error)
+
+// PagesIncident reports whether the item carries a page of incident id that has
+// not been dropped.
+func (it OutboxItem) PagesIncident(id int64) bool {
+	if !it.Pages || slices.Contains(it.Dropped, id) {
+		return false
+	}
+	return it.IncidentID == id || slices.Contains(it.Covers, id)
+}
 
 // Notifications stores routing configuration, user contacts, running
 // escalations and the delivery outbox. On PostgreSQL several nodes share
@@ -152,15 +178,16 @@ type Notifications interface {
 	// events.
 	UpdateEscalationEvent(ctx context.Context, incidentID int64, event json.RawMessage) error
 	// StopEscalations ends every escalation of the incident and cancels
-	// its paging deliveries that have not gone out yet; it returns how
-	// many deliveries it cancelled. A cancelled delivery that was leased
+	// its paging deliveries that have not gone out yet (drops it from a
+	// pending digest, and cancels the digest once every incident it
+	// covers is dropped); it returns how many deliveries it cancelled. A cancelled delivery that was leased
 	// keeps its lease, so its sender can still record that it went out
 	// (FinishDeliveries then makes it sent: the trail says what reached
 	// people).
 	StopEscalations(ctx context.Context, incidentID int64) (int, error)
 	// AdvanceEscalations claims up to limit active escalations due at now,
-	// calls plan for each and, in the same transaction, stores its items
-	// and its next state. It returns how many escalations it advanced.
+	// calls plan with them and, in the same transaction, stores the items
+	// and each one's next state. It returns how many escalations it advanced.
 	// It sets the ID of every item it stored in the slice plan returned
 	// (an item whose key was already stored keeps ID 0).
 	AdvanceEscalations(ctx context.Context, now time.Time, limit int, plan PlanFunc) (int, error)
@@ -176,8 +203,10 @@ type Notifications interface {
 	// one transaction. An item whose lease owner is no longer owner is
 	// left as it is (the attempt is still recorded).
 	FinishDeliveries(ctx context.Context, owner string, done []Finished) error
-	// IncidentDeliveries lists the incident's deliveries, oldest first.
+	// IncidentDeliveries lists the incident's deliveries, the digests
+	// that cover it included, oldest first.
 	IncidentDeliveries(ctx context.Context, incidentID int64) ([]OutboxItem, error)
-	// IncidentAttempts lists the incident's attempts, oldest first.
+	// IncidentAttempts lists the incident's attempts (a digest's
+	// included, with IncidentID set to incidentID), oldest first.
 	IncidentAttempts(ctx context.Context, incidentID int64) ([]DeliveryAttempt, error)
 }

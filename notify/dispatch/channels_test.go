@@ -149,7 +149,7 @@ func TestUsersReachedThroughTheirContacts(t *testing.T) {
 			t.Errorf("steps metric %v, want 2", n)
 		}
 		items, _ := st.IncidentDeliveries(ctx, 3)
-		if s := Summary(items); s != "e-mail to 4 addresses" {
+		if s := Summary(3, items); s != "e-mail to 4 addresses" {
 			t.Errorf("summary %q", s)
 		}
 	})

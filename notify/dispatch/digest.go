@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -130,16 +131,26 @@ func (d *Dispatcher) sendLane(ctx context.Context, b batch, l *lanes, docs map[i
 }
 
 // sendBatch sends jobs to one receiver: alone, or as digests of at most
-// the sender's MaxDigest. Pages overtaken by an acknowledgement here are
-// dropped (the store cancelled them).
+// the sender's MaxDigest pages (a stored digest's pages stay together).
+// Pages overtaken by an acknowledgement here are dropped (the store
+// cancelled them).
 func (d *Dispatcher) sendBatch(ctx context.Context, jobs []job, docs map[int64]store.NotifyDoc, results *outcomes) {
-	live := jobs[:0:0]
+	var (
+		live  []job
+		pages [][]notify.Delivery // live[i]'s
+		total int
+	)
 	for _, j := range jobs {
-		if d.isStopped(j.it) {
+		ps, err := j.deliveries()
+		if err != nil {
+			results.add(d.outcome(ctx, j.it, nil, err, d.now(), ""))
+			continue
+		}
+		if ps = d.unstopped(ps); len(ps) == 0 {
 			d.m.cancelled.Inc()
 			continue
 		}
-		live = append(live, j)
+		live, pages, total = append(live, j), append(pages, ps), total+len(ps)
 	}
 	if len(live) == 0 {
 		return
@@ -153,52 +164,132 @@ func (d *Dispatcher) sendBatch(ctx context.Context, jobs []job, docs map[int64]s
 		}
 	}
 	if ds == nil {
-		for _, j := range live {
-			results.add(d.attempt(ctx, j, docs))
+		for i, j := range live {
+			results.add(d.attempt(ctx, j, pages[i], docs))
 		}
 		return
 	}
 	for len(live) > 0 {
-		n := min(len(live), ds.MaxDigest())
-		d.sendDigest(ctx, ds, live[:n], docs, results)
-		live = live[n:]
+		n, size := 1, len(pages[0])
+		for n < len(live) && size+len(pages[n]) <= ds.MaxDigest() {
+			size += len(pages[n])
+			n++
+		}
+		d.sendDigest(ctx, ds, live[:n], pages[:n], docs, results)
+		live, pages = live[n:], pages[n:]
 	}
 }
 
-// sendDigest sends jobs as one message; each covered outbox row gets
-// the attempt's outcome, its own idempotency key kept.
-func (d *Dispatcher) sendDigest(ctx context.Context, ds notify.DigestSender, jobs []job, docs map[int64]store.NotifyDoc, results *outcomes) {
+// sendDigest sends jobs' pages as one message; each job's outbox row gets
+// the attempt's outcome, every page's idempotency key kept.
+func (d *Dispatcher) sendDigest(ctx context.Context, ds notify.DigestSender, jobs []job, pages [][]notify.Delivery, docs map[int64]store.NotifyDoc, results *outcomes) {
 	if len(jobs) == 1 {
-		results.add(d.attempt(ctx, jobs[0], docs))
+		results.add(d.attempt(ctx, jobs[0], pages[0], docs))
 		return
 	}
 	start := d.now()
-	var (
-		g    notify.Digest
-		sent []job
-	)
-	for _, j := range jobs {
-		dl, err := j.delivery()
-		if err != nil {
-			results.add(d.outcome(ctx, j.it, dl, err, start, ""))
-			continue
-		}
-		g.Deliveries = append(g.Deliveries, dl)
-		sent = append(sent, j)
-	}
-	if len(sent) == 0 {
-		return
+	var g notify.Digest
+	for _, ps := range pages {
+		g.Deliveries = append(g.Deliveries, ps...)
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
 	err := ds.SendDigest(sctx, g)
 	cancel()
-	channel := sent[0].it.Channel
-	note := fmt.Sprintf("in a digest of %d (%s)", len(sent), g.Key())
+	channel := jobs[0].it.Channel
+	note := fmt.Sprintf("in a digest of %d (%s)", len(g.Deliveries), g.Key())
 	if err == nil {
 		d.m.digests.WithLabelValues(channel).Inc()
-		d.m.digested.WithLabelValues(channel).Add(float64(len(sent)))
+		d.m.digested.WithLabelValues(channel).Add(float64(len(g.Deliveries)))
 	}
-	for i, j := range sent {
-		results.add(d.outcome(ctx, j.it, g.Deliveries[i], err, start, note))
+	for i, j := range jobs {
+		results.add(d.outcome(ctx, j.it, pages[i], err, start, note))
 	}
+}
+
+// storedDigests turns a planning pass's deliveries (items, and dls, one
+// per item) into the outbox items to store and their jobs (jobs[i] sends
+// out[i]): the pages to one receiver that takes digests become one item,
+// a stored digest of at most the sender's MaxDigest pages. In a storm a
+// receiver then costs one row, one outcome and one attempt per pass, not
+// one per incident. A page the outage path already sent from memory
+// stays on its own: only its record is left to store.
+func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []store.OutboxItem, dls []*notify.Delivery) ([]store.OutboxItem, []job) {
+	docs := cfg.docs()
+	var (
+		out   []store.OutboxItem
+		jobs  []job
+		lanes = map[string][]int{} // lane → indices into items, in order
+		order []string
+	)
+	seen := make(map[string]bool, len(items))
+	endpointLanes := map[int64]string{} // an endpoint's spec decoded once a pass, not once a page
+	for i, it := range items {
+		if seen[it.Key] {
+			continue // two rules paging one receiver about one incident: once
+		}
+		seen[it.Key] = true
+		paged := it.Pages && d.takePaged(it)
+		key := ""
+		if !d.cfg.NoDigests && !paged {
+			var ok bool
+			if key, ok = endpointLanes[it.EndpointID]; !ok || it.EndpointID == 0 || !it.Pages {
+				key = laneKey(job{it: it}, docs)
+				if it.EndpointID != 0 && it.Pages {
+					endpointLanes[it.EndpointID] = key
+				}
+			}
+		}
+		if key == "" {
+			out, jobs = append(out, it), append(jobs, job{it: it, pages: []*notify.Delivery{dls[i]}, paged: paged})
+			continue
+		}
+		if _, ok := lanes[key]; !ok {
+			order = append(order, key)
+		}
+		lanes[key] = append(lanes[key], i)
+	}
+	for _, key := range order {
+		idx := lanes[key]
+		first := items[idx[0]]
+		most := 1
+		if s, err := d.sender(ctx, first.Channel, first.EndpointID, docs); err == nil {
+			if g, ok := s.(notify.DigestSender); ok {
+				most = max(g.MaxDigest(), 1)
+			}
+		}
+		for len(idx) > 0 {
+			n := min(len(idx), most)
+			it, j := digestItem(items, dls, idx[:n])
+			out, jobs = append(out, it), append(jobs, j)
+			idx = idx[n:]
+		}
+	}
+	return out, jobs
+}
+
+// digestItem is the outbox item of the pages items[idx] (to one
+// receiver): one of them alone, or a stored digest.
+func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int) (store.OutboxItem, job) {
+	first := items[idx[0]]
+	if len(idx) == 1 {
+		return first, job{it: first, pages: []*notify.Delivery{dls[idx[0]]}}
+	}
+	var (
+		g     notify.Digest
+		pages = make([]*notify.Delivery, len(idx))
+		raw   = []byte{'['}
+	)
+	for k, i := range idx {
+		if k > 0 {
+			raw = append(raw, ',')
+		}
+		raw = append(raw, items[i].Delivery...)
+		pages[k] = dls[i]
+		g.Deliveries = append(g.Deliveries, *dls[i])
+		if !slices.Contains(first.Covers, items[i].IncidentID) {
+			first.Covers = append(first.Covers, items[i].IncidentID)
+		}
+	}
+	first.Key, first.Delivery = g.Key(), append(raw, ']')
+	return first, job{it: first, pages: pages}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -102,11 +103,13 @@ func TestPagesQueuedBehindAPageGoAsOneDigest(t *testing.T) {
 				return len(items) == 1 && items[0].State == store.DeliverySent
 			})
 			items, _ := st.IncidentDeliveries(ctx, id)
-			ops.mu.Lock()
-			n := ops.keys[items[0].Key]
-			ops.mu.Unlock()
-			if n != 1 {
-				t.Errorf("incident %d: its outbox key %s received %d times, want once", id, items[0].Key, n)
+			for _, k := range pageKeys(t, items[0], id) {
+				ops.mu.Lock()
+				n := ops.keys[k]
+				ops.mu.Unlock()
+				if n != 1 {
+					t.Errorf("incident %d: its page's key %s received %d times, want once", id, k, n)
+				}
 			}
 			attempts, _ := st.IncidentAttempts(ctx, id)
 			inDigest := len(attempts) == 1 && strings.Contains(attempts[0].Error, "in a digest of 3")
@@ -157,7 +160,7 @@ func TestEndpointsSharingURLGetOneRequest(t *testing.T) {
 	sent := 0
 	for _, it := range items {
 		if it.State == store.DeliverySent {
-			sent++
+			sent += len(pageKeys(t, it, 7))
 		}
 	}
 	if sent != 3 {
@@ -212,4 +215,64 @@ func TestLaneKeys(t *testing.T) {
 			t.Errorf("%s merges (lane %q), want never", name, k)
 		}
 	}
+}
+
+// A storm's pages planned in one pass to one receiver are stored as one
+// digest: one outbox row and one request, which each incident finds in
+// its trail. When that request fails, an incident acknowledged before
+// the retry is dropped from the digest: the retry carries the others
+// only, and no acknowledgement goes out for it (its page never went).
+func TestStoredDigestRetryLeavesAcknowledgedIncidentOut(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		ops := newReceiver(t, http.StatusServiceUnavailable)
+		pageAtOnce(t, st, ops.URL)
+		c := &clock{t: t0}
+		d := newDispatcher(t, st, c, "a")
+		for id := int64(1); id <= 3; id++ {
+			handle(t, d, event(notify.EventRaised, id, 1, t0, rules.SeverityAlarm))
+		}
+		if n := tick(t, d); n != 3 {
+			t.Fatalf("%d pages attempted, want 3", n)
+		}
+		for id := int64(1); id <= 3; id++ {
+			items, err := st.IncidentDeliveries(ctx, id)
+			if err != nil || len(items) != 1 || len(items[0].Covers) != 3 || items[0].State != store.DeliveryPending || items[0].Attempts != 1 {
+				t.Fatalf("incident %d: %d rows (%v), want the one stored digest of 3, pending after its failed attempt", id, len(items), err)
+			}
+		}
+		handle(t, d, event(notify.EventAcknowledged, 2, 2, t0, rules.SeverityAlarm))
+		c.Set(t0.Add(time.Minute))
+		if n := tick(t, d); n != 3 {
+			t.Fatalf("retry pass: %d pages attempted, want the digest's 3 (one dropped before sending)", n)
+		}
+		var incidents []int64
+		for _, g := range ops.got() {
+			incidents = append(incidents, g.Incident)
+			if g.Event != notify.EventRaised {
+				t.Errorf("received %+v, want only the raises", g)
+			}
+		}
+		slices.Sort(incidents)
+		if !slices.Equal(incidents, []int64{1, 3}) {
+			t.Errorf("the retry carried incidents %v, want [1 3]: 2 was acknowledged first", incidents)
+		}
+		ops.mu.Lock()
+		requests := ops.requests
+		ops.mu.Unlock()
+		if requests != 1 {
+			t.Errorf("%d accepted requests, want the one retry", requests)
+		}
+		items, _ := st.IncidentDeliveries(ctx, 2)
+		if s := Summary(2, items); s != "nothing sent; 1 not sent (acknowledged first)" {
+			t.Errorf("incident 2's trail %q", s)
+		}
+		items, _ = st.IncidentDeliveries(ctx, 3)
+		if s := Summary(3, items); s != "webhook accepted (2xx) by 1 endpoint" {
+			t.Errorf("incident 3's trail %q", s)
+		}
+		if a, _ := st.IncidentAttempts(ctx, 3); len(a) != 2 || a[0].OK || !a[1].OK || !strings.Contains(a[1].Error, "in a digest of 2") {
+			t.Errorf("incident 3's attempts %+v, want the failed one and the digest of 2 that went", a)
+		}
+	})
 }

@@ -11,6 +11,7 @@
 package dispatch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,12 +138,13 @@ type Dispatcher struct {
 	changed atomic.Int64
 }
 
-// job is one delivery to attempt: a claimed outbox item, or one planned
-// and leased here with its delivery still decoded (dl); paged: it went
-// out from memory during an outage, only its record is left to store.
+// job is one outbox item to attempt: claimed, or planned and leased here
+// with its pages still decoded (one delivery, or a stored digest's);
+// paged: it went out from memory during an outage, only its record is
+// left to store.
 type job struct {
 	it    store.OutboxItem
-	dl    *notify.Delivery
+	pages []*notify.Delivery
 	paged bool
 }
 
@@ -315,9 +318,10 @@ func (d *Dispatcher) start(ctx context.Context, ev notify.Event, raw json.RawMes
 
 // inform sends a non-paging event (acknowledged, resolved) to every
 // recipient the incident already reached, once each: those a page was
-// sent to, and those a page may be on its way to (cancelled while a
-// sender held its lease; not one of the pages this node just dropped
-// from its queue, which never went).
+// sent to (alone or in a digest), and those a page may be on its way to
+// (cancelled or dropped from a digest while a sender held its lease; not
+// one of the pages this node just dropped from its queue, which never
+// went).
 func (d *Dispatcher) inform(ctx context.Context, ev notify.Event, dropped map[int64]bool) error {
 	done, err := d.st.IncidentDeliveries(ctx, ev.Incident.ID)
 	if err != nil {
@@ -330,29 +334,37 @@ func (d *Dispatcher) inform(ctx context.Context, ev notify.Event, dropped map[in
 	)
 	now := d.now()
 	for _, it := range done {
-		inFlight := it.State == store.DeliveryCancelled && it.LeaseOwner != "" && it.LeaseUntil.After(now) && !dropped[it.ID]
-		if !it.Pages || it.State != store.DeliverySent && !inFlight {
+		paging := it.PagesIncident(ev.Incident.ID)
+		withdrawn := it.State == store.DeliveryCancelled || !paging // after it was leased: the sender may not know
+		inFlight := withdrawn && it.LeaseOwner != "" && it.LeaseUntil.After(now) && !dropped[it.ID]
+		if !it.Pages || !(it.State == store.DeliverySent && paging) && !inFlight {
 			continue
 		}
-		var dl notify.Delivery
-		if err := json.Unmarshal(it.Delivery, &dl); err != nil {
+		pages, err := job{it: it}.stored()
+		if err != nil {
 			return fmt.Errorf("dispatch: stored delivery %d: %w", it.ID, err)
 		}
-		base, _, _ := strings.Cut(dl.Recipient.ID, "#")
-		if seen[base] {
-			continue
+		for _, dl := range pages {
+			base, _, _ := strings.Cut(dl.Recipient.ID, "#")
+			if dl.Event.Incident.ID != ev.Incident.ID || seen[base] {
+				continue // a digest's page of another incident
+			}
+			seen[base] = true
+			dl.Recipient.ID = base
+			evRaw, err := json.Marshal(ev)
+			if err != nil {
+				return fmt.Errorf("dispatch: encode event: %w", err)
+			}
+			endpoint := it.EndpointID
+			if id, ok := strings.CutPrefix(base, "endpoint:"); ok {
+				endpoint, _ = strconv.ParseInt(id, 10, 64) // a digest's page to another endpoint on the gateway
+			}
+			item, out, err := d.item(ev, evRaw, dl.Recipient, it.Channel, endpoint)
+			if err != nil {
+				return err
+			}
+			items, dls = append(items, item), append(dls, out)
 		}
-		seen[base] = true
-		dl.Recipient.ID = base
-		evRaw, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("dispatch: encode event: %w", err)
-		}
-		item, out, err := d.item(ev, evRaw, dl.Recipient, it.Channel, it.EndpointID)
-		if err != nil {
-			return err
-		}
-		items, dls = append(items, item), append(dls, out)
 	}
 	if !d.running.Load() {
 		dls = nil // stored for whichever node runs
@@ -399,10 +411,15 @@ func (d *Dispatcher) lease(items []store.OutboxItem) {
 func (d *Dispatcher) queue(items []store.OutboxItem, dls []*notify.Delivery) {
 	jobs := make([]job, 0, len(items))
 	for i, it := range items {
-		if it.ID != 0 {
-			jobs = append(jobs, job{it: it, dl: dls[i], paged: it.Pages && d.takePaged(it)})
-		}
+		jobs = append(jobs, job{it: it, pages: []*notify.Delivery{dls[i]}, paged: it.Pages && d.takePaged(it)})
 	}
+	d.queueJobs(jobs)
+}
+
+// queueJobs hands stored, leased jobs to the senders; a job whose item
+// the store skipped (ID 0: its key was already stored) is someone else's.
+func (d *Dispatcher) queueJobs(jobs []job) {
+	jobs = slices.DeleteFunc(jobs, func(j job) bool { return j.it.ID == 0 })
 	d.fastMu.Lock()
 	d.fast = append(d.fast, jobs...)
 	d.fastMu.Unlock()
@@ -436,9 +453,12 @@ func (d *Dispatcher) stop(incident, version int64) map[int64]bool {
 	}
 	kept := d.fast[:0]
 	for _, j := range d.fast {
-		if d.stoppedLocked(j.it) {
-			dropped[j.it.ID] = true
-		} else {
+		pages := slices.DeleteFunc(slices.Clone(j.pages), func(p *notify.Delivery) bool { return d.pageStoppedLocked(*p) })
+		if len(pages) < len(j.pages) {
+			dropped[j.it.ID] = true // this node sends none of the incident's pages in it
+		}
+		if len(pages) > 0 {
+			j.pages = pages
 			kept = append(kept, j)
 		}
 	}
@@ -447,17 +467,17 @@ func (d *Dispatcher) stop(incident, version int64) map[int64]bool {
 	return dropped
 }
 
-// isStopped tells whether a page was overtaken by an acknowledgement or
+// unstopped is pages without those overtaken by an acknowledgement or
 // resolution this node handled.
-func (d *Dispatcher) isStopped(it store.OutboxItem) bool {
+func (d *Dispatcher) unstopped(pages []notify.Delivery) []notify.Delivery {
 	d.fastMu.Lock()
 	defer d.fastMu.Unlock()
-	return d.stoppedLocked(it)
+	return slices.DeleteFunc(pages, d.pageStoppedLocked)
 }
 
-func (d *Dispatcher) stoppedLocked(it store.OutboxItem) bool {
-	m, ok := d.stopped[it.IncidentID]
-	return ok && it.Pages && it.Version < m.version
+func (d *Dispatcher) pageStoppedLocked(dl notify.Delivery) bool {
+	m, ok := d.stopped[dl.Event.Incident.ID]
+	return ok && dl.Event.Type.Pages() && dl.Event.Incident.Version < m.version
 }
 
 // item is the outbox row of ev (encoded: evRaw) to r, and its delivery.
@@ -586,7 +606,8 @@ func (d *Dispatcher) Close(ctx context.Context) {
 }
 
 // Tick plans every due step and sends every due delivery once; it
-// returns how many deliveries it attempted.
+// returns how many deliveries (pages, a stored digest's counted each) it
+// attempted.
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	// A pass the planner is making (a storm's raises) queues what it
 	// plans for this drain: sending must not wait for it.
@@ -672,7 +693,9 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 			fast = d.takeFast()
 		}
 		send(fast)
-		total += len(fast)
+		for _, j := range fast {
+			total += len(j.pages)
+		}
 		if claims < 100 && claimErr == nil {
 			claims++
 			cctx, cancel := context.WithTimeout(ctx, storeTimeout)
@@ -687,7 +710,9 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 				jobs[i] = job{it: it}
 			}
 			send(jobs)
-			total += len(items)
+			for _, it := range items {
+				total += max(len(it.Covers), 1) // a stored digest's pages, by incident
+			}
 			if len(items) < claimBatch {
 				claims = 100 // the outbox is drained; keep taking planned ones
 			}
@@ -735,28 +760,36 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 // out). The caller holds planMu; the routing configuration is read when
 // a step is due (the copy in memory if recent).
 func (d *Dispatcher) planDue(ctx context.Context) error {
-	var cfg *snapshot
-	type planned struct {
-		items []store.OutboxItem
-		dls   []*notify.Delivery
-	}
-	var steps []planned
-	plan := func(ctx context.Context, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
+	var (
+		cfg     *snapshot
+		planned []store.OutboxItem
+		jobs    []job // jobs[i] sends planned[i]
+	)
+	plan := func(ctx context.Context, due []store.Escalation) ([]store.OutboxItem, []store.Escalation, error) {
 		if cfg == nil {
 			var err error
 			if cfg, err = d.recent(ctx); err != nil {
-				return nil, e, err
+				return nil, nil, err
 			}
 		}
-		items, dls, next, err := d.plan(cfg, e)
-		if err == nil {
-			d.lease(items)
-			steps = append(steps, planned{items, dls})
+		var (
+			items []store.OutboxItem
+			dls   []*notify.Delivery
+			nexts = make([]store.Escalation, len(due))
+		)
+		for i, e := range due {
+			its, ds, next, err := d.plan(cfg, e)
+			if err != nil {
+				return nil, nil, fmt.Errorf("incident %d rule %d step %d: %w", e.IncidentID, e.RuleID, e.Step, err)
+			}
+			items, dls, nexts[i] = append(items, its...), append(dls, ds...), next
 		}
-		return items, next, err
+		planned, jobs = d.storedDigests(ctx, cfg, items, dls)
+		d.lease(planned)
+		return planned, nexts, nil
 	}
 	for range 50 {
-		steps = steps[:0]
+		planned, jobs = nil, nil
 		actx, cancel := context.WithTimeout(ctx, storeTimeout)
 		n, err := d.st.AdvanceEscalations(actx, d.now(), planBatch, plan)
 		cancel()
@@ -764,12 +797,11 @@ func (d *Dispatcher) planDue(ctx context.Context) error {
 			return err
 		}
 		// Committed: the store set the ID of each item it stored.
-		for _, p := range steps {
-			for _, it := range p.items {
-				d.m.enqueued.WithLabelValues(it.Channel).Inc()
-			}
-			d.queue(p.items, p.dls)
+		for i := range jobs {
+			jobs[i].it = planned[i]
+			d.m.enqueued.WithLabelValues(jobs[i].it.Channel).Inc()
 		}
+		d.queueJobs(jobs)
 	}
 	return nil
 }
@@ -851,8 +883,11 @@ func (d *Dispatcher) record(ctx context.Context, batch []store.Finished) {
 	}
 }
 
-// attempt sends one claimed item and returns its outcome.
-func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.NotifyDoc) store.Finished {
+// attempt sends one item, its pages (what is left of them to send), and
+// returns its outcome. Several pages go as one digest when the item is a
+// stored digest; should the receiver no longer take digests (an
+// endpoint changed), one by one.
+func (d *Dispatcher) attempt(ctx context.Context, j job, pages []notify.Delivery, docs map[int64]store.NotifyDoc) store.Finished {
 	start := d.now()
 	it := j.it
 	if j.paged {
@@ -861,34 +896,63 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, docs map[int64]store.No
 			Channel: it.Channel, Recipient: it.Recipient, OK: true, Error: outageNote}
 		return store.Finished{ID: it.ID, DeliveryResult: store.DeliveryResult{State: store.DeliverySent, NextAttempt: start, Attempt: a}}
 	}
-	dl, err := j.delivery()
+	s, err := d.sender(ctx, it.Channel, it.EndpointID, docs)
 	if err == nil {
-		var s notify.Sender
-		if s, err = d.sender(ctx, it.Channel, it.EndpointID, docs); err == nil {
-			sctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
-			err = s.Send(sctx, dl)
-			cancel()
+		sctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
+		if ds, ok := s.(notify.DigestSender); ok && len(pages) > 1 && ds.MaxDigest() >= len(pages) {
+			err = ds.SendDigest(sctx, notify.Digest{Deliveries: pages})
+		} else {
+			for _, dl := range pages {
+				if err = s.Send(sctx, dl); err != nil {
+					break
+				}
+			}
 		}
+		cancel()
 	}
-	return d.outcome(ctx, it, dl, err, start, "")
+	note := ""
+	if len(pages) > 1 {
+		note = fmt.Sprintf("in a digest of %d (%s)", len(pages), notify.Digest{Deliveries: pages}.Key())
+	}
+	return d.outcome(ctx, it, pages, err, start, note)
 }
 
-// delivery is the job's delivery, decoded from the outbox if need be.
-func (j job) delivery() (notify.Delivery, error) {
-	if j.dl != nil {
-		return *j.dl, nil
+// deliveries are the pages the job carries, decoded from the outbox if
+// need be; a stored digest's dropped ones are left out.
+func (j job) deliveries() ([]notify.Delivery, error) {
+	if j.pages == nil {
+		all, err := j.stored()
+		return slices.DeleteFunc(all, func(dl notify.Delivery) bool { return slices.Contains(j.it.Dropped, dl.Event.Incident.ID) }), err
 	}
-	var dl notify.Delivery
-	if err := json.Unmarshal(j.it.Delivery, &dl); err != nil {
-		return dl, fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
+	out := make([]notify.Delivery, len(j.pages))
+	for i, p := range j.pages {
+		out[i] = *p
 	}
-	return dl, nil
+	return out, nil
 }
 
-// outcome turns the result of sending it (err, nil when accepted) into
-// its new state and the attempt to record; note, if any, is recorded
-// with a successful attempt.
-func (d *Dispatcher) outcome(ctx context.Context, it store.OutboxItem, dl notify.Delivery, err error, start time.Time, note string) store.Finished {
+// stored decodes the item's pages: one delivery, or every page of a
+// stored digest (a JSON array).
+func (j job) stored() ([]notify.Delivery, error) {
+	raw := bytes.TrimLeft(j.it.Delivery, " \t\r\n")
+	if len(raw) == 0 || raw[0] != '[' {
+		var dl notify.Delivery
+		if err := json.Unmarshal(raw, &dl); err != nil {
+			return nil, fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
+		}
+		return []notify.Delivery{dl}, nil
+	}
+	var all []notify.Delivery
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, fmt.Errorf("%w: stored digest: %v", notify.ErrInvalid, err)
+	}
+	return all, nil
+}
+
+// outcome turns the result of sending it (its pages; err, nil when
+// accepted) into its new state and the attempt to record; note, if any,
+// is recorded with a successful attempt.
+func (d *Dispatcher) outcome(ctx context.Context, it store.OutboxItem, pages []notify.Delivery, err error, start time.Time, note string) store.Finished {
 	now := d.now()
 	a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: now, Node: d.cfg.Node,
 		Channel: it.Channel, Recipient: it.Recipient, OK: err == nil}
@@ -902,8 +966,10 @@ func (d *Dispatcher) outcome(ctx context.Context, it store.OutboxItem, dl notify
 		res.State = store.DeliverySent
 		res.Attempt.Error = note
 		d.m.delivered.WithLabelValues(it.Channel, "sent").Inc()
-		if !dl.Event.Time.IsZero() {
-			d.m.latency.WithLabelValues(it.Channel).Observe(now.Sub(dl.Event.Time).Seconds())
+		for _, dl := range pages {
+			if !dl.Event.Time.IsZero() {
+				d.m.latency.WithLabelValues(it.Channel).Observe(now.Sub(dl.Event.Time).Seconds())
+			}
 		}
 	case notify.IsPermanent(err) || it.Attempts >= d.cfg.MaxAttempts:
 		res.State = store.DeliveryFailed
@@ -924,7 +990,16 @@ func (d *Dispatcher) outcome(ctx context.Context, it store.OutboxItem, dl notify
 		res.Attempt.Error = truncate(err.Error(), 500)
 	}
 	d.m.attemptSeconds.WithLabelValues(it.Channel).Observe(now.Sub(start).Seconds())
-	return store.Finished{ID: it.ID, DeliveryResult: res}
+	f := store.Finished{ID: it.ID, DeliveryResult: res}
+	if it.Covers != nil && err == nil {
+		f.Carried = []int64{}
+		for _, dl := range pages {
+			if !slices.Contains(f.Carried, dl.Event.Incident.ID) {
+				f.Carried = append(f.Carried, dl.Event.Incident.ID)
+			}
+		}
+	}
+	return f
 }
 
 // backoff is the delay before attempt n+1: the receiver's Retry-After if

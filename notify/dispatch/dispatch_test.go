@@ -75,7 +75,7 @@ func TestEscalationStopsOnAcknowledgement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s := Summary(items); s != "webhook accepted (2xx) by 2 endpoints" {
+		if s := Summary(42, items); s != "webhook accepted (2xx) by 2 endpoints" {
 			t.Errorf("summary %q", s)
 		}
 		attempts, err := st.IncidentAttempts(context.Background(), 42)
@@ -178,7 +178,7 @@ func TestRetriesTransientStopsOnPermanent(t *testing.T) {
 		if !slices.Equal(statuses, []int{0, 400, 429, 503}) {
 			t.Errorf("attempt statuses %v, want 0 (ok), 400, 429, 503", statuses)
 		}
-		if s := Summary(items); s != "webhook accepted (2xx) by 1 endpoint; 1 failed: webhook 400" {
+		if s := Summary(9, items); s != "webhook accepted (2xx) by 1 endpoint; 1 failed: webhook 400" {
 			t.Errorf("summary %q", s)
 		}
 	})
@@ -208,7 +208,7 @@ func TestPlannedStepNotSentAfterAcknowledgement(t *testing.T) {
 		if len(items) != 1 || items[0].State != store.DeliveryCancelled {
 			t.Fatalf("outbox %+v, want one cancelled delivery", items)
 		}
-		if s := Summary(items); s != "nothing sent; 1 not sent (acknowledged first)" {
+		if s := Summary(5, items); s != "nothing sent; 1 not sent (acknowledged first)" {
 			t.Errorf("summary %q", s)
 		}
 	})
@@ -286,7 +286,7 @@ func TestAcknowledgedWhilePageInFlight(t *testing.T) {
 		if items[0].State != store.DeliverySent || !items[0].Pages {
 			t.Errorf("the page that went out is %s in the trail, want sent", items[0].State)
 		}
-		if s := Summary(items); s != "webhook accepted (2xx) by 1 endpoint" {
+		if s := Summary(6, items); s != "webhook accepted (2xx) by 1 endpoint" {
 			t.Errorf("summary %q", s)
 		}
 		if got := ops.events(); !slices.Equal(got, []notify.EventType{notify.EventRaised, notify.EventAcknowledged}) &&

@@ -76,14 +76,11 @@ func (d *Dispatcher) PageFromMemory(ctx context.Context, ev notify.Event, skip m
 		for i, it := range items {
 			if !seen[it.Recipient] && !skip[it.Recipient] {
 				seen[it.Recipient] = true
-				jobs = append(jobs, job{it: it, dl: dls[i]})
+				jobs = append(jobs, job{it: it, pages: []*notify.Delivery{dls[i]}})
 			}
 		}
 	}
-	docs := make(map[int64]store.NotifyDoc, len(cfg.endpoints))
-	for id, ep := range cfg.endpoints {
-		docs[id] = ep.doc
-	}
+	docs := cfg.docs()
 	out := Paged{Failed: map[string]error{}}
 	var mu sync.Mutex
 	sem := make(chan struct{}, d.cfg.Workers)
@@ -115,11 +112,11 @@ func (d *Dispatcher) sendNow(ctx context.Context, j job, docs map[int64]store.No
 	}
 	for try := 0; ; try++ {
 		sctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
-		err = s.Send(sctx, *j.dl)
+		err = s.Send(sctx, *j.pages[0])
 		cancel()
 		if err == nil {
 			d.m.delivered.WithLabelValues(j.it.Channel, "sent").Inc()
-			d.m.latency.WithLabelValues(j.it.Channel).Observe(d.now().Sub(j.dl.Event.Time).Seconds())
+			d.m.latency.WithLabelValues(j.it.Channel).Observe(d.now().Sub(j.pages[0].Event.Time).Seconds())
 			return nil
 		}
 		if try > 0 || notify.IsPermanent(err) {

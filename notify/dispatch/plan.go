@@ -331,6 +331,15 @@ func (d *Dispatcher) mqttSender(ctx context.Context, cluster string) (notify.Sen
 	return m, nil
 }
 
+// docs are the endpoint documents by id.
+func (s *snapshot) docs() map[int64]store.NotifyDoc {
+	docs := make(map[int64]store.NotifyDoc, len(s.endpoints))
+	for id, ep := range s.endpoints {
+		docs[id] = ep.doc
+	}
+	return docs
+}
+
 // reaches reports whether user u may be paged about an incident of these
 // vehicles: users of the root site about every incident, others only when
 // a vehicle of the incident is in their site's subtree (a sub-centre's

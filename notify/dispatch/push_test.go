@@ -126,10 +126,18 @@ func TestWebPushDigest(t *testing.T) {
 		if got := ps.Received()[0].Header.Get("Urgency"); got != "high" {
 			t.Errorf("Urgency %q, want high (the critical page's)", got)
 		}
+		// Planned in one pass, the three pages were stored as one digest:
+		// one row, which each incident finds, sent as the push.
 		for _, id := range []int64{11, 12, 13} {
 			items, _ := st.IncidentDeliveries(ctx, id)
-			if len(items) != 1 || items[0].State != store.DeliverySent || !slices.Contains(p.Keys, items[0].Key) {
-				t.Errorf("incident %d: outbox %+v, want sent with its key in the digest", id, items)
+			if len(items) != 1 || items[0].State != store.DeliverySent || items[0].Key != p.Key || len(items[0].Covers) != 3 {
+				t.Errorf("incident %d: outbox %d rows, want the stored digest %s of 3, sent", id, len(items), p.Key)
+				continue
+			}
+			for _, k := range pageKeys(t, items[0], id) {
+				if !slices.Contains(p.Keys, k) {
+					t.Errorf("incident %d: page key %s not in the push's keys %v", id, k, p.Keys)
+				}
 			}
 		}
 	})

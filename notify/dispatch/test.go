@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,12 +90,14 @@ func (d *Dispatcher) sendTest(ctx context.Context, s notify.Sender, err error, r
 // Summary is the incident's notification trail in one line, e.g.
 // "push to 3 phones, e-mail to 1 address, webhook accepted (2xx) by
 // 1 endpoint; 2 pending;
-// 1 failed: webhook 503". Each recipient counts once per channel.
-func Summary(items []store.OutboxItem) string {
+// 1 failed: webhook 503". Each recipient counts once per channel; a
+// stored digest counts each recipient of one of the incident's pages,
+// and a page dropped from it (acknowledged first) as not sent.
+func Summary(incident int64, items []store.OutboxItem) string {
 	sent := map[string]map[string]bool{}
 	pending, failed, cancelled := 0, 0, 0
 	var failures []string
-	for _, it := range items {
+	for _, it := range trailEntries(incident, items) {
 		base, _, _ := strings.Cut(it.Recipient, "#")
 		switch it.State {
 		case store.DeliverySent:
@@ -157,3 +160,33 @@ func Summary(items []store.OutboxItem) string {
 }
 
 func asErr(err error, target **notify.Error) bool { return errors.As(err, target) }
+
+// trailEntries are items with every stored digest replaced by one entry
+// per page of the incident it carries (its recipient, and its state:
+// cancelled once dropped).
+func trailEntries(incident int64, items []store.OutboxItem) []store.OutboxItem {
+	var out []store.OutboxItem
+	for _, it := range items {
+		if len(it.Covers) == 0 {
+			out = append(out, it)
+			continue
+		}
+		pages, err := job{it: it}.stored()
+		if err != nil {
+			out = append(out, it) // counted by its row: the trail still shows it
+			continue
+		}
+		for _, dl := range pages {
+			if dl.Event.Incident.ID != incident {
+				continue
+			}
+			e := it
+			e.Recipient = dl.Recipient.ID
+			if slices.Contains(it.Dropped, incident) {
+				e.State = store.DeliveryCancelled // its page did not go (a sent digest records what it carried)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}

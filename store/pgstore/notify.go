@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -161,8 +162,18 @@ func (s *Store) StopEscalations(ctx context.Context, incidentID int64) (int, err
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE notify_outbox SET state = 'cancelled'
-			WHERE incident_id = $1 AND pages AND state = 'pending'`, incidentID)
+			WHERE incident_id = $1 AND cardinality(covers) = 0 AND pages AND state = 'pending'`, incidentID)
+		if err != nil {
+			return err
+		}
 		n = tag.RowsAffected()
+		// A digest's other incidents still page: this one is dropped
+		// from it, and the digest cancelled once all of them are.
+		tag, err = tx.Exec(ctx, `UPDATE notify_outbox SET dropped = dropped || $1::int8,
+				state = CASE WHEN covers <@ (dropped || $1::int8) THEN 'cancelled' ELSE state END
+			WHERE cardinality(covers) > 0 AND covers @> ARRAY[$1::int8] AND NOT dropped @> ARRAY[$1::int8]
+				AND pages AND state = 'pending'`, incidentID)
+		n += tag.RowsAffected()
 		return err
 	})
 	if err != nil {
@@ -191,23 +202,15 @@ func (s *Store) AdvanceEscalations(ctx context.Context, now time.Time, limit int
 		}
 		// One statement stores every planned delivery and one moves every
 		// escalation on: a storm's pass plans many incidents' fan-outs.
-		var (
-			planned [][]store.OutboxItem
-			all     []store.OutboxItem
-			nexts   = make([]store.Escalation, 0, len(due))
-		)
-		for _, e := range due {
-			items, next, err := plan(ctx, e)
-			if err != nil {
-				return fmt.Errorf("plan incident %d rule %d step %d: %w", e.IncidentID, e.RuleID, e.Step, err)
-			}
-			planned, all, nexts = append(planned, items), append(all, items...), append(nexts, next)
+		items, nexts, err := plan(ctx, due)
+		if err != nil {
+			return fmt.Errorf("plan %d escalations: %w", len(due), err)
 		}
-		if _, err := enqueue(ctx, tx, all); err != nil {
+		if len(nexts) != len(due) {
+			return fmt.Errorf("plan %d escalations: %d next states", len(due), len(nexts))
+		}
+		if _, err := enqueue(ctx, tx, items); err != nil {
 			return err
-		}
-		for _, items := range planned { // the IDs the store gave, back to each plan's slice
-			all = all[copy(items, all):]
 		}
 		if err := advance(ctx, tx, nexts); err != nil {
 			return err
@@ -265,6 +268,7 @@ func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, err
 	n := len(items)
 	var (
 		keys, channels, recipients, deliveries, owners = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		covers                                         = make([]string, n)
 		incidents, versions, endpoints                 = make([]int64, n), make([]int64, n), make([]int64, n)
 		pages                                          = make([]bool, n)
 		next, until                                    = make([]time.Time, n), make([]time.Time, n)
@@ -276,16 +280,17 @@ func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, err
 		if it.LeaseOwner == "" {
 			until[i] = it.NextAttempt // not stored; any non-NULL value encodes
 		}
+		covers[i] = int8Array(it.Covers)
 		index[it.Key] = i
 		items[i].ID = 0
 	}
 	rows, err := tx.Query(ctx, `INSERT INTO notify_outbox
-		(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, lease_owner, lease_until, attempts)
-		SELECT k, i, v, c, e, r, p, d::jsonb, n, NULLIF(o, ''), CASE WHEN o = '' THEN NULL ELSE u END, CASE WHEN o = '' THEN 0 ELSE 1 END
+		(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, lease_owner, lease_until, attempts, covers)
+		SELECT k, i, v, c, e, r, p, d::jsonb, n, NULLIF(o, ''), CASE WHEN o = '' THEN NULL ELSE u END, CASE WHEN o = '' THEN 0 ELSE 1 END, cv::int8[]
 		FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::bool[], $8::text[],
-			$9::timestamptz[], $10::text[], $11::timestamptz[]) AS t(k, i, v, c, e, r, p, d, n, o, u)
+			$9::timestamptz[], $10::text[], $11::timestamptz[], $12::text[]) AS t(k, i, v, c, e, r, p, d, n, o, u, cv)
 		ON CONFLICT (key) DO NOTHING RETURNING id, key`,
-		keys, incidents, versions, channels, endpoints, recipients, pages, deliveries, next, owners, until)
+		keys, incidents, versions, channels, endpoints, recipients, pages, deliveries, next, owners, until, covers)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %d deliveries: %w", n, err)
 	}
@@ -309,7 +314,7 @@ func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, err
 }
 
 const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
-	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until`
+	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until, covers, dropped`
 
 func scanOutbox(row pgx.Row) (store.OutboxItem, error) {
 	var (
@@ -318,9 +323,14 @@ func scanOutbox(row pgx.Row) (store.OutboxItem, error) {
 	)
 	err := row.Scan(&it.ID, &it.Key, &it.IncidentID, &it.Version, &it.Channel, &it.EndpointID, &it.Recipient, &it.Pages,
 		&it.Delivery, &it.State, &it.Attempts, &it.NextAttempt, &it.LastStatus, &it.LastError, &it.CreatedAt, &it.SentAt,
-		&it.LeaseOwner, &until)
+		&it.LeaseOwner, &until, &it.Covers, &it.Dropped)
 	if until != nil {
 		it.LeaseUntil = *until
+	}
+	if len(it.Covers) == 0 {
+		it.Covers, it.Dropped = nil, nil
+	} else if len(it.Dropped) == 0 {
+		it.Dropped = nil
 	}
 	return it, err
 }
@@ -354,6 +364,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store
 	n := len(done)
 	var (
 		ids, incidents                            = make([]int64, n), make([]int64, n)
+		carried                                   = make([]*string, n)
 		states, errs, nodes, channels, recipients = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		next, at                                  = make([]time.Time, n), make([]time.Time, n)
 		statuses                                  = make([]int32, n)
@@ -363,16 +374,21 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store
 		a := f.Attempt
 		ids[i], incidents[i], states[i], errs[i], nodes[i], channels[i], recipients[i] = f.ID, a.IncidentID, f.State, a.Error, a.Node, a.Channel, a.Recipient
 		next[i], at[i], statuses[i], sent[i], ok[i] = f.NextAttempt, a.At, int32(a.Status), f.State == store.DeliverySent, a.OK
+		if f.Carried != nil {
+			c := int8Array(f.Carried)
+			carried[i] = &c
+		}
 	}
 	var b pgx.Batch
 	// A cancelled item that went out anyway is recorded as sent: the
 	// trail must say what reached people.
 	b.Queue(`UPDATE notify_outbox o SET state = CASE WHEN o.state = 'cancelled' AND f.st <> 'sent' THEN o.state ELSE f.st END,
 		next_attempt_at = f.n, last_status = f.s, last_error = f.e, sent_at = CASE WHEN f.sent THEN f.at ELSE o.sent_at END,
-		lease_owner = NULL, lease_until = NULL
-		FROM unnest($2::int8[], $3::text[], $4::timestamptz[], $5::int4[], $6::text[], $7::bool[], $8::timestamptz[])
-			AS f(id, st, n, s, e, sent, at)
-		WHERE o.id = f.id AND o.lease_owner = $1`, owner, ids, states, next, statuses, errs, sent, at)
+		lease_owner = NULL, lease_until = NULL,
+		dropped = CASE WHEN f.sent AND f.c IS NOT NULL THEN ARRAY(SELECT x FROM unnest(o.covers) x WHERE x <> ALL (f.c::int8[])) ELSE o.dropped END
+		FROM unnest($2::int8[], $3::text[], $4::timestamptz[], $5::int4[], $6::text[], $7::bool[], $8::timestamptz[], $9::text[])
+			AS f(id, st, n, s, e, sent, at, c)
+		WHERE o.id = f.id AND o.lease_owner = $1`, owner, ids, states, next, statuses, errs, sent, at, carried)
 	b.Queue(`INSERT INTO notify_attempts (outbox_id, incident_id, at, node, channel, recipient, ok, status, error)
 		SELECT * FROM unnest($1::int8[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::int4[], $9::text[])`,
 		ids, incidents, at, nodes, channels, recipients, ok, statuses, errs)
@@ -387,7 +403,8 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store
 
 // IncidentDeliveries lists the incident's outbox items.
 func (s *Store) IncidentDeliveries(ctx context.Context, incidentID int64) ([]store.OutboxItem, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+outboxColumns+` FROM notify_outbox WHERE incident_id = $1 ORDER BY id`, incidentID)
+	rows, err := s.pool.Query(ctx, `SELECT `+outboxColumns+` FROM notify_outbox
+		WHERE incident_id = $1 OR cardinality(covers) > 0 AND covers @> ARRAY[$1::int8] ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("incident %d deliveries: %w", incidentID, err)
 	}
@@ -400,8 +417,10 @@ func (s *Store) IncidentDeliveries(ctx context.Context, incidentID int64) ([]sto
 
 // IncidentAttempts lists the incident's delivery attempts.
 func (s *Store) IncidentAttempts(ctx context.Context, incidentID int64) ([]store.DeliveryAttempt, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, outbox_id, incident_id, at, node, channel, recipient, ok, status, error
-		FROM notify_attempts WHERE incident_id = $1 ORDER BY at, id`, incidentID)
+	rows, err := s.pool.Query(ctx, `SELECT id, outbox_id, $1::int8, at, node, channel, recipient, ok, status, error
+		FROM notify_attempts WHERE incident_id = $1 OR outbox_id IN (SELECT id FROM notify_outbox
+			WHERE cardinality(covers) > 0 AND covers @> ARRAY[$1::int8])
+		ORDER BY at, id`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("incident %d attempts: %w", incidentID, err)
 	}
@@ -414,4 +433,17 @@ func (s *Store) IncidentAttempts(ctx context.Context, incidentID int64) ([]store
 		return nil, fmt.Errorf("incident %d attempts: %w", incidentID, err)
 	}
 	return out, nil
+}
+
+// int8Array is ids as a PostgreSQL array literal.
+func int8Array(ids []int64) string {
+	b := make([]byte, 0, 2+len(ids)*8)
+	b = append(b, '{')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, '}'))
 }

@@ -163,11 +163,30 @@ func (s *Store) StopEscalations(ctx context.Context, incidentID int64) (int, err
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = 'cancelled'
-			WHERE incident_id = ? AND pages AND state = 'pending'`, incidentID)
+			WHERE incident_id = ?1 AND pages AND state = 'pending'
+				AND NOT EXISTS (SELECT 1 FROM notify_outbox_covers c WHERE c.outbox_id = notify_outbox.id)`, incidentID)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		// A digest's other incidents still page: this one is dropped
+		// from it, and the digest cancelled once all of them are.
+		res, err = tx.ExecContext(ctx, `UPDATE notify_outbox_covers SET dropped = 1
+			WHERE incident_id = ?1 AND NOT dropped AND outbox_id IN
+				(SELECT id FROM notify_outbox WHERE pages AND state = 'pending')`, incidentID)
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		if err != nil || k == 0 {
+			return err
+		}
+		n += k
+		_, err = tx.ExecContext(ctx, `UPDATE notify_outbox SET state = 'cancelled'
+			WHERE state = 'pending' AND id IN (SELECT outbox_id FROM notify_outbox_covers WHERE incident_id = ?1)
+				AND NOT EXISTS (SELECT 1 FROM notify_outbox_covers c WHERE c.outbox_id = notify_outbox.id AND NOT c.dropped)`, incidentID)
 		return err
 	})
 	if err != nil {
@@ -194,14 +213,21 @@ func (s *Store) AdvanceEscalations(ctx context.Context, now time.Time, limit int
 		if err != nil {
 			return err
 		}
-		for _, e := range due {
-			items, next, err := plan(ctx, e)
-			if err != nil {
-				return fmt.Errorf("plan incident %d rule %d step %d: %w", e.IncidentID, e.RuleID, e.Step, err)
-			}
-			if _, err := enqueue(ctx, tx, items); err != nil {
-				return err
-			}
+		if len(due) == 0 {
+			return nil
+		}
+		items, nexts, err := plan(ctx, due)
+		if err != nil {
+			return fmt.Errorf("plan %d escalations: %w", len(due), err)
+		}
+		if len(nexts) != len(due) {
+			return fmt.Errorf("plan %d escalations: %d next states", len(due), len(nexts))
+		}
+		if _, err := enqueue(ctx, tx, items); err != nil {
+			return err
+		}
+		for i, e := range due {
+			next := nexts[i]
 			if _, err := tx.ExecContext(ctx, `UPDATE notify_escalations SET step = ?, cycle = ?, due_at = ?, active = ?, updated_at = ?
 				WHERE incident_id = ? AND rule_id = ?`, next.Step, next.Cycle, micros(next.DueAt), next.Active, micros(time.Now()),
 				e.IncidentID, e.RuleID); err != nil {
@@ -242,6 +268,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, er
 		return 0, fmt.Errorf("enqueue deliveries: %w", err)
 	}
 	defer stmt.Close()
+	var cover *sql.Stmt
 	n := 0
 	now := micros(time.Now())
 	for i, it := range items {
@@ -264,6 +291,17 @@ func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, er
 			if items[i].ID, err = res.LastInsertId(); err != nil {
 				return n, err
 			}
+			if len(it.Covers) > 0 && cover == nil {
+				if cover, err = tx.PrepareContext(ctx, `INSERT INTO notify_outbox_covers (outbox_id, incident_id) VALUES (?, ?)`); err != nil {
+					return n, fmt.Errorf("enqueue deliveries: %w", err)
+				}
+				defer cover.Close()
+			}
+			for _, inc := range it.Covers {
+				if _, err := cover.ExecContext(ctx, items[i].ID, inc); err != nil {
+					return n, fmt.Errorf("enqueue %s: incident %d: %w", it.Key, inc, err)
+				}
+			}
 		}
 		n += int(k)
 	}
@@ -271,18 +309,32 @@ func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, er
 }
 
 const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
-	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until`
+	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until,
+	(SELECT json_group_array(incident_id) FROM notify_outbox_covers c WHERE c.outbox_id = notify_outbox.id),
+	(SELECT json_group_array(incident_id) FROM notify_outbox_covers c WHERE c.outbox_id = notify_outbox.id AND c.dropped)`
 
 func scanOutbox(row scanner) (store.OutboxItem, error) {
 	var (
-		it            store.OutboxItem
-		delivery      string
-		next, created int64
-		sent, until   sql.NullInt64
+		it              store.OutboxItem
+		delivery        string
+		covers, dropped string
+		next, created   int64
+		sent, until     sql.NullInt64
 	)
 	if err := row.Scan(&it.ID, &it.Key, &it.IncidentID, &it.Version, &it.Channel, &it.EndpointID, &it.Recipient, &it.Pages,
-		&delivery, &it.State, &it.Attempts, &next, &it.LastStatus, &it.LastError, &created, &sent, &it.LeaseOwner, &until); err != nil {
+		&delivery, &it.State, &it.Attempts, &next, &it.LastStatus, &it.LastError, &created, &sent, &it.LeaseOwner, &until,
+		&covers, &dropped); err != nil {
 		return it, err
+	}
+	if covers != "[]" {
+		if err := json.Unmarshal([]byte(covers), &it.Covers); err != nil {
+			return it, fmt.Errorf("outbox %d covers: %w", it.ID, err)
+		}
+		if dropped != "[]" {
+			if err := json.Unmarshal([]byte(dropped), &it.Dropped); err != nil {
+				return it, fmt.Errorf("outbox %d dropped: %w", it.ID, err)
+			}
+		}
 	}
 	it.Delivery, it.NextAttempt, it.CreatedAt, it.SentAt = json.RawMessage(delivery), fromMicros(next), fromMicros(created), timePtr(sent)
 	if until.Valid {
@@ -338,6 +390,16 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store
 			if _, err := insert.ExecContext(ctx, f.ID, a.IncidentID, micros(a.At), a.Node, a.Channel, a.Recipient, a.OK, a.Status, a.Error); err != nil {
 				return fmt.Errorf("finish delivery %d: record attempt: %w", f.ID, err)
 			}
+			if f.State == store.DeliverySent && f.Carried != nil {
+				carried, err := json.Marshal(f.Carried)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox_covers SET dropped = incident_id NOT IN (SELECT value FROM json_each(?2))
+					WHERE outbox_id = ?1 AND EXISTS (SELECT 1 FROM notify_outbox WHERE id = ?1 AND lease_owner IS NULL)`, f.ID, string(carried)); err != nil {
+					return fmt.Errorf("finish delivery %d: carried pages: %w", f.ID, err)
+				}
+			}
 		}
 		return nil
 	})
@@ -345,7 +407,8 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, done []store
 
 // IncidentDeliveries lists the incident's outbox items.
 func (s *Store) IncidentDeliveries(ctx context.Context, incidentID int64) ([]store.OutboxItem, error) {
-	out, err := queryAll(ctx, s.r, scanOutbox, `SELECT `+outboxColumns+` FROM notify_outbox WHERE incident_id = ? ORDER BY id`, incidentID)
+	out, err := queryAll(ctx, s.r, scanOutbox, `SELECT `+outboxColumns+` FROM notify_outbox
+		WHERE incident_id = ?1 OR id IN (SELECT outbox_id FROM notify_outbox_covers WHERE incident_id = ?1) ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("incident %d deliveries: %w", incidentID, err)
 	}
@@ -362,8 +425,9 @@ func (s *Store) IncidentAttempts(ctx context.Context, incidentID int64) ([]store
 		err := r.Scan(&a.ID, &a.OutboxID, &a.IncidentID, &at, &a.Node, &a.Channel, &a.Recipient, &a.OK, &a.Status, &a.Error)
 		a.At = fromMicros(at)
 		return a, err
-	}, `SELECT id, outbox_id, incident_id, at, node, channel, recipient, ok, status, error
-		FROM notify_attempts WHERE incident_id = ? ORDER BY at, id`, incidentID)
+	}, `SELECT id, outbox_id, ?1, at, node, channel, recipient, ok, status, error
+		FROM notify_attempts WHERE incident_id = ?1 OR outbox_id IN (SELECT outbox_id FROM notify_outbox_covers WHERE incident_id = ?1)
+		ORDER BY at, id`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("incident %d attempts: %w", incidentID, err)
 	}

@@ -96,15 +96,15 @@ func testEscalationEventNewestWins(t *testing.T, s store.Store) {
 	stored := func() string {
 		t.Helper()
 		var typ string
-		_, err := n.AdvanceEscalations(ctx, Base, 10, func(_ context.Context, e store.Escalation) ([]store.OutboxItem, store.Escalation, error) {
+		_, err := n.AdvanceEscalations(ctx, Base, 10, func(_ context.Context, due []store.Escalation) ([]store.OutboxItem, []store.Escalation, error) {
 			var got struct {
 				Type string `json:"type"`
 			}
-			if err := json.Unmarshal(e.Event, &got); err != nil {
-				return nil, e, err
+			if err := json.Unmarshal(due[0].Event, &got); err != nil {
+				return nil, due, err
 			}
 			typ = got.Type
-			return nil, e, nil // stays due: the next look sees it again
+			return nil, due, nil // stays due: the next look sees it again
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -122,5 +122,105 @@ func testEscalationEventNewestWins(t *testing.T, s store.Store) {
 	}
 	if got := stored(); got != "updated" {
 		t.Fatalf("after a newer update the escalation holds %q, want it", got)
+	}
+}
+
+// testNotifyDigestCoversIncidents: a stored digest pages incidents 21
+// and 22 to one receiver. Each incident finds it (deliveries and
+// attempts); acknowledging 21 drops 21's page and leaves the digest
+// pending for 22; acknowledging 22 too cancels it, and no claim takes it.
+func testNotifyDigestCoversIncidents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	n, ok := s.(store.Notifications)
+	if !ok {
+		t.Skip("store keeps no notifications")
+	}
+	now := Base
+	digest := store.OutboxItem{Key: "d2-digest", IncidentID: 21, Covers: []int64{21, 22}, Version: 1, Channel: "push",
+		Recipient: "push:1", Pages: true, Delivery: json.RawMessage(`[{},{}]`), NextAttempt: now}
+	single := store.OutboxItem{Key: "single-22", IncidentID: 22, Version: 1, Channel: "push", Recipient: "push:2",
+		Pages: true, Delivery: json.RawMessage(`{}`), NextAttempt: now}
+	other := store.OutboxItem{Key: "single-23", IncidentID: 23, Version: 1, Channel: "push", Recipient: "push:1",
+		Pages: true, Delivery: json.RawMessage(`{}`), NextAttempt: now}
+	items := []store.OutboxItem{digest, single, other}
+	if stored, err := n.EnqueueDeliveries(ctx, items); err != nil || stored != 3 {
+		t.Fatalf("enqueue: %d stored, %v", stored, err)
+	}
+	keys := func(incident int64) []string {
+		t.Helper()
+		got, err := n.IncidentDeliveries(ctx, incident)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range got {
+			out = append(out, fmt.Sprintf("%s:%s:covers%v:dropped%v:pages%v", it.Key, it.State, it.Covers, it.Dropped, it.PagesIncident(incident)))
+		}
+		return out
+	}
+	if got, want := fmt.Sprint(keys(22)), "[d2-digest:pending:covers[21 22]:dropped[]:pagestrue single-22:pending:covers[]:dropped[]:pagestrue]"; got != want {
+		t.Errorf("incident 22's deliveries %s, want %s", got, want)
+	}
+	if c, err := n.StopEscalations(ctx, 21); err != nil || c != 1 {
+		t.Fatalf("stop 21: %d cancelled, %v; want its page in the digest", c, err)
+	}
+	if got, want := fmt.Sprint(keys(21)), "[d2-digest:pending:covers[21 22]:dropped[21]:pagesfalse]"; got != want {
+		t.Errorf("after stopping 21, its deliveries %s, want %s", got, want)
+	}
+	claimed, err := n.ClaimDeliveries(ctx, "a", now, time.Minute, 10)
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("claim: %d items (%v), want the digest (still paging 22) and both single pages", len(claimed), err)
+	}
+	var done []store.Finished
+	for _, it := range claimed {
+		if it.Key == "d2-digest" && (fmt.Sprint(it.Dropped) != "[21]" || !it.PagesIncident(22)) {
+			t.Errorf("claimed digest covers %v dropped %v, want 22 still paged", it.Covers, it.Dropped)
+		}
+		if it.Key == "single-22" {
+			continue // left leased: the stop below must still cancel it
+		}
+		a := store.DeliveryAttempt{OutboxID: it.ID, IncidentID: it.IncidentID, At: now.Add(time.Second), Node: "a", Channel: "push", Recipient: it.Recipient, OK: false, Status: 503}
+		done = append(done, store.Finished{ID: it.ID, DeliveryResult: store.DeliveryResult{State: store.DeliveryPending, NextAttempt: now.Add(time.Second), Attempt: a}})
+	}
+	if err := n.FinishDeliveries(ctx, "a", done); err != nil {
+		t.Fatal(err)
+	}
+	attempts, err := n.IncidentAttempts(ctx, 22)
+	if err != nil || len(attempts) != 1 || attempts[0].IncidentID != 22 || attempts[0].OutboxID != items[0].ID {
+		t.Errorf("incident 22's attempts %+v (%v), want the digest's one, under incident 22", attempts, err)
+	}
+	if c, err := n.StopEscalations(ctx, 22); err != nil || c != 2 {
+		t.Fatalf("stop 22: %d cancelled, %v; want its page in the digest and its own", c, err)
+	}
+	if got, want := fmt.Sprint(keys(22)), "[d2-digest:cancelled:covers[21 22]:dropped[21 22]:pagesfalse single-22:cancelled:covers[]:dropped[]:pagestrue]"; got != want {
+		t.Errorf("after stopping both, incident 22's deliveries %s, want %s", got, want)
+	}
+	claimed, err = n.ClaimDeliveries(ctx, "b", now.Add(time.Hour), time.Minute, 10)
+	if err != nil || len(claimed) != 1 || claimed[0].Key != "single-23" {
+		t.Errorf("claim after both stops: %d items (%v), want only incident 23's retry", len(claimed), err)
+	}
+
+	// A digest on its way (leased) when 31 is acknowledged: 31 is
+	// dropped, and when the sender records that it carried 31's page all
+	// the same, the trail says it went.
+	inflight := store.OutboxItem{Key: "d2-inflight", IncidentID: 31, Covers: []int64{31, 32}, Version: 1, Channel: "push",
+		Recipient: "push:1", Pages: true, Delivery: json.RawMessage(`[{},{}]`), NextAttempt: now, LeaseOwner: "a", LeaseUntil: now.Add(time.Minute)}
+	items = []store.OutboxItem{inflight}
+	if stored, err := n.EnqueueDeliveries(ctx, items); err != nil || stored != 1 {
+		t.Fatalf("enqueue: %d stored, %v", stored, err)
+	}
+	if c, err := n.StopEscalations(ctx, 31); err != nil || c != 1 {
+		t.Fatalf("stop 31: %d cancelled, %v; want its page in the digest", c, err)
+	}
+	if got, want := fmt.Sprint(keys(31)), "[d2-inflight:pending:covers[31 32]:dropped[31]:pagesfalse]"; got != want {
+		t.Errorf("after stopping 31, its deliveries %s, want %s", got, want)
+	}
+	a := store.DeliveryAttempt{OutboxID: items[0].ID, IncidentID: 31, At: now.Add(time.Second), Node: "a", Channel: "push", Recipient: "push:1", OK: true}
+	if err := n.FinishDeliveries(ctx, "a", []store.Finished{{ID: items[0].ID, Carried: []int64{31, 32},
+		DeliveryResult: store.DeliveryResult{State: store.DeliverySent, NextAttempt: now, Attempt: a}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(keys(31)), "[d2-inflight:sent:covers[31 32]:dropped[]:pagestrue]"; got != want {
+		t.Errorf("after the digest went with 31's page, its deliveries %s, want %s", got, want)
 	}
 }
