@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -213,7 +214,7 @@ func (d *Dispatcher) sendDigest(ctx context.Context, ds notify.DigestSender, job
 // receiver then costs one row, one outcome and one attempt per pass, not
 // one per incident. A page the outage path already sent from memory
 // stays on its own: only its record is left to store.
-func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []store.OutboxItem, dls []*notify.Delivery) ([]store.OutboxItem, []job) {
+func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []store.OutboxItem, dls []*notify.Delivery) ([]store.OutboxItem, []job, error) {
 	docs := cfg.docs()
 	var (
 		out   []store.OutboxItem
@@ -259,37 +260,75 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 		}
 		for len(idx) > 0 {
 			n := min(len(idx), most)
-			it, j := digestItem(items, dls, idx[:n])
+			it, j, err := digestItem(items, dls, idx[:n])
+			if err != nil {
+				return nil, nil, err
+			}
 			out, jobs = append(out, it), append(jobs, j)
 			idx = idx[n:]
 		}
 	}
-	return out, jobs
+	return out, jobs, nil
 }
 
 // digestItem is the outbox item of the pages items[idx] (to one
 // receiver): one of them alone, or a stored digest.
-func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int) (store.OutboxItem, job) {
+func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int) (store.OutboxItem, job, error) {
 	first := items[idx[0]]
 	if len(idx) == 1 {
-		return first, job{it: first, pages: []*notify.Delivery{dls[idx[0]]}}
+		return first, job{it: first, pages: []*notify.Delivery{dls[idx[0]]}}, nil
 	}
 	var (
 		g     notify.Digest
 		pages = make([]*notify.Delivery, len(idx))
-		raw   = []byte{'['}
+		doc   storedDigest
+		seen  = map[string]int{} // event key → index in doc.Events
 	)
 	for k, i := range idx {
-		if k > 0 {
-			raw = append(raw, ',')
+		dl := dls[i]
+		pages[k] = dl
+		g.Deliveries = append(g.Deliveries, *dl)
+		ek := fmt.Sprint(dl.Event.Incident.ID, dl.Event.Ref(), dl.Event.Time.UnixNano())
+		e, ok := seen[ek]
+		if !ok {
+			e = len(doc.Events)
+			seen[ek] = e
+			doc.Events = append(doc.Events, dl.Event)
 		}
-		raw = append(raw, items[i].Delivery...)
-		pages[k] = dls[i]
-		g.Deliveries = append(g.Deliveries, *dls[i])
-		if !slices.Contains(first.Covers, items[i].IncidentID) {
-			first.Covers = append(first.Covers, items[i].IncidentID)
+		doc.Pages = append(doc.Pages, storedPage{Event: e, Recipient: dl.Recipient})
+		if !slices.Contains(first.Covers, dl.Event.Incident.ID) {
+			first.Covers = append(first.Covers, dl.Event.Incident.ID)
 		}
 	}
-	first.Key, first.Delivery = g.Key(), append(raw, ']')
-	return first, job{it: first, pages: pages}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return first, job{}, fmt.Errorf("dispatch: encode stored digest: %w", err)
+	}
+	first.Key, first.Delivery = g.Key(), raw
+	return first, job{it: first, pages: pages}, nil
+}
+
+// storedDigest is a stored digest's row: each event once, however many
+// receivers a page of it goes to (the pages of 20 incidents to the 30
+// endpoints of one gateway carry 20 events, not 600).
+type storedDigest struct {
+	Events []notify.Event `json:"events"`
+	Pages  []storedPage   `json:"pages"`
+}
+
+type storedPage struct {
+	Event     int              `json:"event"` // index into Events
+	Recipient notify.Recipient `json:"recipient"`
+}
+
+// deliveries are the digest's pages.
+func (sd storedDigest) deliveries() ([]notify.Delivery, error) {
+	out := make([]notify.Delivery, len(sd.Pages))
+	for i, p := range sd.Pages {
+		if p.Event < 0 || p.Event >= len(sd.Events) {
+			return nil, fmt.Errorf("%w: stored digest page %d names event %d of %d", notify.ErrInvalid, i, p.Event, len(sd.Events))
+		}
+		out[i] = notify.Delivery{Event: sd.Events[p.Event], Recipient: p.Recipient}
+	}
+	return out, nil
 }

@@ -11,7 +11,6 @@
 package dispatch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -784,7 +783,10 @@ func (d *Dispatcher) planDue(ctx context.Context) error {
 			}
 			items, dls, nexts[i] = append(items, its...), append(dls, ds...), next
 		}
-		planned, jobs = d.storedDigests(ctx, cfg, items, dls)
+		var err error
+		if planned, jobs, err = d.storedDigests(ctx, cfg, items, dls); err != nil {
+			return nil, nil, err
+		}
 		d.lease(planned)
 		return planned, nexts, nil
 	}
@@ -932,21 +934,20 @@ func (j job) deliveries() ([]notify.Delivery, error) {
 }
 
 // stored decodes the item's pages: one delivery, or every page of a
-// stored digest (a JSON array).
+// stored digest.
 func (j job) stored() ([]notify.Delivery, error) {
-	raw := bytes.TrimLeft(j.it.Delivery, " \t\r\n")
-	if len(raw) == 0 || raw[0] != '[' {
-		var dl notify.Delivery
-		if err := json.Unmarshal(raw, &dl); err != nil {
-			return nil, fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
+	if len(j.it.Covers) > 0 {
+		var sd storedDigest
+		if err := json.Unmarshal(j.it.Delivery, &sd); err != nil {
+			return nil, fmt.Errorf("%w: stored digest: %v", notify.ErrInvalid, err)
 		}
-		return []notify.Delivery{dl}, nil
+		return sd.deliveries()
 	}
-	var all []notify.Delivery
-	if err := json.Unmarshal(raw, &all); err != nil {
-		return nil, fmt.Errorf("%w: stored digest: %v", notify.ErrInvalid, err)
+	var dl notify.Delivery
+	if err := json.Unmarshal(j.it.Delivery, &dl); err != nil {
+		return nil, fmt.Errorf("%w: stored delivery: %v", notify.ErrInvalid, err)
 	}
-	return all, nil
+	return []notify.Delivery{dl}, nil
 }
 
 // outcome turns the result of sending it (its pages; err, nil when
