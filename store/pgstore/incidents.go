@@ -39,41 +39,40 @@ func scanIncident(row pgx.Row) (store.Incident, error) {
 
 // SaveIncident implements store.Incidents.
 func (s *Store) SaveIncident(ctx context.Context, inc store.Incident, addAlarms ...int64) (int64, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("save incident: %w", err)
+	// One statement (the incident and its new alarms in one implicit
+	// transaction): the incident filer saves one incident after another,
+	// and in a storm of raises every round trip of a BEGIN … COMMIT is
+	// paid a hundred times in a row.
+	if addAlarms == nil {
+		addAlarms = []int64{}
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
 	args := []any{inc.Imported, string(inc.State), string(inc.Severity), inc.FirstSeen, inc.LastSeen,
 		opt(inc.PeakDose), inc.PeakTime, inc.PeakLon, inc.PeakLat, inc.PeakGPSValid, inc.PeakDeviceID,
-		nullTime(inc.RealarmedAt), inc.AckedBy, nullTime(inc.AckedAt), inc.ResolvedBy, nullTime(inc.ResolvedAt), string(inc.Code)}
+		nullTime(inc.RealarmedAt), inc.AckedBy, nullTime(inc.AckedAt), inc.ResolvedBy, nullTime(inc.ResolvedAt), string(inc.Code), addAlarms}
 	id := inc.ID
+	var err error
 	if id == 0 {
-		err = tx.QueryRow(ctx, `INSERT INTO incidents (imported, state, severity, first_seen, last_seen,
+		err = s.pool.QueryRow(ctx, `WITH i AS (INSERT INTO incidents (imported, state, severity, first_seen, last_seen,
 				peak_dose, peak_time, peak_lon, peak_lat, peak_gps_valid, peak_device_id,
 				realarmed_at, acked_by, acked_at, resolved_by, resolved_at, code)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`, args...).Scan(&id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id),
+			a AS (UPDATE alarms SET incident_id = (SELECT id FROM i) WHERE id = ANY($18::int8[]))
+			SELECT id FROM i`, args...).Scan(&id)
 	} else {
-		var tag interface{ RowsAffected() int64 }
-		tag, err = tx.Exec(ctx, `UPDATE incidents SET imported = $1, state = $2, severity = $3, first_seen = $4, last_seen = $5,
+		var n int
+		err = s.pool.QueryRow(ctx, `WITH u AS (UPDATE incidents SET imported = $1, state = $2, severity = $3, first_seen = $4, last_seen = $5,
 				peak_dose = $6, peak_time = $7, peak_lon = $8, peak_lat = $9, peak_gps_valid = $10, peak_device_id = $11,
 				realarmed_at = $12, acked_by = $13, acked_at = $14, resolved_by = $15, resolved_at = $16, code = $17,
 				updated_at = now()
-			WHERE id = $18`, append(args, id)...)
-		if err == nil && tag.RowsAffected() == 0 {
+			WHERE id = $19 RETURNING id),
+			a AS (UPDATE alarms SET incident_id = $19 WHERE id = ANY($18::int8[]) AND EXISTS (SELECT 1 FROM u))
+			SELECT count(*) FROM u`, append(args, id)...).Scan(&n)
+		if err == nil && n == 0 {
 			err = store.ErrNotFound
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("save incident %d: %w", id, err)
-	}
-	if len(addAlarms) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE alarms SET incident_id = $1 WHERE id = ANY($2)`, id, addAlarms); err != nil {
-			return 0, fmt.Errorf("put alarms %v into incident %d: %w", addAlarms, id, err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("save incident %d: %w", id, err)
+		return 0, fmt.Errorf("save incident %d (alarms %v): %w", id, addAlarms, err)
 	}
 	return id, nil
 }
