@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -140,6 +141,19 @@ type Finished struct {
 // escalation rows, and sees them all at once so that pages of several
 // incidents to one receiver can be stored as one digest.
 type PlanFunc func(ctx context.Context, due []Escalation) (items []OutboxItem, next []Escalation, err error)
+
+// Plan calls plan with due and checks that it returned one next state
+// per escalation (both stores' AdvanceEscalations rely on it).
+func (plan PlanFunc) Plan(ctx context.Context, due []Escalation) ([]OutboxItem, []Escalation, error) {
+	items, nexts, err := plan(ctx, due)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan %d escalations: %w", len(due), err)
+	}
+	if len(nexts) != len(due) {
+		return nil, nil, fmt.Errorf("plan %d escalations: %d next states", len(due), len(nexts))
+	}
+	return items, nexts, nil
+}
 
 // PagesIncident reports whether the item carries a page of incident id that has
 // not been dropped.

@@ -202,12 +202,9 @@ func (s *Store) AdvanceEscalations(ctx context.Context, now time.Time, limit int
 		}
 		// One statement stores every planned delivery and one moves every
 		// escalation on: a storm's pass plans many incidents' fan-outs.
-		items, nexts, err := plan(ctx, due)
+		items, nexts, err := plan.Plan(ctx, due)
 		if err != nil {
-			return fmt.Errorf("plan %d escalations: %w", len(due), err)
-		}
-		if len(nexts) != len(due) {
-			return fmt.Errorf("plan %d escalations: %d next states", len(due), len(nexts))
+			return err
 		}
 		if _, err := enqueue(ctx, tx, items); err != nil {
 			return err
