@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -200,6 +201,72 @@ func TestKillNineBetweenDueAndDelivery(t *testing.T) {
 			}
 			if nodes["a"] != 0 || nodes["b"] != 2 {
 				t.Errorf("attempts by node %v, want b's two (a died before recording its attempt)", nodes)
+			}
+		})
+	}
+}
+
+// kill -9 while a stored digest (three incidents' pages to one receiver,
+// planned in one pass) is on its way, and an acknowledgement of one of
+// them while no node runs: after the lease runs out the next node sends
+// the other two once, and tells the receiver of the acknowledgement (the
+// dead node's request may have carried that page).
+func TestKillNineMidStoredDigest(t *testing.T) {
+	for _, engine := range []string{"sqlite", "pg"} {
+		t.Run(engine, func(t *testing.T) {
+			var db string
+			var st Store
+			if engine == "pg" {
+				url := pgtest.NewDatabase(t)
+				db, st = "pg "+url, openPG(t, url)
+			} else {
+				dir := t.TempDir()
+				db, st = "sqlite "+dir, openSQLite(t, dir)
+			}
+			ops := newReceiver(t)
+			arrived, release := holdFirst(ops)
+			pageAtOnce(t, st, ops.URL)
+			in := newDispatcher(t, st, &clock{}, "events")
+			in.now = time.Now
+			for id := int64(1); id <= 3; id++ {
+				handle(t, in, event(notify.EventRaised, id, 1, time.Now(), rules.SeverityAlarm))
+			}
+			a := startChild(t, db, "a") // its first pass plans the three together
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the digest never arrived")
+			}
+			kill9(t, a)
+			release()
+			items, _ := st.IncidentDeliveries(context.Background(), 2)
+			if len(items) != 1 || len(items[0].Covers) != 3 {
+				t.Fatalf("incident 2's deliveries %+v, want the one stored digest of three", items)
+			}
+			handle(t, in, event(notify.EventAcknowledged, 2, 2, time.Now(), rules.SeverityAlarm))
+
+			startChild(t, db, "b")
+			waitUntil(t, "the other two pages and the acknowledgement", 15*time.Second, func() bool { return len(ops.got()) >= 3 })
+			time.Sleep(time.Second) // anything else would arrive now
+			var raised []int64
+			acked := 0
+			for _, g := range ops.got() {
+				switch {
+				case g.Event == notify.EventRaised:
+					raised = append(raised, g.Incident)
+				case g.Event == notify.EventAcknowledged && g.Incident == 2:
+					acked++
+				default:
+					t.Errorf("accepted %+v", g)
+				}
+			}
+			slices.Sort(raised)
+			if !slices.Equal(raised, []int64{1, 3}) || acked != 1 {
+				t.Errorf("accepted raises of %v and %d acknowledgements of 2; want [1 3] once each and one", raised, acked)
+			}
+			attempts, _ := st.IncidentAttempts(context.Background(), 3)
+			if len(attempts) != 1 || attempts[0].Node != "b" || !attempts[0].OK {
+				t.Errorf("incident 3's attempts %+v, want b's one (a died before recording its attempt)", attempts)
 			}
 		})
 	}
