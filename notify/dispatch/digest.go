@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -208,8 +209,8 @@ func (d *Dispatcher) sendDigest(ctx context.Context, ds notify.DigestSender, job
 }
 
 // storedDigests turns a planning pass's deliveries (items, and dls, one
-// per item) into the outbox items to store and their jobs (jobs[i] sends
-// out[i]): the pages to one receiver that takes digests become one item,
+// per item) into the outbox items to store, encoded, and their jobs
+// (jobs[i] sends out[i]): the pages to one receiver that takes digests become one item,
 // a stored digest of at most the sender's MaxDigest pages. In a storm a
 // receiver then costs one row, one outcome and one attempt per pass, not
 // one per incident. A page the outage path already sent from memory
@@ -217,10 +218,11 @@ func (d *Dispatcher) sendDigest(ctx context.Context, ds notify.DigestSender, job
 func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []store.OutboxItem, dls []*notify.Delivery) ([]store.OutboxItem, []job, error) {
 	docs := cfg.docs()
 	var (
-		out   []store.OutboxItem
-		jobs  []job
-		lanes = map[string][]int{} // lane → indices into items, in order
-		order []string
+		events eventCodes
+		out    []store.OutboxItem
+		jobs   []job
+		lanes  = map[string][]int{} // lane → indices into items, in order
+		order  []string
 	)
 	seen := make(map[string]bool, len(items))
 	endpointLanes := map[int64]string{} // an endpoint's spec decoded once a pass, not once a page
@@ -241,7 +243,12 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 			}
 		}
 		if key == "" {
-			out, jobs = append(out, it), append(jobs, job{it: it, pages: []*notify.Delivery{dls[i]}, paged: paged})
+			one, j, err := digestItem(items, dls, []int{i}, &events)
+			if err != nil {
+				return nil, nil, err
+			}
+			j.paged = paged
+			out, jobs = append(out, one), append(jobs, j)
 			continue
 		}
 		if _, ok := lanes[key]; !ok {
@@ -260,7 +267,7 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 		}
 		for len(idx) > 0 {
 			n := min(len(idx), most)
-			it, j, err := digestItem(items, dls, idx[:n])
+			it, j, err := digestItem(items, dls, idx[:n], &events)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -272,40 +279,89 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 }
 
 // digestItem is the outbox item of the pages items[idx] (to one
-// receiver): one of them alone, or a stored digest.
-func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int) (store.OutboxItem, job, error) {
+// receiver): one of them alone, or a stored digest. events encodes each
+// event once a pass.
+func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int, events *eventCodes) (store.OutboxItem, job, error) {
 	first := items[idx[0]]
 	if len(idx) == 1 {
-		return first, job{it: first, pages: []*notify.Delivery{dls[idx[0]]}}, nil
+		dl := dls[idx[0]]
+		evRaw, _, err := events.code(dl.Event)
+		if err == nil && first.Delivery == nil {
+			first.Delivery, err = encodeDelivery(evRaw, dl.Recipient)
+		}
+		return first, job{it: first, pages: []*notify.Delivery{dl}}, err
 	}
 	var (
 		g     notify.Digest
 		pages = make([]*notify.Delivery, len(idx))
-		doc   storedDigest
-		seen  = map[string]int{} // event key → index in doc.Events
+		used  = map[int]int{} // pass-wide event number → index in this row's events
+		evs   []byte
+		ps    []byte
 	)
 	for k, i := range idx {
 		dl := dls[i]
 		pages[k] = dl
 		g.Deliveries = append(g.Deliveries, *dl)
-		ek := fmt.Sprint(dl.Event.Incident.ID, dl.Event.Ref(), dl.Event.Time.UnixNano())
-		e, ok := seen[ek]
-		if !ok {
-			e = len(doc.Events)
-			seen[ek] = e
-			doc.Events = append(doc.Events, dl.Event)
+		evRaw, n, err := events.code(dl.Event)
+		if err != nil {
+			return first, job{}, err
 		}
-		doc.Pages = append(doc.Pages, storedPage{Event: e, Recipient: dl.Recipient})
+		e, ok := used[n]
+		if !ok {
+			e = len(used)
+			used[n] = e
+			if e > 0 {
+				evs = append(evs, ',')
+			}
+			evs = append(evs, evRaw...)
+		}
+		rRaw, err := json.Marshal(dl.Recipient)
+		if err != nil {
+			return first, job{}, fmt.Errorf("dispatch: encode recipient: %w", err)
+		}
+		if k > 0 {
+			ps = append(ps, ',')
+		}
+		ps = append(append(append(strconv.AppendInt(append(ps, `{"event":`...), int64(e), 10), `,"recipient":`...), rRaw...), '}')
 		if !slices.Contains(first.Covers, dl.Event.Incident.ID) {
 			first.Covers = append(first.Covers, dl.Event.Incident.ID)
 		}
 	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return first, job{}, fmt.Errorf("dispatch: encode stored digest: %w", err)
-	}
+	raw := make([]byte, 0, len(evs)+len(ps)+24)
+	raw = append(append(append(append(append(raw, `{"events":[`...), evs...), `],"pages":[`...), ps...), "]}"...)
 	first.Key, first.Delivery = g.Key(), raw
 	return first, job{it: first, pages: pages}, nil
+}
+
+// eventCodes encodes each event of a planning pass once, however many
+// pages carry it.
+type eventCodes struct {
+	index map[eventID]int
+	raw   []json.RawMessage
+}
+
+type eventID struct {
+	incident int64
+	ref      notify.EventRef
+	at       int64
+}
+
+// code is ev's JSON and its number in the pass.
+func (c *eventCodes) code(ev notify.Event) (json.RawMessage, int, error) {
+	id := eventID{ev.Incident.ID, ev.Ref(), ev.Time.UnixNano()}
+	if n, ok := c.index[id]; ok {
+		return c.raw[n], n, nil
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return nil, 0, fmt.Errorf("dispatch: encode event: %w", err)
+	}
+	if c.index == nil {
+		c.index = map[eventID]int{}
+	}
+	c.index[id] = len(c.raw)
+	c.raw = append(c.raw, raw)
+	return raw, len(c.raw) - 1, nil
 }
 
 // storedDigest is a stored digest's row: each event once, however many

@@ -479,20 +479,32 @@ func (d *Dispatcher) pageStoppedLocked(dl notify.Delivery) bool {
 	return ok && dl.Event.Type.Pages() && dl.Event.Incident.Version < m.version
 }
 
-// item is the outbox row of ev (encoded: evRaw) to r, and its delivery.
-// The delivery's JSON is put together from the event's, encoded once per
-// step rather than once per recipient.
+// item is the outbox row of ev to r, and its delivery; with evRaw (ev
+// encoded) the row's delivery is encoded too, without it is left to
+// encode.
 func (d *Dispatcher) item(ev notify.Event, evRaw []byte, r notify.Recipient, channel string, endpoint int64) (store.OutboxItem, *notify.Delivery, error) {
 	dl := &notify.Delivery{Event: ev, Recipient: r}
+	it := store.OutboxItem{Key: dl.Key(), IncidentID: ev.Incident.ID, Version: ev.Incident.Version, Channel: channel,
+		EndpointID: endpoint, Recipient: r.ID, Pages: ev.Type.Pages(), NextAttempt: d.now()}
+	if evRaw != nil {
+		var err error
+		if it.Delivery, err = encodeDelivery(evRaw, r); err != nil {
+			return store.OutboxItem{}, nil, err
+		}
+	}
+	return it, dl, nil
+}
+
+// encodeDelivery is a notify.Delivery's JSON from its event's (encoded
+// once for all its recipients).
+func encodeDelivery(evRaw []byte, r notify.Recipient) ([]byte, error) {
 	rRaw, err := json.Marshal(r)
 	if err != nil {
-		return store.OutboxItem{}, nil, fmt.Errorf("dispatch: encode recipient: %w", err)
+		return nil, fmt.Errorf("dispatch: encode recipient: %w", err)
 	}
 	raw := make([]byte, 0, len(evRaw)+len(rRaw)+25)
 	raw = append(append(append(append(raw, `{"event":`...), evRaw...), `,"recipient":`...), rRaw...)
-	raw = append(raw, '}')
-	return store.OutboxItem{Key: dl.Key(), IncidentID: ev.Incident.ID, Version: ev.Incident.Version, Channel: channel,
-		EndpointID: endpoint, Recipient: r.ID, Pages: ev.Type.Pages(), Delivery: raw, NextAttempt: d.now()}, dl, nil
+	return append(raw, '}'), nil
 }
 
 // Run plans due escalation steps and sends due deliveries until ctx ends.

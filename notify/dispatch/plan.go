@@ -137,17 +137,15 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 		// reminder), so its idempotency key differs from the first page.
 		suffix = fmt.Sprintf("#s%dc%d", e.Step, e.Cycle)
 	}
-	evRaw, err := json.Marshal(ev)
-	if err != nil {
-		return nil, nil, e, fmt.Errorf("dispatch: encode event: %w", err)
-	}
 	var (
 		items []store.OutboxItem
 		dls   []*notify.Delivery
 	)
+	// The items are not encoded here: a pass stores most of a storm's
+	// pages in digests (storedDigests encodes what it stores).
 	add := func(r notify.Recipient, channel string, endpoint int64) error {
 		r.ID += suffix
-		it, dl, err := d.item(ev, evRaw, r, channel, endpoint)
+		it, dl, err := d.item(ev, nil, r, channel, endpoint)
 		if err != nil {
 			return err
 		}
