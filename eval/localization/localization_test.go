@@ -163,3 +163,39 @@ func TestNaIRowsArePlausible(t *testing.T) {
 		t.Errorf("NaI bound %.1f m not below the bGeigie's %.1f m", Median(nai.CRB), Median(gm.CRB))
 	}
 }
+
+// fill plays consecutive seconds of one stretch, forwards or backwards,
+// and never joins two.
+func TestNaIFillKeepsOneStretchInOrder(t *testing.T) {
+	bg := &naiBackground{stretches: []naiStretch{
+		{counts: []float64{100, 101, 102, 103, 104, 105}, live: []float64{1, 1, 1, 1, 1, 1}},
+		{counts: []float64{200, 201, 202, 203, 204, 205, 206, 207}, live: []float64{1, 1, 1, 1, 1, 1, 1, 1}},
+	}}
+	if h := bg.halfS(); h != 2 {
+		t.Fatalf("halfS %v, want 2 (the shorter stretch holds 2·2+1 readings)", h)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	seen := map[float64]bool{}
+	for range 200 {
+		rs := make([]localize.Reading, 5)
+		if err := bg.fill(rs, rng); err != nil {
+			t.Fatal(err)
+		}
+		step := rs[1].Counts - rs[0].Counts
+		if step != 1 && step != -1 {
+			t.Fatalf("not consecutive: %v", rs)
+		}
+		for i := 1; i < len(rs); i++ {
+			if rs[i].Counts-rs[i-1].Counts != step || math.Floor(rs[i].Counts/100) != math.Floor(rs[0].Counts/100) {
+				t.Fatalf("not one stretch in order: %+v", rs)
+			}
+		}
+		seen[math.Floor(rs[0].Counts/100)] = true
+	}
+	if !seen[1] || !seen[2] {
+		t.Errorf("stretches drawn: %v", seen)
+	}
+	if err := bg.fill(make([]localize.Reading, 9), rng); err == nil {
+		t.Error("9 readings filled from stretches of 6 and 8")
+	}
+}

@@ -25,7 +25,8 @@ const (
 	// real paths: one reading a second, positions interpolated between the
 	// logs' real fixes (their 5-s GPS fixes; the path between two is taken
 	// straight), background the real gross counts of the race-track NaI
-	// system outside its source pass (naiBackground).
+	// system outside its source pass (naiBackground). A pass is at most
+	// as long as the shortest stretch of that background (±26 s).
 	NaI1s
 )
 
@@ -149,16 +150,26 @@ func loadNaIBackground(dataDir string) (*naiBackground, error) {
 // minStretchS: shorter stretches outside the pass are not used.
 const minStretchS = 20
 
-// fill gives the readings the background's counts and live times in their
-// real order: from a random second of a random stretch (by length), a
-// random way, turning back at the stretch's ends. Joining stretches or
-// wrapping round would add steps the track never had.
-func (bg *naiBackground) fill(rs []localize.Reading, rng *rand.Rand) {
-	n := 0
+// halfS is the longest half-width of a 1-s pass window every stretch
+// fills on its own: joined, wrapped round or played back and forth,
+// stretches would add steps and humps the track never had.
+func (bg *naiBackground) halfS() float64 {
+	shortest := math.MaxInt
 	for _, st := range bg.stretches {
-		n += len(st.counts)
+		shortest = min(shortest, len(st.counts))
 	}
-	k := rng.IntN(n)
+	return float64(shortest/2 - 1)
+}
+
+// fill gives the readings consecutive seconds of one stretch (drawn by
+// its length: by time along the track) in their real order or reversed,
+// from a random start that fits.
+func (bg *naiBackground) fill(rs []localize.Reading, rng *rand.Rand) error {
+	n, total := len(rs), 0
+	for _, st := range bg.stretches {
+		total += len(st.counts)
+	}
+	k := rng.IntN(total)
 	var st naiStretch
 	for _, st = range bg.stretches {
 		if k < len(st.counts) {
@@ -166,18 +177,19 @@ func (bg *naiBackground) fill(rs []localize.Reading, rng *rand.Rand) {
 		}
 		k -= len(st.counts)
 	}
-	dir := 1
-	if rng.IntN(2) == 0 {
-		dir = -1
+	if len(st.counts) < n {
+		return fmt.Errorf("eval localize: a background stretch of %d s for %d readings", len(st.counts), n)
 	}
-	m := len(st.counts)
+	k = rng.IntN(len(st.counts) - n + 1)
+	rev := rng.IntN(2) == 0
 	for i := range rs {
-		rs[i].Counts, rs[i].Live = st.counts[k], st.live[k]
-		if k+dir < 0 || k+dir >= m {
-			dir = -dir
+		j := k + i
+		if rev {
+			j = k + n - 1 - i
 		}
-		k += dir
+		rs[i].Counts, rs[i].Live = st.counts[j], st.live[j]
 	}
+	return nil
 }
 
 // windowNaI is the pass around st as 1-s readings along the log's real
