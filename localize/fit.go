@@ -125,7 +125,15 @@ type Estimate struct {
 	Dispersion float64
 	// TS is 2·(ln L(best) − ln L(A = 0)): the source's significance
 	// (asymptotically χ² with 3 dof under "no source", loosely).
-	TS         float64
+	TS float64
+	// Unbounded: "no source" lies within the 95 % level (TS ≤ 5.991 ×
+	// Dispersion). A = 0 fits equally well at every position, so every
+	// position is in the region: the readings localise nothing, and the
+	// modes' contours (traced where the likelihood rises) are not the
+	// region. Without this a barely seen source's region was a contour
+	// around wherever the noise peaked, and missed the truth far more
+	// often than 5 % (eval localize, 1 pass at 50 m, 10 GBq).
+	Unbounded  bool
 	Background map[int]float64 // cps per vehicle as used
 	Readings   int
 	Vehicles   int
@@ -308,7 +316,23 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 	}
 	est.Ambiguous = len(est.Alternatives) > 0
 	est.TS = 2 * (est.LogL - f.nullLogL())
+	est.Unbounded = est.TS <= Chi2Two95*phi
 	return est, nil
+}
+
+// InRegion reports whether (x, y) lies in the reported 95 % region: the
+// whole plane when Unbounded, else the best mode's part or an
+// alternative's.
+func (e Estimate) InRegion(x, y float64) bool {
+	if e.Unbounded || e.Contains(x, y) {
+		return true
+	}
+	for _, m := range e.Alternatives {
+		if m.Contains(x, y) {
+			return true
+		}
+	}
+	return false
 }
 
 // Backgrounds is each vehicle's background rate: the mean rate of its

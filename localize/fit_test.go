@@ -174,6 +174,41 @@ func TestBackgroundOnlyIsNotSignificant(t *testing.T) {
 	}
 }
 
+// Where "no source" is within the 95 % level, so is every position
+// (A = 0 fits anywhere): the region is unbounded and holds a point a
+// kilometre off; a source the readings plainly see keeps a bounded one.
+func TestRegionUnboundedWhenNoSourceIsWithinTheLevel(t *testing.T) {
+	bkg := map[int]float64{0: 0.67}
+	seen := 0
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(7, seed))
+		est, err := Fit(draw(pass(30, 0, 14, 5, 60, 0), bkg, 0, 0, 0, rng), Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := est.TS <= Chi2Two95*est.Dispersion; est.Unbounded != want {
+			t.Fatalf("seed %d: TS %.2f, dispersion %.2f, unbounded %v", seed, est.TS, est.Dispersion, est.Unbounded)
+		}
+		if est.Unbounded {
+			seen++
+			if !est.InRegion(1000, -1000) || !est.InRegion(est.X, est.Y) {
+				t.Errorf("seed %d: an unbounded region leaves points out", seed)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("background alone never gave an unbounded region in 20 draws")
+	}
+	rng := rand.New(rand.NewPCG(8, 9))
+	est, err := Fit(draw(pass(30, 0, 14, 5, 60, 0), bkg, 0, 0, 1e5, rng), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est.Unbounded || est.InRegion(1000, -1000) || !est.InRegion(est.X, est.Y) {
+		t.Errorf("strong source: unbounded %v, TS %.0f, far point in %v", est.Unbounded, est.TS, est.InRegion(1000, -1000))
+	}
+}
+
 func TestFitRefusesNothing(t *testing.T) {
 	if _, err := Fit(nil, Config{}); err != ErrNoReadings {
 		t.Fatalf("err %v", err)

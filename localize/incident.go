@@ -79,11 +79,15 @@ type IncidentSource struct {
 	// calibration): an order of magnitude, not a measurement; null when
 	// some counts came from spectra (a spectrometer's efficiency is not
 	// its device's dose calibration).
-	ActivityMBq  *float64  `json:"cs137_equivalent_mbq"`
-	TS           float64   `json:"ts"`
-	Significant  bool      `json:"significant"` // TS ≥ SignificantTS
-	Dispersion   float64   `json:"dispersion"`
-	Ambiguous    bool      `json:"ambiguous"`
+	ActivityMBq *float64 `json:"cs137_equivalent_mbq"`
+	TS          float64  `json:"ts"`
+	Significant bool     `json:"significant"` // TS ≥ SignificantTS
+	Dispersion  float64  `json:"dispersion"`
+	Ambiguous   bool     `json:"ambiguous"`
+	// Unbounded: "no source" is within the 95 % level, so the region is
+	// the whole plane; no mode then carries an ellipse or ring (a ring
+	// would claim a region the readings do not give).
+	Unbounded    bool      `json:"region_unbounded"`
 	Alternatives []Located `json:"alternatives"`
 	Passes       []Pass    `json:"passes"`
 	Readings     int       `json:"readings"`
@@ -202,9 +206,15 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 		out.ActivityMBq = &mbq
 	}
 	out.TS, out.Significant, out.Dispersion = est.TS, est.TS >= SignificantTS, est.Dispersion
-	out.Ambiguous = est.Ambiguous
+	out.Ambiguous, out.Unbounded = est.Ambiguous, est.Unbounded
 	for _, m := range est.Alternatives {
 		out.Alternatives = append(out.Alternatives, located(fr, m))
+	}
+	if est.Unbounded {
+		out.Ellipse, out.Ring = nil, nil
+		for i := range out.Alternatives {
+			out.Alternatives[i].Ellipse, out.Alternatives[i].Ring = nil, nil
+		}
 	}
 	out.Readings, out.Vehicles = est.Readings, 0
 	seen := map[int64]bool{}

@@ -3,7 +3,8 @@
 // localisation"): a Cs-137 point source is injected into the real counts
 // of the shared bGeigie drives at chosen positions and activities, passes
 // are fitted, and the position error, the coverage of the 95 % ellipse and
-// the Cramér–Rao bound of the same geometry are reported.
+// the Cramér–Rao bound of the same geometry are reported. The NaI1s rows
+// drive the same roads with a 1-s NaI log instead (nai.go).
 //
 // Passes. A pass is a window of ±WindowS seconds of a real log around a
 // moment the vehicle was moving (3–40 m/s, fixes and counts without gaps):
@@ -73,6 +74,7 @@ type Scenario struct {
 	Distances []float64
 	MinD      float64 // with random distances: the lower bound
 	Random    bool    // distances uniform in [MinD, Distances[k]]
+	Detector  Detector
 }
 
 // Scenarios are the evaluated geometries.
@@ -85,6 +87,18 @@ func Scenarios() []Scenario {
 		{Name: "3 passes ≤ 50 m, 10 GBq", ActivityMBq: 1e4, Distances: []float64{50, 50, 50}, MinD: 10, Random: true},
 		{Name: "3 passes ≤ 50 m, 100 GBq", ActivityMBq: 1e5, Distances: []float64{50, 50, 50}, MinD: 10, Random: true},
 		{Name: "4 passes ≤ 50 m, 10 GBq", ActivityMBq: 1e4, Distances: []float64{50, 50, 50, 50}, MinD: 10, Random: true},
+		// The same roads driven with a 1-s NaI log (appended: the rows
+		// above keep their seeds).
+		{Name: "NaI 1 s: 1 pass, 20 m, 10 GBq", ActivityMBq: 1e4, Distances: []float64{20}, Detector: NaI1s},
+		{Name: "NaI 1 s: 1 pass, 50 m, 10 GBq", ActivityMBq: 1e4, Distances: []float64{50}, Detector: NaI1s},
+		{Name: "NaI 1 s: 1 pass, 100 m, 100 GBq", ActivityMBq: 1e5, Distances: []float64{100}, Detector: NaI1s},
+		{Name: "NaI 1 s: 1 pass, 20 m, 100 MBq", ActivityMBq: 100, Distances: []float64{20}, Detector: NaI1s},
+		{Name: "NaI 1 s: 1 pass, 50 m, 100 MBq", ActivityMBq: 100, Distances: []float64{50}, Detector: NaI1s},
+		{Name: "NaI 1 s: 1 pass, 100 m, 1 GBq", ActivityMBq: 1e3, Distances: []float64{100}, Detector: NaI1s},
+		{Name: "NaI 1 s: 3 passes ≤ 50 m, 100 MBq", ActivityMBq: 100, Distances: []float64{50, 50, 50}, MinD: 10, Random: true, Detector: NaI1s},
+		// No source: how often the background alone comes out significant.
+		{Name: "no source, 1 pass", Distances: []float64{50}},
+		{Name: "NaI 1 s: no source, 1 pass", Distances: []float64{50}, Detector: NaI1s},
 	}
 }
 
@@ -104,6 +118,7 @@ type Result struct {
 	CoveredEllipse, CoveredEllipseAny int
 	CoveredAnySignificant             int // CoveredAny among the trials with TS ≥ 25
 	Ambiguous                         int
+	Unbounded                         int // "no source" within the 95 % level
 	Significant                       int // TS ≥ 25
 }
 
@@ -126,6 +141,13 @@ type site struct {
 	i     int // index of the moment's sample
 }
 
+// env is what the trials draw from: each log's pass sites, and the 1-s
+// detector's background (nil without NaI rows).
+type env struct {
+	sites [][]site
+	nai   *naiBackground
+}
+
 // Run is `radtrack eval localize`.
 func Run(ctx context.Context, opt Options, w io.Writer) error {
 	var tracks []detection.Track
@@ -143,6 +165,16 @@ func Run(ctx context.Context, opt Options, w io.Writer) error {
 			return fmt.Errorf("eval localize: %s has no moving stretch of ±%.0f s", tracks[k].Name, opt.WindowS)
 		}
 	}
+	e := &env{sites: sites}
+	for _, sc := range Scenarios() {
+		if sc.Detector == NaI1s && e.nai == nil {
+			nai, err := loadNaIBackground(opt.DataDir)
+			if err != nil {
+				return err
+			}
+			e.nai = nai
+		}
+	}
 	bg := "real counts"
 	if opt.PoissonBackground {
 		bg = "Poisson background of each pass's mean rate"
@@ -151,8 +183,15 @@ func Run(ctx context.Context, opt Options, w io.Writer) error {
 	for k, t := range tracks {
 		fmt.Fprintf(w, "  vehicle %d: %s, %d pass sites, calibration %.0f CPM per µSv/h\n", k+1, t.Name, len(sites[k]), t.CPMPerUSvH)
 	}
+	if e.nai != nil {
+		fmt.Fprintf(w, "  NaI 1 s rows: the same paths, a reading every second (positions interpolated between the real fixes); "+
+			"Cs-137 sensitivity %.0f cps per µSv/h (2\"×4\"×16\" log, scaled from a 2\"×2\" NaI's published 900 cpm per µR/h); "+
+			"background: %s, %d of %d s outside its source pass in %d stretches, halved (the file holds twice the counts), %.0f cps (%.0f–%.0f), "+
+			"second-to-second scatter %.2f × Poisson; a pass is ±%.0f s (the shorter stretch), its background consecutive seconds of one stretch\n",
+			naiCPSPerUSvH, racetrackFile, e.nai.kept, e.nai.total, len(e.nai.stretches), e.nai.mean, e.nai.lo, e.nai.hi, e.nai.scatter, min(opt.WindowS, e.nai.halfS()))
+	}
 	fmt.Fprintln(w)
-	results, err := runScenarios(ctx, sites, opt)
+	results, err := runScenarios(ctx, e, opt)
 	if err != nil {
 		return err
 	}
@@ -160,7 +199,7 @@ func Run(ctx context.Context, opt Options, w io.Writer) error {
 	return nil
 }
 
-func runScenarios(ctx context.Context, sites [][]site, opt Options) ([]Result, error) {
+func runScenarios(ctx context.Context, e *env, opt Options) ([]Result, error) {
 	var results []Result
 	for si, sc := range Scenarios() {
 		rng := rand.New(rand.NewPCG(opt.Seed, uint64(si)))
@@ -169,7 +208,7 @@ func runScenarios(ctx context.Context, sites [][]site, opt Options) ([]Result, e
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if err := trial(sc, sites, opt, rng, &res); err != nil {
+			if err := trial(sc, e, opt, rng, &res); err != nil {
 				return nil, err
 			}
 		}
@@ -235,9 +274,15 @@ func window(st site, half float64, veh int) []localize.Reading {
 	}
 	f := localize.NewFrame(c.Lat, c.Lon)
 	rs := f.Readings(s[lo:hi+1], veh, st.track.CPMPerUSvH)
-	// Heading over ±2 readings, then rotate it onto north.
-	ax, ay := f.ToXY(s[st.i-2].Lat, s[st.i-2].Lon)
-	bx, by := f.ToXY(s[st.i+2].Lat, s[st.i+2].Lon)
+	toNorth(rs, f, s, st.i)
+	return rs
+}
+
+// toNorth rotates readings in frame f so that the heading at sample i
+// (over ±2 samples) points north.
+func toNorth(rs []localize.Reading, f localize.Frame, s []sample.Sample, i int) {
+	ax, ay := f.ToXY(s[i-2].Lat, s[i-2].Lon)
+	bx, by := f.ToXY(s[i+2].Lat, s[i+2].Lon)
 	h := math.Atan2(bx-ax, by-ay) // azimuth, radians
 	sin, cos := math.Sin(h), math.Cos(h)
 	rot := func(x, y float64) (float64, float64) { return x*cos - y*sin, x*sin + y*cos }
@@ -245,7 +290,6 @@ func window(st site, half float64, veh int) []localize.Reading {
 		rs[i].X0, rs[i].Y0 = rot(rs[i].X0, rs[i].Y0)
 		rs[i].X1, rs[i].Y1 = rot(rs[i].X1, rs[i].Y1)
 	}
-	return rs
 }
 
 // place turns a north-heading window to azimuth az (radians) and moves it
@@ -264,7 +308,8 @@ func place(rs []localize.Reading, az, d, side float64) {
 	}
 }
 
-func trial(sc Scenario, sites [][]site, opt Options, rng *rand.Rand, res *Result) error {
+func trial(sc Scenario, e *env, opt Options, rng *rand.Rand, res *Result) error {
+	sites := e.sites
 	var all []localize.Reading
 	base := rng.Float64() * 2 * math.Pi
 	// A is stated for a detector of the reference calibration (the
@@ -276,7 +321,21 @@ func trial(sc Scenario, sites [][]site, opt Options, rng *rand.Rand, res *Result
 		// when there is one pass).
 		v := k % len(sites)
 		st := sites[v][rng.IntN(len(sites[v]))]
-		rs := window(st, opt.WindowS, k)
+		eff := st.track.CPMPerUSvH / sample.DefaultCPMPerUSvH
+		var rs []localize.Reading
+		switch sc.Detector {
+		case NaI1s:
+			if e.nai == nil {
+				return fmt.Errorf("eval localize: %s: no NaI background loaded", sc.Name)
+			}
+			rs = windowNaI(st, min(opt.WindowS, e.nai.halfS()), k)
+			if err := e.nai.fill(rs, rng); err != nil {
+				return err
+			}
+			eff = naiEff
+		default:
+			rs = window(st, opt.WindowS, k)
+		}
 		if opt.PoissonBackground {
 			var c, t float64
 			for _, r := range rs {
@@ -296,7 +355,7 @@ func trial(sc Scenario, sites [][]site, opt Options, rng *rand.Rand, res *Result
 		}
 		place(rs, base+float64(k)*math.Pi/3, d, side)
 		for i := range rs {
-			rs[i].Eff = st.track.CPMPerUSvH / sample.DefaultCPMPerUSvH
+			rs[i].Eff = eff
 			rs[i].Counts += float64(sim.Poisson(rng, localize.SourceCounts(rs[i], 0, 0, a, localize.Config{})))
 			closest = min(closest, segDist(rs[i]))
 		}
@@ -309,14 +368,17 @@ func trial(sc Scenario, sites [][]site, opt Options, rng *rand.Rand, res *Result
 	res.Trials++
 	res.ClosestM = append(res.ClosestM, closest)
 	res.Errors = append(res.Errors, math.Hypot(est.X, est.Y))
-	best, covAny := math.Hypot(est.X, est.Y), est.Contains(0, 0)
+	// An unbounded region holds every position (Estimate.Unbounded).
+	best, covAny := math.Hypot(est.X, est.Y), est.InRegion(0, 0)
 	for _, m := range est.Alternatives {
 		best = min(best, math.Hypot(m.X, m.Y))
-		covAny = covAny || m.Contains(0, 0)
 	}
 	res.Resolved = append(res.Resolved, best)
-	if est.Contains(0, 0) {
+	if est.Unbounded || est.Contains(0, 0) {
 		res.Covered++
+	}
+	if est.Unbounded {
+		res.Unbounded++
 	}
 	if est.ContainsWald(0, 0) {
 		res.CoveredWald++
@@ -364,7 +426,7 @@ func segDist(r localize.Reading) float64 {
 // Write prints the table and the goals.
 func Write(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tcov. any mode\tany, TS≥25\tellipse cov.\tellipse any\tWald cov.\tambiguous\t")
+	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tcov. any mode\tany, TS≥25\tellipse cov.\tellipse any\tWald cov.\tambiguous\tunbounded\t")
 	for _, r := range results {
 		n := float64(max(r.Trials, 1))
 		closest := Median(r.ClosestM)
@@ -372,11 +434,11 @@ func Write(w io.Writer, results []Result) {
 		if len(r.Distances) == 1 {
 			errs = r.Resolved
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t%.0f%%\t\n",
 			r.Name, r.Trials, 100*float64(r.Significant)/n, closest, Median(r.Errors), Median(r.Resolved),
 			Median(errs)/closest, Median(r.CRB), Median(errs)/Median(r.CRB),
 			100*float64(r.Covered)/n, 100*float64(r.CoveredAny)/n, 100*float64(r.CoveredAnySignificant)/float64(max(r.Significant, 1)), 100*float64(r.CoveredEllipse)/n, 100*float64(r.CoveredEllipseAny)/n,
-			100*float64(r.CoveredWald)/n, 100*float64(r.Ambiguous)/n)
+			100*float64(r.CoveredWald)/n, 100*float64(r.Ambiguous)/n, 100*float64(r.Unbounded)/n)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, `
@@ -387,7 +449,15 @@ vehicle's background profiled too, scaled by the dispersion); any mode: inside t
 best or of a reported mirror mode (the reported region: their union); any, TS≥25: the same among
 the fits the map draws (significant); ellipse: inside the summary ellipse (axes of the observed
 information, lengths from the profile likelihood) of the best mode, of any mode; Wald cov.: inside
-the observed-information ellipse alone.
+the observed-information ellipse alone. unbounded: "no source" is within the 95 % level (TS ≤
+5.991 × dispersion), so every position is (A = 0 fits anywhere): the region is the whole plane and
+covers the truth in coverage and any mode (before, the contour round the noise's best mode was
+counted: 83 % in the 1 pass, 50 m, 10 GBq row); the ellipse and Wald columns are unchanged.
+NaI 1 s rows: a 2"×4"×16" NaI log counting every second on the same roads (readings every second
+along the real path, positions interpolated between the logs' fixes), background consecutive seconds
+of the race-track NaI's real counts outside its source pass (see above), so a pass is only as long
+as the shortest such stretch; the bGeigie rows are unchanged. no source: TS≥25 is how often the
+background alone comes out significant; the other columns mean nothing there.
 CRB: √trace of the (x, y) block of the inverse expected Fisher information at the truth, A unknown;
 an efficient estimator's median radial error is ≈ 0.83 of it (isotropic 2-D Gaussian).
 Goals (issue #20): 1 pass median ≤ 0.30 × closest approach; ≥ 3 passes ≤ 50 m: ≤ 10 m;
