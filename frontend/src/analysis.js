@@ -48,7 +48,8 @@ export function sourceFeatures(src) {
 export function sourceText(src) {
   if (!src.significant) return `No significant source in ${src.readings} readings (TS ${fmtNum(src.ts, 0)}).`;
   const e = src.ellipse;
-  const size = e ? `95 % ellipse ${fmtNum(e.semi_major_m, 0)} × ${fmtNum(e.semi_minor_m, 0)} m` : 'no ellipse';
+  const size = e ? `95 % ellipse ${fmtNum(e.semi_major_m, 0)} × ${fmtNum(e.semi_minor_m, 0)} m`
+    : src.region_unbounded ? 'position not bounded: the 95 % region takes in every place' : 'no ellipse';
   const passes = `${src.passes.length} pass${src.passes.length === 1 ? '' : 'es'}, ${src.vehicles} vehicle${src.vehicles === 1 ? '' : 's'}`;
   const amb = src.ambiguous ? ' · one side of the road cannot be told from the other: the mirror estimate is dashed' : '';
   const act = src.cs137_equivalent_mbq > 0 ? ` · ≈ ${fmtActivity(src.cs137_equivalent_mbq)} Cs-137 unshielded` : '';
