@@ -927,6 +927,10 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, pages []notify.Delivery
 	note := ""
 	if len(pages) > 1 {
 		note = fmt.Sprintf("in a digest of %d (%s)", len(pages), notify.Digest{Deliveries: pages}.Key())
+		if err == nil {
+			d.m.digests.WithLabelValues(it.Channel).Inc()
+			d.m.digested.WithLabelValues(it.Channel).Add(float64(len(pages)))
+		}
 	}
 	return d.outcome(ctx, it, pages, err, start, note)
 }

@@ -22,10 +22,10 @@ type dispatchMetrics struct {
 func newMetrics(reg prometheus.Registerer) (*dispatchMetrics, error) {
 	m := &dispatchMetrics{
 		enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "radtrack_notify_enqueued_total", Help: "Deliveries stored in the notification outbox, by channel.",
+			Name: "radtrack_notify_enqueued_total", Help: "Outbox rows stored (a delivery, or a stored digest of several pages to one receiver), by channel.",
 		}, []string{"channel"}),
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "radtrack_notify_attempts_total", Help: "Delivery attempts by channel and outcome (sent; retry: transient failure; failed: permanent or attempts exhausted).",
+			Name: "radtrack_notify_attempts_total", Help: "Attempts of outbox rows by channel and outcome (sent; retry: transient failure; failed: permanent or attempts exhausted).",
 		}, []string{"channel", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "radtrack_notify_delivery_seconds", Help: "From the incident event (or the escalation step's event) to the receiver accepting the delivery, by channel.",
