@@ -135,12 +135,17 @@ func (c *evaluation) emitEvent(ep *Episode, t EventType, at time.Time) *Event {
 	n := len(c.out)
 	if n < cap(c.out) {
 		c.out = c.out[:n+1]
-		c.out[n] = Event{} // a slot of the caller's buffer holds an old event
 	} else {
 		c.out = append(c.out, Event{})
 	}
+	// Every field is set, not the slot zeroed first: a slot of the
+	// caller's buffer holds an earlier event, and zeroing it would cost a
+	// second pass of write barriers while the GC marks.
+	// TestEmitEventSetsEveryField fails if a field of Event is left out.
 	out := &c.out[n]
-	out.Type, out.Key, out.AlarmID, out.Time, out.Imported = t, ep.Key, ep.ID, at, ep.Imported
+	out.Type, out.Key, out.AlarmID, out.Time = t, ep.Key, ep.ID, at
+	out.User, out.Comment, out.Code = "", "", ""
+	out.Imported, out.NewPeak, out.Reason = ep.Imported, false, ""
 	out.Episode = *ep
 	return out
 }
