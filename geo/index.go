@@ -21,7 +21,14 @@ type Index struct {
 	// entries[i] are shape i's index entries, for testing one fence as
 	// the tree search would without searching (exactZone).
 	entries [][]shapeEntry
+	// id tells this index from any other for as long as someone holds
+	// it; a tracker's cache holds it rather than the index, so that an
+	// idle vehicle does not keep a replaced index alive.
+	id *indexID
 }
+
+// indexID is not zero-sized: distinct allocations have distinct addresses.
+type indexID struct{ _ byte }
 
 type entryRef struct {
 	shape, part int32
@@ -74,7 +81,7 @@ func (ix *Index) Apply(upserts []Fence, deletes []int64) (*Index, error) {
 
 func assemble(fences []Fence, shapes []shape) (*Index, error) {
 	ix := &Index{fences: fences, shapes: shapes, ids: make([]int64, len(fences)), byID: make(map[int64]int32, len(fences)),
-		entries: make([][]shapeEntry, len(fences))}
+		entries: make([][]shapeEntry, len(fences)), id: new(indexID)}
 	var boxes []box
 	for i, f := range fences {
 		if _, dup := ix.byID[f.ID]; dup {

@@ -36,7 +36,7 @@ const (
 
 // nearCache is one tracker's cache of the fences near its vehicle.
 type nearCache struct {
-	ix     *Index // nil: nothing cached
+	of     *indexID // the index the fences are from; nil: nothing cached
 	margin float64
 	at     anchor      // where the fences were collected
 	fences []nearFence // every fence with an entry within nearRadiusM of at, ascending id
@@ -102,14 +102,14 @@ func (f *nearFence) holds(m, rho, marginM float64) bool {
 // call to call. lon, lat must be finite, lat within [-90, 90].
 func (c *nearCache) zones(ix *Index, lon, lat, marginM float64, dst []fenceHit) []fenceHit {
 	if ix.Len() == 0 {
-		c.ix = nil
+		c.of = nil
 		return dst
 	}
 	lon = wrapLon(lon)
 	m, _, ok := c.at.moved(lon, lat)
-	if c.ix != ix || c.margin != marginM || !ok || m+marginM+nearSlackM > nearRadiusM {
+	if c.of != ix.id || c.margin != marginM || !ok || m+marginM+nearSlackM > nearRadiusM {
 		if math.Abs(lat) > nearMaxLat {
-			c.ix = nil
+			c.of = nil
 			return ix.zones(lon, lat, marginM, dst)
 		}
 		c.collect(ix, lon, lat, marginM)
@@ -130,7 +130,7 @@ func (c *nearCache) zones(ix *Index, lon, lat, marginM float64, dst []fenceHit) 
 // collect anchors the cache at lon, lat: every fence with an index entry
 // within nearRadiusM, tested there.
 func (c *nearCache) collect(ix *Index, lon, lat, marginM float64) {
-	c.ix, c.margin, c.at = ix, marginM, newAnchor(lon, lat)
+	c.of, c.margin, c.at = ix.id, marginM, newAnchor(lon, lat)
 	c.fences = c.fences[:0]
 	boxes, n := splitAtAntimeridian(capBound(lon, lat, nearRadiusM/EarthRadiusM).pad(boxEpsilon))
 	for _, b := range boxes[:n] {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 )
@@ -250,5 +251,39 @@ func TestNearCacheSeesAFenceBeyondItsRadius(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].zone != zoneIn {
 		t.Fatalf("at the circle's centre: %v", got)
+	}
+}
+
+// TestTrackerUsesTheIndexAnswers: what Update feeds the hysteresis is, for
+// every sample, what a search of the index gives, including longitudes
+// given outside [-180, 180], samples without a fix, and a fence edit.
+func TestTrackerUsesTheIndexAnswers(t *testing.T) {
+	const lon0, lat0 = 4.1, 51.9
+	rng := newRand(5)
+	fences := denseFences(rng, lon0, lat0, 1, 60)
+	ix := mustIndex(t, fences...)
+	for v := range 10 {
+		tr := NewTracker(DefaultConfig())
+		for i, p := range walk(newRand(uint64(200+v)), lon0, lat0, 500) {
+			if i == 250 { // an edit: the first fence moves onto the vehicle
+				moved := NewCircle(fences[0].ID, "moved", KindRestricted, p[0], p[1], 30)
+				var err error
+				if ix, err = ix.Apply([]Fence{moved}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lon := p[0]
+			if i%3 == 0 {
+				lon += 360
+			}
+			tr.Update(ix, lon, p[1], t0.Add(time.Duration(i)*time.Second), i%17 != 0, nil)
+			if i%17 == 0 {
+				continue // no fix: nothing was searched
+			}
+			if want := ix.zones(p[0], p[1], DefaultConfig().MarginM, nil); !slices.Equal(tr.hits, want) {
+				t.Fatalf("vehicle %d, sample %d: tracker used %v, index %v", v, i, tr.hits, want)
+			}
+		}
+		ix = mustIndex(t, fences...)
 	}
 }
