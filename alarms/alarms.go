@@ -71,6 +71,8 @@ type Service struct {
 	// subtree (sites.go); nil: everything applies to every vehicle.
 	siteScope    atomic.Pointer[siteScope]
 	fenceSiteIDs fenceSiteIDs
+
+	scratch sync.Pool // *scratch for Process calls
 }
 
 // trackerKey separates imported replays from the live state of a device.
@@ -264,23 +266,27 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 	ix, fs := s.index.Load(), s.siteScope.Load()
 	ruleApplies := fs.ruleApplies(dev.SiteID)
 	var (
-		geoEvents []geo.Event
-		inside    []int64
-		events    []rules.Event // reused from sample to sample
-		progress  progress      // this call's coalesced updates
-		tr        *geo.Tracker
-		trFor     = -1 // tr is the tracker of Imported == (trFor == 1)
+		tr    *geo.Tracker
+		trFor = -1 // tr is the tracker of Imported == (trFor == 1)
 	)
-	defer progress.flush(ctx, s)
+	sc, _ := s.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer func() {
+		sc.progress.flush(ctx, s)
+		s.scratch.Put(sc)
+	}()
+	progress := &sc.progress
 	for i := range samples {
 		smp := &samples[i]
 		if imp := boolInt(smp.Imported); imp != trFor {
 			tr, trFor = s.tracker(dev.ID, smp.Imported), imp
 		}
-		geoEvents = tr.Update(ix, smp.Lon, smp.Lat, smp.Time, smp.GPSValid, geoEvents[:0])
-		inside = fs.narrow(tr.Inside(inside[:0]), dev.SiteID)
-		in := rules.Input{Sample: *smp, Inside: inside, RuleApplies: ruleApplies}
-		for _, ge := range geoEvents {
+		sc.geoEvents = tr.Update(ix, smp.Lon, smp.Lat, smp.Time, smp.GPSValid, sc.geoEvents[:0])
+		sc.inside = fs.narrow(tr.Inside(sc.inside[:0]), dev.SiteID)
+		in := rules.Input{Sample: *smp, Inside: sc.inside, RuleApplies: ruleApplies}
+		for _, ge := range sc.geoEvents {
 			if fs != nil && !fs.applies(ge.FenceID, dev.SiteID) {
 				continue
 			}
@@ -290,10 +296,10 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 				Time: ge.Time, Lon: ge.Lon, Lat: ge.Lat,
 			})
 		}
-		events = s.engine.EvaluateInto(in, events)
-		for i := range events {
-			ev := &events[i] // an event is ~600 bytes: not copied per step
-			if s.coalesce(&progress, ev) {
+		sc.events = s.engine.EvaluateInto(in, sc.events)
+		for i := range sc.events {
+			ev := &sc.events[i] // an event is ~600 bytes: not copied per step
+			if s.coalesce(progress, ev) {
 				continue
 			}
 			// What came before this event reaches viewers and the
@@ -305,6 +311,18 @@ func (s *Service) Process(ctx context.Context, dev store.Device, samples []sampl
 		}
 	}
 	return nil
+}
+
+// scratch is the buffers one Process call works in. They are pooled: a
+// request of a vehicle inside alarm conditions grew an event buffer and
+// the held progress (events of ~600 bytes, ids, counts, updates) afresh,
+// about ten allocations per request. Nothing in them outlives the call:
+// events are copied where they are kept.
+type scratch struct {
+	geoEvents []geo.Event
+	inside    []int64
+	events    []rules.Event // reused from sample to sample
+	progress  progress      // the call's coalesced updates
 }
 
 // Tick runs the silence rules; the node calls it every few seconds.

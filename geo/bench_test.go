@@ -2,6 +2,7 @@ package geo
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -127,4 +128,95 @@ func BenchmarkEdit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// parkedPositions is bench ingest's restricted-zone scenario: each vehicle
+// stays within 40 m of a point inside a fence, stepping 10 m at a time on
+// a 9 × 7 grid, as a fleet parked in a cordon.
+func parkedPositions(ix *Index, vehicles, steps int) []orb.Point {
+	centres := make([]orb.Point, 0, vehicles)
+	for _, f := range ix.fences {
+		if len(centres) == vehicles {
+			break
+		}
+		b := f.Geometry.Bound()
+		if c := b.Center(); len(ix.Containing(c[0], c[1], nil)) > 0 {
+			centres = append(centres, c)
+		}
+	}
+	mPerLon := metresPerDegree * math.Cos(centres[0][1]*degToRad)
+	out := make([]orb.Point, 0, len(centres)*steps)
+	for i := range steps {
+		for _, c := range centres {
+			out = append(out, orb.Point{c[0] + float64(i%9-4)*10/mPerLon, c[1] + float64(i%7-3)*10/metresPerDegree})
+		}
+	}
+	return out
+}
+
+// BenchmarkNearZones compares, on the same points, a search of the index
+// for every sample with a tracker's cache of the fences near it: vehicles
+// parked in a cordon (1000 fences) and vehicles driving up to 30 m a step.
+func BenchmarkNearZones(b *testing.B) {
+	ix := mustIndex(b, starFences(newRand(1), 1000, cityBox)...)
+	const devices = 1000
+	for _, sc := range []struct {
+		name   string
+		points []orb.Point
+	}{
+		{"parked", parkedPositions(ix, devices, 63)},
+		{"driving", vehiclePositions(newRand(2), devices, 100, cityBox)},
+	} {
+		n := len(sc.points) / 63
+		if sc.name == "driving" {
+			n = devices
+		}
+		b.Run(sc.name+"/index", func(b *testing.B) {
+			var hits []fenceHit
+			i := 0
+			for b.Loop() {
+				p := sc.points[i]
+				hits = ix.zones(p[0], p[1], 5, hits[:0])
+				if i++; i == len(sc.points) {
+					i = 0
+				}
+			}
+		})
+		b.Run(sc.name+"/cache", func(b *testing.B) {
+			caches := make([]nearCache, n)
+			var hits []fenceHit
+			i := 0
+			for b.Loop() {
+				p := sc.points[i]
+				hits = caches[i%n].zones(ix, p[0], p[1], 5, hits[:0])
+				if i++; i == len(sc.points) {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTrackerUpdateParked is BenchmarkTrackerUpdate for vehicles
+// parked in a cordon (parkedPositions).
+func BenchmarkTrackerUpdateParked(b *testing.B) {
+	ix := mustIndex(b, starFences(newRand(1), 1000, cityBox)...)
+	points := parkedPositions(ix, 1000, 63)
+	devices := len(points) / 63
+	trackers := make([]*Tracker, devices)
+	for i := range trackers {
+		trackers[i] = NewTracker(DefaultConfig())
+	}
+	var events []Event
+	i, k := 0, 0
+	cpu0 := processCPU()
+	for b.Loop() {
+		p := points[i]
+		events = trackers[i%devices].Update(ix, p[0], p[1], t0.Add(time.Duration(k)*time.Second), true, events[:0])
+		k++
+		if i++; i == len(points) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }

@@ -18,7 +18,17 @@ type Index struct {
 	byID   map[int64]int32
 	refs   []entryRef // tree item → shape part
 	tree   rtree
+	// entries[i] are shape i's index entries, for testing one fence as
+	// the tree search would without searching (exactZone).
+	entries [][]shapeEntry
+	// id tells this index from any other for as long as someone holds
+	// it; a tracker's cache holds it rather than the index, so that an
+	// idle vehicle does not keep a replaced index alive.
+	id *indexID
 }
+
+// indexID is not zero-sized: distinct allocations have distinct addresses.
+type indexID struct{ _ byte }
 
 type entryRef struct {
 	shape, part int32
@@ -70,7 +80,8 @@ func (ix *Index) Apply(upserts []Fence, deletes []int64) (*Index, error) {
 }
 
 func assemble(fences []Fence, shapes []shape) (*Index, error) {
-	ix := &Index{fences: fences, shapes: shapes, ids: make([]int64, len(fences)), byID: make(map[int64]int32, len(fences))}
+	ix := &Index{fences: fences, shapes: shapes, ids: make([]int64, len(fences)), byID: make(map[int64]int32, len(fences)),
+		entries: make([][]shapeEntry, len(fences)), id: new(indexID)}
 	var boxes []box
 	for i, f := range fences {
 		if _, dup := ix.byID[f.ID]; dup {
@@ -78,7 +89,8 @@ func assemble(fences []Fence, shapes []shape) (*Index, error) {
 		}
 		ix.byID[f.ID] = int32(i)
 		ix.ids[i] = f.ID
-		for _, e := range shapes[i].entries() {
+		ix.entries[i] = shapes[i].entries()
+		for _, e := range ix.entries[i] {
 			boxes = append(boxes, e.bound)
 			ref := entryRef{shape: int32(i), part: e.part}
 			if p, ok := shapes[i].(*polygonShape); ok {
@@ -183,15 +195,23 @@ type fenceHit struct {
 // marginM of the boundary, sorted by id; every fence not listed is at least
 // marginM outside (or, with no margin, does not contain the point).
 func (ix *Index) zones(lon, lat, marginM float64, dst []fenceHit) []fenceHit {
-	if ix == nil || !finite(lon) || !finite(lat) {
+	if ix.Len() == 0 || !finite(lon) || !finite(lat) {
 		return dst
 	}
 	q := newQuery(wrapLon(lon), lat)
-	q.withVector()
+	// Only circles and corridors need the unit vector (two sincos).
+	haveVector := false
+	vectorFor := func(ref *entryRef) {
+		if ref.polygon == nil && !haveVector {
+			q.withVector()
+			haveVector = true
+		}
+	}
 	start := len(dst)
 	if marginM <= 0 {
 		ix.tree.searchPoint(q.lon, q.lat, func(item int32) {
-			ref := ix.refs[item]
+			ref := &ix.refs[item]
+			vectorFor(ref)
 			if id := ix.ids[ref.shape]; !hasHit(dst[start:], id) && ix.shapes[ref.shape].containsPart(ref.part, q) {
 				dst = append(dst, fenceHit{id, zoneIn})
 			}
@@ -201,8 +221,9 @@ func (ix *Index) zones(lon, lat, marginM float64, dst []fenceHit) []fenceHit {
 		// kept until the end so that a fence with several parts is
 		// classified once.
 		visit := func(item int32) {
-			ref := ix.refs[item]
+			ref := &ix.refs[item]
 			if id := ix.ids[ref.shape]; !hasHit(dst[start:], id) {
+				vectorFor(ref)
 				dst = append(dst, fenceHit{id, ix.shapes[ref.shape].zone(q, marginM)})
 			}
 		}

@@ -56,6 +56,7 @@ type Tracker struct {
 	states []fenceState // ascending fence id; only fences inside or in a run
 	spare  []fenceState
 	hits   []fenceHit
+	near   nearCache // the fences around the device, so that a small move costs no search
 }
 
 // fenceState is the debounced relation to one fence. A fence that is
@@ -92,7 +93,7 @@ func (t *Tracker) Update(ix *Index, lon, lat float64, at time.Time, gpsValid boo
 		return dst
 	}
 	t.seen, t.last = true, at
-	t.hits = ix.zones(lon, lat, t.cfg.MarginM, t.hits[:0])
+	t.hits = t.near.zones(ix, lon, lat, t.cfg.MarginM, t.hits[:0])
 
 	// Merge the states and the hits, both ascending by fence id.
 	next := t.spare[:0]

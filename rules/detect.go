@@ -273,20 +273,22 @@ func (r *levelReading) decideDose(level float64, held bool) verdict {
 	return undecided
 }
 
-// level applies a verdict to the level or zone rule's episode for key.
-func (c *evaluation) level(key Key, r *Rule, v verdict, ev evidence, late bool) {
+// level applies a verdict to the level or zone rule's episode for key
+// (ep: its open episode, nil if none).
+func (c *evaluation) level(ep *Episode, key Key, r *Rule, v verdict, ev evidence, late bool) {
 	switch v {
 	case above:
-		c.observe(key, r, true, ev, late)
+		c.observeOpen(ep, key, r, true, ev, late)
 	case below:
-		c.observe(key, r, false, ev, late)
+		c.observeOpen(ep, key, r, false, ev, late)
 	}
 }
 
-// conditionHeld reports whether key's condition is active or latched, i.e.
-// whether a "below" verdict would change anything.
-func (d *deviceState) conditionHeld(key Key) bool {
-	if ep := d.find(key); ep != nil && ep.ConditionActive {
+// held reports whether key's condition (ep: its open episode, nil if
+// none) is active or latched, i.e. whether a "below" verdict would change
+// anything.
+func (d *deviceState) held(ep *Episode, key Key) bool {
+	if ep != nil && ep.ConditionActive {
 		return true
 	}
 	return d.isLatched(key)

@@ -75,16 +75,18 @@ func (e *Engine) EvaluateInto(in Input, buf []Event) []Event {
 		switch r.Kind {
 		case KindLevel:
 			if lv.usable {
-				c.level(key, r, lv.decide(r.Level.ThresholdUSvH, d.conditionHeld(key)), ev, late)
+				ep := d.find(key)
+				c.level(ep, key, r, lv.decide(r.Level.ThresholdUSvH, d.held(ep, key)), ev, late)
 			}
 		case KindZone:
 			if s.GPSValid && lv.usable {
 				key.FenceID = r.Zone.FenceID
+				ep := d.find(key)
 				v := below
 				if slices.Contains(in.Inside, r.Zone.FenceID) {
-					v = lv.decide(r.Zone.ThresholdUSvH, d.conditionHeld(key))
+					v = lv.decide(r.Zone.ThresholdUSvH, d.held(ep, key))
 				}
-				c.level(key, r, v, ev, late)
+				c.level(ep, key, r, v, ev, late)
 			}
 		case KindBackground:
 			if late {
@@ -119,15 +121,33 @@ type evaluation struct {
 	realarmM float64 // re-alarm distance in metres
 }
 
-// emit adds an event. While conditions hold, every open episode yields one
-// per sample (its update): the first event makes room for them all, one
+// emitEvent adds ep's event of type t and returns it for the caller to
+// complete. While conditions hold, every open episode yields one per
+// sample (its update): the first event makes room for them all, one
 // allocation instead of the append's growth steps (issue #19's emergency
-// case); a sample that changes nothing allocates nothing.
-func (c *evaluation) emit(ev Event) {
+// case); a sample that changes nothing allocates nothing. The event is
+// built where it is kept: it is ~600 bytes, and building it aside then
+// appending it copied the episode twice more, per episode per sample.
+func (c *evaluation) emitEvent(ep *Episode, t EventType, at time.Time) *Event {
 	if cap(c.out) == 0 {
 		c.out = make([]Event, 0, max(len(c.d.open), 1))
 	}
-	c.out = append(c.out, ev)
+	n := len(c.out)
+	if n < cap(c.out) {
+		c.out = c.out[:n+1]
+	} else {
+		c.out = append(c.out, Event{})
+	}
+	// Every field is set, not the slot zeroed first: a slot of the
+	// caller's buffer holds an earlier event, and zeroing it would cost a
+	// second pass of write barriers while the GC marks.
+	// TestEmitEventSetsEveryField fails if a field of Event is left out.
+	out := &c.out[n]
+	out.Type, out.Key, out.AlarmID, out.Time = t, ep.Key, ep.ID, at
+	out.User, out.Comment, out.Code = "", "", ""
+	out.Imported, out.NewPeak, out.Reason = ep.Imported, false, ""
+	out.Episode = *ep
+	return out
 }
 
 // heard records that a live device reported, which ends any silence.
@@ -156,7 +176,7 @@ func (c *evaluation) fence(r *Rule, key Key, in *Input, ev evidence, late bool) 
 	wantInside := r.Fence.Event != Exit
 	for _, ep := range c.d.open {
 		if ep.RuleID == r.ID && ep.Imported == key.Imported && ep.ConditionActive {
-			c.observe(ep.Key, r, slices.Contains(in.Inside, ep.FenceID) == wantInside, ev, late)
+			c.observeOpen(ep, ep.Key, r, slices.Contains(in.Inside, ep.FenceID) == wantInside, ev, late)
 		}
 	}
 	for _, t := range in.Transitions {
@@ -186,8 +206,13 @@ func (f *FenceParams) matches(t Transition) bool {
 // observe applies one observation of a rule's condition for key: raise a
 // new episode, continue the open one, or record that its condition ended.
 func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late bool) {
+	c.observeOpen(c.d.find(key), key, r, holds, ev, late)
+}
+
+// observeOpen is observe for a caller that has looked up key's open
+// episode already (ep, nil if none).
+func (c *evaluation) observeOpen(ep *Episode, key Key, r *Rule, holds bool, ev evidence, late bool) {
 	d := c.d
-	ep := d.find(key)
 	if !holds {
 		if late {
 			return
@@ -195,7 +220,7 @@ func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late boo
 		d.unlatch(key)
 		if ep != nil && ep.ConditionActive {
 			ep.ConditionActive, ep.ConditionEndedAt = false, ev.time
-			c.emit(ep.event(EventConditionEnded, ev.time))
+			c.emitEvent(ep, EventConditionEnded, ev.time)
 		}
 		return
 	}
@@ -205,9 +230,7 @@ func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late boo
 		}
 		ep = newEpisode(key, r, ev)
 		d.open = append(d.open, ep)
-		out := ep.event(EventRaised, ev.time)
-		out.NewPeak = sample.Has(ev.dose)
-		c.emit(out)
+		c.emitEvent(ep, EventRaised, ev.time).NewPeak = sample.Has(ev.dose)
 		return
 	}
 	var endedAt time.Time // when the condition that now returns had ended
@@ -225,7 +248,6 @@ func (c *evaluation) observe(key Key, r *Rule, holds bool, ev evidence, late boo
 		ep.realarm(ev.time, r)
 		typ = EventRealarm
 	}
-	out := ep.event(typ, ev.time)
+	out := c.emitEvent(ep, typ, ev.time)
 	out.NewPeak, out.Reason = newPeak, reason
-	c.emit(out)
 }
