@@ -99,3 +99,22 @@ func TestSourceOnARampIsFoundAndCovered(t *testing.T) {
 		t.Errorf("coverage %d/%d", covered, n)
 	}
 }
+
+// Every unknown the fit estimates can only widen the bound: known
+// backgrounds (CRB) ≤ unknown rates ≤ unknown rates and trends.
+func TestModelCRBCountsTheBackgroundsAsUnknown(t *testing.T) {
+	rs := nai1s(30, 2700, 4, 2e5, rand.New(rand.NewPCG(23, 1)))
+	rs = append(rs, pass(-45, 100, 10, 1, 30, 1)...)
+	bkg := map[int]float64{0: 2700, 1: 2500}
+	tr := map[int]Trend{0: {Rate: 2700, Slope: 4}, 1: {Rate: 2500}}
+	_, known, ok1 := CRB(rs, bkg, 0, 0, 2e5, Config{})
+	_, rates, ok2 := ModelCRB(rs, tr, 0, 0, 2e5, Config{})
+	_, trends, ok3 := ModelCRB(rs, tr, 0, 0, 2e5, Config{BackgroundTrend: true})
+	if !ok1 || !ok2 || !ok3 {
+		t.Fatalf("bounds not finite: %v %v %v", ok1, ok2, ok3)
+	}
+	t.Logf("CRB known %.3f m, rates unknown %.3f m, trends unknown %.3f m", known, rates, trends)
+	if !(known <= rates*(1+1e-9) && rates <= trends*(1+1e-9)) {
+		t.Errorf("bounds out of order: known %.4f, rates %.4f, trends %.4f", known, rates, trends)
+	}
+}
