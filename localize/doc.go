@@ -8,12 +8,14 @@
 // (x, y) on the ground in a local east–north frame (metres) and the
 // detector H metres above it, the expected counts are
 //
-//	λ_i = t_i · (b_v + ε_i · A · ḡ_i(x, y)),   g(r) = e^(−μ·r) / r²,
+//	λ_i = t_i · (b_v + b'_v·(T_i − T̄_v) + ε_i · A · ḡ_i(x, y)),   g(r) = e^(−μ·r) / r²,
 //
 // where ḡ_i is g averaged along the segment (a 50 km/h car covers 70 m of a
 // bGeigie's 5-s interval: the reading is smeared along it), r the slant
-// distance, b_v the background rate of vehicle v (its readings' mean rate
-// outside the peak, see Backgrounds) and A the source's strength in counts per
+// distance, b_v the background rate of vehicle v's pass at its middle
+// T̄_v and b'_v its change per second along the pass (the road's natural
+// background changes over hundreds of metres; Reading.T is the reading's
+// time; only with Config.BackgroundTrend, else b' = 0), and A the source's strength in counts per
 // second at 1 m without air (detector efficiency × emission rate / 4π) for
 // a detector of relative efficiency ε = 1 (Reading.Eff: a fleet's
 // detectors differ; the server takes ε from the device calibrations).
@@ -27,7 +29,7 @@
 // interpolated to 0.0770 cm²/g at 0.662 MeV, × ρ = 1.205·10⁻³ g/cm³.
 //
 // Fit. The Poisson log-likelihood Σ c_i ln λ_i − λ_i is maximised over
-// (x, y, A) and every vehicle's background b_v: a grid over (x, y) with A
+// (x, y, A) and every vehicle's background b_v, b'_v: a grid over (x, y) with A
 // and the backgrounds profiled out (λ is linear in them, so the
 // likelihood is concave there: Fisher scoring), then Levenberg–Marquardt
 // (Newton with Marquardt damping on the exact Hessian) in (x, y, A) from
@@ -37,7 +39,7 @@
 // background, biases them): the region shrank below its level.
 //
 // The 95 % region of (x, y) is where the profile likelihood-ratio
-// statistic 2·(ln L̂ − max_{A,b} ln L(x, y, A, b)) stays within 5.991
+// statistic 2·(ln L̂ − max_{A,b,b'} ln L(x, y, A, b, b')) stays within 5.991
 // (χ² with 2 degrees of freedom) times the dispersion (Pearson's χ² per
 // degree of freedom, at least 1: the real background varies along the
 // road more than Poisson). Its boundary is traced along 48 rays from each
@@ -47,8 +49,10 @@
 // reported beside it is a summary: the observed information's axes (A
 // marginalised), their lengths where the profile crosses the level. The
 // Cramér–Rao bound is the (x, y) block of the inverse of the expected
-// Fisher information Σ ∇λ_i ∇λ_iᵀ / λ_i at the true parameters, the
-// backgrounds known (CRB).
+// Fisher information Σ ∇λ_i ∇λ_iᵀ / λ_i at the true parameters: with
+// the backgrounds and their trends unknown, as the fit has them
+// (ModelCRB), or known (CRB, smaller). Significance is TS / dispersion ≥
+// 25 (Estimate.Significant): the same scale as the region's.
 //
 // Mirror ambiguity. One straight pass cannot tell on which side of the road
 // the source is: the likelihood has two equal maxima mirrored across the

@@ -26,6 +26,10 @@ type Config struct {
 	// Background, if not nil, fixes each vehicle's background rate (cps);
 	// otherwise Backgrounds estimates it from the readings.
 	Background map[int]float64
+	// BackgroundTrend lets each free background change linearly along its
+	// pass (see Fit). Off by default: on the race-track NaI background it
+	// did not help (README, "Source localisation").
+	BackgroundTrend bool
 }
 
 func (c Config) withDefaults() Config {
@@ -133,8 +137,11 @@ type Estimate struct {
 	// region. Without this a barely seen source's region was a contour
 	// around wherever the noise peaked, and missed the truth far more
 	// often than 5 % (eval localize, 1 pass at 50 m, 10 GBq).
-	Unbounded  bool
-	Background map[int]float64 // cps per vehicle as used
+	Unbounded bool
+	// Background is each vehicle's (pass's) background rate, cps, at the
+	// middle of its readings; Trends its change along the pass.
+	Background map[int]float64
+	Trends     map[int]Trend
 	Readings   int
 	Vehicles   int
 	f          *fitter
@@ -150,6 +157,12 @@ func (e Estimate) LR(x, y float64) float64 {
 	_, ll := e.f.profile(x, y, make([]float64, len(e.f.near)), true)
 	return 2 * (e.LogL - ll) / e.Dispersion
 }
+
+// Trend is one vehicle's (pass's) background along it: Rate + Slope·(T −
+// Mid) cps, T the reading's time (Reading.T). Slope is 0 when it was not
+// fitted (without Config.BackgroundTrend, backgrounds given, or readings
+// without a spread of times).
+type Trend struct{ Rate, Slope, Mid float64 }
 
 // ErrNoReadings: nothing to fit.
 var ErrNoReadings = errors.New("localize: no readings with counts and live time")
@@ -207,17 +220,52 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 			v = len(vehOf)
 			slot[p.veh] = v
 			vehOf = append(vehOf, p.veh)
-			f.bv = append(f.bv, bkg[p.veh])
+			f.bv = append(f.bv, bkg[p.veh], 0)
 		}
 		f.vi[i] = v
 	}
-	live := make([]float64, len(vehOf))
+	nv := len(vehOf)
+	live := make([]float64, nv)
 	for _, i := range f.near {
 		live[f.vi[i]] += ps[i].t
 	}
-	f.bmin = make([]float64, len(vehOf))
+	f.bmin = make([]float64, nv)
 	for v := range f.bmin {
-		f.bmin[v] = min(0.5/max(live[v], 1e-9), f.bv[v]) // half a count: never impossible
+		f.bmin[v] = min(0.5/max(live[v], 1e-9), f.bv[2*v]) // half a count: never impossible
+	}
+	// With BackgroundTrend a free background also changes linearly along
+	// its pass, b0 + b1·(T − mid): the road's natural background (soil,
+	// asphalt, walls) changes over hundreds of metres, and a detector
+	// counting thousands a second sees that gradient as many σ; held
+	// constant, the fit reads a ramp as a distant source
+	// (TestBackgroundRampAloneIsNotASource). A straight line cannot mimic
+	// a source's peak, whose width is about twice the distance. Mid is the
+	// live-weighted mean time of the pass's near readings, so b0 is its
+	// mean rate.
+	mids := make([]float64, nv)
+	f.tlo, f.thi = make([]float64, nv), make([]float64, nv)
+	f.trend = make([]bool, nv)
+	cnt := make([]int, nv)
+	for _, i := range f.near {
+		mids[f.vi[i]] += ps[i].t * clean[i].T
+	}
+	for v := range mids {
+		mids[v] /= max(live[v], 1e-300)
+	}
+	f.tau = make([]float64, len(ps))
+	for i := range ps {
+		f.tau[i] = clean[i].T - mids[f.vi[i]]
+	}
+	for _, i := range f.near {
+		v := f.vi[i]
+		if cnt[v] == 0 {
+			f.tlo[v], f.thi[v] = f.tau[i], f.tau[i]
+		}
+		cnt[v]++
+		f.tlo[v], f.thi[v] = min(f.tlo[v], f.tau[i]), max(f.thi[v], f.tau[i])
+	}
+	for v := range f.trend {
+		f.trend[v] = f.free && cfg.BackgroundTrend && cnt[v] >= minTrendReadings && f.thi[v]-f.tlo[v] > 1e-6
 	}
 	n := cfg.GridN
 	step := 2 * cfg.HalfWidthM / float64(n-1)
@@ -291,11 +339,15 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		}
 		return 0
 	})
+	trends := map[int]Trend{}
 	if f.free {
 		f.setB(modes[0].bv) // the best fit's, for what follows
 		for v, veh := range vehOf {
-			bkg[veh] = f.bv[v]
+			bkg[veh] = f.bv[2*v]
 		}
+	}
+	for v, veh := range vehOf {
+		trends[veh] = Trend{Rate: bkg[veh], Slope: f.bv[2*v+1], Mid: mids[v]}
 	}
 	phi := f.dispersion(modes[0])
 	// A contour is traced out to where the readings stop seeing a source
@@ -307,7 +359,7 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		f.profileEllipse(&modes[i], phi)
 	}
 	f.contour(&modes[0], modes[0].LogL, phi, reachM)
-	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi, f: f}
+	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi, Trends: trends, f: f}
 	for _, m := range modes[1:] {
 		if (est.LogL-m.LogL)/phi <= Chi2Two95/2 && !est.Contains(m.X, m.Y) {
 			f.contour(&m, est.LogL, phi, reachM)
@@ -319,6 +371,13 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 	est.Unbounded = est.TS <= Chi2Two95*phi
 	return est, nil
 }
+
+// Significant reports whether the fit is evidence of a source: TS /
+// Dispersion ≥ SignificantTS. TS is a likelihood ratio, and the counts
+// scatter Dispersion times more than Poisson: divided, it is on the
+// scale the region is (quasi-likelihood), so "significant" and
+// "unbounded" (TS ≤ 5.991 × Dispersion) are read from one statistic.
+func (e Estimate) Significant() bool { return e.TS/e.Dispersion >= SignificantTS }
 
 // InRegion reports whether (x, y) lies in the reported 95 % region: the
 // whole plane when Unbounded, else the best mode's part or an
@@ -375,6 +434,10 @@ func Backgrounds(rs []Reading) map[int]float64 {
 // part of the region.
 const maxStarts = 8
 
+// minTrendReadings: a pass with fewer near readings keeps a constant
+// background.
+const minTrendReadings = 6
+
 // farM: at this distance a source is e^(−4.65)/250 000 of its 1-m
 // rate — below a millionth of any background worth fitting.
 const farM = 500
@@ -385,19 +448,50 @@ type fitter struct {
 	h, mu float64
 	near  []int // readings the grid uses
 	// free: the backgrounds are parameters of the fit (Config.Background
-	// not given), profiled out with A. vi is each reading's vehicle slot,
-	// bv the slots' backgrounds as held now, bmin their floors.
+	// not given), profiled out with A. vi is each reading's vehicle slot;
+	// bv holds each slot's background as (b0, b1) pairs, the rate at
+	// reading i being b0 + b1·tau[i] (b1 stays 0 without trend[v]); bmin
+	// is each slot's floor on the rate, tlo and thi the extreme tau of its
+	// near readings.
 	free     bool
 	vi       []int
 	bv, bmin []float64
+	tau      []float64
+	tlo, thi []float64
+	trend    []bool
 }
 
 // setB holds the slots' backgrounds bv.
 func (f *fitter) setB(bv []float64) {
 	copy(f.bv, bv)
 	for i := range f.ps {
-		f.b[i] = f.bv[f.vi[i]]
+		v := f.vi[i]
+		f.b[i] = max(f.bv[2*v]+f.bv[2*v+1]*f.tau[i], f.bmin[v])
 	}
+}
+
+// rate is reading i's background rate under the slots' backgrounds b.
+func (f *fitter) rate(b []float64, i int) float64 {
+	v := f.vi[i]
+	return b[2*v] + b[2*v+1]*f.tau[i]
+}
+
+// project moves slot v's (b0, b1) in b to the nearest point (b0 first,
+// then the slope) where the rate stays at or above its floor over the
+// slot's near readings.
+func (f *fitter) project(b []float64, v int) {
+	b0 := max(b[2*v], f.bmin[v])
+	b1 := b[2*v+1]
+	if !f.trend[v] {
+		b1 = 0
+	}
+	if f.thi[v] > 0 && b0+b1*f.thi[v] < f.bmin[v] {
+		b1 = (f.bmin[v] - b0) / f.thi[v]
+	}
+	if f.tlo[v] < 0 && b0+b1*f.tlo[v] < f.bmin[v] {
+		b1 = (f.bmin[v] - b0) / f.tlo[v]
+	}
+	b[2*v], b[2*v+1] = b0, b1
 }
 
 // dispersion is Pearson's χ² per degree of freedom of the readings near
@@ -411,7 +505,12 @@ func (f *fitter) dispersion(m Mode) float64 {
 	}
 	dof := len(f.near) - 3
 	if f.free {
-		dof -= len(f.bv)
+		for v := range f.bmin {
+			dof--
+			if f.trend[v] {
+				dof--
+			}
+		}
 	}
 	if dof > 0 {
 		return max(chi2/float64(dof), 1)
@@ -634,31 +733,61 @@ func (f *fitter) profileB(x, y float64, tg []float64, fine bool) (a, ll float64,
 		}
 		return a, f.llHeld(a, tg), nil
 	}
-	nv := len(f.bv)
-	b = slices.Clone(f.bv)
-	scratch := make([]float64, 5*nv)
-	nb, gv, hvv, hav, dv := scratch[:nv], scratch[nv:2*nv], scratch[2*nv:3*nv], scratch[3*nv:4*nv], scratch[4*nv:]
-	ll = f.llFree(a, b, tg)
+	a, ll, b = f.climb(a, tg)
+	return a, ll, b
+}
+
+// climb maximises the likelihood over A ≥ 0 (from a; it stays 0 when tg
+// is all 0) and the free backgrounds (from f.bv) at the readings' tg.
+// Fisher scoring on the arrow-shaped information: A against each slot's
+// (b0, b1) block, the blocks apart.
+func (f *fitter) climb(a float64, tg []float64) (float64, float64, []float64) {
+	nv := len(f.bmin)
+	b := slices.Clone(f.bv)
+	scratch := make([]float64, 9*nv)
+	nb, g, ha, d := scratch[:2*nv], scratch[2*nv:4*nv], scratch[4*nv:6*nv], scratch[6*nv:8*nv]
+	hs := make([]float64, 3*nv) // each slot's (h00, h01, h11)
+	// solve is slot v's block inverse times (r0, r1).
+	solve := func(v int, r0, r1 float64) (float64, float64) {
+		h00, h01, h11 := hs[3*v], hs[3*v+1], hs[3*v+2]
+		if !f.trend[v] {
+			if h00 > 0 {
+				return r0 / h00, 0
+			}
+			return 0, 0
+		}
+		det := h00*h11 - h01*h01
+		if !(det > 0) {
+			return 0, 0
+		}
+		return (h11*r0 - h01*r1) / det, (h00*r1 - h01*r0) / det
+	}
+	ll := f.llFree(a, b, tg)
 	for range 100 {
-		clear(scratch[nv:])
+		clear(scratch[2*nv:])
+		clear(hs)
 		var gA, hAA float64
 		for k, i := range f.near {
 			p := &f.ps[i]
-			v := f.vi[i]
-			lam := p.t*b[v] + a*tg[k]
+			v, tau := f.vi[i], f.tau[i]
+			lam := p.t*f.rate(b, i) + a*tg[k]
 			w := p.c/lam - 1
+			u := p.t / lam
 			gA += tg[k] * w
 			hAA += tg[k] * tg[k] / lam
-			gv[v] += p.t * w
-			hvv[v] += p.t * p.t / lam
-			hav[v] += p.t * tg[k] / lam
+			g[2*v] += p.t * w
+			g[2*v+1] += p.t * tau * w
+			hs[3*v] += p.t * u
+			hs[3*v+1] += p.t * tau * u
+			hs[3*v+2] += p.t * tau * tau * u
+			ha[2*v] += tg[k] * u
+			ha[2*v+1] += tg[k] * tau * u
 		}
 		sA, rA := hAA, gA
 		for v := range nv {
-			if hvv[v] > 0 {
-				sA -= hav[v] * hav[v] / hvv[v]
-				rA -= hav[v] * gv[v] / hvv[v]
-			}
+			x0, x1 := solve(v, ha[2*v], ha[2*v+1])
+			sA -= ha[2*v]*x0 + ha[2*v+1]*x1
+			rA -= g[2*v]*x0 + g[2*v+1]*x1
 		}
 		dA := 0.0
 		if sA > 0 {
@@ -668,15 +797,16 @@ func (f *fitter) profileB(x, y float64, tg []float64, fine bool) (a, ll float64,
 			dA = 0 // at the boundary: the backgrounds alone
 		}
 		for v := range nv {
-			if hvv[v] > 0 {
-				dv[v] = (gv[v] - hav[v]*dA) / hvv[v]
-			}
+			d[2*v], d[2*v+1] = solve(v, g[2*v]-ha[2*v]*dA, g[2*v+1]-ha[2*v+1]*dA)
 		}
 		accepted, gain := false, 0.0
 		for step := 1.0; step > 1e-6; step /= 2 {
 			na := max(a+step*dA, 0)
+			for j := range nb {
+				nb[j] = b[j] + step*d[j]
+			}
 			for v := range nv {
-				nb[v] = max(b[v]+step*dv[v], f.bmin[v])
+				f.project(nb, v)
 			}
 			if nll := f.llFree(na, nb, tg); nll >= ll {
 				accepted, gain = true, nll-ll
@@ -709,7 +839,10 @@ func (f *fitter) llFree(a float64, b, tg []float64) float64 {
 	var ll float64
 	for k, i := range f.near {
 		p := &f.ps[i]
-		lam := p.t*b[f.vi[i]] + a*tg[k]
+		lam := p.t*f.rate(b, i) + a*tg[k]
+		if !(lam > 0) {
+			return math.Inf(-1)
+		}
 		ll += xlogy(p.c, lam) - lam
 	}
 	return ll
@@ -744,17 +877,7 @@ func (f *fitter) nullLogL() float64 {
 	if !f.free {
 		return f.logL(0, 0, 0)
 	}
-	c, t := make([]float64, len(f.bv)), make([]float64, len(f.bv))
-	for _, i := range f.near {
-		c[f.vi[i]] += f.ps[i].c
-		t[f.vi[i]] += f.ps[i].t
-	}
-	var ll float64
-	for _, i := range f.near {
-		v := f.vi[i]
-		lam := f.ps[i].t * max(c[v]/t[v], f.bmin[v])
-		ll += xlogy(f.ps[i].c, lam) - lam
-	}
+	_, ll, _ := f.climb(0, make([]float64, len(f.near)))
 	return ll
 }
 
@@ -869,6 +992,117 @@ func CRB(rs []Reading, bkg map[int]float64, x, y, a float64, cfg Config) (cov [2
 	}
 	cov = [2][2]float64{{c[0][0], c[0][1]}, {c[1][0], c[1][1]}}
 	return cov, math.Sqrt(c[0][0] + c[1][1]), true
+}
+
+// ModelCRB is the Cramér–Rao bound of the fit's own model: besides A,
+// every vehicle's background rate and, with cfg.BackgroundTrend where its
+// readings span time, its trend are unknown (as the fit profiles them), at the values bkg. CRB
+// takes the backgrounds as known and is smaller; an estimator that must
+// find them cannot reach it, so error / ModelCRB is the honest ratio.
+func ModelCRB(rs []Reading, bkg map[int]Trend, x, y, a float64, cfg Config) (cov [2][2]float64, rms float64, ok bool) {
+	cfg = cfg.withDefaults()
+	// Columns: x, y, A, then each vehicle's rate and, with a trend, slope.
+	col := map[int]int{}
+	slope := map[int]int{}
+	lo, hi, cnt := map[int]float64{}, map[int]float64{}, map[int]int{}
+	for _, r := range rs {
+		tau := r.T - bkg[r.Vehicle].Mid
+		if cnt[r.Vehicle] == 0 {
+			lo[r.Vehicle], hi[r.Vehicle] = tau, tau
+		}
+		cnt[r.Vehicle]++
+		lo[r.Vehicle], hi[r.Vehicle] = min(lo[r.Vehicle], tau), max(hi[r.Vehicle], tau)
+	}
+	n := 3
+	for _, r := range rs {
+		v := r.Vehicle
+		if _, seen := col[v]; seen {
+			continue
+		}
+		col[v] = n
+		n++
+		if cfg.BackgroundTrend && cnt[v] >= minTrendReadings && hi[v]-lo[v] > 1e-6 {
+			slope[v] = n
+			n++
+		}
+	}
+	info := make([][]float64, n)
+	for j := range info {
+		info[j] = make([]float64, n)
+	}
+	d := make([]float64, n)
+	for k, p := range prepare(rs) {
+		r := rs[k]
+		bt := bkg[r.Vehicle]
+		tau := r.T - bt.Mid
+		g := geom(&p, x, y, cfg.HeightM, cfg.Mu, false)
+		lam := p.t*(bt.Rate+bt.Slope*tau) + p.te*a*g.g
+		if !(lam > 0) {
+			continue
+		}
+		clear(d)
+		d[0], d[1], d[2] = p.te*a*g.gx, p.te*a*g.gy, p.te*g.g
+		d[col[r.Vehicle]] = p.t
+		if j, ok := slope[r.Vehicle]; ok {
+			d[j] = p.t * tau
+		}
+		for j := range n {
+			for l := range n {
+				info[j][l] += d[j] * d[l] / lam
+			}
+		}
+	}
+	c, ok := invN(info)
+	if !ok || c[0][0] <= 0 || c[1][1] <= 0 {
+		return cov, math.Inf(1), false
+	}
+	cov = [2][2]float64{{c[0][0], c[0][1]}, {c[1][0], c[1][1]}}
+	return cov, math.Sqrt(c[0][0] + c[1][1]), true
+}
+
+// invN inverts a symmetric positive-definite matrix by Gauss–Jordan
+// elimination with partial pivoting; ok is false when it is singular.
+func invN(m [][]float64) ([][]float64, bool) {
+	n := len(m)
+	a := make([][]float64, n)
+	for i := range a {
+		a[i] = make([]float64, 2*n)
+		copy(a[i], m[i])
+		a[i][n+i] = 1
+	}
+	for c := range n {
+		p := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(a[r][c]) > math.Abs(a[p][c]) {
+				p = r
+			}
+		}
+		if !(math.Abs(a[p][c]) > 1e-300) {
+			return nil, false
+		}
+		a[c], a[p] = a[p], a[c]
+		piv := a[c][c]
+		for j := range a[c] {
+			a[c][j] /= piv
+		}
+		for r := range n {
+			if r == c || a[r][c] == 0 {
+				continue
+			}
+			k := a[r][c]
+			for j := range a[r] {
+				a[r][j] -= k * a[c][j]
+			}
+		}
+	}
+	out := make([][]float64, n)
+	for i := range out {
+		out[i] = a[i][n:]
+		if !finite(out[i]...) {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 func ellipse(c [2][2]float64) Ellipse {

@@ -22,7 +22,7 @@ func pass(d, az, v, dt, half float64, veh int) []Reading {
 		out = append(out, Reading{
 			X0: -d*nx + s0*ux, Y0: -d*ny + s0*uy,
 			X1: -d*nx + s1*ux, Y1: -d*ny + s1*uy,
-			Live: dt, Vehicle: veh,
+			Live: dt, Vehicle: veh, T: t + dt/2,
 		})
 	}
 	return out
@@ -188,6 +188,9 @@ func TestRegionUnboundedWhenNoSourceIsWithinTheLevel(t *testing.T) {
 		}
 		if want := est.TS <= Chi2Two95*est.Dispersion; est.Unbounded != want {
 			t.Fatalf("seed %d: TS %.2f, dispersion %.2f, unbounded %v", seed, est.TS, est.Dispersion, est.Unbounded)
+		}
+		if est.Significant() && est.Unbounded {
+			t.Fatalf("seed %d: significant with an unbounded region (TS %.2f, dispersion %.2f)", seed, est.TS, est.Dispersion)
 		}
 		if est.Unbounded {
 			seen++

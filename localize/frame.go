@@ -119,7 +119,9 @@ func (f Frame) Readings(samples []sample.Sample, veh int, cpmPerUSvH float64) []
 		}
 		x, y := f.ToXY(s.Lat, s.Lon)
 		r := Reading{X0: x, Y0: y, X1: x, Y1: y, Counts: counts, Live: live, Vehicle: veh}
+		mid := float64(s.Time.UnixNano())/1e9 - interval/2
 		if _, start := s.Attributes["n42_measurement_id"]; start {
+			mid += interval
 			if k+1 < len(fixes) {
 				n := &samples[fixes[k+1]]
 				if g := n.Time.Sub(s.Time).Seconds(); g > 0 && g <= 2*interval {
@@ -130,6 +132,7 @@ func (f Frame) Readings(samples []sample.Sample, veh int, cpmPerUSvH float64) []
 			p := &samples[fixes[k-1]]
 			r.X0, r.Y0 = f.ToXY(p.Lat, p.Lon)
 		}
+		r.T = mid
 		out = append(out, r)
 	}
 	return out

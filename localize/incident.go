@@ -81,7 +81,7 @@ type IncidentSource struct {
 	// its device's dose calibration).
 	ActivityMBq *float64 `json:"cs137_equivalent_mbq"`
 	TS          float64  `json:"ts"`
-	Significant bool     `json:"significant"` // TS ≥ SignificantTS
+	Significant bool     `json:"significant"` // TS / Dispersion ≥ SignificantTS (Estimate.Significant)
 	Dispersion  float64  `json:"dispersion"`
 	Ambiguous   bool     `json:"ambiguous"`
 	// Unbounded: "no source" is within the 95 % level, so the region is
@@ -94,8 +94,8 @@ type IncidentSource struct {
 	Vehicles     int       `json:"vehicles"`
 }
 
-// SignificantTS: below it the fit is no evidence of a source (about 4.5 σ
-// for χ² with 3 degrees of freedom).
+// SignificantTS: below it TS / Dispersion is no evidence of a source
+// (about 4.5 σ for χ² with 3 degrees of freedom).
 const SignificantTS = 25
 
 // ErrNoPosition: the incident has no GPS position to centre the fit on.
@@ -205,7 +205,7 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 		mbq := est.Strength / (cs137GammaH * sample.DefaultCPMPerUSvH / 60)
 		out.ActivityMBq = &mbq
 	}
-	out.TS, out.Significant, out.Dispersion = est.TS, est.TS >= SignificantTS, est.Dispersion
+	out.TS, out.Significant, out.Dispersion = est.TS, est.Significant(), est.Dispersion
 	out.Ambiguous, out.Unbounded = est.Ambiguous, est.Unbounded
 	for _, m := range est.Alternatives {
 		out.Alternatives = append(out.Alternatives, located(fr, m))

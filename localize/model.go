@@ -20,7 +20,11 @@ type Reading struct {
 	X0, Y0, X1, Y1 float64
 	Counts         float64 // counts in the interval
 	Live           float64 // live time of the interval, seconds (> 0)
-	Vehicle        int     // index of the detector: each has its own background
+	Vehicle        int     // index of the detector's pass: each has its own background
+	// T is the middle of the counting interval, seconds from any origin
+	// common to the vehicle's readings (Frame.Readings: Unix time). A
+	// vehicle whose readings all have one T gets a constant background.
+	T float64
 	// Eff is the detector's efficiency relative to the one A is stated
 	// for (0 means 1): a fleet's detectors see one source differently.
 	Eff float64

@@ -47,11 +47,18 @@ type Options struct {
 	// of its mean rate: the same geometry without the real background's
 	// variation along the road (the model's assumption), for comparison.
 	PoissonBackground bool
+	// BackgroundTrend fits each pass's background with a linear trend
+	// along the pass (localize.Config.BackgroundTrend).
+	BackgroundTrend bool
+	// NaIStretch, when ≥ 0, draws every NaI pass's background from that
+	// stretch of the race-track's alone (0: its flat one, 1: the one with
+	// a climb and a hump); -1 from both, by length.
+	NaIStretch int
 }
 
 // DefaultOptions is what `radtrack eval localize` runs.
 func DefaultOptions() Options {
-	return Options{DataDir: "../shared/data/radiation", Trials: 200, Seed: 20, WindowS: 60}
+	return Options{DataDir: "../shared/data/radiation", Trials: 200, Seed: 20, WindowS: 60, NaIStretch: -1}
 }
 
 // The logs driven: two vehicles with counts and calibration (bGeigie
@@ -110,16 +117,20 @@ type Result struct {
 	// of the reported modes' (the mirror ambiguity resolved by an oracle).
 	Errors, Resolved []float64
 	ClosestM         []float64 // actual closest approach of the nearest pass
-	CRB              []float64 // √trace of the CRB covariance, A unknown
-	Covered          int       // the truth in the best mode's ellipse
-	CoveredWald      int       // ... in its observed-information ellipse alone
-	CoveredAny       int       // ... in any reported mode's region
+	// CRB: √trace of the bound of the fit's model (A, every pass's
+	// background and its trend unknown, localize.ModelCRB); CRBKnown: with
+	// the backgrounds known (localize.CRB, the bound reported before).
+	CRB, CRBKnown []float64
+	Covered       int // the truth in the best mode's ellipse
+	CoveredWald   int // ... in its observed-information ellipse alone
+	CoveredAny    int // ... in any reported mode's region
 	// ... in the best mode's summary ellipse, and in any mode's.
 	CoveredEllipse, CoveredEllipseAny int
-	CoveredAnySignificant             int // CoveredAny among the trials with TS ≥ 25
+	CoveredAnySignificant             int // CoveredAny among the significant trials
 	Ambiguous                         int
 	Unbounded                         int // "no source" within the 95 % level
-	Significant                       int // TS ≥ 25
+	Significant                       int // TS / dispersion ≥ 25 (Estimate.Significant)
+	SignificantRaw                    int // TS ≥ 25 without dividing by the dispersion
 }
 
 // Median of a slice (NaN when empty).
@@ -172,12 +183,19 @@ func Run(ctx context.Context, opt Options, w io.Writer) error {
 			if err != nil {
 				return err
 			}
+			if opt.NaIStretch >= len(nai.stretches) {
+				return fmt.Errorf("eval localize: NaI stretch %d of %d", opt.NaIStretch, len(nai.stretches))
+			}
+			nai.pick = opt.NaIStretch + 1
 			e.nai = nai
 		}
 	}
 	bg := "real counts"
 	if opt.PoissonBackground {
 		bg = "Poisson background of each pass's mean rate"
+	}
+	if opt.BackgroundTrend {
+		bg += "; each pass's background fitted with a linear trend along it"
 	}
 	fmt.Fprintf(w, "Source localisation on real drives (Cs-137 injected; %d trials per row; passes ±%.0f s, %s)\n", opt.Trials, opt.WindowS, bg)
 	for k, t := range tracks {
@@ -361,7 +379,8 @@ func trial(sc Scenario, e *env, opt Options, rng *rand.Rand, res *Result) error 
 		}
 		all = append(all, rs...)
 	}
-	est, err := localize.Fit(all, localize.Config{})
+	cfg := localize.Config{BackgroundTrend: opt.BackgroundTrend}
+	est, err := localize.Fit(all, cfg)
 	if err != nil {
 		return fmt.Errorf("eval localize: %w", err)
 	}
@@ -400,15 +419,20 @@ func trial(sc Scenario, e *env, opt Options, rng *rand.Rand, res *Result) error 
 		res.Ambiguous++
 	}
 	if est.TS >= localize.SignificantTS {
+		res.SignificantRaw++
+	}
+	if est.Significant() {
 		res.Significant++
 		if covAny {
 			res.CoveredAnySignificant++
 		}
 	}
-	// The bound at the truth, with the backgrounds the fit used (each pass
+	// The bound at the truth, with the backgrounds the fit found (each pass
 	// its own), A unknown.
-	_, crb, _ := localize.CRB(all, est.Background, 0, 0, a, localize.Config{})
+	_, crb, _ := localize.ModelCRB(all, est.Trends, 0, 0, a, cfg)
 	res.CRB = append(res.CRB, crb)
+	_, crb, _ = localize.CRB(all, est.Background, 0, 0, a, localize.Config{})
+	res.CRBKnown = append(res.CRBKnown, crb)
 	return nil
 }
 
@@ -426,7 +450,7 @@ func segDist(r localize.Reading) float64 {
 // Write prints the table and the goals.
 func Write(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttrials\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tcov. any mode\tany, TS≥25\tellipse cov.\tellipse any\tWald cov.\tambiguous\tunbounded\t")
+	fmt.Fprintln(tw, "scenario\ttrials\tTS/φ≥25\tTS≥25\tclosest m\tmedian err m\tmirror-resolved m\terr/closest\tCRB m\terr/CRB\tcoverage\tcov. any mode\tany, TS≥25\tellipse cov.\tellipse any\tWald cov.\tambiguous\tunbounded\tCRB known m\terr/CRB known\t")
 	for _, r := range results {
 		n := float64(max(r.Trials, 1))
 		closest := Median(r.ClosestM)
@@ -434,18 +458,18 @@ func Write(w io.Writer, results []Result) {
 		if len(r.Distances) == 1 {
 			errs = r.Resolved
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t%.0f%%\t\n",
-			r.Name, r.Trials, 100*float64(r.Significant)/n, closest, Median(r.Errors), Median(r.Resolved),
+		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.0f%%\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f%%\t%.0f%%\t%.1f\t%.2f\t\n",
+			r.Name, r.Trials, 100*float64(r.Significant)/n, 100*float64(r.SignificantRaw)/n, closest, Median(r.Errors), Median(r.Resolved),
 			Median(errs)/closest, Median(r.CRB), Median(errs)/Median(r.CRB),
 			100*float64(r.Covered)/n, 100*float64(r.CoveredAny)/n, 100*float64(r.CoveredAnySignificant)/float64(max(r.Significant, 1)), 100*float64(r.CoveredEllipse)/n, 100*float64(r.CoveredEllipseAny)/n,
-			100*float64(r.CoveredWald)/n, 100*float64(r.Ambiguous)/n, 100*float64(r.Unbounded)/n)
+			100*float64(r.CoveredWald)/n, 100*float64(r.Ambiguous)/n, 100*float64(r.Unbounded)/n, Median(r.CRBKnown), Median(errs)/Median(r.CRBKnown))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, `
 err/closest and err/CRB use the mirror-resolved error for one pass (one straight pass cannot tell
 the side of the road: the fit reports both modes, "ambiguous"), the best mode's error for several.
 coverage: the truth inside the best mode's 95 % region (the profile-likelihood contour, every
-vehicle's background profiled too, scaled by the dispersion); any mode: inside the region of the
+pass's background (with -trend, its trend too) profiled, scaled by the dispersion); any mode: inside the region of the
 best or of a reported mirror mode (the reported region: their union); any, TS≥25: the same among
 the fits the map draws (significant); ellipse: inside the summary ellipse (axes of the observed
 information, lengths from the profile likelihood) of the best mode, of any mode; Wald cov.: inside
@@ -458,8 +482,12 @@ along the real path, positions interpolated between the logs' fixes), background
 of the race-track NaI's real counts outside its source pass (see above), so a pass is only as long
 as the shortest such stretch; the bGeigie rows are unchanged. no source: TS≥25 is how often the
 background alone comes out significant; the other columns mean nothing there.
-CRB: √trace of the (x, y) block of the inverse expected Fisher information at the truth, A unknown;
-an efficient estimator's median radial error is ≈ 0.83 of it (isotropic 2-D Gaussian).
+TS/φ≥25: significant as the fit reports it (TS divided by the dispersion, the scale of the region);
+TS≥25: without dividing (before).
+CRB: √trace of the (x, y) block of the inverse expected Fisher information at the truth of the fit's
+own model: A, every pass's background and (with -trend) its trend unknown, at the
+fit's backgrounds; CRB known: the backgrounds known (the bound reported before, smaller). An
+efficient estimator's median radial error is ≈ 0.83 of the bound (isotropic 2-D Gaussian).
 Goals (issue #20): 1 pass median ≤ 0.30 × closest approach; ≥ 3 passes ≤ 50 m: ≤ 10 m;
 coverage 90–98 %; median error ≤ 1.5 × CRB.`)
 }

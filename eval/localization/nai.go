@@ -73,6 +73,9 @@ type naiBackground struct {
 	// stretch) over twice the mean: 1 for Poisson counts of a steady
 	// rate; more where the rate changes along the track.
 	scatter float64
+	// pick, when > 0, draws every pass from stretch pick − 1 alone
+	// (Options.NaIStretch); passes keep the length all stretches allow.
+	pick int
 }
 
 type naiStretch struct{ counts, live []float64 }
@@ -109,6 +112,9 @@ func loadNaIBackground(dataDir string) (*naiBackground, error) {
 	if len(rs) < 60 {
 		return nil, fmt.Errorf("eval localize: %s: %d readings with counts", racetrackFile, len(rs))
 	}
+	// The source pass is cut out with the default (constant-background)
+	// fit: the background the rows are driven on stays the same whichever
+	// model they are fitted with (with the trend it keeps 121 s, not 122).
 	est, err := localize.Fit(rs, localize.Config{})
 	if err != nil {
 		return nil, fmt.Errorf("eval localize: %s: %w", racetrackFile, err)
@@ -177,6 +183,9 @@ func (bg *naiBackground) fill(rs []localize.Reading, rng *rand.Rand) error {
 		}
 		k -= len(st.counts)
 	}
+	if bg.pick > 0 && bg.pick <= len(bg.stretches) {
+		st = bg.stretches[bg.pick-1]
+	}
 	if len(st.counts) < n {
 		return fmt.Errorf("eval localize: a background stretch of %d s for %d readings", len(st.counts), n)
 	}
@@ -226,7 +235,7 @@ func windowNaI(st site, half float64, veh int) []localize.Reading {
 	}
 	var rs []localize.Reading
 	for t := math.Ceil(ts[0]); t+1 <= ts[len(ts)-1]; t++ {
-		r := localize.Reading{Live: 1, Vehicle: veh}
+		r := localize.Reading{Live: 1, Vehicle: veh, T: t + 0.5}
 		r.X0, r.Y0 = at(t)
 		r.X1, r.Y1 = at(t + 1)
 		rs = append(rs, r)
