@@ -13,6 +13,7 @@ import (
 	"github.com/radtrack/radtrack/alarms"
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
+	"github.com/radtrack/radtrack/internal/cputime"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
 	"github.com/radtrack/radtrack/store/sqlitestore"
@@ -105,7 +106,7 @@ func BenchmarkProcess(b *testing.B) {
 				b.Fatalf("no alarm open after the warm-up: %d fences, inside %v", svc.Index().Len(), svc.Index().Containing(lon0, lat0, nil))
 			}
 			b.ReportAllocs()
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				if err := svc.Process(ctx, dev, mk(n)); err != nil {
 					b.Fatal(err)
@@ -119,7 +120,7 @@ func BenchmarkProcess(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*per), "ns/sample")
 			// Process CPU time: on a shared machine wall time also counts
 			// the time other processes held the core.
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N*per), "cpu-ns/sample")
+			b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N*per), "cpu-ns/sample")
 		})
 	}
 }

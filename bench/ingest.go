@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +29,7 @@ import (
 	"github.com/radtrack/radtrack/geo"
 	"github.com/radtrack/radtrack/ingest"
 	"github.com/radtrack/radtrack/ingest/batch"
+	"github.com/radtrack/radtrack/internal/cputime"
 	"github.com/radtrack/radtrack/metrics"
 	"github.com/radtrack/radtrack/rules"
 	"github.com/radtrack/radtrack/sample"
@@ -607,14 +607,6 @@ func commitsOf(m *metrics.Metrics) commits {
 		avgCommit: time.Duration(secs.GetHistogram().GetSampleSum() / float64(n) * float64(time.Second))}
 }
 
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []string, start time.Time, perDevice int, sc scenario) (phase, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()
@@ -680,7 +672,7 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 	latencies := make([][]time.Duration, len(tokens))
 	errs := make(chan error, len(tokens))
 	var wg sync.WaitGroup
-	t0, cpu0 := time.Now(), processCPU()
+	t0, cpu0 := time.Now(), cputime.Process()
 	// The clients run in this process too: labelled apart from the server
 	// (go tool pprof -tagignore side=client shows the server alone).
 	clientCtx := pprof.WithLabels(ctx, pprof.Labels("side", "client"))
@@ -708,7 +700,7 @@ func httpIngest(ctx context.Context, st store.Store, cfg IngestConfig, tokens []
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(t0), processCPU()-cpu0
+	elapsed, cpu := time.Since(t0), cputime.Process()-cpu0
 	close(errs)
 	if err := <-errs; err != nil {
 		return phase{}, err

@@ -2,6 +2,7 @@ package geo
 
 import (
 	"fmt"
+	"github.com/radtrack/radtrack/internal/cputime"
 	"math"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func BenchmarkContaining(b *testing.B) {
 // counts the time other processes held the core.
 func benchPoints(b *testing.B, points []orb.Point, eval func(orb.Point) int) {
 	i, hits := 0, 0
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		hits += eval(points[i])
 		if i++; i == len(points) {
@@ -74,7 +75,7 @@ func benchPoints(b *testing.B, points []orb.Point, eval func(orb.Point) int) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evals/s")
 	b.ReportMetric(float64(hits)/float64(b.N), "hits/eval")
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkTrackerUpdate is the per-sample cost in the pipeline: 1000
@@ -89,7 +90,7 @@ func BenchmarkTrackerUpdate(b *testing.B) {
 	}
 	var events []Event
 	i, n := 0, 0
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		p := points[i]
 		events = trackers[i%devices].Update(ix, p[0], p[1], t0.Add(time.Duration(i)*time.Second), true, events[:0])
@@ -102,7 +103,7 @@ func BenchmarkTrackerUpdate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkEdit is the cost of an edit: building a new index with one
@@ -209,7 +210,7 @@ func BenchmarkTrackerUpdateParked(b *testing.B) {
 	}
 	var events []Event
 	i, k := 0, 0
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		p := points[i]
 		events = trackers[i%devices].Update(ix, p[0], p[1], t0.Add(time.Duration(k)*time.Second), true, events[:0])
@@ -218,5 +219,5 @@ func BenchmarkTrackerUpdateParked(b *testing.B) {
 			i = 0
 		}
 	}
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 }

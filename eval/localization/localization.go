@@ -278,18 +278,26 @@ func speed(a, b *sample.Sample) float64 {
 	return math.Hypot(x, y) / b.Time.Sub(a.Time).Seconds()
 }
 
-// window is the pass around st as readings in a frame where the vehicle is
-// at the origin at the moment, heading north (+y).
-func window(st site, half float64, veh int) []localize.Reading {
+// span is the indices of st's track within half seconds of its moment.
+func (st site) span(half float64) (lo, hi int) {
 	s := st.track.Samples
 	c := &s[st.i]
-	lo, hi := st.i, st.i
+	lo, hi = st.i, st.i
 	for lo > 0 && c.Time.Sub(s[lo-1].Time).Seconds() <= half {
 		lo--
 	}
 	for hi+1 < len(s) && s[hi+1].Time.Sub(c.Time).Seconds() <= half {
 		hi++
 	}
+	return lo, hi
+}
+
+// window is the pass around st as readings in a frame where the vehicle is
+// at the origin at the moment, heading north (+y).
+func window(st site, half float64, veh int) []localize.Reading {
+	s := st.track.Samples
+	c := &s[st.i]
+	lo, hi := st.span(half)
 	f := localize.NewFrame(c.Lat, c.Lon)
 	rs := f.Readings(s[lo:hi+1], veh, st.track.CPMPerUSvH)
 	toNorth(rs, f, s, st.i)

@@ -207,13 +207,7 @@ func (bg *naiBackground) fill(rs []localize.Reading, rng *rand.Rand) error {
 func windowNaI(st site, half float64, veh int) []localize.Reading {
 	s := st.track.Samples
 	c := &s[st.i]
-	lo, hi := st.i, st.i
-	for lo > 0 && c.Time.Sub(s[lo-1].Time).Seconds() <= half {
-		lo--
-	}
-	for hi+1 < len(s) && s[hi+1].Time.Sub(c.Time).Seconds() <= half {
-		hi++
-	}
+	lo, hi := st.span(half)
 	f := localize.NewFrame(c.Lat, c.Lon)
 	ts := make([]float64, 0, hi-lo+1)
 	xs := make([]float64, 0, hi-lo+1)

@@ -97,6 +97,18 @@ func startChild(t *testing.T, db, node string) *exec.Cmd {
 	return cmd
 }
 
+// childStore opens a new store of engine ("pg" or "sqlite") for the test
+// and returns it with the spec a child process opens it by.
+func childStore(t *testing.T, engine string) (string, Store) {
+	t.Helper()
+	if engine == "pg" {
+		url := pgtest.NewDatabase(t)
+		return "pg " + url, openPG(t, url)
+	}
+	dir := t.TempDir()
+	return "sqlite " + dir, openSQLite(t, dir)
+}
+
 func kill9(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -144,15 +156,7 @@ func holdFirst(r *receiver) (arrived <-chan struct{}, release func()) {
 func TestKillNineBetweenDueAndDelivery(t *testing.T) {
 	for _, engine := range []string{"sqlite", "pg"} {
 		t.Run(engine, func(t *testing.T) {
-			var db string
-			var st Store
-			if engine == "pg" {
-				url := pgtest.NewDatabase(t)
-				db, st = "pg "+url, openPG(t, url)
-			} else {
-				dir := t.TempDir()
-				db, st = "sqlite "+dir, openSQLite(t, dir)
-			}
+			db, st := childStore(t, engine)
 			ops, duty := newReceiver(t), newReceiver(t)
 			arrived, release := holdFirst(ops)
 			pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{
@@ -214,15 +218,7 @@ func TestKillNineBetweenDueAndDelivery(t *testing.T) {
 func TestKillNineMidStoredDigest(t *testing.T) {
 	for _, engine := range []string{"sqlite", "pg"} {
 		t.Run(engine, func(t *testing.T) {
-			var db string
-			var st Store
-			if engine == "pg" {
-				url := pgtest.NewDatabase(t)
-				db, st = "pg "+url, openPG(t, url)
-			} else {
-				dir := t.TempDir()
-				db, st = "sqlite "+dir, openSQLite(t, dir)
-			}
+			db, st := childStore(t, engine)
 			ops := newReceiver(t)
 			arrived, release := holdFirst(ops)
 			pageAtOnce(t, st, ops.URL)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/radtrack/radtrack/internal/cputime"
 	"github.com/radtrack/radtrack/sample"
 	"github.com/radtrack/radtrack/store"
 	"github.com/radtrack/radtrack/store/sqlitestore"
@@ -44,7 +45,7 @@ func benchWrite(b *testing.B, sync sqlitestore.Sync, batch int) {
 	template := storetest.Samples(0, storetest.Base, 1)[0]
 	samples := make([]sample.Sample, batch)
 	rows := 0 // sample k is device k%devices at Base + k/devices seconds
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		for j := range samples {
 			sm := template
@@ -60,7 +61,7 @@ func benchWrite(b *testing.B, sync sqlitestore.Sync, batch int) {
 		rows += batch
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
-	if cpu := processCPU() - cpu0; cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(rows), "cpu-µs/row")
 	}
 	// Every row must have landed: the benchmark measures real inserts.

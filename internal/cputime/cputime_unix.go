@@ -1,15 +1,15 @@
 //go:build unix
 
-package sqlitestore_test
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user + system) this process has used. On a
-// shared machine it measures the store's cost better than wall time.
-func processCPU() time.Duration {
+// Process is the user and system CPU time this process has used so far
+// (0 if it cannot be read).
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
