@@ -214,7 +214,8 @@ func (d *Dispatcher) sendDigest(ctx context.Context, ds notify.DigestSender, job
 // a stored digest of at most the sender's MaxDigest pages. In a storm a
 // receiver then costs one row, one outcome and one attempt per pass, not
 // one per incident. A page the outage path already sent from memory
-// stays on its own: only its record is left to store.
+// stays on its own: only its record is left to store (its mark is taken
+// once the pass is stored, so a pass that fails leaves it).
 func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []store.OutboxItem, dls []*notify.Delivery) ([]store.OutboxItem, []job, error) {
 	docs := cfg.docs()
 	var (
@@ -231,7 +232,7 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 			continue // two rules paging one receiver about one incident: once
 		}
 		seen[it.Key] = true
-		paged := it.Pages && d.takePaged(it)
+		paged := it.Pages && d.isPaged(it) // taken once the pass is stored
 		key := ""
 		if !d.cfg.NoDigests && !paged {
 			var ok bool

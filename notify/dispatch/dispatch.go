@@ -410,7 +410,9 @@ func (d *Dispatcher) lease(items []store.OutboxItem) {
 func (d *Dispatcher) queue(items []store.OutboxItem, dls []*notify.Delivery) {
 	jobs := make([]job, 0, len(items))
 	for i, it := range items {
-		jobs = append(jobs, job{it: it, pages: []*notify.Delivery{dls[i]}, paged: it.Pages && d.takePaged(it)})
+		if it.ID != 0 { // a paged mark is used by the item that was stored
+			jobs = append(jobs, job{it: it, pages: []*notify.Delivery{dls[i]}, paged: it.Pages && d.takePaged(it)})
+		}
 	}
 	d.queueJobs(jobs)
 }
@@ -617,8 +619,9 @@ func (d *Dispatcher) Close(ctx context.Context) {
 }
 
 // Tick plans every due step and sends every due delivery once; it
-// returns how many deliveries (pages, a stored digest's counted each) it
-// attempted.
+// returns how many deliveries it attempted: pages, a stored digest's
+// counted each (one claimed back from the outbox, once per incident it
+// covers).
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	// A pass the planner is making (a storm's raises) queues what it
 	// plans for this drain: sending must not wait for it.
@@ -813,6 +816,9 @@ func (d *Dispatcher) planDue(ctx context.Context) error {
 		// Committed: the store set the ID of each item it stored.
 		for i := range jobs {
 			jobs[i].it = planned[i]
+			if jobs[i].paged && (planned[i].ID == 0 || !d.takePaged(planned[i])) {
+				jobs[i].paged = false // stored by someone else, or its mark used meanwhile
+			}
 			d.m.enqueued.WithLabelValues(jobs[i].it.Channel).Inc()
 		}
 		d.queueJobs(jobs)

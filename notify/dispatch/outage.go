@@ -163,6 +163,15 @@ type pagedMark struct {
 	at         time.Time
 }
 
+// isPaged tells whether the T+0 delivery it was paged from memory
+// already, leaving the mark for takePaged.
+func (d *Dispatcher) isPaged(it store.OutboxItem) bool {
+	d.fastMu.Lock()
+	defer d.fastMu.Unlock()
+	p, ok := d.paged[it.IncidentID]
+	return ok && p.recipients[it.Recipient]
+}
+
 // takePaged tells whether the T+0 delivery it was paged from memory
 // already; each mark is used once.
 func (d *Dispatcher) takePaged(it store.OutboxItem) bool {
