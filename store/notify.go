@@ -66,9 +66,9 @@ const (
 )
 
 // OutboxItem is one stored message to one receiver and its progress:
-// a delivery (a notify.Delivery in JSON), or a stored digest (a JSON
-// array of them: several incidents' pages to one receiver, planned
-// together). Key is its idempotency key: enqueuing a key twice stores it
+// a delivery (a notify.Delivery in JSON), or a stored digest (several
+// incidents' pages to one receiver, planned together: each event once,
+// then the pages naming them). Key is its idempotency key: enqueuing a key twice stores it
 // once.
 type OutboxItem struct {
 	ID         int64  `json:"id"`

@@ -197,15 +197,20 @@ func (d *Dispatcher) sendDigest(ctx context.Context, ds notify.DigestSender, job
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
 	err := ds.SendDigest(sctx, g)
 	cancel()
-	channel := jobs[0].it.Channel
-	note := fmt.Sprintf("in a digest of %d (%s)", len(g.Deliveries), g.Key())
+	note := d.digestSent(jobs[0].it.Channel, g, err)
+	for i, j := range jobs {
+		results.add(d.outcome(ctx, j.it, pages[i], err, start, note))
+	}
+}
+
+// digestSent counts a digest that went (err nil) in the metrics and
+// returns the note its attempts record.
+func (d *Dispatcher) digestSent(channel string, g notify.Digest, err error) string {
 	if err == nil {
 		d.m.digests.WithLabelValues(channel).Inc()
 		d.m.digested.WithLabelValues(channel).Add(float64(len(g.Deliveries)))
 	}
-	for i, j := range jobs {
-		results.add(d.outcome(ctx, j.it, pages[i], err, start, note))
-	}
+	return fmt.Sprintf("in a digest of %d (%s)", len(g.Deliveries), g.Key())
 }
 
 // storedDigests turns a planning pass's deliveries (items, and dls, one
@@ -227,6 +232,17 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 	)
 	seen := make(map[string]bool, len(items))
 	endpointLanes := map[int64]string{} // an endpoint's spec decoded once a pass, not once a page
+	laneOf := func(it store.OutboxItem) string {
+		if it.EndpointID == 0 || !it.Pages {
+			return laneKey(job{it: it}, docs)
+		}
+		key, ok := endpointLanes[it.EndpointID]
+		if !ok {
+			key = laneKey(job{it: it}, docs)
+			endpointLanes[it.EndpointID] = key
+		}
+		return key
+	}
 	for i, it := range items {
 		if seen[it.Key] {
 			continue // two rules paging one receiver about one incident: once
@@ -235,13 +251,7 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 		paged := it.Pages && d.isPaged(it) // taken once the pass is stored
 		key := ""
 		if !d.cfg.NoDigests && !paged {
-			var ok bool
-			if key, ok = endpointLanes[it.EndpointID]; !ok || it.EndpointID == 0 || !it.Pages {
-				key = laneKey(job{it: it}, docs)
-				if it.EndpointID != 0 && it.Pages {
-					endpointLanes[it.EndpointID] = key
-				}
-			}
+			key = laneOf(it)
 		}
 		if key == "" {
 			one, j, err := digestItem(items, dls, []int{i}, &events)
@@ -287,7 +297,7 @@ func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int, eve
 	if len(idx) == 1 {
 		dl := dls[idx[0]]
 		evRaw, _, err := events.code(dl.Event)
-		if err == nil && first.Delivery == nil {
+		if err == nil {
 			first.Delivery, err = encodeDelivery(evRaw, dl.Recipient)
 		}
 		return first, job{it: first, pages: []*notify.Delivery{dl}}, err

@@ -331,6 +331,10 @@ func (d *Dispatcher) inform(ctx context.Context, ev notify.Event, dropped map[in
 		items []store.OutboxItem
 		dls   []*notify.Delivery
 	)
+	evRaw, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("dispatch: encode event: %w", err)
+	}
 	now := d.now()
 	for _, it := range done {
 		paging := it.PagesIncident(ev.Incident.ID)
@@ -339,21 +343,17 @@ func (d *Dispatcher) inform(ctx context.Context, ev notify.Event, dropped map[in
 		if !it.Pages || !(it.State == store.DeliverySent && paging) && !inFlight {
 			continue
 		}
-		pages, err := job{it: it}.stored()
+		pages, err := incidentPages(it, ev.Incident.ID)
 		if err != nil {
-			return fmt.Errorf("dispatch: stored delivery %d: %w", it.ID, err)
+			return err
 		}
 		for _, dl := range pages {
 			base, _, _ := strings.Cut(dl.Recipient.ID, "#")
-			if dl.Event.Incident.ID != ev.Incident.ID || seen[base] {
-				continue // a digest's page of another incident
+			if seen[base] {
+				continue
 			}
 			seen[base] = true
 			dl.Recipient.ID = base
-			evRaw, err := json.Marshal(ev)
-			if err != nil {
-				return fmt.Errorf("dispatch: encode event: %w", err)
-			}
 			endpoint := it.EndpointID
 			if id, ok := strings.CutPrefix(base, "endpoint:"); ok {
 				endpoint, _ = strconv.ParseInt(id, 10, 64) // a digest's page to another endpoint on the gateway
@@ -932,11 +932,7 @@ func (d *Dispatcher) attempt(ctx context.Context, j job, pages []notify.Delivery
 	}
 	note := ""
 	if len(pages) > 1 {
-		note = fmt.Sprintf("in a digest of %d (%s)", len(pages), notify.Digest{Deliveries: pages}.Key())
-		if err == nil {
-			d.m.digests.WithLabelValues(it.Channel).Inc()
-			d.m.digested.WithLabelValues(it.Channel).Add(float64(len(pages)))
-		}
+		note = d.digestSent(it.Channel, notify.Digest{Deliveries: pages}, err)
 	}
 	return d.outcome(ctx, it, pages, err, start, note)
 }
@@ -953,6 +949,16 @@ func (j job) deliveries() ([]notify.Delivery, error) {
 		out[i] = *p
 	}
 	return out, nil
+}
+
+// incidentPages are the pages of incident it carries: its delivery, or
+// those of a stored digest's pages that are the incident's.
+func incidentPages(it store.OutboxItem, incident int64) ([]notify.Delivery, error) {
+	pages, err := job{it: it}.stored()
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: stored delivery %d: %w", it.ID, err)
+	}
+	return slices.DeleteFunc(pages, func(dl notify.Delivery) bool { return dl.Event.Incident.ID != incident }), nil
 }
 
 // stored decodes the item's pages: one delivery, or every page of a

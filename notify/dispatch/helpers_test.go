@@ -246,15 +246,13 @@ func handle(t testing.TB, d *Dispatcher, ev notify.Event) {
 // item: its own, or those of a stored digest's pages of the incident.
 func pageKeys(t *testing.T, it store.OutboxItem, incident int64) []string {
 	t.Helper()
-	pages, err := job{it: it}.stored()
+	pages, err := incidentPages(it, incident)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var keys []string
 	for _, dl := range pages {
-		if dl.Event.Incident.ID == incident {
-			keys = append(keys, dl.Key())
-		}
+		keys = append(keys, dl.Key())
 	}
 	return keys
 }

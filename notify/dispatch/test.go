@@ -171,15 +171,12 @@ func trailEntries(incident int64, items []store.OutboxItem) []store.OutboxItem {
 			out = append(out, it)
 			continue
 		}
-		pages, err := job{it: it}.stored()
+		pages, err := incidentPages(it, incident)
 		if err != nil {
 			out = append(out, it) // counted by its row: the trail still shows it
 			continue
 		}
 		for _, dl := range pages {
-			if dl.Event.Incident.ID != incident {
-				continue
-			}
 			e := it
 			e.Recipient = dl.Recipient.ID
 			if slices.Contains(it.Dropped, incident) {
