@@ -159,15 +159,24 @@ type env struct {
 	nai   *naiBackground
 }
 
-// Run is `radtrack eval localize`.
-func Run(ctx context.Context, opt Options, w io.Writer) error {
+// loadTracks reads the logs driven from dir.
+func loadTracks(dir string) ([]detection.Track, error) {
 	var tracks []detection.Track
 	for _, name := range logs {
-		t, err := detection.LoadFile(filepath.Join(opt.DataDir, name))
+		t, err := detection.LoadFile(filepath.Join(dir, name))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tracks = append(tracks, t)
+	}
+	return tracks, nil
+}
+
+// Run is `radtrack eval localize`.
+func Run(ctx context.Context, opt Options, w io.Writer) error {
+	tracks, err := loadTracks(opt.DataDir)
+	if err != nil {
+		return err
 	}
 	sites := make([][]site, len(tracks))
 	for k := range tracks {

@@ -59,13 +59,9 @@ func TestRunShort(t *testing.T) {
 	}
 	// Four passes of a 10 GBq source within 50 m, on the real counts of
 	// both logs: metres, not the grid's hundreds.
-	var tracks []detection.Track
-	for _, name := range logs {
-		tr, err := detection.LoadFile(filepath.Join(opt.DataDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tracks = append(tracks, tr)
+	tracks, err := loadTracks(opt.DataDir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	sites := [][]site{passSites(&tracks[0], opt.WindowS), passSites(&tracks[1], opt.WindowS)}
 	res := Result{Scenario: Scenario{Name: "4 passes", ActivityMBq: 1e4, Distances: []float64{50, 50, 50, 50}, MinD: 10, Random: true}}
@@ -132,13 +128,9 @@ func TestNaIRowsArePlausible(t *testing.T) {
 	if bg.mean < bg.lo || bg.mean > bg.hi || bg.scatter < 0.5 || bg.scatter > 5 {
 		t.Errorf("background %.0f cps in %.0f–%.0f, scatter %.2f", bg.mean, bg.lo, bg.hi, bg.scatter)
 	}
-	var tracks []detection.Track
-	for _, name := range logs {
-		tr, err := detection.LoadFile(filepath.Join(opt.DataDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tracks = append(tracks, tr)
+	tracks, err := loadTracks(opt.DataDir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	e := &env{sites: [][]site{passSites(&tracks[0], opt.WindowS), passSites(&tracks[1], opt.WindowS)}, nai: bg}
 	run := func(det Detector) Result {
