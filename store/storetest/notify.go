@@ -16,10 +16,7 @@ import (
 // claimed again, and a page not leased is cancelled for good.
 func testNotifyTrailAfterStop(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	n, ok := s.(store.Notifications)
-	if !ok {
-		t.Skip("store keeps no notifications")
-	}
+	n := notificationsOf(t, s)
 	now := Base
 	item := func(key string, leased bool) store.OutboxItem {
 		it := store.OutboxItem{Key: key, IncidentID: 9, Version: 1, Channel: "webhook", Recipient: "endpoint:" + key,
@@ -83,10 +80,7 @@ func testNotifyTrailAfterStop(t *testing.T, s store.Store) {
 // does.
 func testEscalationEventNewestWins(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	n, ok := s.(store.Notifications)
-	if !ok {
-		t.Skip("store keeps no notifications")
-	}
+	n := notificationsOf(t, s)
 	ev := func(typ string, version int) json.RawMessage {
 		return json.RawMessage(fmt.Sprintf(`{"type":%q,"incident":{"id":12,"version":%d}}`, typ, version))
 	}
@@ -131,10 +125,7 @@ func testEscalationEventNewestWins(t *testing.T, s store.Store) {
 // pending for 22; acknowledging 22 too cancels it, and no claim takes it.
 func testNotifyDigestCoversIncidents(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	n, ok := s.(store.Notifications)
-	if !ok {
-		t.Skip("store keeps no notifications")
-	}
+	n := notificationsOf(t, s)
 	now := Base
 	digest := store.OutboxItem{Key: "d2-digest", IncidentID: 21, Covers: []int64{21, 22}, Version: 1, Channel: "push",
 		Recipient: "push:1", Pages: true, Delivery: json.RawMessage(`[{},{}]`), NextAttempt: now}
@@ -223,4 +214,15 @@ func testNotifyDigestCoversIncidents(t *testing.T, s store.Store) {
 	if got, want := fmt.Sprint(keys(31)), "[d2-inflight:sent:covers[31 32]:dropped[]:pagestrue]"; got != want {
 		t.Errorf("after the digest went with 31's page, its deliveries %s, want %s", got, want)
 	}
+}
+
+// notificationsOf is s's notification store; a store without one skips
+// the test.
+func notificationsOf(t *testing.T, s store.Store) store.Notifications {
+	t.Helper()
+	n, ok := s.(store.Notifications)
+	if !ok {
+		t.Skip("store keeps no notifications")
+	}
+	return n
 }
