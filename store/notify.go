@@ -67,9 +67,9 @@ const (
 
 // OutboxItem is one stored message to one receiver and its progress:
 // a delivery (a notify.Delivery in JSON), or a stored digest (several
-// incidents' pages to one receiver, planned together: each event once,
-// then the pages naming them). Key is its idempotency key: enqueuing a key twice stores it
-// once.
+// incidents' pages to one receiver, planned together: the pages name
+// their events in Events and their recipients once each). Key is its
+// idempotency key: enqueuing a key twice stores it once.
 type OutboxItem struct {
 	ID         int64  `json:"id"`
 	Key        string `json:"key"`
@@ -78,21 +78,27 @@ type OutboxItem struct {
 	// its first); nil for a delivery of one incident. Dropped lists those
 	// of them acknowledged or resolved before it went out: their pages
 	// are not sent.
-	Covers      []int64         `json:"covers,omitempty"`
-	Dropped     []int64         `json:"dropped,omitempty"`
-	Version     int64           `json:"version"`
-	Channel     string          `json:"channel"`
-	EndpointID  int64           `json:"endpoint_id,omitempty"`
-	Recipient   string          `json:"recipient"`
-	Pages       bool            `json:"pages"`
-	Delivery    json.RawMessage `json:"-"`
-	State       string          `json:"state"`
-	Attempts    int             `json:"attempts"`
-	NextAttempt time.Time       `json:"next_attempt_at"`
-	LastStatus  int             `json:"last_status,omitempty"`
-	LastError   string          `json:"last_error,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	SentAt      *time.Time      `json:"sent_at,omitempty"`
+	Covers     []int64         `json:"covers,omitempty"`
+	Dropped    []int64         `json:"dropped,omitempty"`
+	Version    int64           `json:"version"`
+	Channel    string          `json:"channel"`
+	EndpointID int64           `json:"endpoint_id,omitempty"`
+	Recipient  string          `json:"recipient"`
+	Pages      bool            `json:"pages"`
+	Delivery   json.RawMessage `json:"-"`
+	// Events are the events a stored digest's pages name, by index. The
+	// store keeps each once (by Key), however many rows carry it: a
+	// storm's planning pass pages 20 incidents to 600 receivers, and the
+	// rows would otherwise hold 12 000 copies of 20 events. Read back,
+	// they come in the order stored.
+	Events      []OutboxEvent `json:"-"`
+	State       string        `json:"state"`
+	Attempts    int           `json:"attempts"`
+	NextAttempt time.Time     `json:"next_attempt_at"`
+	LastStatus  int           `json:"last_status,omitempty"`
+	LastError   string        `json:"last_error,omitempty"`
+	CreatedAt   time.Time     `json:"created_at"`
+	SentAt      *time.Time    `json:"sent_at,omitempty"`
 	// LeaseOwner, set on an item being enqueued, stores it already
 	// claimed by that owner until LeaseUntil, its first attempt counted:
 	// the node that planned it sends it from memory without claiming it
@@ -100,6 +106,14 @@ type OutboxItem struct {
 	// back, they tell who holds a delivery that may be on its way.
 	LeaseOwner string    `json:"-"`
 	LeaseUntil time.Time `json:"-"`
+}
+
+// OutboxEvent is one event stored for the outbox's digests: its JSON,
+// and Key, which names that JSON (a hash of it: the same key is the same
+// event).
+type OutboxEvent struct {
+	Key  string
+	JSON json.RawMessage
 }
 
 // DeliveryAttempt is one attempt of an outbox item and its outcome.

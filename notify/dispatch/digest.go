@@ -2,6 +2,8 @@ package dispatch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -224,11 +226,11 @@ func (d *Dispatcher) digestSent(channel string, g notify.Digest, err error) stri
 func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []store.OutboxItem, dls []*notify.Delivery) ([]store.OutboxItem, []job, error) {
 	docs := cfg.docs()
 	var (
-		events eventCodes
-		out    []store.OutboxItem
-		jobs   []job
-		lanes  = map[string][]int{} // lane → indices into items, in order
-		order  []string
+		codes eventCodes
+		out   []store.OutboxItem
+		jobs  []job
+		lanes = map[string][]int{} // lane → indices into items, in order
+		order []string
 	)
 	seen := make(map[string]bool, len(items))
 	endpointLanes := map[int64]string{} // an endpoint's spec decoded once a pass, not once a page
@@ -254,7 +256,7 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 			key = laneOf(it)
 		}
 		if key == "" {
-			one, j, err := digestItem(items, dls, []int{i}, &events)
+			one, j, err := digestItem(items, dls, []int{i}, &codes)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -278,7 +280,7 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 		}
 		for len(idx) > 0 {
 			n := min(len(idx), most)
-			it, j, err := digestItem(items, dls, idx[:n], &events)
+			it, j, err := digestItem(items, dls, idx[:n], &codes)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -290,65 +292,72 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 }
 
 // digestItem is the outbox item of the pages items[idx] (to one
-// receiver): one of them alone, or a stored digest. events encodes each
+// receiver): one of them alone, or a stored digest. codes encodes each
 // event once a pass.
-func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int, events *eventCodes) (store.OutboxItem, job, error) {
+func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int, codes *eventCodes) (store.OutboxItem, job, error) {
 	first := items[idx[0]]
 	if len(idx) == 1 {
 		dl := dls[idx[0]]
-		evRaw, _, err := events.code(dl.Event)
+		ev, _, err := codes.code(dl.Event)
 		if err == nil {
-			first.Delivery, err = encodeDelivery(evRaw, dl.Recipient)
+			first.Delivery, err = encodeDelivery(ev.JSON, dl.Recipient)
 		}
 		return first, job{it: first, pages: []*notify.Delivery{dl}}, err
 	}
 	var (
-		g     notify.Digest
-		pages = make([]*notify.Delivery, len(idx))
-		used  = map[int]int{} // pass-wide event number → index in this row's events
-		evs   []byte
-		ps    []byte
+		g          notify.Digest
+		pages      = make([]*notify.Delivery, len(idx))
+		events     = map[int]int{}    // pass-wide event number → index in first.Events
+		recipients = map[string]int{} // a recipient's JSON → its index in the row's
+		rs, ps     []byte
 	)
 	for k, i := range idx {
 		dl := dls[i]
 		pages[k] = dl
 		g.Deliveries = append(g.Deliveries, *dl)
-		evRaw, n, err := events.code(dl.Event)
+		ev, n, err := codes.code(dl.Event)
 		if err != nil {
 			return first, job{}, err
 		}
-		e, ok := used[n]
+		e, ok := events[n]
 		if !ok {
-			e = len(used)
-			used[n] = e
-			if e > 0 {
-				evs = append(evs, ',')
-			}
-			evs = append(evs, evRaw...)
+			e = len(first.Events)
+			events[n] = e
+			first.Events = append(first.Events, ev)
 		}
 		rRaw, err := json.Marshal(dl.Recipient)
 		if err != nil {
 			return first, job{}, fmt.Errorf("dispatch: encode recipient: %w", err)
 		}
+		r, ok := recipients[string(rRaw)]
+		if !ok {
+			r = len(recipients)
+			recipients[string(rRaw)] = r
+			if r > 0 {
+				rs = append(rs, ',')
+			}
+			rs = append(rs, rRaw...)
+		}
 		if k > 0 {
 			ps = append(ps, ',')
 		}
-		ps = append(append(append(strconv.AppendInt(append(ps, `{"event":`...), int64(e), 10), `,"recipient":`...), rRaw...), '}')
+		ps = append(strconv.AppendInt(append(strconv.AppendInt(append(ps, `{"event":`...), int64(e), 10), `,"recipient":`...), int64(r), 10), '}')
 		if !slices.Contains(first.Covers, dl.Event.Incident.ID) {
 			first.Covers = append(first.Covers, dl.Event.Incident.ID)
 		}
 	}
-	raw := make([]byte, 0, len(evs)+len(ps)+24)
-	raw = append(append(append(append(append(raw, `{"events":[`...), evs...), `],"pages":[`...), ps...), "]}"...)
+	raw := make([]byte, 0, len(rs)+len(ps)+32)
+	raw = append(append(append(append(append(raw, `{"recipients":[`...), rs...), `],"pages":[`...), ps...), "]}"...)
 	first.Key, first.Delivery = g.Key(), raw
 	return first, job{it: first, pages: pages}, nil
 }
 
 // eventCodes encodes each event of a planning pass once, however many
-// pages carry it.
+// pages carry it, and names it by a hash of its JSON: the key under which
+// the store keeps it once for every row that pages it.
 type eventCodes struct {
 	index map[eventID]int
-	raw   []json.RawMessage
+	coded []store.OutboxEvent
 }
 
 type eventID struct {
@@ -357,45 +366,67 @@ type eventID struct {
 	at       int64
 }
 
-// code is ev's JSON and its number in the pass.
-func (c *eventCodes) code(ev notify.Event) (json.RawMessage, int, error) {
+// code is ev encoded and its number in the pass.
+func (c *eventCodes) code(ev notify.Event) (store.OutboxEvent, int, error) {
 	id := eventID{ev.Incident.ID, ev.Ref(), ev.Time.UnixNano()}
 	if n, ok := c.index[id]; ok {
-		return c.raw[n], n, nil
+		return c.coded[n], n, nil
 	}
 	raw, err := json.Marshal(ev)
 	if err != nil {
-		return nil, 0, fmt.Errorf("dispatch: encode event: %w", err)
+		return store.OutboxEvent{}, 0, fmt.Errorf("dispatch: encode event: %w", err)
 	}
 	if c.index == nil {
 		c.index = map[eventID]int{}
 	}
-	c.index[id] = len(c.raw)
-	c.raw = append(c.raw, raw)
-	return raw, len(c.raw) - 1, nil
+	sum := sha256.Sum256(raw)
+	c.index[id] = len(c.coded)
+	c.coded = append(c.coded, store.OutboxEvent{Key: base64.RawURLEncoding.EncodeToString(sum[:16]), JSON: raw})
+	return c.coded[len(c.coded)-1], len(c.coded) - 1, nil
 }
 
-// storedDigest is a stored digest's row: each event once, however many
-// receivers a page of it goes to (the pages of 20 incidents to the 30
-// endpoints of one gateway carry 20 events, not 600).
+// storedDigest is a stored digest's row: its pages, each naming its
+// event (an index into the row's OutboxItem.Events) and its recipient
+// (an index into Recipients: a phone's row names one recipient, however
+// many pages). Rows stored before migration 0019 hold their events
+// (Events) and each page's recipient inline; they are read as stored.
 type storedDigest struct {
-	Events []notify.Event `json:"events"`
-	Pages  []storedPage   `json:"pages"`
+	Events     []notify.Event     `json:"events,omitempty"`
+	Recipients []notify.Recipient `json:"recipients,omitempty"`
+	Pages      []storedPage       `json:"pages"`
 }
 
 type storedPage struct {
-	Event     int              `json:"event"` // index into Events
-	Recipient notify.Recipient `json:"recipient"`
+	Event     int             `json:"event"`
+	Recipient json.RawMessage `json:"recipient"` // an index into Recipients, or (before 0019) the recipient
 }
 
-// deliveries are the digest's pages.
-func (sd storedDigest) deliveries() ([]notify.Delivery, error) {
+// deliveries are the digest's pages; stored names the events of a row
+// that does not hold them.
+func (sd storedDigest) deliveries(stored []store.OutboxEvent) ([]notify.Delivery, error) {
+	events := sd.Events
+	if events == nil {
+		events = make([]notify.Event, len(stored))
+		for i, e := range stored {
+			if err := json.Unmarshal(e.JSON, &events[i]); err != nil {
+				return nil, fmt.Errorf("%w: stored digest event %s: %v", notify.ErrInvalid, e.Key, err)
+			}
+		}
+	}
 	out := make([]notify.Delivery, len(sd.Pages))
 	for i, p := range sd.Pages {
-		if p.Event < 0 || p.Event >= len(sd.Events) {
-			return nil, fmt.Errorf("%w: stored digest page %d names event %d of %d", notify.ErrInvalid, i, p.Event, len(sd.Events))
+		if p.Event < 0 || p.Event >= len(events) {
+			return nil, fmt.Errorf("%w: stored digest page %d names event %d of %d", notify.ErrInvalid, i, p.Event, len(events))
 		}
-		out[i] = notify.Delivery{Event: sd.Events[p.Event], Recipient: p.Recipient}
+		out[i].Event = events[p.Event]
+		if r, err := strconv.Atoi(string(p.Recipient)); err == nil {
+			if r < 0 || r >= len(sd.Recipients) {
+				return nil, fmt.Errorf("%w: stored digest page %d names recipient %d of %d", notify.ErrInvalid, i, r, len(sd.Recipients))
+			}
+			out[i].Recipient = sd.Recipients[r]
+		} else if err := json.Unmarshal(p.Recipient, &out[i].Recipient); err != nil {
+			return nil, fmt.Errorf("%w: stored digest page %d recipient: %v", notify.ErrInvalid, i, err)
+		}
 	}
 	return out, nil
 }

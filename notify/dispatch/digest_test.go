@@ -276,3 +276,74 @@ func TestStoredDigestRetryLeavesAcknowledgedIncidentOut(t *testing.T) {
 		}
 	})
 }
+
+// A stored digest's row names each of its events and recipients once,
+// however many pages name them (two gateway endpoints × two incidents:
+// two events, two recipients, four pages), and reads back as the pages
+// it was made of. A row stored before migration 0019, with its events
+// and each page's recipient inline, reads back the same.
+func TestStoredDigestNamesEventsAndRecipientsOnce(t *testing.T) {
+	ev1, ev2 := event(notify.EventRaised, 1, 1, t0, rules.SeverityAlarm), event(notify.EventRealarmed, 2, 3, t0.Add(time.Minute), rules.SeverityCritical)
+	hook1 := notify.Recipient{ID: "webhook:1", Name: "SMS gateway, north"}
+	hook2 := notify.Recipient{ID: "webhook:2", Name: "SMS gateway, south"}
+	var (
+		items []store.OutboxItem
+		dls   []*notify.Delivery
+	)
+	for _, dl := range []notify.Delivery{{Event: ev1, Recipient: hook1}, {Event: ev1, Recipient: hook2}, {Event: ev2, Recipient: hook1}, {Event: ev2, Recipient: hook2}} {
+		items = append(items, store.OutboxItem{Key: dl.Key(), IncidentID: dl.Event.Incident.ID, Channel: ChannelWebhook, Pages: true})
+		dls = append(dls, &dl)
+	}
+	var codes eventCodes
+	it, _, err := digestItem(items, dls, []int{0, 1, 2, 3}, &codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(it.Events) != 2 || it.Events[0].Key == it.Events[1].Key || !slices.Equal(it.Covers, []int64{1, 2}) {
+		t.Fatalf("row names events %v covering %v, want the two events once each", it.Events, it.Covers)
+	}
+	var row map[string][]json.RawMessage
+	if err := json.Unmarshal(it.Delivery, &row); err != nil {
+		t.Fatal(err)
+	}
+	if len(row["recipients"]) != 2 || len(row["pages"]) != 4 || row["events"] != nil {
+		t.Errorf("row %s, want two recipients, four pages and no inline events", it.Delivery)
+	}
+	want := []notify.Delivery{*dls[0], *dls[1], *dls[2], *dls[3]}
+	same := func(got []notify.Delivery) bool {
+		if len(got) != len(want) {
+			return false
+		}
+		for i := range got {
+			if got[i].Key() != items[i].Key || got[i].Recipient != want[i].Recipient ||
+				got[i].Event.Incident.Severity != want[i].Event.Incident.Severity || !got[i].Event.Time.Equal(want[i].Event.Time) {
+				return false
+			}
+		}
+		return true
+	}
+	got, err := job{it: it}.stored()
+	if err != nil || !same(got) {
+		t.Errorf("read back %+v (%v), want the four pages", got, err)
+	}
+
+	// Before 0019: events and recipients inline, no stored events.
+	enc := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	old := it
+	old.Events = nil
+	old.Delivery = json.RawMessage(`{"events":[` + enc(ev1) + `,` + enc(ev2) + `],"pages":[` +
+		`{"event":0,"recipient":` + enc(hook1) + `},{"event":0,"recipient":` + enc(hook2) + `},` +
+		`{"event":1,"recipient":` + enc(hook1) + `},{"event":1,"recipient":` + enc(hook2) + `}]}`)
+	if got, err := (job{it: old}).stored(); err != nil || !same(got) {
+		t.Errorf("a row stored before 0019 read back %+v (%v), want the four pages", got, err)
+	}
+	// A page naming an event or recipient the row does not have is
+	// refused, not sent with a zero value.
+	for _, bad := range []string{`{"recipients":[{}],"pages":[{"event":2,"recipient":0}]}`, `{"recipients":[{}],"pages":[{"event":0,"recipient":1}]}`} {
+		b := it
+		b.Delivery = json.RawMessage(bad)
+		if _, err := (job{it: b}).stored(); err == nil {
+			t.Errorf("%s read without an error", bad)
+		}
+	}
+}

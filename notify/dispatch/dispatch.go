@@ -969,7 +969,7 @@ func (j job) stored() ([]notify.Delivery, error) {
 		if err := json.Unmarshal(j.it.Delivery, &sd); err != nil {
 			return nil, fmt.Errorf("%w: stored digest: %v", notify.ErrInvalid, err)
 		}
-		return sd.deliveries()
+		return sd.deliveries(j.it.Events)
 	}
 	var dl notify.Delivery
 	if err := json.Unmarshal(j.it.Delivery, &dl); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -265,7 +266,7 @@ func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, err
 	n := len(items)
 	var (
 		keys, channels, recipients, deliveries, owners = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		covers                                         = make([]string, n)
+		covers, events                                 = make([]string, n), make([]string, n)
 		incidents, versions, endpoints                 = make([]int64, n), make([]int64, n), make([]int64, n)
 		pages                                          = make([]bool, n)
 		next, until                                    = make([]time.Time, n), make([]time.Time, n)
@@ -277,17 +278,20 @@ func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, err
 		if it.LeaseOwner == "" {
 			until[i] = it.NextAttempt // not stored; any non-NULL value encodes
 		}
-		covers[i] = int8Array(it.Covers)
+		covers[i], events[i] = int8Array(it.Covers), eventKeys(it.Events)
 		index[it.Key] = i
 		items[i].ID = 0
 	}
+	if err := storeEvents(ctx, tx, items); err != nil {
+		return 0, err
+	}
 	rows, err := tx.Query(ctx, `INSERT INTO notify_outbox
-		(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, lease_owner, lease_until, attempts, covers)
-		SELECT k, i, v, c, e, r, p, d::jsonb, n, NULLIF(o, ''), CASE WHEN o = '' THEN NULL ELSE u END, CASE WHEN o = '' THEN 0 ELSE 1 END, cv::int8[]
+		(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, lease_owner, lease_until, attempts, covers, events)
+		SELECT k, i, v, c, e, r, p, d::jsonb, n, NULLIF(o, ''), CASE WHEN o = '' THEN NULL ELSE u END, CASE WHEN o = '' THEN 0 ELSE 1 END, cv::int8[], ev::text[]
 		FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::bool[], $8::text[],
-			$9::timestamptz[], $10::text[], $11::timestamptz[], $12::text[]) AS t(k, i, v, c, e, r, p, d, n, o, u, cv)
+			$9::timestamptz[], $10::text[], $11::timestamptz[], $12::text[], $13::text[]) AS t(k, i, v, c, e, r, p, d, n, o, u, cv, ev)
 		ON CONFLICT (key) DO NOTHING RETURNING id, key`,
-		keys, incidents, versions, channels, endpoints, recipients, pages, deliveries, next, owners, until, covers)
+		keys, incidents, versions, channels, endpoints, recipients, pages, deliveries, next, owners, until, covers, events)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %d deliveries: %w", n, err)
 	}
@@ -310,26 +314,78 @@ func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, err
 	return stored, nil
 }
 
+// storeEvents stores the items' events that are not stored yet, each
+// once, in one statement.
+func storeEvents(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) error {
+	var keys, bodies []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		for _, e := range it.Events {
+			if !seen[e.Key] {
+				seen[e.Key] = true
+				keys, bodies = append(keys, e.Key), append(bodies, string(e.JSON))
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO notify_events (key, event) SELECT k, e::jsonb FROM unnest($1::text[], $2::text[]) AS t(k, e)
+		ON CONFLICT (key) DO NOTHING`, keys, bodies); err != nil {
+		return fmt.Errorf("store %d outbox events: %w", len(keys), err)
+	}
+	return nil
+}
+
+// eventKeys is the text[] literal of events' keys (base64url: nothing to
+// quote).
+func eventKeys(events []store.OutboxEvent) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range events {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(e.Key)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// outboxColumns end with a stored digest's event keys and, in the same
+// order, their JSON.
 const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
-	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until, covers, dropped`
+	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until, covers, dropped,
+	events, ARRAY(SELECT e.event::text FROM unnest(notify_outbox.events) WITH ORDINALITY AS k(key, n)
+		JOIN notify_events e ON e.key = k.key ORDER BY k.n)`
 
 func scanOutbox(row pgx.Row) (store.OutboxItem, error) {
 	var (
-		it    store.OutboxItem
-		until *time.Time
+		it             store.OutboxItem
+		until          *time.Time
+		events, bodies []string
 	)
 	err := row.Scan(&it.ID, &it.Key, &it.IncidentID, &it.Version, &it.Channel, &it.EndpointID, &it.Recipient, &it.Pages,
 		&it.Delivery, &it.State, &it.Attempts, &it.NextAttempt, &it.LastStatus, &it.LastError, &it.CreatedAt, &it.SentAt,
-		&it.LeaseOwner, &until, &it.Covers, &it.Dropped)
+		&it.LeaseOwner, &until, &it.Covers, &it.Dropped, &events, &bodies)
+	if err != nil {
+		return it, err
+	}
 	if until != nil {
 		it.LeaseUntil = *until
+	}
+	if len(bodies) != len(events) {
+		return it, fmt.Errorf("outbox %d: %d of its %d events are stored", it.ID, len(bodies), len(events))
+	}
+	for i, k := range events {
+		it.Events = append(it.Events, store.OutboxEvent{Key: k, JSON: json.RawMessage(bodies[i])})
 	}
 	if len(it.Covers) == 0 {
 		it.Covers, it.Dropped = nil, nil
 	} else if len(it.Dropped) == 0 {
 		it.Dropped = nil
 	}
-	return it, err
+	return it, nil
 }
 
 // ClaimDeliveries leases due items; SKIP LOCKED keeps nodes off each

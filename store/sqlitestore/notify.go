@@ -257,10 +257,13 @@ func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, er
 	if len(items) == 0 {
 		return 0, nil
 	}
+	if err := storeEvents(ctx, tx, items); err != nil {
+		return 0, err
+	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO notify_outbox
 		(key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, next_attempt_at, created_at,
-			lease_owner, lease_until, attempts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
+			lease_owner, lease_until, attempts, events)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue deliveries: %w", err)
 	}
@@ -275,8 +278,16 @@ func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, er
 		if it.LeaseOwner != "" {
 			owner, until, attempts = it.LeaseOwner, micros(it.LeaseUntil), 1
 		}
+		keys := make([]string, len(it.Events))
+		for k, e := range it.Events {
+			keys[k] = e.Key
+		}
+		events, err := json.Marshal(keys)
+		if err != nil {
+			return n, err
+		}
 		res, err := stmt.ExecContext(ctx, it.Key, it.IncidentID, it.Version, it.Channel, it.EndpointID, it.Recipient, it.Pages,
-			jsonText(it.Delivery), micros(it.NextAttempt), now, owner, until, attempts)
+			jsonText(it.Delivery), micros(it.NextAttempt), now, owner, until, attempts, string(events))
 		if err != nil {
 			return n, fmt.Errorf("enqueue %s: %w", it.Key, err)
 		}
@@ -305,23 +316,72 @@ func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, er
 	return n, nil
 }
 
+// storeEvents stores the items' events that are not stored yet, each
+// once.
+func storeEvents(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) error {
+	var stmt *sql.Stmt
+	seen := map[string]bool{}
+	for _, it := range items {
+		for _, e := range it.Events {
+			if seen[e.Key] {
+				continue
+			}
+			seen[e.Key] = true
+			if stmt == nil {
+				var err error
+				if stmt, err = tx.PrepareContext(ctx, `INSERT INTO notify_events (key, event) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`); err != nil {
+					return fmt.Errorf("store outbox events: %w", err)
+				}
+				defer stmt.Close()
+			}
+			if _, err := stmt.ExecContext(ctx, e.Key, jsonText(e.JSON)); err != nil {
+				return fmt.Errorf("store outbox event %s: %w", e.Key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// outboxColumns end with a stored digest's covers and dropped incidents,
+// its event keys and, in the same order, their JSON.
 const outboxColumns = `id, key, incident_id, version, channel, endpoint_id, recipient, pages, delivery, state,
 	attempts, next_attempt_at, last_status, last_error, created_at, sent_at, COALESCE(lease_owner, ''), lease_until,
 	(SELECT json_group_array(incident_id) FROM notify_outbox_covers c WHERE c.outbox_id = notify_outbox.id),
-	(SELECT json_group_array(incident_id) FROM notify_outbox_covers c WHERE c.outbox_id = notify_outbox.id AND c.dropped)`
+	(SELECT json_group_array(incident_id) FROM notify_outbox_covers c WHERE c.outbox_id = notify_outbox.id AND c.dropped),
+	events, (SELECT json_group_array(json(e.event) ORDER BY k.id) FROM json_each(notify_outbox.events) AS k
+		JOIN notify_events e ON e.key = k.value)`
 
 func scanOutbox(row scanner) (store.OutboxItem, error) {
 	var (
 		it              store.OutboxItem
 		delivery        string
 		covers, dropped string
+		events, bodies  string
 		next, created   int64
 		sent, until     sql.NullInt64
 	)
 	if err := row.Scan(&it.ID, &it.Key, &it.IncidentID, &it.Version, &it.Channel, &it.EndpointID, &it.Recipient, &it.Pages,
 		&delivery, &it.State, &it.Attempts, &next, &it.LastStatus, &it.LastError, &created, &sent, &it.LeaseOwner, &until,
-		&covers, &dropped); err != nil {
+		&covers, &dropped, &events, &bodies); err != nil {
 		return it, err
+	}
+	if events != "[]" {
+		var (
+			keys []string
+			raw  []json.RawMessage
+		)
+		if err := json.Unmarshal([]byte(events), &keys); err != nil {
+			return it, fmt.Errorf("outbox %d events: %w", it.ID, err)
+		}
+		if err := json.Unmarshal([]byte(bodies), &raw); err != nil {
+			return it, fmt.Errorf("outbox %d events: %w", it.ID, err)
+		}
+		if len(raw) != len(keys) {
+			return it, fmt.Errorf("outbox %d: %d of its %d events are stored", it.ID, len(raw), len(keys))
+		}
+		for i, k := range keys {
+			it.Events = append(it.Events, store.OutboxEvent{Key: k, JSON: raw[i]})
+		}
 	}
 	if covers != "[]" {
 		if err := json.Unmarshal([]byte(covers), &it.Covers); err != nil {

@@ -119,6 +119,77 @@ func testEscalationEventNewestWins(t *testing.T, s store.Store) {
 	}
 }
 
+// testNotifyDigestEventsShared: two stored digests name the same events
+// (a storm's pass pages the same incidents to many receivers), in
+// different orders, and a later enqueue names one of them again. Each
+// row reads back its own events, in its own order, whole, whether it is
+// claimed or listed for an incident; a row of one delivery has none.
+func testNotifyDigestEventsShared(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	n := notificationsOf(t, s)
+	now := Base
+	ev := func(id int, peak float64) store.OutboxEvent {
+		return store.OutboxEvent{Key: fmt.Sprintf("ev%d-key", id), JSON: json.RawMessage(fmt.Sprintf(`{"incident": {"id": %d, "peak": %g}}`, id, peak))}
+	}
+	e41, e42, e43 := ev(41, 1.5), ev(42, 2.25), ev(43, 30)
+	digest := func(key string, events ...store.OutboxEvent) store.OutboxItem {
+		var covers []int64
+		for i := range events {
+			covers = append(covers, int64(41+i))
+		}
+		return store.OutboxItem{Key: key, IncidentID: covers[0], Covers: covers, Version: 1, Channel: "push", Recipient: key,
+			Pages: true, Delivery: json.RawMessage(`{"pages": []}`), NextAttempt: now, Events: events}
+	}
+	single := store.OutboxItem{Key: "one-41", IncidentID: 41, Version: 1, Channel: "mqtt", Recipient: "mqtt:1",
+		Pages: true, Delivery: json.RawMessage(`{}`), NextAttempt: now}
+	if stored, err := n.EnqueueDeliveries(ctx, []store.OutboxItem{digest("phone-1", e41, e42), digest("phone-2", e42, e41), single}); err != nil || stored != 3 {
+		t.Fatalf("enqueue: %d stored, %v", stored, err)
+	}
+	if stored, err := n.EnqueueDeliveries(ctx, []store.OutboxItem{digest("phone-3", e43, e41, e42)}); err != nil || stored != 1 {
+		t.Fatalf("enqueue naming stored events again: %d stored, %v", stored, err)
+	}
+	events := func(it store.OutboxItem) string {
+		var out []string
+		for _, e := range it.Events {
+			var v struct {
+				Incident struct {
+					ID   int64   `json:"id"`
+					Peak float64 `json:"peak"`
+				} `json:"incident"`
+			}
+			if err := json.Unmarshal(e.JSON, &v); err != nil {
+				t.Errorf("%s: event %s: %v (%s)", it.Key, e.Key, err, e.JSON)
+			}
+			out = append(out, fmt.Sprintf("%s=%d/%g", e.Key, v.Incident.ID, v.Incident.Peak))
+		}
+		return it.Key + fmt.Sprint(out)
+	}
+	want := map[string]string{
+		"phone-1": "phone-1[ev41-key=41/1.5 ev42-key=42/2.25]",
+		"phone-2": "phone-2[ev42-key=42/2.25 ev41-key=41/1.5]",
+		"phone-3": "phone-3[ev43-key=43/30 ev41-key=41/1.5 ev42-key=42/2.25]",
+		"one-41":  "one-41[]",
+	}
+	listed, err := n.IncidentDeliveries(ctx, 41)
+	if err != nil || len(listed) != 4 {
+		t.Fatalf("incident 41's deliveries: %d (%v), want 4", len(listed), err)
+	}
+	for _, it := range listed {
+		if got := events(it); got != want[it.Key] {
+			t.Errorf("listed %s, want %s", got, want[it.Key])
+		}
+	}
+	claimed, err := n.ClaimDeliveries(ctx, "a", now, time.Minute, 10)
+	if err != nil || len(claimed) != 4 {
+		t.Fatalf("claim: %d items (%v), want 4", len(claimed), err)
+	}
+	for _, it := range claimed {
+		if got := events(it); got != want[it.Key] {
+			t.Errorf("claimed %s, want %s", got, want[it.Key])
+		}
+	}
+}
+
 // testNotifyDigestCoversIncidents: a stored digest pages incidents 21
 // and 22 to one receiver. Each incident finds it (deliveries and
 // attempts); acknowledging 21 drops 21's page and leaves the digest

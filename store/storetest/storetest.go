@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("NotifyTrailAfterStop", func(t *testing.T) { testNotifyTrailAfterStop(t, open(t)) })
 	t.Run("EscalationEventNewestWins", func(t *testing.T) { testEscalationEventNewestWins(t, open(t)) })
 	t.Run("NotifyDigestCoversIncidents", func(t *testing.T) { testNotifyDigestCoversIncidents(t, open(t)) })
+	t.Run("NotifyDigestEventsShared", func(t *testing.T) { testNotifyDigestEventsShared(t, open(t)) })
 	t.Run("IncidentSources", func(t *testing.T) { testIncidentSources(t, open(t)) })
 	t.Run("SamplesInArea", func(t *testing.T) { testSamplesInArea(t, open(t)) })
 }
