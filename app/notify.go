@@ -49,6 +49,7 @@ type notifier struct {
 	ownDB *pgstore.Store // that pool (nil on the embedded store)
 	log   *slog.Logger
 	d     *dispatch.Dispatcher
+	email *notify.Email // its SMTP sessions are closed after the dispatcher
 	st    store.Store
 	queue chan queued
 	// outage remembers whom alarms raised during a database outage were
@@ -138,7 +139,7 @@ func (n *notifier) open(core *Core) (err error) {
 		if err != nil {
 			return fmt.Errorf("notify: SMTP settings: %w", err)
 		}
-		dc.Email = e
+		dc.Email, n.email = e, e
 	}
 	if path := n.cfg.VAPIDFile; path != "" && path != "off" {
 		keys, err := notify.LoadOrCreateVAPID(path)
@@ -200,6 +201,9 @@ func (n *notifier) run(ctx context.Context) {
 	<-ctx.Done()
 	n.wg.Wait()
 	n.d.Close(context.Background())
+	if n.email != nil {
+		n.email.Close()
+	}
 	if n.ownDB != nil {
 		n.ownDB.Close()
 	}

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -58,11 +59,14 @@ type EmailConfig struct {
 }
 
 // Email sends incident events as multipart/alternative (text and HTML)
-// mail, one SMTP transaction per delivery.
+// mail, one SMTP transaction per delivery, over sessions kept open
+// between mails (sessions.go): a storm's hundreds of mails do not each
+// pay a connection, EHLO, STARTTLS and AUTH.
 type Email struct {
-	cfg    EmailConfig
-	from   *mail.Address
-	domain string
+	cfg      EmailConfig
+	from     *mail.Address
+	domain   string
+	sessions sessionPool
 }
 
 // NewEmail checks cfg and returns the channel.
@@ -98,7 +102,7 @@ func NewEmail(cfg EmailConfig) (*Email, error) {
 		return nil, fmt.Errorf("notify: SMTP auth mechanism %q: %w", cfg.AuthMechanism, err)
 	}
 	_, domain, _ := strings.Cut(from.Address, "@")
-	return &Email{cfg: cfg, from: from, domain: domain}, nil
+	return &Email{cfg: cfg, from: from, domain: domain, sessions: newSessionPool(maxIdleSessions)}, nil
 }
 
 // messageID derives the Message-ID from an idempotency key, so a retried
@@ -168,26 +172,52 @@ func (m *Email) SendDigest(ctx context.Context, g Digest) error {
 	return m.deliver(ctx, msg)
 }
 
-// deliver sends one message in one SMTP session.
+// deliver sends one message: on a session left open by an earlier mail
+// when one is, else on a new one. A kept session the server has closed
+// meanwhile fails its NOOP before anything is sent, and the mail goes on
+// a new session at once.
 func (m *Email) deliver(ctx context.Context, msg *gomail.Msg) error {
 	ctx, cancel := withTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
-	client, err := m.client(ctx)
-	if err != nil {
-		return permanent(0, err)
+	for {
+		s, kept := m.sessions.take(time.Now())
+		if s == nil {
+			var err error
+			if s, err = m.dial(ctx); err != nil {
+				if errors.As(err, new(*Error)) {
+					return err
+				}
+				return classifySMTP(fmt.Errorf("e-mail via %s:%d: %w", m.cfg.Host, m.cfg.Port, err))
+			}
+		}
+		err := s.send(ctx, msg)
+		switch {
+		case err == nil:
+			m.sessions.put(s, time.Now())
+			return nil
+		case msg.IsDelivered():
+			// Accepted at the end of DATA; only the RSET after it failed.
+			s.close()
+			return nil
+		case kept && isConnCheck(err):
+			s.close() // closed by the server while idle; nothing was sent
+			continue
+		default:
+			s.close()
+			return classifySMTP(fmt.Errorf("e-mail via %s:%d: %w", m.cfg.Host, m.cfg.Port, err))
+		}
 	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return classifySMTP(fmt.Errorf("e-mail via %s:%d: %w", m.cfg.Host, m.cfg.Port, err))
-	}
-	return nil
 }
 
-// client makes a go-mail client for one attempt bounded by ctx. go-mail
-// bounds only the dial; the greeting and every later reply would wait
-// forever on a server that accepts and then says nothing. So we dial
-// ourselves: the connection gets ctx's deadline and is closed when ctx
-// ends.
-func (m *Email) client(ctx context.Context) (*gomail.Client, error) {
+// Close ends the sessions kept open.
+func (m *Email) Close() { m.sessions.close() }
+
+// dial opens a session (greeting, EHLO, STARTTLS and AUTH as configured)
+// within ctx. go-mail bounds only the TCP dial; the greeting and every
+// later reply would wait forever on a server that accepts and then says
+// nothing, so the connection gets ctx's deadline (each mail then sets its
+// own) and is closed if ctx ends first.
+func (m *Email) dial(ctx context.Context) (*session, error) {
 	timeout := m.cfg.Timeout
 	if timeout <= 0 {
 		timeout = defaultTimeout
@@ -199,6 +229,7 @@ func (m *Email) client(ctx context.Context) (*gomail.Client, error) {
 			tlsCfg.ServerName = m.cfg.Host
 		}
 	}
+	s := &session{}
 	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		var conn net.Conn
@@ -215,7 +246,7 @@ func (m *Email) client(ctx context.Context) (*gomail.Client, error) {
 		if deadline, ok := ctx.Deadline(); ok {
 			_ = conn.SetDeadline(deadline)
 		}
-		context.AfterFunc(ctx, func() { conn.Close() })
+		s.setConn(conn)
 		return conn, nil
 	}
 	opts := []gomail.Option{
@@ -239,9 +270,16 @@ func (m *Email) client(ctx context.Context) (*gomail.Client, error) {
 	}
 	c, err := gomail.NewClient(m.cfg.Host, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("notify: SMTP client: %w", err)
+		return nil, permanent(0, fmt.Errorf("notify: SMTP client: %w", err))
 	}
-	return c, nil
+	s.client = c
+	stop := context.AfterFunc(ctx, s.close)
+	s.smtp, err = c.DialToSMTPClientWithContext(ctx)
+	if !stop() || err != nil {
+		s.close()
+		return nil, cmp.Or(err, ctx.Err())
+	}
+	return s, nil
 }
 
 // mailbox is r's address, named after r when the address has no name.

@@ -18,6 +18,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,13 +46,20 @@ type smtpDouble struct {
 	pass      string
 	rcptReply map[string]*smtp.SMTPError
 
-	mu      sync.Mutex
-	mails   []gotMail
-	mailed  int // MAIL commands seen
-	authTLS []bool
+	mu       sync.Mutex
+	mails    []gotMail
+	mailed   int // MAIL commands seen
+	authTLS  []bool
+	sessions []*smtp.Conn // each connection once (STARTTLS starts a new smtp.Session on it)
+	ended    int          // connections closed
 }
 
 func (b *smtpDouble) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	b.mu.Lock()
+	if !slices.Contains(b.sessions, c) {
+		b.sessions = append(b.sessions, c)
+	}
+	b.mu.Unlock()
 	return &smtpSession{b: b, c: c}, nil
 }
 
@@ -110,8 +118,13 @@ func (s *smtpSession) Data(r io.Reader) error {
 	return nil
 }
 
-func (s *smtpSession) Reset()        { s.from, s.to = "", nil }
-func (s *smtpSession) Logout() error { return nil }
+func (s *smtpSession) Reset() { s.from, s.to = "", nil }
+func (s *smtpSession) Logout() error {
+	s.b.mu.Lock()
+	s.b.ended++
+	s.b.mu.Unlock()
+	return nil
+}
 
 // testCert is a self-signed certificate for 127.0.0.1 and the pool that
 // trusts it.
@@ -250,8 +263,8 @@ func TestEmailSTARTTLSAuthMultipart(t *testing.T) {
 			t.Errorf("mail %d: tls=%v authed=%q from=%q to=%v", i, m.tls, m.authed, m.from, m.to)
 		}
 	}
-	if len(srv.authTLS) != 2 || !srv.authTLS[0] || !srv.authTLS[1] {
-		t.Errorf("AUTH over TLS: %v", srv.authTLS)
+	if len(srv.sessions) != 1 || len(srv.authTLS) != 1 || !srv.authTLS[0] {
+		t.Errorf("%d sessions, AUTH over TLS: %v; want both mails on one session, authenticated once over TLS", len(srv.sessions), srv.authTLS)
 	}
 
 	msg, parts := parseMail(t, srv.mails[0].data)
@@ -318,6 +331,77 @@ func TestEmailSTARTTLSAuthMultipart(t *testing.T) {
 		msg2.Header.Get("Message-Id") != "<"+mailDelivery(evs[2]).Key()+"@radtrack.example.org>" {
 		t.Errorf("threading: In-Reply-To %q References %q Message-Id %q", msg2.Header.Get("In-Reply-To"),
 			msg2.Header.Get("References"), msg2.Header.Get("Message-Id"))
+	}
+}
+
+// A session stays open for the next mail. One the server closed while it
+// was idle is found dead before anything is sent, and the mail goes on a
+// new session at once, once; a session a mail failed on is not used
+// again; Close ends the idle ones.
+func TestEmailKeepsSessionsOpen(t *testing.T) {
+	srv := startSMTP(t, nil, "", "")
+	srv.rcptReply["full@fire.example"] = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full"}
+	em, err := NewEmail(EmailConfig{Host: "127.0.0.1", Port: portOf(t, srv.addr), Security: SMTPStartTLSOpportunistic, From: "radtrack@radtrack.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(em.Close)
+	evs := lifecycle()
+	send := func(e Event, to string) error {
+		d := mailDelivery(e)
+		d.Recipient.Email = to
+		return em.Send(context.Background(), d)
+	}
+	state := func() (sessions, mails int) {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return len(srv.sessions), len(srv.mails)
+	}
+	for _, e := range evs[:3] {
+		if err := send(e, "duty@fire.example"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, m := state(); s != 1 || m != 3 {
+		t.Fatalf("%d sessions, %d mails; want 3 mails on one session", s, m)
+	}
+
+	srv.mu.Lock()
+	first := srv.sessions[0]
+	srv.mu.Unlock()
+	first.Close() // the server drops the idle session
+	if err := send(evs[3], "duty@fire.example"); err != nil {
+		t.Fatalf("after the server closed the idle session: %v", err)
+	}
+	if s, m := state(); s != 2 || m != 4 {
+		t.Fatalf("%d sessions, %d mails; want the 4th mail once, on a new session", s, m)
+	}
+
+	var e *Error
+	if err := send(evs[0], "full@fire.example"); !errors.As(err, &e) || e.Permanent || e.Status != 452 {
+		t.Fatalf("mailbox full: %v, want a transient 452", err)
+	}
+	if err := send(evs[1], "duty@fire.example"); err != nil {
+		t.Fatal(err)
+	}
+	if s, m := state(); s != 3 || m != 5 {
+		t.Errorf("%d sessions, %d mails; want the session the failure was on left, the next mail on a new one", s, m)
+	}
+
+	em.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		srv.mu.Lock()
+		ended := srv.ended
+		srv.mu.Unlock()
+		if ended == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 3 sessions ended after Close, want the idle one ended too", ended)
+		}
+	}
+	if err := send(evs[2], "duty@fire.example"); err != nil {
+		t.Fatalf("after Close: %v, want the mail sent (on a session of its own)", err)
 	}
 }
 
