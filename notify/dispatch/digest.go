@@ -307,8 +307,8 @@ func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int, cod
 	var (
 		g          notify.Digest
 		pages      = make([]*notify.Delivery, len(idx))
-		events     = map[int]int{}    // pass-wide event number → index in first.Events
-		recipients = map[string]int{} // a recipient's JSON → its index in the row's
+		events     = map[int]int{}              // pass-wide event number → index in first.Events
+		recipients = map[notify.Recipient]int{} // → its index in the row's
 		rs, ps     []byte
 	)
 	for k, i := range idx {
@@ -325,14 +325,14 @@ func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int, cod
 			events[n] = e
 			first.Events = append(first.Events, ev)
 		}
-		rRaw, err := json.Marshal(dl.Recipient)
-		if err != nil {
-			return first, job{}, fmt.Errorf("dispatch: encode recipient: %w", err)
-		}
-		r, ok := recipients[string(rRaw)]
+		r, ok := recipients[dl.Recipient]
 		if !ok {
+			rRaw, err := json.Marshal(dl.Recipient)
+			if err != nil {
+				return first, job{}, fmt.Errorf("dispatch: encode recipient: %w", err)
+			}
 			r = len(recipients)
-			recipients[string(rRaw)] = r
+			recipients[dl.Recipient] = r
 			if r > 0 {
 				rs = append(rs, ',')
 			}

@@ -796,6 +796,9 @@ func (d *Dispatcher) planDue(ctx context.Context) error {
 			if err != nil {
 				return nil, nil, fmt.Errorf("incident %d rule %d step %d: %w", e.IncidentID, e.RuleID, e.Step, err)
 			}
+			if items == nil { // a storm's incidents fan out alike: room for the whole pass, not a doubling every few incidents
+				items, dls = make([]store.OutboxItem, 0, len(its)*len(due)), make([]*notify.Delivery, 0, len(ds)*len(due))
+			}
 			items, dls, nexts[i] = append(items, its...), append(dls, ds...), next
 		}
 		var err error

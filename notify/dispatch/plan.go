@@ -32,7 +32,8 @@ type snapshot struct {
 	policies  map[int64]PolicySpec
 	endpoints map[int64]endpointEntry
 	users     []store.User
-	contacts  map[int64][]store.NotifyContact // by user
+	contacts  map[int64][]store.NotifyContact    // by user
+	subs      map[int64]*notify.PushSubscription // push contacts' subscriptions, decoded once, by contact
 	sites     *store.SiteTree
 }
 
@@ -95,7 +96,16 @@ func (d *Dispatcher) load(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.subs = map[int64]*notify.PushSubscription{}
 	for _, c := range contacts {
+		if c.Kind == store.ContactPush {
+			var sub notify.PushSubscription
+			if err := json.Unmarshal(c.Spec, &sub); err != nil {
+				d.log.Warn("skipping push subscription that does not decode", "user", c.UserID, "contact", c.ID, "err", err)
+				continue
+			}
+			s.subs[c.ID] = &sub
+		}
 		s.contacts[c.UserID] = append(s.contacts[c.UserID], c)
 	}
 	d.last.Store(s) // for paging from memory during an outage
@@ -168,11 +178,9 @@ func (d *Dispatcher) plan(cfg *snapshot, e store.Escalation) ([]store.OutboxItem
 			r := notify.Recipient{ID: c.Kind + ":" + strconv.FormatInt(c.ID, 10), Name: u.Username}
 			switch c.Kind {
 			case store.ContactPush:
-				var sub notify.PushSubscription
-				if err := json.Unmarshal(c.Spec, &sub); err != nil {
-					continue
+				if r.Push = cfg.subs[c.ID]; r.Push == nil {
+					continue // did not decode
 				}
-				r.Push = &sub
 			case store.ContactEmail:
 				r.Email = c.Value
 			}
