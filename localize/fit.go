@@ -127,11 +127,22 @@ type Estimate struct {
 	// (quasi-likelihood); with a thousand counts a second the model's
 	// errors, not the counting, bound the position.
 	Dispersion float64
+	// Correlation is the residuals' correlation along the passes as a
+	// factor on the region's level (corr.go: the 95 % quantile of the
+	// likelihood ratio under the correlated excess, over 5.991; 1 without
+	// correlation), CorrelationA its like for the strength at the best
+	// position. The region is scaled by Scale() = max(Dispersion,
+	// Correlation), significance by max(Scale(), CorrelationA).
+	Correlation, CorrelationA float64
+	// Autocov is each vehicle's (pass's) estimated excess autocovariance
+	// of the background, cps² at lags of 0, 1, … readings (tapered); none
+	// for a pass with too few readings away from the source.
+	Autocov map[int][]float64
 	// TS is 2·(ln L(best) − ln L(A = 0)): the source's significance
 	// (asymptotically χ² with 3 dof under "no source", loosely).
 	TS float64
 	// Unbounded: "no source" lies within the 95 % level (TS ≤ 5.991 ×
-	// Dispersion). A = 0 fits equally well at every position, so every
+	// Scale()). A = 0 fits equally well at every position, so every
 	// position is in the region: the readings localise nothing, and the
 	// modes' contours (traced where the likelihood rises) are not the
 	// region. Without this a barely seen source's region was a contour
@@ -148,15 +159,24 @@ type Estimate struct {
 }
 
 // LR is the profile likelihood-ratio statistic of a source at (x, y),
-// 2·(ln L(best) − max_A ln L(x, y, A)) / Dispersion: (x, y) is in the 95 %
+// 2·(ln L(best) − max_A ln L(x, y, A)) / Scale(): (x, y) is in the 95 %
 // profile-likelihood region when it is at most Chi2Two95.
 func (e Estimate) LR(x, y float64) float64 {
 	if e.f == nil {
 		return math.Inf(1)
 	}
 	_, ll := e.f.profile(x, y, make([]float64, len(e.f.near)), true)
-	return 2 * (e.LogL - ll) / e.Dispersion
+	return 2 * (e.LogL - ll) / e.Scale()
 }
+
+// Scale is what the region's level is multiplied by: the dispersion or
+// the correlation's factor, the larger (at least 1).
+func (e Estimate) Scale() float64 { return max(e.Dispersion, e.Correlation, 1) }
+
+// SignificanceScale is what TS is divided by (Significant): Scale or the
+// correlation's factor on the strength, the larger. Never below Scale,
+// so a significant fit always has a bounded region.
+func (e Estimate) SignificanceScale() float64 { return max(e.Scale(), e.CorrelationA) }
 
 // Trend is one vehicle's (pass's) background along it: Rate + Slope·(T −
 // Mid) cps, T the reading's time (Reading.T). Slope is 0 when it was not
@@ -350,34 +370,50 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		trends[veh] = Trend{Rate: bkg[veh], Slope: f.bv[2*v+1], Mid: mids[v]}
 	}
 	phi := f.dispersion(modes[0])
+	// The region's scale: the Pearson dispersion or, where the residuals
+	// are correlated along a pass, their design effect on the position
+	// (corr.go), whichever is larger; significance takes the strength's
+	// too.
+	order := f.slotOrder()
+	acov, nu := f.excessAutocov(modes[0], order)
+	kxy, ka := f.correlation(modes[0], order, acov, nu)
+	scale := max(phi, kxy)
 	// A contour is traced out to where the readings stop seeing a source
 	// (a weak one's region is wide, and not only around the grid).
 	reachM := reach + math.Hypot(modes[0].X-cx, modes[0].Y-cy)
 	for i := range modes {
-		modes[i].scale(phi)
+		modes[i].scale(scale)
 		modes[i].Wald = modes[i].Ellipse
-		f.profileEllipse(&modes[i], phi)
+		f.profileEllipse(&modes[i], scale)
 	}
-	f.contour(&modes[0], modes[0].LogL, phi, reachM)
-	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi, Trends: trends, f: f}
+	f.contour(&modes[0], modes[0].LogL, scale, reachM)
+	est := Estimate{Mode: modes[0], Background: bkg, Readings: len(ps), Vehicles: len(vehicles), Dispersion: phi,
+		Correlation: kxy, CorrelationA: ka, Trends: trends, f: f}
+	est.Autocov = map[int][]float64{}
+	for v, veh := range vehOf {
+		if acov[v] != nil {
+			est.Autocov[veh] = acov[v]
+		}
+	}
 	for _, m := range modes[1:] {
-		if (est.LogL-m.LogL)/phi <= Chi2Two95/2 && !est.Contains(m.X, m.Y) {
-			f.contour(&m, est.LogL, phi, reachM)
+		if (est.LogL-m.LogL)/scale <= Chi2Two95/2 && !est.Contains(m.X, m.Y) {
+			f.contour(&m, est.LogL, scale, reachM)
 			est.Alternatives = append(est.Alternatives, m)
 		}
 	}
 	est.Ambiguous = len(est.Alternatives) > 0
 	est.TS = 2 * (est.LogL - f.nullLogL())
-	est.Unbounded = est.TS <= Chi2Two95*phi
+	est.Unbounded = est.TS <= Chi2Two95*scale
 	return est, nil
 }
 
 // Significant reports whether the fit is evidence of a source: TS /
-// Dispersion ≥ SignificantTS. TS is a likelihood ratio, and the counts
-// scatter Dispersion times more than Poisson: divided, it is on the
-// scale the region is (quasi-likelihood), so "significant" and
-// "unbounded" (TS ≤ 5.991 × Dispersion) are read from one statistic.
-func (e Estimate) Significant() bool { return e.TS/e.Dispersion >= SignificantTS }
+// SignificanceScale() ≥ SignificantTS. TS is a likelihood ratio, and the
+// counts scatter Dispersion times more than Poisson, in humps that
+// widen it further (CorrelationA): divided, it is on the scale the
+// region is (quasi-likelihood) or above, so a significant fit is never
+// "unbounded" (TS ≤ 5.991 × Scale()).
+func (e Estimate) Significant() bool { return e.TS/e.SignificanceScale() >= SignificantTS }
 
 // InRegion reports whether (x, y) lies in the reported 95 % region: the
 // whole plane when Unbounded, else the best mode's part or an
