@@ -24,7 +24,9 @@ import (
 // eigenvalues κ₁, κ₂ of the position block of I⁻¹ against that of the
 // sandwich are how much the correlation widens the position in each
 // direction; the likelihood-ratio statistic is then ≈ κ₁Z₁² + κ₂Z₂²,
-// and Correlation is that sum's 95 % quantile over 5.991.
+// and Correlation is that sum's 95 % quantile over 5.991. Where the
+// counts allow a Gaussian criterion the fit instead whitens with this
+// covariance (gls.go) and the factor is not needed.
 
 // minCorrReadings: a pass with fewer readings away from the source gets
 // no excess (too few to tell a hump from noise).
@@ -52,9 +54,9 @@ func (f *fitter) slotOrder() [][]int {
 // readings away from the source, or without excess. An exponential
 // (AR(1)) excess, its two moments from lags 0 and 1 only: the longer lags
 // of a short pass are too noisy to use one by one, and tapering them
-// (Bartlett, a quarter of the pass) left the factor half of what the
-// true covariance gives (coverage 78 % of 100 on an AR(1) background,
-// 95 % with the true covariance). Both moments are corrected for the
+// (Bartlett, a quarter of the pass) left the factor two thirds of what
+// the true covariance gives (coverage 78 of 100 on an AR(1) background,
+// 95 with the true covariance). Both moments are corrected for the
 // pass's mean being estimated: ρ̂ by Kendall's (n·ρ̂ + 1)/(n − 3), σ̂² by
 // 1 − (1 + ρ)/(n·(1 − ρ)), the share of the variance the mean takes.
 // nu is the estimate's effective degrees of freedom, Σ n·(1 − ρ)/(1 + ρ)
@@ -148,7 +150,7 @@ func (f *fitter) gradLambda(m Mode, i int, col []int, d []float64) (lam float64)
 // (Correlation: the 95 % level of κ₁Z₁² + κ₂Z₂² over 5.991) and on the
 // strength at m's position (CorrelationA), both at least 1; 1 where the
 // information is singular (no source: no position to widen).
-func (f *fitter) correlation(m Mode, order [][]int, acov [][]float64, nu float64) (kxy, ka float64) {
+func (f *fitter) correlation(m Mode, order [][]int, acov [][]float64, nu float64) (kxy, ka, fxy float64) {
 	col, n := f.columns()
 	info, exc := square(n), square(n)
 	d := make([]float64, n)
@@ -183,7 +185,7 @@ func (f *fitter) correlation(m Mode, order [][]int, acov [][]float64, nu float64
 			}
 		}
 	}
-	kxy, ka = 1, 1
+	kxy, ka, fxy = 1, 1, 1
 	// The strength at the position held: its column and the backgrounds'.
 	keep := []int{2}
 	for j := 3; j < n; j++ {
@@ -195,14 +197,14 @@ func (f *fitter) correlation(m Mode, order [][]int, acov [][]float64, nu float64
 	}
 	mi, ok := invN(info)
 	if !ok || !(mi[0][0] > 0 && mi[1][1] > 0) {
-		return kxy, ka
+		return kxy, ka, fxy
 	}
 	// M⁻¹X on the position block, M = (I⁻¹)_xy, X = (I⁻¹ E I⁻¹)_xy.
 	mxy := [2][2]float64{{mi[0][0], mi[0][1]}, {mi[1][0], mi[1][1]}}
 	x := [2][2]float64{{quad(mi, exc, 0, 0), quad(mi, exc, 0, 1)}, {quad(mi, exc, 1, 0), quad(mi, exc, 1, 1)}}
 	det := mxy[0][0]*mxy[1][1] - mxy[0][1]*mxy[1][0]
 	if !(det > 0) {
-		return kxy, ka
+		return kxy, ka, fxy
 	}
 	inv := [2][2]float64{{mxy[1][1] / det, -mxy[0][1] / det}, {-mxy[1][0] / det, mxy[0][0] / det}}
 	var p [2][2]float64
@@ -215,7 +217,8 @@ func (f *fitter) correlation(m Mode, order [][]int, acov [][]float64, nu float64
 	disc := math.Sqrt(max(tr*tr/4-dt, 0))
 	k1, k2 := max(1+tr/2+disc, 1), max(1+tr/2-disc, 1)
 	kxy = weightedChi2Level(k1, k2) / Chi2Two95
-	return kxy * estimatedScaleFactor(kxy, nu, Chi2Two95), ka
+	fxy = estimatedScaleFactor(kxy, nu, Chi2Two95)
+	return kxy * fxy, ka, fxy
 }
 
 // estimatedScaleFactor widens a level for the excess being estimated, not

@@ -83,10 +83,13 @@ type IncidentSource struct {
 	TS          float64  `json:"ts"`
 	Significant bool     `json:"significant"` // TS / SignificanceScale ≥ SignificantTS (Estimate.Significant)
 	Dispersion  float64  `json:"dispersion"`
-	// Correlation is the factor the background's correlation along the
-	// passes puts on the region's level (Estimate.Correlation, 1 without).
-	Correlation float64 `json:"correlation"`
-	Ambiguous   bool    `json:"ambiguous"`
+	// Scale is what the region's level and TS are read against
+	// (Estimate.Scale: the dispersion, or the background's correlation
+	// along the passes); Whitened: the fit weighed the readings by that
+	// correlation (Estimate.Whitened; ts is then the whitened criterion's).
+	Scale     float64 `json:"region_scale"`
+	Whitened  bool    `json:"whitened"`
+	Ambiguous bool    `json:"ambiguous"`
 	// Unbounded: "no source" is within the 95 % level, so the region is
 	// the whole plane; no mode then carries an ellipse or ring (a ring
 	// would claim a region the readings do not give).
@@ -208,7 +211,8 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 		mbq := est.Strength / (cs137GammaH * sample.DefaultCPMPerUSvH / 60)
 		out.ActivityMBq = &mbq
 	}
-	out.TS, out.Significant, out.Dispersion, out.Correlation = est.TS, est.Significant(), est.Dispersion, est.Correlation
+	out.TS, out.Significant, out.Dispersion = est.TS, est.Significant(), est.Dispersion
+	out.Scale, out.Whitened = est.Scale(), est.Whitened
 	out.Ambiguous, out.Unbounded = est.Ambiguous, est.Unbounded
 	for _, m := range est.Alternatives {
 		out.Alternatives = append(out.Alternatives, located(fr, m))

@@ -55,6 +55,10 @@ type Options struct {
 	// stretch of the race-track's alone (0: its flat one, 1: the one with
 	// a climb and a hump); -1 from both, by length.
 	NaIStretch int
+	// Independent fits the readings as independent counts
+	// (localize.Config.Independent): the estimator before the correlated
+	// excess.
+	Independent bool
 	// Rows, when not empty, runs only the scenarios whose name contains
 	// it (each keeps the seed of its place in Scenarios).
 	Rows string
@@ -214,6 +218,9 @@ func Run(ctx context.Context, opt Options, w io.Writer) error {
 	}
 	if opt.BackgroundTrend {
 		bg += "; each pass's background fitted with a linear trend along it"
+	}
+	if opt.Independent {
+		bg += "; readings fitted as independent counts (no correlated excess)"
 	}
 	fmt.Fprintf(w, "Source localisation on real drives (Cs-137 injected; %d trials per row; passes ±%.0f s, %s)\n", opt.Trials, opt.WindowS, bg)
 	for k, t := range tracks {
@@ -408,7 +415,7 @@ func trial(sc Scenario, e *env, opt Options, rng *rand.Rand, res *Result) error 
 		}
 		all = append(all, rs...)
 	}
-	cfg := localize.Config{BackgroundTrend: opt.BackgroundTrend}
+	cfg := localize.Config{BackgroundTrend: opt.BackgroundTrend, Independent: opt.Independent}
 	est, err := localize.Fit(all, cfg)
 	if err != nil {
 		return fmt.Errorf("eval localize: %w", err)
@@ -516,6 +523,9 @@ as the shortest such stretch; the bGeigie rows are unchanged. no source: TS≥25
 background alone comes out significant; the other columns mean nothing there.
 TS/φ≥25: significant as the fit reports it (TS divided by the region's scale or, if larger, the
 correlation's factor on the strength: Estimate.Significant); TS≥25: without dividing.
+Whitened fits (the NaI rows, ≥ 20 counts a reading, an excess found; not with -independent):
+the modes, region and TS are those of the least-squares fit whitened by each pass's estimated
+correlated excess (localize.Estimate.Whitened), its level scaled by that criterion's dispersion.
 CRB: √trace of the (x, y) block of the inverse expected Fisher information at the truth of the fit's
 own model: A, every pass's background and (with -trend) its trend unknown, at the
 fit's backgrounds; CRB known: the backgrounds known (the bound reported before, smaller). An
