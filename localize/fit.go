@@ -145,8 +145,9 @@ type Estimate struct {
 	// max(Scale(), CorrelationA).
 	Correlation, CorrelationA float64
 	// Autocov is each vehicle's (pass's) estimated excess autocovariance
-	// of the background, cps² at lags of 0, 1, … readings (tapered); none
-	// for a pass with too few readings away from the source.
+	// of the background, cps² at lags of 0, 1, … readings (σ²·ρ^k); none
+	// for a pass without an excess or with too few readings away from
+	// the source.
 	Autocov map[int][]float64
 	// Whitened: the modes, region and TS are those of the whitened fit
 	// (gls.go): LogL is −Q/2 there, Q the whitened residuals' sum of
@@ -436,13 +437,14 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		ws := max(-2*modes[0].LogL/float64(max(len(f.near)-3-g.nb, 1)), 1) * fxy
 		// The two fits must not disagree grossly: the Poisson fit's best
 		// position within the whitened 99.9 % region (χ²₂: 13.82; they
-		// differ by about the error, and the 95 % region would leave out
-		// a tenth of the eval's good whitened fits). Where it is not, the excess took up part
-		// of the source's peak (a step in the background between two
-		// stretches of road read as a slow wander: the race-track file's
-		// whole drive whitened put the source on the road, 4.7 × 0.4 m,
-		// its peak's width says 51 m off) or the other way round; the
-		// Poisson fit stands, its region widened for the correlation.
+		// differ by about the error, and the 95 % region left out good
+		// whitened fits of the eval's 3 passes). Where it is not, the
+		// excess took up part of the source's peak (a step in the
+		// background between two stretches of road read as a slow
+		// wander: the race-track file's whole drive whitened put the
+		// source on the road, 4.7 × 0.4 m, its peak's width says 51 m
+		// off) or the other way round; the Poisson fit stands, its region
+		// widened for the correlation.
 		if _, q := g.q(poisson[0].X, poisson[0].Y); (q+2*modes[0].LogL)/ws <= chi2Two999 {
 			f.gls, whitened = g, true
 			scale, sigScale = ws, ws

@@ -20,10 +20,13 @@ type gls struct {
 // fit stays Poisson (a Gaussian criterion misreads a few counts).
 const glsMinCounts = 20
 
-// whitener is the whitened criterion at mode m when every near reading
-// expects glsMinCounts or more and some pass has an excess; ok false
-// otherwise.
+// whitener is the whitened criterion at mode m when the backgrounds are
+// free (the criterion fits them), every near reading expects
+// glsMinCounts or more and some pass has an excess; ok false otherwise.
 func (f *fitter) whitener(m Mode, order [][]int, acov [][]float64) (*gls, bool) {
+	if !f.free {
+		return nil, false
+	}
 	excess := false
 	for _, c := range acov {
 		excess = excess || c != nil
