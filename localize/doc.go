@@ -40,19 +40,47 @@
 //
 // The 95 % region of (x, y) is where the profile likelihood-ratio
 // statistic 2·(ln L̂ − max_{A,b,b'} ln L(x, y, A, b, b')) stays within 5.991
-// (χ² with 2 degrees of freedom) times the dispersion (Pearson's χ² per
-// degree of freedom, at least 1: the real background varies along the
-// road more than Poisson). Its boundary is traced along 48 rays from each
-// reported mode; with one pass the likelihood is far from quadratic (the
+// (χ² with 2 degrees of freedom) times the region's scale
+// (Estimate.Scale): the dispersion (Pearson's χ² per degree of freedom,
+// at least 1: the real background varies along the road more than
+// Poisson) or the correlation's factor, the larger.
+//
+// Correlated background (corr.go, gls.go). The road's background rises
+// and falls in humps several readings long (a 1-s NaI's race-track
+// background: lag-1 autocorrelation 0.70, still 0.2 at lag 10), which
+// one dispersion, scaling every variance alike, does not capture, and
+// which pull a peak's centre. The counts are taken as Poisson plus an
+// excess along each pass with an exponential (AR(1)) autocovariance,
+// its variance and lag-1 correlation estimated from the fit's residuals
+// where the source adds less than the background (Estimate.Autocov).
+// Where every reading expects 20 counts or more (a Gaussian
+// approximation holds) and some pass has an excess, the modes move to
+// the whitened least-squares fit under that covariance (Poisson at the
+// fit's λ plus the excess, held), the excess estimated once more from
+// its residuals, and the region, TS and significance are read on its
+// criterion Q (ln L is −Q/2 there; Estimate.Whitened), the level scaled
+// by Q's own dispersion. Otherwise (a Geiger counter's few counts) the
+// Poisson fit stands and the excess widens its region: the position's
+// sandwich covariance under it against the Poisson one gives factors κ₁,
+// κ₂, the statistic is ≈ κ₁Z₁² + κ₂Z₂², and Estimate.Correlation is that
+// sum's 95 % quantile over 5.991. Either way the level is widened as
+// F's quantile is over χ²'s for the excess being estimated
+// (Satterthwaite's degrees of freedom). CorrelatedCRB is that model's
+// bound; CRB and ModelCRB stay the Poisson model's.
+//
+// The region's boundary is traced along 48 rays from each reported mode; with one pass the likelihood is far from quadratic (the
 // distance from the road is bounded by the road on one side, loosely known
 // on the other), and no ellipse covers what the level says. The ellipse
 // reported beside it is a summary: the observed information's axes (A
-// marginalised), their lengths where the profile crosses the level. The
+// marginalised; whitened, the Poisson fit's), their lengths where the profile crosses the level. The
 // Cramér–Rao bound is the (x, y) block of the inverse of the expected
 // Fisher information Σ ∇λ_i ∇λ_iᵀ / λ_i at the true parameters: with
 // the backgrounds and their trends unknown, as the fit has them
-// (ModelCRB), or known (CRB, smaller). Significance is TS / dispersion ≥
-// 25 (Estimate.Significant): the same scale as the region's.
+// (ModelCRB), or known (CRB, smaller). Significance is TS / scale ≥ 25
+// (Estimate.Significant), the scale the region's or, unwhitened, the
+// correlation's factor on the strength at the best position if larger:
+// a hump reads as a source some tens of metres off, and a significant
+// fit always has a bounded region.
 //
 // Mirror ambiguity. One straight pass cannot tell on which side of the road
 // the source is: the likelihood has two equal maxima mirrored across the

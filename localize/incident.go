@@ -81,9 +81,15 @@ type IncidentSource struct {
 	// its device's dose calibration).
 	ActivityMBq *float64 `json:"cs137_equivalent_mbq"`
 	TS          float64  `json:"ts"`
-	Significant bool     `json:"significant"` // TS / Dispersion ≥ SignificantTS (Estimate.Significant)
+	Significant bool     `json:"significant"` // TS / SignificanceScale ≥ SignificantTS (Estimate.Significant)
 	Dispersion  float64  `json:"dispersion"`
-	Ambiguous   bool     `json:"ambiguous"`
+	// Scale is what the region's level and TS are read against
+	// (Estimate.Scale: the dispersion, or the background's correlation
+	// along the passes); Whitened: the fit weighed the readings by that
+	// correlation (Estimate.Whitened; ts is then the whitened criterion's).
+	Scale     float64 `json:"region_scale"`
+	Whitened  bool    `json:"whitened"`
+	Ambiguous bool    `json:"ambiguous"`
 	// Unbounded: "no source" is within the 95 % level, so the region is
 	// the whole plane; no mode then carries an ellipse or ring (a ring
 	// would claim a region the readings do not give).
@@ -94,7 +100,7 @@ type IncidentSource struct {
 	Vehicles     int       `json:"vehicles"`
 }
 
-// SignificantTS: below it TS / Dispersion is no evidence of a source
+// SignificantTS: below it TS / SignificanceScale is no evidence of a source
 // (about 4.5 σ for χ² with 3 degrees of freedom).
 const SignificantTS = 25
 
@@ -206,6 +212,7 @@ func ForIncident(ctx context.Context, st IncidentStore, inc store.Incident, opt 
 		out.ActivityMBq = &mbq
 	}
 	out.TS, out.Significant, out.Dispersion = est.TS, est.Significant(), est.Dispersion
+	out.Scale, out.Whitened = est.Scale(), est.Whitened
 	out.Ambiguous, out.Unbounded = est.Ambiguous, est.Unbounded
 	for _, m := range est.Alternatives {
 		out.Alternatives = append(out.Alternatives, located(fr, m))

@@ -15,7 +15,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return runEvalLocalize(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "detection" {
-		fmt.Fprintln(stderr, "usage: radtrack eval detection [-data DIR] [-plot FILE] [-passes N] [-full] [FILE...]\n       radtrack eval localize [-data DIR] [-trials N] [-seed S] [-window S]")
+		fmt.Fprintln(stderr, "usage: radtrack eval detection [-data DIR] [-plot FILE] [-passes N] [-full] [FILE...]\n       radtrack eval localize [-data DIR] [-trials N] [-seed S] [-window S] [-poisson-background] [-trend] [-nai-stretch K] [-independent] [-rows TEXT]")
 		return flag.ErrHelp
 	}
 	opt := detection.Options{Grid: detection.DefaultGrid()}

@@ -112,10 +112,11 @@ func loadNaIBackground(dataDir string) (*naiBackground, error) {
 	if len(rs) < 60 {
 		return nil, fmt.Errorf("eval localize: %s: %d readings with counts", racetrackFile, len(rs))
 	}
-	// The source pass is cut out with the default (constant-background)
-	// fit: the background the rows are driven on stays the same whichever
-	// model they are fitted with (with the trend it keeps 121 s, not 122).
-	est, err := localize.Fit(rs, localize.Config{})
+	// The source pass is cut out with the constant-background fit of
+	// independent counts: the background the rows are driven on stays the
+	// same whichever model they are fitted with (with the trend it keeps
+	// 121 s, not 122; whitened for the correlated excess, 113).
+	est, err := localize.Fit(rs, localize.Config{Independent: true})
 	if err != nil {
 		return nil, fmt.Errorf("eval localize: %s: %w", racetrackFile, err)
 	}
