@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -57,10 +56,6 @@ type Config struct {
 	// run on their own connection without them.
 	StatementTimeout, LockTimeout time.Duration
 }
-
-// minConns is how many connections a pool keeps open when the URL does
-// not say (pool_min_conns).
-const minConns = 4
 
 // Defaults of Config's server-side timeouts and connection keepalive.
 const (
@@ -178,13 +173,6 @@ func poolConfig(cfg Config) (*pgxpool.Config, error) {
 	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
-	}
-	if !strings.Contains(cfg.URL, "pool_min_conns") {
-		// Connections kept open: the first alarm after a quiet spell (or
-		// after start) must not wait for a connection to be made (50–100 ms
-		// on a loaded machine, more with TLS to a remote server) before its
-		// incident is filed and paged.
-		pcfg.MinConns = min(minConns, pcfg.MaxConns)
 	}
 	if pcfg.ConnConfig.ConnectTimeout == 0 {
 		// An unreachable database must fail fast so ingest can spool.
