@@ -269,6 +269,10 @@ func (d *Dispatcher) storedDigests(ctx context.Context, cfg *snapshot, items []s
 		}
 		lanes[key] = append(lanes[key], i)
 	}
+	// The receivers with the most pages first: they are queued to be sent
+	// in this order, and in a storm a gateway's one request carries the
+	// pages of all its endpoints (600 a pass), a phone's digest 20.
+	slices.SortStableFunc(order, func(a, b string) int { return len(lanes[b]) - len(lanes[a]) })
 	for _, key := range order {
 		idx := lanes[key]
 		first := items[idx[0]]

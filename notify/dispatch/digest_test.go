@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -345,5 +346,47 @@ func TestStoredDigestNamesEventsAndRecipientsOnce(t *testing.T) {
 		if _, err := (job{it: b}).stored(); err == nil {
 			t.Errorf("%s read without an error", bad)
 		}
+	}
+}
+
+// A planning pass queues its receivers with the most pages first: one
+// gateway's request carrying the pages of its two endpoints goes before
+// the digest to a gateway of one endpoint, listed first.
+func TestReceiversWithMostPagesQueuedFirst(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t, t.TempDir())
+	small := mustDoc(t, st, store.NotifyEndpoint, "small", webhook("http://127.0.0.1:9/small"))
+	big1 := mustDoc(t, st, store.NotifyEndpoint, "big1", webhook("http://127.0.0.1:9/big"))
+	big2 := mustDoc(t, st, store.NotifyEndpoint, "big2", webhook("http://127.0.0.1:9/big"))
+	d := newDispatcher(t, st, &clock{t: t0}, "a")
+	cfg, err := d.recent(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		items []store.OutboxItem
+		dls   []*notify.Delivery
+	)
+	for _, ep := range []int64{small, big1, big2} {
+		for id := int64(1); id <= 2; id++ {
+			dl := notify.Delivery{Event: event(notify.EventRaised, id, 1, t0, rules.SeverityAlarm), Recipient: notify.Recipient{ID: fmt.Sprint("endpoint:", ep)}}
+			items = append(items, store.OutboxItem{Key: dl.Key(), IncidentID: id, Version: 1, Channel: ChannelWebhook, EndpointID: ep, Recipient: dl.Recipient.ID, Pages: true})
+			dls = append(dls, &dl)
+		}
+	}
+	out, _, err := d.storedDigests(ctx, cfg, items, dls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages []int
+	for _, it := range out {
+		var row struct{ Pages []json.RawMessage }
+		if err := json.Unmarshal(it.Delivery, &row); err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, len(row.Pages))
+	}
+	if !slices.Equal(pages, []int{4, 2}) {
+		t.Errorf("rows of %v pages, in that order; want the two-endpoint gateway's 4 first, then 2", pages)
 	}
 }
