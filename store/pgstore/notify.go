@@ -337,8 +337,8 @@ func storeEvents(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) error
 	return nil
 }
 
-// eventKeys is the text[] literal of events' keys (base64url: nothing to
-// quote).
+// eventKeys is the text[] literal of events' keys, each quoted (a key
+// is the caller's string).
 func eventKeys(events []store.OutboxEvent) string {
 	var b strings.Builder
 	b.WriteByte('{')
@@ -346,7 +346,14 @@ func eventKeys(events []store.OutboxEvent) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(e.Key)
+		b.WriteByte('"')
+		for _, r := range e.Key {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
 	}
 	b.WriteByte('}')
 	return b.String()

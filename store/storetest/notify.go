@@ -129,7 +129,8 @@ func testNotifyDigestEventsShared(t *testing.T, s store.Store) {
 	n := notificationsOf(t, s)
 	now := Base
 	ev := func(id int, peak float64) store.OutboxEvent {
-		return store.OutboxEvent{Key: fmt.Sprintf("ev%d-key", id), JSON: json.RawMessage(fmt.Sprintf(`{"incident": {"id": %d, "peak": %g}}`, id, peak))}
+		// Keys are the caller's strings: quotes, commas and braces too.
+		return store.OutboxEvent{Key: fmt.Sprintf(`ev%d-key,"{}\\`, id), JSON: json.RawMessage(fmt.Sprintf(`{"incident": {"id": %d, "peak": %g}}`, id, peak))}
 	}
 	e41, e42, e43 := ev(41, 1.5), ev(42, 2.25), ev(43, 30)
 	digest := func(key string, events ...store.OutboxEvent) store.OutboxItem {
@@ -165,9 +166,9 @@ func testNotifyDigestEventsShared(t *testing.T, s store.Store) {
 		return it.Key + fmt.Sprint(out)
 	}
 	want := map[string]string{
-		"phone-1": "phone-1[ev41-key=41/1.5 ev42-key=42/2.25]",
-		"phone-2": "phone-2[ev42-key=42/2.25 ev41-key=41/1.5]",
-		"phone-3": "phone-3[ev43-key=43/30 ev41-key=41/1.5 ev42-key=42/2.25]",
+		"phone-1": `phone-1[ev41-key,"{}\\=41/1.5 ev42-key,"{}\\=42/2.25]`,
+		"phone-2": `phone-2[ev42-key,"{}\\=42/2.25 ev41-key,"{}\\=41/1.5]`,
+		"phone-3": `phone-3[ev43-key,"{}\\=43/30 ev41-key,"{}\\=41/1.5 ev42-key,"{}\\=42/2.25]`,
 		"one-41":  "one-41[]",
 	}
 	listed, err := n.IncidentDeliveries(ctx, 41)
