@@ -337,22 +337,7 @@ func CorrelatedCRB(rs []Reading, bkg map[int]Trend, autocov map[int][]float64, x
 		}
 		byVeh[r.Vehicle] = append(byVeh[r.Vehicle], i)
 	}
-	// Columns as ModelCRB's: x, y, A, then each vehicle's rate and slope.
-	col, slope := map[int]int{}, map[int]int{}
-	n := 3
-	for _, v := range vehs {
-		col[v] = n
-		n++
-		idx := byVeh[v]
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, i := range idx {
-			lo, hi = min(lo, rs[i].T), max(hi, rs[i].T)
-		}
-		if cfg.BackgroundTrend && len(idx) >= minTrendReadings && hi-lo > 1e-6 {
-			slope[v] = n
-			n++
-		}
-	}
+	col, slope, n := boundColumns(rs, cfg)
 	ps := prepare(rs)
 	info := square(n)
 	for _, v := range vehs {
@@ -411,12 +396,7 @@ func CorrelatedCRB(rs []Reading, bkg map[int]Trend, autocov map[int][]float64, x
 			}
 		}
 	}
-	c, ok := invN(info)
-	if !ok || c[0][0] <= 0 || c[1][1] <= 0 {
-		return cov, math.Inf(1), false
-	}
-	cov = [2][2]float64{{c[0][0], c[0][1]}, {c[1][0], c[1][1]}}
-	return cov, math.Sqrt(c[0][0] + c[1][1]), true
+	return positionBound(info)
 }
 
 // cholesky is the lower factor L of a symmetric positive-definite m,

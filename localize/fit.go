@@ -1121,35 +1121,8 @@ func CRB(rs []Reading, bkg map[int]float64, x, y, a float64, cfg Config) (cov [2
 // find them cannot reach it, so error / ModelCRB is the honest ratio.
 func ModelCRB(rs []Reading, bkg map[int]Trend, x, y, a float64, cfg Config) (cov [2][2]float64, rms float64, ok bool) {
 	cfg = cfg.withDefaults()
-	// Columns: x, y, A, then each vehicle's rate and, with a trend, slope.
-	col := map[int]int{}
-	slope := map[int]int{}
-	lo, hi, cnt := map[int]float64{}, map[int]float64{}, map[int]int{}
-	for _, r := range rs {
-		tau := r.T - bkg[r.Vehicle].Mid
-		if cnt[r.Vehicle] == 0 {
-			lo[r.Vehicle], hi[r.Vehicle] = tau, tau
-		}
-		cnt[r.Vehicle]++
-		lo[r.Vehicle], hi[r.Vehicle] = min(lo[r.Vehicle], tau), max(hi[r.Vehicle], tau)
-	}
-	n := 3
-	for _, r := range rs {
-		v := r.Vehicle
-		if _, seen := col[v]; seen {
-			continue
-		}
-		col[v] = n
-		n++
-		if cfg.BackgroundTrend && cnt[v] >= minTrendReadings && hi[v]-lo[v] > 1e-6 {
-			slope[v] = n
-			n++
-		}
-	}
-	info := make([][]float64, n)
-	for j := range info {
-		info[j] = make([]float64, n)
-	}
+	col, slope, n := boundColumns(rs, cfg)
+	info := square(n)
 	d := make([]float64, n)
 	for k, p := range prepare(rs) {
 		r := rs[k]
@@ -1172,6 +1145,42 @@ func ModelCRB(rs []Reading, bkg map[int]Trend, x, y, a float64, cfg Config) (cov
 			}
 		}
 	}
+	return positionBound(info)
+}
+
+// boundColumns lays out the columns of a bound's information matrix:
+// x, y, A, then each vehicle's rate and, with a trend, slope (vehicles
+// in order of first reading; a slope where the vehicle has enough
+// readings spread in time to tell one). n is the number of columns.
+func boundColumns(rs []Reading, cfg Config) (col, slope map[int]int, n int) {
+	col, slope = map[int]int{}, map[int]int{}
+	lo, hi, cnt := map[int]float64{}, map[int]float64{}, map[int]int{}
+	for _, r := range rs {
+		if cnt[r.Vehicle] == 0 {
+			lo[r.Vehicle], hi[r.Vehicle] = r.T, r.T
+		}
+		cnt[r.Vehicle]++
+		lo[r.Vehicle], hi[r.Vehicle] = min(lo[r.Vehicle], r.T), max(hi[r.Vehicle], r.T)
+	}
+	n = 3
+	for _, r := range rs {
+		v := r.Vehicle
+		if _, seen := col[v]; seen {
+			continue
+		}
+		col[v] = n
+		n++
+		if cfg.BackgroundTrend && cnt[v] >= minTrendReadings && hi[v]-lo[v] > 1e-6 {
+			slope[v] = n
+			n++
+		}
+	}
+	return col, slope, n
+}
+
+// positionBound is the (x, y) block of info's inverse and the root of its
+// trace; ok is false when info is singular or the block is not positive.
+func positionBound(info [][]float64) (cov [2][2]float64, rms float64, ok bool) {
 	c, ok := invN(info)
 	if !ok || c[0][0] <= 0 || c[1][1] <= 0 {
 		return cov, math.Inf(1), false
