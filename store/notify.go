@@ -116,6 +116,22 @@ type OutboxEvent struct {
 	JSON json.RawMessage
 }
 
+// DistinctEvents are the events items name, each once (by Key), in order
+// of first appearance: what a store writes to keep each event once.
+func DistinctEvents(items []OutboxItem) []OutboxEvent {
+	var out []OutboxEvent
+	seen := map[string]bool{}
+	for _, it := range items {
+		for _, e := range it.Events {
+			if !seen[e.Key] {
+				seen[e.Key] = true
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
 // DeliveryAttempt is one attempt of an outbox item and its outcome.
 type DeliveryAttempt struct {
 	ID         int64     `json:"id"`

@@ -317,18 +317,13 @@ func enqueue(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) (int, err
 // storeEvents stores the items' events that are not stored yet, each
 // once, in one statement.
 func storeEvents(ctx context.Context, tx pgx.Tx, items []store.OutboxItem) error {
-	var keys, bodies []string
-	seen := map[string]bool{}
-	for _, it := range items {
-		for _, e := range it.Events {
-			if !seen[e.Key] {
-				seen[e.Key] = true
-				keys, bodies = append(keys, e.Key), append(bodies, string(e.JSON))
-			}
-		}
-	}
-	if len(keys) == 0 {
+	events := store.DistinctEvents(items)
+	if len(events) == 0 {
 		return nil
+	}
+	keys, bodies := make([]string, len(events)), make([]string, len(events))
+	for i, e := range events {
+		keys[i], bodies[i] = e.Key, string(e.JSON)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO notify_events (key, event) SELECT k, e::jsonb FROM unnest($1::text[], $2::text[]) AS t(k, e)
 		ON CONFLICT (key) DO NOTHING`, keys, bodies); err != nil {

@@ -319,24 +319,18 @@ func enqueue(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) (int, er
 // storeEvents stores the items' events that are not stored yet, each
 // once.
 func storeEvents(ctx context.Context, tx *sql.Tx, items []store.OutboxItem) error {
-	var stmt *sql.Stmt
-	seen := map[string]bool{}
-	for _, it := range items {
-		for _, e := range it.Events {
-			if seen[e.Key] {
-				continue
-			}
-			seen[e.Key] = true
-			if stmt == nil {
-				var err error
-				if stmt, err = tx.PrepareContext(ctx, `INSERT INTO notify_events (key, event) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`); err != nil {
-					return fmt.Errorf("store outbox events: %w", err)
-				}
-				defer stmt.Close()
-			}
-			if _, err := stmt.ExecContext(ctx, e.Key, jsonText(e.JSON)); err != nil {
-				return fmt.Errorf("store outbox event %s: %w", e.Key, err)
-			}
+	events := store.DistinctEvents(items)
+	if len(events) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO notify_events (key, event) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("store outbox events: %w", err)
+	}
+	defer stmt.Close()
+	for _, e := range events {
+		if _, err := stmt.ExecContext(ctx, e.Key, jsonText(e.JSON)); err != nil {
+			return fmt.Errorf("store outbox event %s: %w", e.Key, err)
 		}
 	}
 	return nil
