@@ -310,10 +310,10 @@ func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int, cod
 	}
 	var (
 		g          notify.Digest
+		row        storedDigest
 		pages      = make([]*notify.Delivery, len(idx))
 		events     = map[int]int{}              // pass-wide event number → index in first.Events
-		recipients = map[notify.Recipient]int{} // → its index in the row's
-		rs, ps     []byte
+		recipients = map[notify.Recipient]int{} // → index in row.Recipients
 	)
 	for k, i := range idx {
 		dl := dls[i]
@@ -331,27 +331,19 @@ func digestItem(items []store.OutboxItem, dls []*notify.Delivery, idx []int, cod
 		}
 		r, ok := recipients[dl.Recipient]
 		if !ok {
-			rRaw, err := json.Marshal(dl.Recipient)
-			if err != nil {
-				return first, job{}, fmt.Errorf("dispatch: encode recipient: %w", err)
-			}
-			r = len(recipients)
+			r = len(row.Recipients)
 			recipients[dl.Recipient] = r
-			if r > 0 {
-				rs = append(rs, ',')
-			}
-			rs = append(rs, rRaw...)
+			row.Recipients = append(row.Recipients, dl.Recipient)
 		}
-		if k > 0 {
-			ps = append(ps, ',')
-		}
-		ps = append(strconv.AppendInt(append(strconv.AppendInt(append(ps, `{"event":`...), int64(e), 10), `,"recipient":`...), int64(r), 10), '}')
+		row.Pages = append(row.Pages, storedPage{Event: e, Recipient: json.RawMessage(strconv.Itoa(r))})
 		if !slices.Contains(first.Covers, dl.Event.Incident.ID) {
 			first.Covers = append(first.Covers, dl.Event.Incident.ID)
 		}
 	}
-	raw := make([]byte, 0, len(rs)+len(ps)+32)
-	raw = append(append(append(append(append(raw, `{"recipients":[`...), rs...), `],"pages":[`...), ps...), "]}"...)
+	raw, err := json.Marshal(row)
+	if err != nil {
+		return first, job{}, fmt.Errorf("dispatch: encode stored digest: %w", err)
+	}
 	first.Key, first.Delivery = g.Key(), raw
 	return first, job{it: first, pages: pages}, nil
 }
