@@ -31,6 +31,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ConfigVersion", func(t *testing.T) { testConfigVersion(t, open(t)) })
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
 	t.Run("AlarmUpdates", func(t *testing.T) { testAlarmUpdates(t, open(t)) })
+	t.Run("AlarmProgressExact", func(t *testing.T) { testAlarmProgressExact(t, open(t)) })
+	t.Run("AlarmProgressConcurrent", func(t *testing.T) { testAlarmProgressConcurrent(t, open(t)) })
 	t.Run("Heatmap", func(t *testing.T) { testHeatmap(t, open(t)) })
 	t.Run("Overlays", func(t *testing.T) { testOverlays(t, open(t)) })
 	t.Run("Spectra", func(t *testing.T) { testSpectra(t, open(t)) })
