@@ -6,12 +6,9 @@ import (
 	"io"
 	"log"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/mail"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,25 +156,25 @@ func TestUsersReachedThroughTheirContacts(t *testing.T) {
 }
 
 // An MQTT endpoint publishes to the real broker under its cluster.
-// incidentSubscriber subscribes to the incident events of a new cluster
-// name on the local Mosquitto and returns the name and what arrives.
-func incidentSubscriber(t *testing.T) (cluster string, got chan *paho.Publish) {
-	t.Helper()
+func TestMQTTEndpoint(t *testing.T) {
 	conn, err := net.DialTimeout("tcp", "127.0.0.1:1883", time.Second)
 	if err != nil {
 		t.Skip("no MQTT broker on 127.0.0.1:1883 (scripts/services.sh starts Mosquitto)")
 	}
-	conn.Close()
-	cluster = "dispatch-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	got = make(chan *paho.Publish, 10)
-	cli := mqttSubscriber(t, context.Background(), cluster+"-sub", "radtrack/"+cluster+"/incidents/+/events",
-		func(p *paho.Publish) { got <- p })
-	t.Cleanup(func() { cli.Disconnect(&paho.Disconnect{}) })
-	return cluster, got
-}
-
-func TestMQTTEndpoint(t *testing.T) {
-	cluster, got := incidentSubscriber(t)
+	got := make(chan *paho.Publish, 10)
+	cli := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+		func(pr paho.PublishReceived) (bool, error) { got <- pr.Packet; return true, nil }}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cluster := "dispatch-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if _, err := cli.Connect(ctx, &paho.Connect{ClientID: cluster + "-sub", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Disconnect(&paho.Disconnect{})
+	if _, err := cli.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
+		{Topic: "radtrack/" + cluster + "/incidents/+/events", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
 	st := openSQLite(t, t.TempDir())
 	pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
 		mustDoc(t, st, store.NotifyEndpoint, "broker", EndpointSpec{Kind: KindMQTT, Cluster: cluster})}}}})
@@ -204,61 +201,6 @@ func TestMQTTEndpoint(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no MQTT message")
 	}
-}
-
-// TestBrokerPublishNotQueuedBehindOtherReceivers: a broker's publish
-// goes out while every other sender is busy (here the only one, held by
-// a slow gateway). In a storm it used to wait behind the earlier passes'
-// phone and e-mail digests.
-func TestBrokerPublishNotQueuedBehindOtherReceivers(t *testing.T) {
-	cluster, got := incidentSubscriber(t)
-	release := make(chan struct{})
-	var hooks atomic.Int32
-	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hooks.Add(1)
-		<-release
-	}))
-	defer gateway.Close()
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	defer free() // before Close, which waits for the handler
-	st := openSQLite(t, t.TempDir())
-	pol := mustDoc(t, st, store.NotifyPolicy, "p", PolicySpec{Steps: []Step{{Endpoints: []int64{
-		mustDoc(t, st, store.NotifyEndpoint, "gateway", webhook(gateway.URL)),
-		mustDoc(t, st, store.NotifyEndpoint, "broker", EndpointSpec{Kind: KindMQTT, Cluster: cluster})}}}})
-	mustDoc(t, st, store.NotifyRule, "r", RuleSpec{Policy: pol})
-	d, err := New(Config{Store: st, Node: "a", Workers: 1, Poll: time.Minute, MQTT: notify.MQTTConfig{URL: "mqtt://127.0.0.1:1883"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(context.Background())
-	runDispatcher(t, d)
-	published := func(id int64) {
-		t.Helper()
-		select {
-		case p := <-got:
-			if want := "radtrack/" + cluster + "/incidents/" + strconv.FormatInt(id, 10) + "/events"; p.Topic != want {
-				t.Fatalf("published to %s, want %s", p.Topic, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("incident %d not published while the gateway holds the sender (gateway requests: %d)", id, hooks.Load())
-		}
-	}
-	handle(t, d, event(notify.EventRaised, 21, 1, time.Now(), rules.SeverityAlarm))
-	published(21)
-	for deadline := time.Now().Add(10 * time.Second); hooks.Load() == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the gateway was not called")
-		}
-	}
-	// The gateway holds the only sender; the next incident's publish
-	// must not wait for it.
-	handle(t, d, event(notify.EventRaised, 22, 1, time.Now(), rules.SeverityAlarm))
-	published(22)
-	if n := hooks.Load(); n != 1 {
-		t.Fatalf("gateway requests: %d, want 1 (held)", n)
-	}
-	free()
 }
 
 func counter(t *testing.T, c prometheus.Metric) float64 {

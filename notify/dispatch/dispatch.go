@@ -90,10 +90,6 @@ const storeTimeout = 30 * time.Second
 // more spends fewer commits and statements per delivery.
 const planBatch = 20
 
-// publishWorkers send broker publishes (MQTT), apart from the other
-// channels' workers.
-const publishWorkers = 2
-
 // Dispatcher routes events and drains the outbox.
 type Dispatcher struct {
 	cfg  Config
@@ -655,10 +651,7 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 		}
 		cancel()
 	}
-	// Broker publishes have workers of their own: one publish per incident
-	// reaches every subscriber, costs little, and must not wait in a
-	// storm's queue behind hundreds of phone and e-mail digests.
-	work, publishes := make(chan batch, claimBatch), make(chan batch, claimBatch)
+	work := make(chan batch, claimBatch)
 	results := newOutcomes()
 	ls := newLanes()
 	var (
@@ -666,27 +659,17 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 		inflight atomic.Int64 // batches handed to workers and not done
 		idle     = make(chan struct{}, 1)
 	)
-	sendFrom := func(queue <-chan batch) {
-		for b := range queue {
-			d.sendLane(ctx, b, ls, docs, results)
-			inflight.Add(-1)
-			select {
-			case idle <- struct{}{}:
-			default:
-			}
-		}
-	}
 	for range d.cfg.Workers {
-		workers.Go(func() { sendFrom(work) })
-	}
-	for range publishWorkers {
-		workers.Go(func() { sendFrom(publishes) })
-	}
-	queueFor := func(b batch) chan<- batch {
-		if b.jobs[0].it.Channel == ChannelMQTT {
-			return publishes
-		}
-		return work
+		workers.Go(func() {
+			for b := range work {
+				d.sendLane(ctx, b, ls, docs, results)
+				inflight.Add(-1)
+				select {
+				case idle <- struct{}{}:
+				default:
+				}
+			}
+		})
 	}
 	// send hands jobs to workers, those to one receiver together (one
 	// message), unless a message to that receiver is on its way: then
@@ -694,16 +677,15 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 	send := func(jobs []job) {
 		if d.cfg.NoDigests {
 			for _, j := range jobs {
-				b := batch{jobs: []job{j}}
 				inflight.Add(1)
-				queueFor(b) <- b
+				work <- batch{jobs: []job{j}}
 			}
 			return
 		}
 		for _, b := range ls.group(jobs, docs) {
 			if b.lane == "" || ls.admit(b.lane, b.jobs) {
 				inflight.Add(1)
-				queueFor(b) <- b
+				work <- b
 			}
 		}
 	}
@@ -770,7 +752,6 @@ func (d *Dispatcher) drain(ctx context.Context) (int, error) {
 		}
 	}
 	close(work)
-	close(publishes)
 	workers.Wait()
 	results.close()
 	<-recorded

@@ -323,7 +323,7 @@ func (s *stormMail) Data(r io.Reader) error {
 }
 
 // mqttSubscriber connects a subscriber to the loopback broker.
-func mqttSubscriber(b testing.TB, ctx context.Context, clientID, topic string, got func(*paho.Publish)) *paho.Client {
+func mqttSubscriber(b *testing.B, ctx context.Context, clientID, topic string, got func(*paho.Publish)) *paho.Client {
 	conn, err := net.DialTimeout("tcp", "127.0.0.1:1883", time.Second)
 	if err != nil {
 		b.Fatal(err)
