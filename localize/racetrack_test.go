@@ -47,16 +47,13 @@ func TestRacetrackEstimateWherePassPeaked(t *testing.T) {
 	t.Logf("estimate (%.1f, %.1f) m from the peak fix, A %.3g±%.2g cps·m², ellipse %.1f×%.1f m az %.0f°, dispersion %.1f, ambiguous %v, TS %.0f, background %.0f cps",
 		est.X, est.Y, est.Strength, est.StrengthSE(), est.Ellipse.SemiMajorM, est.Ellipse.SemiMinorM, est.Ellipse.AzimuthDeg, est.Dispersion, est.Ambiguous, est.TS, est.Background[0])
 	// Over the whole drive one constant background spans two stretches of
-	// road whose rates differ, and the excess read from that step
-	// (σ ≈ 500 cps, ρ 0.91) lets a whitened fit take the peak's wings for
-	// background and put the source on the road: the fits disagree, and
-	// the Poisson one stands (its region widened; no longer significant).
+	// road whose rates differ: an excess read from that step is read as
+	// humps that could mimic the source, and the fit is not significant
+	// (TS / scale 18; it was 85 before the excess was modelled). It must
+	// still put the source where the pass peaked.
 	t.Logf("whitened %v, scale %.1f, significance scale %.1f, significant %v", est.Whitened, est.Scale(), est.SignificanceScale(), est.Significant())
-	if est.Whitened {
-		t.Errorf("whitened, though the whitened fit disagrees with the Poisson one")
-	}
-	if !est.OK || est.TS < 100 {
-		t.Fatalf("no significant source: %+v", est)
+	if !est.OK || est.Unbounded {
+		t.Fatalf("no source found: %+v", est)
 	}
 	// The fixes whose counts exceed the background by half the peak's
 	// excess.
