@@ -293,6 +293,9 @@ func (f *fitter) columns() (col []int, n int) {
 		if f.trend[v] {
 			n++
 		}
+		if f.hasStep(v) {
+			n++
+		}
 	}
 	return col, n
 }
@@ -306,8 +309,13 @@ func (f *fitter) gradLambda(m Mode, i int, col []int, d []float64) (lam float64)
 	if col != nil {
 		v := f.vi[i]
 		d[col[v]] = p.t
+		j := col[v] + 1
 		if f.trend[v] {
-			d[col[v]+1] = p.t * f.tau[i]
+			d[j] = p.t * f.tau[i]
+			j++
+		}
+		if f.hasStep(v) && f.after[i] {
+			d[j] = p.t
 		}
 	}
 	return p.t*f.b[i] + p.te*m.Strength*g.g
