@@ -167,7 +167,18 @@ func (f *fitter) excessAutocov(m Mode, order [][]int) (acov [][]float64, nu floa
 			}
 			rho = (lo + hi) / 2
 		}
-		b0 := powerSeries(m0, rho)
+		// The fit takes at most half the excess's variance: nearer ρ = 1
+		// the excess is a level the backgrounds take whole, the moments
+		// no longer see it, and ex0 / b0 would grow without bound (a
+		// scale of 10⁵ on a 10-GBq pass at 50 m). Kendall's correction
+		// for the mean, before, was bounded the same way.
+		var white float64
+		for k, i := range o {
+			if away[k] {
+				white += f.ps[i].t * f.ps[i].t
+			}
+		}
+		b0 := max(powerSeries(m0, rho), white/2)
 		if !(b0 > 0) {
 			continue
 		}
