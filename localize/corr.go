@@ -51,65 +51,243 @@ func (f *fitter) slotOrder() [][]int {
 // excessAutocov estimates each slot's excess autocovariance C_v(k) =
 // σ²·ρ^k, cps², k = 0 … its readings − 1, from the residuals at mode m
 // (f holding its backgrounds): nil for a slot without minCorrReadings
-// readings away from the source, or without excess. An exponential
-// (AR(1)) excess, its two moments from lags 0 and 1 only: the longer lags
-// of a short pass are too noisy to use one by one, and tapering them
-// (Bartlett, a quarter of the pass) left the factor two thirds of what
-// the true covariance gives (coverage 78 of 100 on an AR(1) background,
-// 95 with the true covariance). Both moments are corrected for the
-// pass's mean being estimated: ρ̂ by Kendall's (n·ρ̂ + 1)/(n − 3), σ̂² by
-// 1 − (1 + ρ)/(n·(1 − ρ)), the share of the variance the mean takes.
+// readings away from the source (where it adds less than the
+// background), or without excess. An exponential (AR(1)) excess, its
+// two moments from lags 0 and 1 only: the longer lags of a short pass
+// are too noisy to use one by one, and tapering them (Bartlett, a
+// quarter of the pass) left the factor two thirds of what the true
+// covariance gives (coverage 78 of 100 on an AR(1) background, 95 with
+// the true covariance).
+//
+// The residuals are what the fit left: it took out of the counts
+// whatever its parameters could explain, the backgrounds a pass's mean
+// and the source, where the source is weak, the hump of its own shape
+// beside it. A correlated excess puts most of its variance into such
+// slow shapes, so the residuals' sums of squares and of lag-1 products
+// fall short of it: by a third and more on the race-track's humped
+// stretch, where the fit then read a hump as a source 100 m off and
+// called it certain. So the moments are matched to what they are
+// expected to be after the fit, E[e·eᵀ] = P·Σ(σ², ρ)·Pᵀ, P = I − X(XᵀWX)⁻¹XᵀW
+// the linearised fit's residual projection (X = ∇λ over every
+// parameter, W = 1/λ) and Σ the Poisson counts plus slot v's excess
+// (REML's idea, by moments): the ratio of the lag-1 to the lag-0 moment
+// fixes ρ, the lag-0 one then σ². This also corrects for the mean being
+// estimated, which Kendall's (n·ρ̂ + 1)/(n − 3) did before.
 // nu is the estimate's effective degrees of freedom, Σ n·(1 − ρ)/(1 + ρ)
 // over the slots with an excess.
 func (f *fitter) excessAutocov(m Mode, order [][]int) (acov [][]float64, nu float64) {
 	acov = make([][]float64, len(order))
+	lin, ok := f.linearise(m)
+	if !ok {
+		return acov, 0
+	}
 	for v, o := range order {
 		n := len(o)
-		e := make([]float64, n) // residual, cps
 		away := make([]bool, n)
-		var mean, pois float64
 		na := 0
 		for k, i := range o {
 			p := &f.ps[i]
-			src := p.te * m.Strength * gOnly(p, m.X, m.Y, f.h, f.mu)
-			bg := p.t * f.b[i]
-			lam := bg + src
-			e[k] = (p.c - lam) / p.t
-			if away[k] = src <= bg; away[k] {
-				mean += e[k]
-				pois += lam / (p.t * p.t)
+			if away[k] = p.te*m.Strength*gOnly(p, m.X, m.Y, f.h, f.mu) <= p.t*f.b[i]; away[k] {
 				na++
 			}
 		}
 		if na < minCorrReadings {
 			continue
 		}
-		mean /= float64(na)
-		var c0, c1 float64
+		// P's rows of this pass: P[k][l] = [k = l] − x_kᵀ·M·x_l / λ_l
+		// (other passes' noise reaches these residuals only through the
+		// shared source's few parameters, and their excess is left out).
+		proj := square(n)
+		for k, i := range o {
+			for l, j := range o {
+				proj[k][l] = -lin.hat(i, j) / lin.lam[j]
+			}
+			proj[k][k]++
+		}
+		// Observed moments, and their Poisson part: P·diag(λ)·Pᵀ = diag(λ)
+		// − X·M·Xᵀ, W being 1/λ.
+		var s0, s1, a0, a1 float64
+		for k, i := range o {
+			if !away[k] {
+				continue
+			}
+			s0 += lin.resid[i] * lin.resid[i]
+			a0 += lin.lam[i] - lin.hat(i, i)
+			if k+1 < n && away[k+1] {
+				s1 += lin.resid[i] * lin.resid[o[k+1]]
+				a1 -= lin.hat(i, o[k+1])
+			}
+		}
+		// The excess's part, Σ_{l,m} Q[k][l]·ρ^|l−m|·Q[k'][m], Q = P·diag(t),
+		// summed over the moments' pairs (k, k' = k for lag 0, k + 1 for
+		// lag 1) and gathered by |l − m|, so that each ρ costs n.
+		q := square(n)
+		for k := range n {
+			for l, j := range o {
+				q[k][l] = proj[k][l] * f.ps[j].t
+			}
+		}
+		m0, m1 := make([]float64, n), make([]float64, n)
 		for k := range n {
 			if !away[k] {
 				continue
 			}
-			c0 += (e[k] - mean) * (e[k] - mean)
-			if k+1 < n && away[k+1] {
-				c1 += (e[k] - mean) * (e[k+1] - mean)
+			lag1 := k+1 < n && away[k+1]
+			for l := range n {
+				for mm := range n {
+					d := abs(l - mm)
+					m0[d] += q[k][l] * q[k][mm]
+					if lag1 {
+						m1[d] += q[k][l] * q[k+1][mm]
+					}
+				}
 			}
 		}
-		nn := float64(na)
-		c0 = (c0 - pois) / nn // less the Poisson part
-		if !(c0 > 0) {
+		ex0, ex1 := s0-a0, s1-a1
+		if !(ex0 > 0) {
 			continue
 		}
-		rho := min(max((c1/nn/c0*nn+1)/(nn-3), 0), maxRho)
-		c0 /= max(1-(1+rho)/(nn*(1-rho)), 0.5)
+		// ρ where the excess's lag-1 moment over its lag-0 one is what was
+		// observed (the ratio rises with ρ), bisected.
+		ratio := func(rho float64) float64 { return powerSeries(m1, rho) / powerSeries(m0, rho) }
+		want := ex1 / ex0
+		rho := 0.0
+		switch {
+		case want >= ratio(maxRho):
+			rho = maxRho
+		case want > ratio(0):
+			lo, hi := 0.0, maxRho
+			for range 40 {
+				mid := (lo + hi) / 2
+				if ratio(mid) < want {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			rho = (lo + hi) / 2
+		}
+		// The fit takes at most half the excess's variance: nearer ρ = 1
+		// the excess is a level the backgrounds take whole, the moments
+		// no longer see it, and ex0 / b0 would grow without bound (a
+		// scale of 10⁵ on a 10-GBq pass at 50 m). Kendall's correction
+		// for the mean, before, was bounded the same way.
+		var white float64
+		for k, i := range o {
+			if away[k] {
+				white += f.ps[i].t * f.ps[i].t
+			}
+		}
+		b0 := max(powerSeries(m0, rho), white/2)
+		if !(b0 > 0) {
+			continue
+		}
+		c0 := ex0 / b0
 		c := make([]float64, n)
 		for k := range c {
 			c[k] = c0 * math.Pow(rho, float64(k))
 		}
 		acov[v] = c
-		nu += nn * (1 - rho) / (1 + rho)
+		nu += float64(na) * (1 - rho) / (1 + rho)
 	}
 	return acov, nu
+}
+
+// powerSeries is Σ_d c[d]·ρ^d.
+func powerSeries(c []float64, rho float64) float64 {
+	var s float64
+	pw := 1.0
+	for _, x := range c {
+		s += x * pw
+		pw *= rho
+	}
+	return s
+}
+
+// linearised is the fit linearised at a mode over its near readings
+// (indexed by reading): the residual projection P = I − X·M·Xᵀ·W, M =
+// (XᵀWX)⁻¹, X = ∇λ over x, y, A and the backgrounds (without a source,
+// the backgrounds alone), W = 1/λ, held as the columns x (scaled to unit
+// weighted norm: x, y and A differ by orders of magnitude) and M.
+type linearised struct {
+	x     [][]float64 // by reading; nil for one not near
+	m     [][]float64
+	lam   []float64
+	resid []float64 // c − λ, projected once more by P
+}
+
+// hat is x_iᵀ·M·x_j.
+func (l *linearised) hat(i, j int) float64 {
+	var s float64
+	for a, xa := range l.x[i] {
+		for b, xb := range l.x[j] {
+			s += xa * l.m[a][b] * xb
+		}
+	}
+	return s
+}
+
+// linearise is the fit linearised at mode m. The residuals are projected
+// once more: idempotent for the mode's own, it takes out what another
+// mode's held backgrounds left (the whitened fit's modes).
+func (f *fitter) linearise(m Mode) (*linearised, bool) {
+	col, np := f.columns()
+	l := &linearised{x: make([][]float64, len(f.ps)), lam: make([]float64, len(f.ps)), resid: make([]float64, len(f.ps))}
+	full := make([]float64, np)
+	norm := make([]float64, np)
+	for _, i := range f.near {
+		l.lam[i] = f.gradLambda(m, i, col, full)
+		if !(l.lam[i] > 0) {
+			return nil, false
+		}
+		for a, d := range full {
+			norm[a] += d * d / l.lam[i]
+		}
+		l.x[i] = slices.Clone(full)
+	}
+	var keep []int
+	for a := range np {
+		if norm[a] > 0 && (a > 2 || m.Strength > 0) {
+			keep = append(keep, a)
+		}
+	}
+	info := square(len(keep))
+	for _, i := range f.near {
+		x := make([]float64, len(keep))
+		for k, a := range keep {
+			x[k] = l.x[i][a] / math.Sqrt(norm[a])
+		}
+		l.x[i] = x
+		for a := range x {
+			for b := range x {
+				info[a][b] += x[a] * x[b] / l.lam[i]
+			}
+		}
+	}
+	var ok bool
+	if l.m, ok = invN(info); !ok {
+		return nil, false
+	}
+	// β = M·Xᵀ·W·(c − λ); the residuals less X·β.
+	xtw := make([]float64, len(keep))
+	for _, i := range f.near {
+		l.resid[i] = f.ps[i].c - l.lam[i]
+		for a, xa := range l.x[i] {
+			xtw[a] += xa * l.resid[i] / l.lam[i]
+		}
+	}
+	beta := make([]float64, len(keep))
+	for a := range beta {
+		for b := range xtw {
+			beta[a] += l.m[a][b] * xtw[b]
+		}
+	}
+	for _, i := range f.near {
+		for a, xa := range l.x[i] {
+			l.resid[i] -= xa * beta[a]
+		}
+	}
+	return l, true
 }
 
 // columns numbers the fit's parameters: x, y, A, then each slot's rate
@@ -126,6 +304,9 @@ func (f *fitter) columns() (col []int, n int) {
 		if f.trend[v] {
 			n++
 		}
+		if f.hasStep(v) {
+			n++
+		}
 	}
 	return col, n
 }
@@ -139,8 +320,13 @@ func (f *fitter) gradLambda(m Mode, i int, col []int, d []float64) (lam float64)
 	if col != nil {
 		v := f.vi[i]
 		d[col[v]] = p.t
+		j := col[v] + 1
 		if f.trend[v] {
-			d[col[v]+1] = p.t * f.tau[i]
+			d[j] = p.t * f.tau[i]
+			j++
+		}
+		if f.hasStep(v) && f.after[i] {
+			d[j] = p.t
 		}
 	}
 	return p.t*f.b[i] + p.te*m.Strength*g.g

@@ -52,7 +52,13 @@
 // which pull a peak's centre. The counts are taken as Poisson plus an
 // excess along each pass with an exponential (AR(1)) autocovariance,
 // its variance and lag-1 correlation estimated from the fit's residuals
-// where the source adds less than the background (Estimate.Autocov).
+// where the source adds less than the background (Estimate.Autocov),
+// their moments matched to what they are expected to be after the
+// linearised fit (the fit takes the slow shapes the excess puts its
+// variance in out of the residuals: a weak source the hump beside it).
+// Where whitened, a pass of at least 60 readings may have its background
+// step once (steps.go: two road sections), kept when the step is 4
+// standard errors under Poisson plus the excess.
 // Where every reading expects 20 counts or more (a Gaussian
 // approximation holds) and some pass has an excess, the modes move to
 // the whitened least-squares fit under that covariance (Poisson at the

@@ -425,7 +425,17 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 			if pass == 1 {
 				break
 			}
-			next, _ := f.excessAutocov(modes[0], order)
+			// A step of a pass's background (steps.go) is placed at the
+			// whitened best (the Poisson fit's may be a far source that
+			// took the step for its own wing), and the excess read with it.
+			stepped := f.chooseSteps(modes[0], order)
+			next, nextNu := f.excessAutocov(modes[0], order)
+			if stepped && f.keepSignificantSteps(order, next) {
+				next, nextNu = f.excessAutocov(modes[0], order)
+			}
+			if f.step != nil {
+				_, _, fxy = f.correlation(modes[0], order, next, nextNu)
+			}
 			g2, ok := f.whitener(modes[0], order, next)
 			if !ok {
 				break
@@ -443,13 +453,17 @@ func Fit(rs []Reading, cfg Config) (Estimate, error) {
 		// background between two stretches of road read as a slow
 		// wander: the race-track file's whole drive whitened put the
 		// source on the road, 4.7 × 0.4 m, its peak's width says 51 m
-		// off) or the other way round; the Poisson fit stands, its region
-		// widened for the correlation.
-		if _, q := g.q(poisson[0].X, poisson[0].Y); (q+2*modes[0].LogL)/ws <= chi2Two999 {
+		// off, before the excess was read as what the fit left of it and
+		// the background could step) or the other way round; the Poisson
+		// fit stands, its region widened for the correlation.
+		// With a step in some pass's background the Poisson fit, which
+		// has none, is the one misled (a far source's wing for the step).
+		if _, q := g.q(poisson[0].X, poisson[0].Y); f.step != nil || (q+2*modes[0].LogL)/ws <= chi2Two999 {
 			f.gls, whitened = g, true
 			scale, sigScale = ws, ws
 		} else {
 			modes, acov = poisson, poissonAcov
+			f.step = nil
 		}
 	}
 	// A contour is traced out to where the readings stop seeing a source
@@ -569,6 +583,11 @@ type fitter struct {
 	tau      []float64
 	tlo, thi []float64
 	trend    []bool
+	// step marks the slots whose whitened background may step once
+	// along the pass (steps.go), after the readings after it.
+	step     []bool
+	after    []bool
+	stepSize [][3]float64 // per slot: the step (cps), the readings before and after
 	// gls, once set, replaces the likelihood by the whitened criterion
 	// in profile and nullLogL (Fit, after the modes are found).
 	gls *gls

@@ -86,6 +86,16 @@ func newGLS(f *fitter, m Mode, order [][]int, acov [][]float64) (*gls, bool) {
 			cols = append(cols, forward(l, tt))
 			g.nb++
 		}
+		if f.hasStep(v) {
+			st := make([]float64, n)
+			for k, i := range o {
+				if f.after[i] {
+					st[k] = f.ps[i].t
+				}
+			}
+			cols = append(cols, forward(l, st))
+			g.nb++
+		}
 		g.bw = append(g.bw, cols)
 	}
 	return g, true
