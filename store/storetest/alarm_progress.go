@@ -74,12 +74,8 @@ func testAlarmProgressExact(t *testing.T, s store.Store) {
 	}
 	ctx := context.Background()
 	dev, _ := NewDevice(t, s, "veh-progress")
-	ep := episode(dev.ID, 4, Base, 1.5)
-	id, _, err := s.RaiseAlarm(ctx, ep, rules.Event{Type: "raised", Key: ep.Key, Time: Base, Episode: ep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep.ID = id
+	ep := raise(t, s, episode(dev.ID, 4, Base, 1.5))
+	id := ep.ID
 	at := func(s int) time.Time { return Base.Add(time.Duration(s) * time.Second) }
 
 	if err := b.WriteSamplesAndAlarms(ctx, Samples(dev.ID, at(1), 3), []store.AlarmUpdate{progressUpdate(ep, 101, 3, at(10), 2.0, 4.10)}); err != nil {
@@ -151,12 +147,7 @@ func testAlarmProgressConcurrent(t *testing.T, s store.Store) {
 	dev, _ := NewDevice(t, s, "veh-progress-concurrent")
 	eps := make([]rules.Episode, episodes)
 	for i := range eps {
-		eps[i] = episode(dev.ID, int64(10+i), Base, 1.5)
-		id, _, err := s.RaiseAlarm(ctx, eps[i], rules.Event{Type: "raised", Key: eps[i].Key, Time: Base, Episode: eps[i]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		eps[i].ID = id
+		eps[i] = raise(t, s, episode(dev.ID, int64(10+i), Base, 1.5))
 	}
 	// Every update of every commit, drawn before the writers start, so
 	// that the expected values do not depend on the order of the commits.

@@ -122,6 +122,17 @@ func episode(device, rule int64, first time.Time, peak float64) rules.Episode {
 	}
 }
 
+// raise stores ep's raise (a new episode) and returns it with its ID.
+func raise(t *testing.T, s store.Store, ep rules.Episode) rules.Episode {
+	t.Helper()
+	id, _, err := s.RaiseAlarm(context.Background(), ep, rules.Event{Type: "raised", Key: ep.Key, Time: ep.FirstSeen, Episode: ep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep.ID = id
+	return ep
+}
+
 func testAlarms(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ep := episode(7, 3, Base, 1.5)
@@ -221,16 +232,9 @@ func testAlarmUpdates(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	dev, _ := NewDevice(t, s, "veh-alarm-updates")
 	ep := episode(dev.ID, 2, Base, 1.5)
-	id, _, err := s.RaiseAlarm(ctx, ep, rules.Event{Type: "raised", Key: ep.Key, Time: Base, Episode: ep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gone := episode(dev.ID, 3, Base, 1.5)
-	goneID, _, err := s.RaiseAlarm(ctx, gone, rules.Event{Type: "raised", Key: gone.Key, Time: Base, Episode: gone})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gone.ID, gone.State, gone.ResolvedBy, gone.ResolvedAt, gone.Code = goneID, "resolved", "olga", Base.Add(time.Second), "false_alarm"
+	id := raise(t, s, ep).ID
+	gone := raise(t, s, episode(dev.ID, 3, Base, 1.5))
+	gone.State, gone.ResolvedBy, gone.ResolvedAt, gone.Code = "resolved", "olga", Base.Add(time.Second), "false_alarm"
 	if err := s.TransitionAlarm(ctx, gone, "raised", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +245,7 @@ func testAlarmUpdates(t *testing.T, s store.Store) {
 	}
 	samples := Samples(dev.ID, Base, 3)
 	higher := up(Base.Add(2*time.Minute), 4, 3.5, 6)
-	resolved := store.AlarmUpdate{ID: goneID, Key: gone.Key, AddSamples: 9, LastSeen: Base.Add(time.Hour), PeakDose: 99, PeakTime: Base.Add(time.Hour)}
+	resolved := store.AlarmUpdate{ID: gone.ID, Key: gone.Key, AddSamples: 9, LastSeen: Base.Add(time.Hour), PeakDose: 99, PeakTime: Base.Add(time.Hour)}
 	if err := b.WriteSamplesAndAlarms(ctx, samples, []store.AlarmUpdate{higher, resolved}); err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +269,7 @@ func testAlarmUpdates(t *testing.T, s store.Store) {
 		!got.ConditionActive || got.State != "raised" {
 		t.Fatalf("after the updates = %+v", got)
 	}
-	if g, _ := s.Alarm(ctx, goneID); g.Samples != 1 || g.PeakDose != 1.5 || g.State != "resolved" {
+	if g, _ := s.Alarm(ctx, gone.ID); g.Samples != 1 || g.PeakDose != 1.5 || g.State != "resolved" {
 		t.Fatalf("a resolved alarm was updated: %+v", g)
 	}
 	// A batch is applied once: stored with samples, then replayed (the
