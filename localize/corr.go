@@ -156,15 +156,7 @@ func (f *fitter) excessAutocov(m Mode, order [][]int) (acov [][]float64, nu floa
 		case want >= ratio(maxRho):
 			rho = maxRho
 		case want > ratio(0):
-			lo, hi := 0.0, maxRho
-			for range 40 {
-				mid := (lo + hi) / 2
-				if ratio(mid) < want {
-					lo = mid
-				} else {
-					hi = mid
-				}
-			}
+			lo, hi := bisect(0, maxRho, 40, 0, func(rho float64) bool { return ratio(rho) < want })
 			rho = (lo + hi) / 2
 		}
 		// The fit takes at most half the excess's variance: nearer ρ = 1
@@ -490,18 +482,8 @@ func weightedChi2Level(k1, k2 float64) float64 {
 		}
 		return 2 / math.Sqrt(2*math.Pi) * s * h
 	}
-	lo, hi := 3.841*k1, Chi2Two95*k1 // k2 ≤ k1: between one term and two equal ones
-	for range 60 {
-		mid := (lo + hi) / 2
-		if cdf(mid) < 0.95 {
-			lo = mid
-		} else {
-			hi = mid
-		}
-		if hi-lo < 1e-6*hi {
-			break
-		}
-	}
+	// k2 ≤ k1: between one term and two equal ones.
+	lo, hi := bisect(3.841*k1, Chi2Two95*k1, 60, 1e-6, func(q float64) bool { return cdf(q) < 0.95 })
 	return (lo + hi) / 2
 }
 

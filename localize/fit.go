@@ -693,17 +693,7 @@ func (f *fitter) profileEllipse(m *Mode, phi float64) {
 				return hi // flat: as far as looked
 			}
 		}
-		for range 30 {
-			mid := (lo + hi) / 2
-			if drop(mid) < target {
-				lo = mid
-			} else {
-				hi = mid
-			}
-			if hi-lo < 0.01*hi {
-				break
-			}
-		}
+		_, hi = bisect(lo, hi, 30, 0.01, func(t float64) bool { return drop(t) < target })
 		return hi
 	}
 	a := max(reach(ux, uy, m.Ellipse.SemiMajorM), reach(-ux, -uy, m.Ellipse.SemiMajorM))
@@ -758,14 +748,7 @@ func (f *fitter) contour(m *Mode, best, phi, maxR float64) {
 		if hi >= maxR && !outside(m.X+hi*ux, m.Y+hi*uy) {
 			lo = hi // flat as far as looked
 		}
-		for hi-lo > 0.01*hi {
-			mid := (lo + hi) / 2
-			if outside(m.X+mid*ux, m.Y+mid*uy) {
-				hi = mid
-			} else {
-				lo = mid
-			}
-		}
+		lo, hi = bisect(lo, hi, maxBisections, 0.01, func(r float64) bool { return !outside(m.X+r*ux, m.Y+r*uy) })
 		r := (lo + hi) / 2
 		m.rx[k], m.ry[k] = m.X+r*ux, m.Y+r*uy
 	}
@@ -1345,4 +1328,25 @@ func addMode(modes []Mode, m Mode) []Mode {
 		}
 	}
 	return append(modes, m)
+}
+
+// maxBisections bounds a bisection that stops at its tolerance: halving
+// reaches any relative tolerance above 1e-16 in far fewer steps.
+const maxBisections = 200
+
+// bisect narrows [lo, hi] around where below turns false (below holds
+// left of it) by halving, at most n times and until hi − lo < tol·hi,
+// and returns the bracket.
+func bisect(lo, hi float64, n int, tol float64, below func(float64) bool) (float64, float64) {
+	for range n {
+		if hi-lo < tol*hi {
+			break
+		}
+		if mid := (lo + hi) / 2; below(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, hi
 }
