@@ -20,24 +20,30 @@ type gls struct {
 // fit stays Poisson (a Gaussian criterion misreads a few counts).
 const glsMinCounts = 20
 
-// whitener is the whitened criterion at mode m when the backgrounds are
-// free (the criterion fits them), every near reading expects
-// glsMinCounts or more and some pass has an excess; ok false otherwise.
-func (f *fitter) whitener(m Mode, order [][]int, acov [][]float64) (*gls, bool) {
+// whitenable tells whether a whitened criterion can follow this fit: the
+// backgrounds are free (the criterion fits them) and every near reading
+// expects glsMinCounts or more.
+func (f *fitter) whitenable() bool {
 	if !f.free {
-		return nil, false
+		return false
 	}
+	for _, i := range f.near {
+		if f.ps[i].t*f.b[i] < glsMinCounts {
+			return false
+		}
+	}
+	return true
+}
+
+// whitener is the whitened criterion at mode m when the fit is
+// whitenable and some pass has an excess; ok false otherwise.
+func (f *fitter) whitener(m Mode, order [][]int, acov [][]float64) (*gls, bool) {
 	excess := false
 	for _, c := range acov {
 		excess = excess || c != nil
 	}
-	if !excess {
+	if !excess || !f.whitenable() {
 		return nil, false
-	}
-	for _, i := range f.near {
-		if f.ps[i].t*f.b[i] < glsMinCounts {
-			return nil, false
-		}
 	}
 	return newGLS(f, m, order, acov)
 }

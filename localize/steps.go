@@ -31,17 +31,12 @@ const minStepZ = 4
 func (f *fitter) hasStep(v int) bool { return f.step != nil && f.step[v] }
 
 // chooseSteps places each slot's step from the residuals at mode m
-// where the whitened fit can follow (free backgrounds, every near
-// reading expecting glsMinCounts); false when it placed none.
+// where the whitened fit can follow (whitenable); false when it placed
+// none.
 func (f *fitter) chooseSteps(m Mode, order [][]int) bool {
 	f.step, f.after, f.stepSize = nil, nil, nil
-	if !f.free {
+	if !f.whitenable() {
 		return false
-	}
-	for _, i := range f.near {
-		if f.ps[i].t*f.b[i] < glsMinCounts {
-			return false
-		}
 	}
 	step := make([]bool, len(order))
 	after := make([]bool, len(f.ps))
