@@ -94,15 +94,18 @@ func (f *fitter) excessAutocov(m Mode, order [][]int) (acov [][]float64, nu floa
 		if na < minCorrReadings {
 			continue
 		}
-		// P's rows of this pass: P[k][l] = [k = l] − x_kᵀ·M·x_l / λ_l
+		// Q = P·diag(t) over this pass, P[k][l] = [k = l] − x_kᵀ·M·x_l / λ_l
 		// (other passes' noise reaches these residuals only through the
 		// shared source's few parameters, and their excess is left out).
-		proj := square(n)
+		q := square(n)
 		for k, i := range o {
 			for l, j := range o {
-				proj[k][l] = -lin.hat(i, j) / lin.lam[j]
+				p := -lin.hat(i, j) / lin.lam[j]
+				if k == l {
+					p++
+				}
+				q[k][l] = p * f.ps[j].t
 			}
-			proj[k][k]++
 		}
 		// Observed moments, and their Poisson part: P·diag(λ)·Pᵀ = diag(λ)
 		// − X·M·Xᵀ, W being 1/λ.
@@ -118,15 +121,9 @@ func (f *fitter) excessAutocov(m Mode, order [][]int) (acov [][]float64, nu floa
 				a1 -= lin.hat(i, o[k+1])
 			}
 		}
-		// The excess's part, Σ_{l,m} Q[k][l]·ρ^|l−m|·Q[k'][m], Q = P·diag(t),
-		// summed over the moments' pairs (k, k' = k for lag 0, k + 1 for
-		// lag 1) and gathered by |l − m|, so that each ρ costs n.
-		q := square(n)
-		for k := range n {
-			for l, j := range o {
-				q[k][l] = proj[k][l] * f.ps[j].t
-			}
-		}
+		// The excess's part, Σ_{l,m} Q[k][l]·ρ^|l−m|·Q[k'][m], summed over
+		// the moments' pairs (k, k' = k for lag 0, k + 1 for lag 1) and
+		// gathered by |l − m|, so that each ρ costs n.
 		m0, m1 := make([]float64, n), make([]float64, n)
 		for k := range n {
 			if !away[k] {
