@@ -64,6 +64,9 @@ type Options struct {
 	Rows string
 }
 
+// selects tells whether scenario sc is one of the rows to run.
+func (o Options) selects(sc Scenario) bool { return o.Rows == "" || strings.Contains(sc.Name, o.Rows) }
+
 // DefaultOptions is what `radtrack eval localize` runs.
 func DefaultOptions() Options {
 	return Options{DataDir: "../shared/data/radiation", Trials: 200, Seed: 20, WindowS: 60, NaIStretch: -1}
@@ -200,7 +203,7 @@ func Run(ctx context.Context, opt Options, w io.Writer) error {
 	}
 	e := &env{sites: sites}
 	for _, sc := range Scenarios() {
-		if sc.Detector == NaI1s && e.nai == nil && (opt.Rows == "" || strings.Contains(sc.Name, opt.Rows)) {
+		if sc.Detector == NaI1s && e.nai == nil && opt.selects(sc) {
 			nai, err := loadNaIBackground(opt.DataDir)
 			if err != nil {
 				return err
@@ -245,7 +248,7 @@ func Run(ctx context.Context, opt Options, w io.Writer) error {
 func runScenarios(ctx context.Context, e *env, opt Options) ([]Result, error) {
 	var results []Result
 	for si, sc := range Scenarios() {
-		if opt.Rows != "" && !strings.Contains(sc.Name, opt.Rows) {
+		if !opt.selects(sc) {
 			continue
 		}
 		rng := rand.New(rand.NewPCG(opt.Seed, uint64(si)))
