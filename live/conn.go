@@ -26,6 +26,10 @@ type syncRequest struct {
 type ctrlMsg struct {
 	frame []byte
 	sync  *syncRequest
+	// sub, with its ok in frame: the writer switches to it before writing
+	// the reply, so that no frame of the new subscription goes ahead of
+	// its ok and none of the old one after it.
+	sub *subscription
 }
 
 // conn is one viewer's WebSocket. The reader goroutine handles client

@@ -59,12 +59,11 @@ func (c *conn) handle(data []byte) {
 	switch m.Type {
 	case "subscribe":
 		sub, err := newSubscription(m.BBox, m.Devices, c.h.cfg.BBoxMargin)
-		if err == nil {
-			c.mu.Lock()
-			c.sub, c.full = sub, true // the next tick resends what is now visible
-			c.mu.Unlock()
+		if err != nil {
+			c.reply(m.Type, m.ID, err)
+			return
 		}
-		c.reply(m.Type, m.ID, err)
+		c.send(ctrlMsg{frame: replyFrame(m.Type, m.ID, ""), sub: &sub})
 	case "resume":
 		off, err := parseOffset(m.Offset)
 		if err != nil {

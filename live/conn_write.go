@@ -40,9 +40,15 @@ func (c *conn) writeLoop(first syncRequest) {
 		case <-c.wake:
 			err = c.batched(c.flushQueued)
 		case m := <-c.ctrl:
-			if m.sync != nil {
+			switch {
+			case m.sync != nil:
 				err = c.batched(func() error { return c.sync(*m.sync) })
-			} else {
+			case m.sub != nil:
+				c.mu.Lock()
+				c.sub, c.full = *m.sub, true // the next tick resends what is now visible
+				c.mu.Unlock()
+				err = c.write(m.frame)
+			default:
 				err = c.write(m.frame)
 			}
 		case <-ping.C:

@@ -119,6 +119,33 @@ func TestBBoxFilterAndSubscriptionChange(t *testing.T) {
 	})
 }
 
+// TestSubscribeOkBeforeItsFullFrame: a subscription's ok comes before
+// the full positions frame it asks for (PROTOCOL.md), however the reply
+// and a tick meet. The reader used to switch the subscription before its
+// ok was queued, so a tick in between sent the full frame first and a
+// client waiting for the ok read past it.
+func TestSubscribeOkBeforeItsFullFrame(t *testing.T) {
+	th := startHub(t, NewMemoryBroker(1000), func(c *Config) { c.Tick = time.Millisecond })
+	th.PublishPositions(pos(1, 10, 10, time.Now()))
+	c := th.dial(t, "")
+	c.nextOf("snapshot", 5*time.Second)
+	for i := 1; i <= 200; i++ {
+		c.send(fmt.Sprintf(`{"type":"subscribe","id":%d,"bbox":[0,0,%d,20]}`, i, 20+i%2))
+		for acked := false; ; {
+			f := c.next(5 * time.Second)
+			if f.Type == "ok" && string(f.ID) == strconv.Itoa(i) {
+				acked = true
+			}
+			if f.Type == "positions" && f.Full {
+				if !acked {
+					t.Fatalf("subscribe %d: its full frame came before its ok", i)
+				}
+				break
+			}
+		}
+	}
+}
+
 func TestAlarmDeliveredRegardlessOfBBox(t *testing.T) {
 	brokerKinds(t, func(t *testing.T, newBroker func(*testing.T) Broker) {
 		th := startHub(t, newBroker(t), nil)
